@@ -1,0 +1,83 @@
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Graph.Ir;
+
+/// <summary>What a parameter is for, so that inspection can break the count down.</summary>
+public enum ParamCategory : byte
+{
+    Other,
+    Embedding,
+    Attention,
+    Mlp,
+    Norm,
+}
+
+/// <summary>A trainable tensor: its node plus how it is counted.</summary>
+public sealed record ParameterInfo(Node Node, ParamCategory Category)
+{
+    public string Name => Node.Attrs.Name!;
+}
+
+/// <summary>One user-visible layer (a call in the model file) for inspection.</summary>
+public sealed record LayerInfo(string Name, string Kind, TensorType Output, long Parameters, string Scope);
+
+/// <summary>
+/// A static computation graph: nodes in topological order, named inputs, parameters and outputs.
+/// Training adds the backward nodes to the same graph (see <see cref="Autodiff.Differentiator"/>).
+/// </summary>
+public sealed class ComputeGraph
+{
+    private readonly List<Node> _nodes = [];
+    private readonly Dictionary<string, Node> _inputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Node> _outputs = new(StringComparer.Ordinal);
+    private readonly List<ParameterInfo> _parameters = [];
+    private readonly List<LayerInfo> _layers = [];
+
+    public ComputeGraph(string name) => Name = name;
+
+    public string Name { get; }
+    public IReadOnlyList<Node> Nodes => _nodes;
+    public IReadOnlyDictionary<string, Node> Inputs => _inputs;
+    public IReadOnlyDictionary<string, Node> Outputs => _outputs;
+    public IReadOnlyList<ParameterInfo> Parameters => _parameters;
+    public IReadOnlyList<LayerInfo> Layers => _layers;
+
+    /// <summary>The scalar the optimizer minimises, when the model declares one.</summary>
+    public Node? Loss { get; set; }
+
+    /// <summary>Model settings after defaults, preset and overrides; recorded in checkpoints.</summary>
+    public IReadOnlyDictionary<string, double> Settings { get; set; } = new Dictionary<string, double>();
+
+    public long ParameterCount(IReadOnlyDictionary<string, long>? bindings = null) =>
+        _parameters.Sum(p => p.Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b));
+
+    internal Node Append(OpCode op, IEnumerable<Node> inputs, OpAttrs attrs, TensorType type, string scope)
+    {
+        var node = new Node(_nodes.Count, op, [.. inputs], attrs, type, scope);
+        _nodes.Add(node);
+        return node;
+    }
+
+    internal void RegisterInput(Node node)
+    {
+        if (!_inputs.TryAdd(node.Attrs.Name!, node))
+            throw new GraphException($"input '{node.Attrs.Name}' is declared twice");
+    }
+
+    internal void RegisterParameter(ParameterInfo info)
+    {
+        if (_parameters.Any(p => p.Name == info.Name))
+            throw new GraphException($"parameter '{info.Name}' is declared twice");
+        _parameters.Add(info);
+    }
+
+    public void SetOutput(string name, Node node) => _outputs[name] = node;
+
+    public void AddLayer(LayerInfo layer) => _layers.Add(layer);
+
+    public override string ToString() => string.Join(Environment.NewLine, _nodes);
+}
+
+/// <summary>The graph was built wrongly (a duplicate name, an op applied to the wrong things).</summary>
+public sealed class GraphException(string message) : Exception(message);

@@ -1,0 +1,65 @@
+namespace Dataflow.Graph.Ops;
+
+/// <summary>
+/// The closed set of primitive ops. Everything a model file can say lowers to these, so a backend
+/// that implements them runs every model. Adding one means a catalog entry (<see cref="OpCatalog"/>),
+/// a kernel per backend and a conformance case.
+/// </summary>
+public enum OpCode : byte
+{
+    // Leaves: values that come from outside the graph or are generated from attributes alone.
+    Input,
+    Parameter,
+    Constant,
+    Iota,
+    CausalMask,
+    DropoutMask,
+
+    // Elementwise unary.
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Recip,
+    Tanh,
+    Sin,
+    Cast,
+    Detach,
+
+    // Elementwise binary, NumPy broadcasting.
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Greater,
+    Equal,
+
+    // Reductions.
+    ReduceSum,
+    ReduceMax,
+
+    // Movement.
+    Reshape,
+    Permute,
+    Expand,
+
+    // Contraction.
+    MatMul,
+
+    // Indexing.
+    Gather,
+    ScatterAdd,
+    OneHot,
+}
+
+/// <summary>What kind of work an op does; fusion and the backends group ops by it.</summary>
+public enum OpKind : byte
+{
+    Leaf,
+    Elementwise,
+    Reduction,
+    Movement,
+    Contraction,
+    Index,
+}
