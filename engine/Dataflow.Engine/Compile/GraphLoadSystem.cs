@@ -1,0 +1,49 @@
+using Dataflow.Engine.Components;
+using Dataflow.Engine.Ecs;
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+
+namespace Dataflow.Engine.Compile;
+
+/// <summary>
+/// Loads the graph into the world the way a game engine loads a level: one tensor entity per node
+/// that some requested output depends on (dead nodes are never loaded), tagged with its role.
+/// </summary>
+public sealed class GraphLoadSystem(CompileContext context) : ISystem
+{
+    public string Name => nameof(GraphLoadSystem);
+
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [], writes: [typeof(TensorNode), typeof(InputTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+
+    public void Run(World world)
+    {
+        var live = LiveNodes();
+        var gradientOf = context.Gradients.ToDictionary(kv => kv.Value, kv => kv.Key);
+        var outputNames = new Dictionary<Node, string>();
+        foreach (var (name, node) in context.Outputs) outputNames.TryAdd(node, name);
+
+        foreach (var node in context.Graph.Nodes)
+        {
+            if (!live.Contains(node)) continue;
+            var entity = world.Create(new TensorNode { Node = node });
+            context.TensorOf[node] = entity;
+            if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
+            if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = node.Attrs.Name! });
+            if (outputNames.TryGetValue(node, out var output)) world.Add(entity, new OutputTag { Name = output });
+            if (gradientOf.TryGetValue(node, out var parameter)) world.Add(entity, new GradOf { Parameter = parameter });
+        }
+    }
+
+    private HashSet<Node> LiveNodes()
+    {
+        var live = new HashSet<Node>();
+        var stack = new Stack<Node>(context.Outputs.Values.Concat(context.Gradients.Values));
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            if (!live.Add(node)) continue;
+            foreach (var input in node.Inputs) stack.Push(input);
+        }
+        return live;
+    }
+}

@@ -1,0 +1,119 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Components;
+using Dataflow.Engine.Ecs;
+
+namespace Dataflow.Engine.Compile;
+
+/// <summary>
+/// Gives every tensor a buffer. Parameters live in the session's store; inputs and outputs get
+/// buffers of their own that no other tensor may overwrite; every other tensor lives from the
+/// kernel that writes it to the last kernel that reads it, and tensors whose lifetimes do not
+/// overlap share a slot (best fit by size). Aliases share their source's buffer and extend its life.
+/// </summary>
+public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
+{
+    public string Name => nameof(MemoryPlanningSystem);
+
+    public SystemAccess Access { get; } = SystemAccess.Of(
+        reads: [typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(ProducedBy)],
+        writes: [typeof(BufferSlot)]);
+
+    public void Run(World world)
+    {
+        var storageOf = new Dictionary<Entity, Entity>();
+        Entity Storage(Entity tensor)
+        {
+            if (storageOf.TryGetValue(tensor, out var root)) return root;
+            root = world.Has<AliasOf>(tensor) ? Storage(world.Get<AliasOf>(tensor).Source) : tensor;
+            return storageOf[tensor] = root;
+        }
+
+        // Tensors that must survive the step (or are written from outside) never share.
+        var pinned = new HashSet<Entity>();
+        foreach (var tensor in context.TensorOf.Values)
+        {
+            if (world.Has<InputTag>(tensor) || world.Has<ParamTag>(tensor) || world.Has<OutputTag>(tensor) || world.Has<GradOf>(tensor))
+                pinned.Add(Storage(tensor));
+        }
+
+        // Lifetimes of transient storage roots, in kernel order.
+        var firstWrite = new Dictionary<Entity, int>();
+        var lastRead = new Dictionary<Entity, int>();
+        foreach (var kernel in context.Kernels)
+        {
+            ref var info = ref world.Get<KernelInfo>(kernel);
+            foreach (var output in info.Outputs) firstWrite.TryAdd(Storage(output), info.Order);
+            foreach (var input in info.Inputs) lastRead[Storage(input)] = info.Order;
+        }
+
+        var slotSizes = new List<long>();
+        var slotOf = new Dictionary<Entity, int>();
+        var freeAt = new List<(int Order, int Slot)>();
+        var free = new List<int>();
+        foreach (var kernel in context.Kernels)
+        {
+            int order = world.Get<KernelInfo>(kernel).Order;
+            // Release slots whose last reader ran before this kernel (never the kernel's own inputs).
+            for (int i = freeAt.Count - 1; i >= 0; i--)
+                if (freeAt[i].Order < order) { free.Add(freeAt[i].Slot); freeAt.RemoveAt(i); }
+
+            foreach (var output in world.Get<KernelInfo>(kernel).Outputs)
+            {
+                var root = Storage(output);
+                if (pinned.Contains(root) || slotOf.ContainsKey(root)) continue;
+                long need = Elements(world, root);
+                int slot = context.Options.ReuseBuffers ? TakeBestFit(free, slotSizes, need) : -1;
+                if (slot < 0) { slot = slotSizes.Count; slotSizes.Add(need); }
+                slotSizes[slot] = Math.Max(slotSizes[slot], need);
+                slotOf[root] = slot;
+                freeAt.Add((lastRead.GetValueOrDefault(root, order), slot));
+            }
+        }
+
+        var slotBuffers = slotSizes.Select(size => Allocate(size)).ToArray();
+        context.TransientElements = slotSizes.Sum();
+        context.UnplannedElements = slotOf.Keys.Sum(r => Elements(world, r));
+
+        var pinnedBuffers = new Dictionary<Entity, IDeviceBuffer>();
+        foreach (var tensor in context.TensorOf.Values)
+        {
+            var root = Storage(tensor);
+            IDeviceBuffer buffer;
+            int slot = -1;
+            if (world.Has<ParamTag>(root))
+                buffer = context.Parameters.Get(world.Get<ParamTag>(root).Name).Value;
+            else if (slotOf.TryGetValue(root, out slot))
+                buffer = slotBuffers[slot];
+            else if (!pinnedBuffers.TryGetValue(root, out buffer!))
+                pinnedBuffers[root] = buffer = Allocate(Elements(world, root));
+            world.Add(tensor, new BufferSlot { Buffer = buffer, Slot = slot });
+        }
+    }
+
+    private static int TakeBestFit(List<int> free, List<long> sizes, long need)
+    {
+        int best = -1;
+        for (int i = 0; i < free.Count; i++)
+        {
+            var size = sizes[free[i]];
+            if (best < 0) { best = i; continue; }
+            var bestSize = sizes[free[best]];
+            // Prefer the smallest slot that fits; if none fits, the largest (it grows least).
+            bool fits = size >= need, bestFits = bestSize >= need;
+            if ((fits && (!bestFits || size < bestSize)) || (!fits && !bestFits && size > bestSize)) best = i;
+        }
+        if (best < 0) return -1;
+        int slot = free[best];
+        free.RemoveAt(best);
+        return slot;
+    }
+
+    private static long Elements(World world, Entity tensor) => world.Get<TensorInfo>(tensor).Desc.Elements;
+
+    private IDeviceBuffer Allocate(long elements)
+    {
+        var buffer = context.Backend.Allocate(Math.Max(1, elements));
+        context.OwnedBuffers.Add(buffer);
+        return buffer;
+    }
+}

@@ -1,0 +1,99 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Ecs;
+using Dataflow.Graph.Ir;
+
+namespace Dataflow.Engine.Components;
+
+// The vocabulary of the compile and frame systems. Every graph node becomes a tensor entity and
+// every kernel a kernel entity; each system adds the knowledge it derives as a component, so the
+// state of a compilation can be inspected (and tested) by querying the world.
+
+/// <summary>A tensor entity's graph node.</summary>
+public struct TensorNode
+{
+    public Node Node;
+}
+
+/// <summary>The tensor with its shape bound to numbers (added by <see cref="Compile.ShapeInferenceSystem"/>).</summary>
+public struct TensorInfo
+{
+    public TensorDesc Desc;
+}
+
+/// <summary>The tensor is fed from outside each step.</summary>
+public struct InputTag
+{
+    public string Name;
+}
+
+/// <summary>The tensor is a trainable parameter whose storage lives in the session's parameter store.</summary>
+public struct ParamTag
+{
+    public string Name;
+}
+
+/// <summary>The tensor is the gradient of a parameter.</summary>
+public struct GradOf
+{
+    public string Parameter;
+}
+
+/// <summary>The tensor must be readable after the step (model outputs, the loss, gradients).</summary>
+public struct OutputTag
+{
+    public string Name;
+}
+
+/// <summary>The tensor shares storage with another (reshape and detach move no data).</summary>
+public struct AliasOf
+{
+    public Entity Source;
+}
+
+/// <summary>The tensor is computed by this kernel (added by <see cref="Compile.FusionSystem"/>).</summary>
+public struct ProducedBy
+{
+    public Entity Kernel;
+}
+
+/// <summary>A kernel entity: what it computes and which tensors it reads and writes.</summary>
+public struct KernelInfo
+{
+    public KernelSpec Spec;
+    public Entity[] Inputs;
+    public Entity[] Outputs;
+    /// <summary>Position in dispatch order.</summary>
+    public int Order;
+    /// <summary>Graph nodes the kernel covers (one unless fused).</summary>
+    public Node[] Nodes;
+    /// <summary>Whether the kernel draws random numbers (dropout) and needs a per-step seed.</summary>
+    public bool UsesSeed;
+}
+
+/// <summary>Which backend runs a kernel (added by <see cref="Compile.PlacementSystem"/>).</summary>
+public struct Placement
+{
+    public IBackend Backend;
+}
+
+/// <summary>Where a tensor lives (added by <see cref="Compile.MemoryPlanningSystem"/>): a slot of the program's buffer pool or a session buffer.</summary>
+public struct BufferSlot
+{
+    public IDeviceBuffer Buffer;
+    /// <summary>Transient slot index, or -1 for buffers that outlive a step (parameters, inputs, outputs).</summary>
+    public int Slot;
+}
+
+/// <summary>The compiled kernel (added by <see cref="Compile.CompileSystem"/>).</summary>
+public struct CompiledKernel
+{
+    public ICompiledKernel Kernel;
+    public IDeviceBuffer[] Buffers;
+}
+
+/// <summary>Accumulated wall time of a kernel, when profiling is on.</summary>
+public struct Timing
+{
+    public double Milliseconds;
+    public long Launches;
+}

@@ -1,0 +1,25 @@
+namespace Dataflow.Engine.Frame;
+
+/// <summary>The optimizer's hyperparameters for one step (the schedule has already been applied).</summary>
+public sealed record StepUpdate(Backends.OptimizerKind Kind, float[] Scalars, double ClipNorm);
+
+/// <summary>What one step of a compiled graph takes in and gives back.</summary>
+public sealed class FrameContext
+{
+    /// <summary>Values of the graph's inputs by name: <c>float[]</c> for f32, <c>int[]</c> for i32.</summary>
+    public required IReadOnlyDictionary<string, Array> Inputs { get; init; }
+
+    /// <summary>Seed for this step's random numbers (dropout); mixed with each kernel's identity.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>When set, the step also updates the parameters from their gradients.</summary>
+    public StepUpdate? Update { get; init; }
+
+    /// <summary>Names of outputs to read back after the step (null: all).</summary>
+    public IReadOnlyCollection<string>? Fetch { get; init; }
+
+    public Dictionary<string, float[]> Results { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Global gradient norm before clipping, when the step updated parameters.</summary>
+    public double GradientNorm { get; set; }
+}

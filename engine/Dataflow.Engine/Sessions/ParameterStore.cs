@@ -1,0 +1,81 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Graph.Ir;
+
+namespace Dataflow.Engine.Sessions;
+
+/// <summary>A parameter's storage on the device: its value and the optimizer's state tensors.</summary>
+public sealed class ParameterSlot
+{
+    public required string Name { get; init; }
+    public required long[] Shape { get; init; }
+    public required IDeviceBuffer Value { get; init; }
+    public required ParamCategory Category { get; init; }
+    public IDeviceBuffer[] State { get; set; } = [];
+    public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
+}
+
+/// <summary>
+/// Every parameter of a session by name, on the session's device. Compiled graphs (training,
+/// evaluation, generation) share these buffers, so a step of one is seen by the others.
+/// </summary>
+public sealed class ParameterStore(IBackend backend) : IDisposable
+{
+    private readonly Dictionary<string, ParameterSlot> _slots = new(StringComparer.Ordinal);
+
+    public IEnumerable<ParameterSlot> Slots => _slots.Values;
+
+    public ParameterSlot Get(string name) =>
+        _slots.TryGetValue(name, out var slot) ? slot : throw new KeyNotFoundException($"no parameter '{name}'");
+
+    public bool Contains(string name) => _slots.ContainsKey(name);
+
+    /// <summary>Creates the parameters of a graph that the store lacks, drawing initial values in declaration order.</summary>
+    public void Declare(ComputeGraph graph, Func<double> uniform)
+    {
+        foreach (var parameter in graph.Parameters)
+        {
+            var shape = parameter.Node.Shape.ToConcrete();
+            if (_slots.TryGetValue(parameter.Name, out var existing))
+            {
+                if (!existing.Shape.AsSpan().SequenceEqual(shape))
+                    throw new InvalidOperationException($"parameter '{parameter.Name}' is [{string.Join(", ", existing.Shape)}] but the graph wants [{string.Join(", ", shape)}]");
+                continue;
+            }
+            var values = ParameterInitializer.Create(parameter.Node.Attrs.Init!, shape, uniform);
+            var buffer = backend.Allocate(values.Length);
+            backend.Upload(buffer, values);
+            _slots[parameter.Name] = new ParameterSlot { Name = parameter.Name, Shape = shape, Value = buffer, Category = parameter.Category };
+        }
+    }
+
+    /// <summary>Allocates zeroed optimizer state for each parameter (idempotent for the same count).</summary>
+    public void EnsureState(int tensorsPerParameter)
+    {
+        foreach (var slot in _slots.Values)
+        {
+            if (slot.State.Length == tensorsPerParameter) continue;
+            foreach (var old in slot.State) old.Dispose();
+            slot.State = Enumerable.Range(0, tensorsPerParameter).Select(_ => backend.Allocate(slot.Elements)).ToArray();
+        }
+    }
+
+    public float[] Read(IDeviceBuffer buffer, long elements)
+    {
+        var values = new float[elements];
+        backend.Wait();
+        backend.Download(buffer, values);
+        return values;
+    }
+
+    public void Write(IDeviceBuffer buffer, ReadOnlySpan<float> values) => backend.Upload(buffer, values);
+
+    public void Dispose()
+    {
+        foreach (var slot in _slots.Values)
+        {
+            slot.Value.Dispose();
+            foreach (var s in slot.State) s.Dispose();
+        }
+        _slots.Clear();
+    }
+}

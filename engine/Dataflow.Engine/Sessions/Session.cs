@@ -1,0 +1,104 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Frame;
+using Dataflow.Engine.Optim;
+using Dataflow.Graph.Ir;
+
+namespace Dataflow.Engine.Sessions;
+
+/// <summary>
+/// One model's life on one device: its parameters and optimizer state, the step counter, and the
+/// graphs compiled from it (one per graph and set of dimension values, compiled on first use).
+/// </summary>
+public sealed class Session : IDisposable
+{
+    private readonly Dictionary<string, CompiledGraph> _compiled = new(StringComparer.Ordinal);
+    private readonly Random _initRandom;
+
+    public Session(IBackend backend, int seed, CompileOptions? options = null)
+    {
+        Backend = backend;
+        Seed = seed;
+        Options = options ?? CompileOptions.Default;
+        Parameters = new ParameterStore(backend);
+        _initRandom = new Random(seed);
+    }
+
+    public IBackend Backend { get; }
+    public int Seed { get; }
+    public CompileOptions Options { get; }
+    public ParameterStore Parameters { get; }
+
+    /// <summary>Optimizer steps taken so far (restored from checkpoints).</summary>
+    public long Step { get; set; }
+
+    public OptimizerConfig Optimizer { get; set; } = new();
+    public LearningRateSchedule Schedule { get; set; } = new ConstantSchedule(1e-3);
+
+    /// <summary>Creates any parameters of <paramref name="graph"/> the session lacks, from the session's seed.</summary>
+    public void DeclareParameters(ComputeGraph graph) => Parameters.Declare(graph, _initRandom.NextDouble);
+
+    /// <summary>The graph compiled for these dimension values; cached, so a step of the same shape reuses it.</summary>
+    public CompiledGraph Compile(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings)
+    {
+        var key = $"{graph.GetHashCode()}|{string.Join(",", bindings.OrderBy(b => b.Key).Select(b => $"{b.Key}={b.Value}"))}";
+        if (!_compiled.TryGetValue(key, out var compiled))
+        {
+            DeclareParameters(graph.Graph);
+            _compiled[key] = compiled = new CompiledGraph(graph, bindings, Backend, Parameters, Options);
+        }
+        return compiled;
+    }
+
+    /// <summary>One optimizer step: forward, backward, update. Returns what was fetched (the loss at least).</summary>
+    public FrameContext TrainStep(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null)
+    {
+        Parameters.EnsureState(Optimizer.StateTensors);
+        var frame = new FrameContext
+        {
+            Inputs = inputs,
+            Seed = StepSeed(),
+            Update = UpdateFor(Step),
+            Fetch = fetch ?? [TrainingGraph.LossOutput],
+        };
+        graph.Run(frame);
+        Step++;
+        return frame;
+    }
+
+    /// <summary>A forward pass without updating anything (evaluation, generation).</summary>
+    public FrameContext Run(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null)
+    {
+        var frame = new FrameContext { Inputs = inputs, Seed = StepSeed(), Fetch = fetch };
+        graph.Run(frame);
+        return frame;
+    }
+
+    /// <summary>The learning rate the schedule gives the next step.</summary>
+    public double CurrentLearningRate => Schedule.At(Step);
+
+    private ulong StepSeed() => ((ulong)(uint)Seed << 32) ^ (ulong)Step;
+
+    private StepUpdate UpdateFor(long step)
+    {
+        var o = Optimizer;
+        var scalars = new float[OptimizerScalars.Count];
+        scalars[OptimizerScalars.LearningRate] = (float)Schedule.At(step);
+        scalars[OptimizerScalars.Beta1] = (float)o.Beta1;
+        scalars[OptimizerScalars.Beta2] = (float)o.Beta2;
+        scalars[OptimizerScalars.Epsilon] = (float)o.Epsilon;
+        scalars[OptimizerScalars.WeightDecay] = (float)o.WeightDecay;
+        scalars[OptimizerScalars.BiasCorrection1] = (float)(1 - Math.Pow(o.Beta1, step + 1));
+        scalars[OptimizerScalars.BiasCorrection2] = (float)(1 - Math.Pow(o.Beta2, step + 1));
+        scalars[OptimizerScalars.GradientScale] = 1f;
+        return new StepUpdate(o.Kind, scalars, o.ClipNorm);
+    }
+
+    public void Dispose()
+    {
+        foreach (var compiled in _compiled.Values) compiled.Dispose();
+        _compiled.Clear();
+        Parameters.Dispose();
+        Backend.Dispose();
+    }
+}

@@ -1,0 +1,66 @@
+using Dataflow.Graph.Checkpoints;
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Engine.Sessions;
+
+/// <summary>Moves a session's parameters, optimizer state and step to and from a checkpoint file.</summary>
+public static class SessionCheckpoint
+{
+    private static readonly string[] StateSuffixes = ["m", "v"];
+
+    public static string StateName(string parameter, int index, int count) =>
+        parameter + "/" + (count == 1 ? "velocity" : StateSuffixes[index]);
+
+    /// <summary>The layout of a graph's parameters: what a checkpoint must match to be loaded into it.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Layout(ComputeGraph graph) =>
+        graph.Parameters.Select(p => (p.Name, p.Node.Shape.ToConcrete())).ToList();
+
+    public static void Save(Session session, ComputeGraph graph, string path, IReadOnlyDictionary<string, string> config, byte[] rngState, string? tokenizerJson = null)
+    {
+        var tensors = new List<NamedTensor>();
+        var state = new List<NamedTensor>();
+        foreach (var (name, shape) in Layout(graph))
+        {
+            var slot = session.Parameters.Get(name);
+            tensors.Add(NamedTensor.FromFloats(name, shape, session.Parameters.Read(slot.Value, slot.Elements)));
+            for (int i = 0; i < slot.State.Length; i++)
+                state.Add(NamedTensor.FromFloats(StateName(name, i, slot.State.Length), shape, session.Parameters.Read(slot.State[i], slot.Elements)));
+        }
+        var header = new CheckpointHeader(
+            "dataflow-checkpoint", 1, graph.Name, ParameterLayout.Hash(Layout(graph)), session.Step, DateTimeOffset.UtcNow, config);
+        CheckpointWriter.Save(path, new Checkpoint
+        {
+            Header = header,
+            Tensors = tensors,
+            OptimizerState = state,
+            RngState = rngState,
+            TokenizerJson = tokenizerJson,
+        });
+    }
+
+    /// <summary>Loads a checkpoint into the session after checking it belongs to <paramref name="graph"/>; returns it for its header and RNG state.</summary>
+    public static Checkpoint Load(Session session, ComputeGraph graph, string path)
+    {
+        var checkpoint = CheckpointReader.Load(path);
+        CheckpointValidator.CheckMatches(checkpoint, path, graph.Name, Layout(graph));
+        session.DeclareParameters(graph);
+        var byName = checkpoint.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var stateByName = checkpoint.OptimizerState.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        int stateCount = session.Optimizer.StateTensors;
+        session.Parameters.EnsureState(stateCount);
+        foreach (var (name, _) in Layout(graph))
+        {
+            var slot = session.Parameters.Get(name);
+            session.Parameters.Write(slot.Value, byName[name].AsFloats());
+            for (int i = 0; i < stateCount; i++)
+            {
+                // A checkpoint from another optimizer (or none) starts the state from zero.
+                if (stateByName.TryGetValue(StateName(name, i, stateCount), out var tensor) && tensor.DType == DType.F32)
+                    session.Parameters.Write(slot.State[i], tensor.AsFloats());
+            }
+        }
+        session.Step = checkpoint.Header.Step;
+        return checkpoint;
+    }
+}

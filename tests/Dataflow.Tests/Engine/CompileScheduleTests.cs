@@ -1,0 +1,114 @@
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Components;
+using Dataflow.Engine.Ecs;
+using Dataflow.Engine.Sessions;
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Tests.Engine;
+
+/// <summary>Pins what the compile schedule makes of small graphs: kernel counts, fusion, buffers.</summary>
+public sealed class CompileScheduleTests
+{
+    private static readonly Dictionary<string, long> Batch4 = new() { ["B"] = 4 };
+
+    /// <summary>sigmoid(x @ W + b) as primitives: a matmul and one elementwise chain.</summary>
+    private static (ComputeGraph Graph, Node Output) SigmoidLayer()
+    {
+        var graph = new ComputeGraph("layer");
+        var b = new GraphBuilder(graph);
+        var x = b.Input("x", TensorType.F32(Dim.Symbol("B"), 3));
+        var w = b.Parameter("w", Shape.Of(3, 5), ParamInit.Xavier);
+        var bias = b.Parameter("b", Shape.Of(5), ParamInit.Zeros);
+        var z = b.Add(b.MatMul(x, w), bias);
+        var y = b.Recip(b.Add(b.Scalar(1), b.Exp(b.Neg(z))));
+        graph.SetOutput("y", y);
+        return (graph, y);
+    }
+
+    [Fact]
+    public void ElementwiseChainFusesIntoOneKernel()
+    {
+        var (graph, _) = SigmoidLayer();
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        Assert.Equal(2, compiled.KernelCount);
+        var fused = compiled.World.Get<KernelInfo>(compiled.Context.Kernels[1]).Spec;
+        var spec = Assert.IsType<FusedElementwiseSpec>(fused);
+        Assert.Equal([OpCode.Add, OpCode.Neg, OpCode.Exp, OpCode.Add, OpCode.Recip],
+            spec.Program.Where(i => i.Op == FusedOp.Compute).Select(i => i.Code));
+    }
+
+    [Fact]
+    public void FusionOffGivesOneKernelPerOp()
+    {
+        var (graph, _) = SigmoidLayer();
+        using var session = new Session(new CpuBackend(), seed: 1, new CompileOptions { Fusion = false });
+        var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        Assert.Equal(6, compiled.KernelCount);
+    }
+
+    [Fact]
+    public void FusedAndUnfusedAgree()
+    {
+        var (graph, _) = SigmoidLayer();
+        var input = TestGraphs.RandomValues(3, 12);
+        float[] Run(bool fusion)
+        {
+            using var session = new Session(new CpuBackend(), seed: 7, new CompileOptions { Fusion = fusion });
+            var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+            return session.Run(compiled, new Dictionary<string, Array> { ["x"] = input }).Results["y"];
+        }
+        Assert.Equal(Run(fusion: false), Run(fusion: true));
+    }
+
+    [Fact]
+    public void MemoryPlanReusesTransientBuffers()
+    {
+        // A chain of matmuls: each intermediate dies after the next layer reads it.
+        var graph = new ComputeGraph("chain");
+        var b = new GraphBuilder(graph);
+        var h = b.Input("x", TensorType.F32(Dim.Symbol("B"), 8));
+        for (int i = 0; i < 6; i++)
+            h = b.Tanh(b.MatMul(h, b.Parameter($"w{i}", Shape.Of(8, 8), ParamInit.Xavier)));
+        graph.SetOutput("y", h);
+
+        using var planned = new Session(new CpuBackend(), seed: 1);
+        var compiled = planned.Compile(TrainingGraph.ForInference(graph), Batch4);
+        Assert.True(compiled.Context.TransientElements < compiled.Context.UnplannedElements,
+            $"planned {compiled.Context.TransientElements} elements, unplanned {compiled.Context.UnplannedElements}");
+        Assert.True(compiled.Context.TransientElements <= 2 * 4 * 8, $"a chain needs two live buffers, planned {compiled.Context.TransientElements} elements");
+
+        using var unplanned = new Session(new CpuBackend(), seed: 1, new CompileOptions { ReuseBuffers = false });
+        var reference = unplanned.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var input = TestGraphs.RandomValues(5, 32);
+        var inputs = new Dictionary<string, Array> { ["x"] = input };
+        Assert.Equal(unplanned.Run(reference, inputs).Results["y"], planned.Run(compiled, inputs).Results["y"]);
+    }
+
+    [Fact]
+    public void EveryTensorAndKernelIsAnEntity()
+    {
+        var (graph, _) = SigmoidLayer();
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var world = compiled.World;
+        Assert.Equal(compiled.Context.TensorOf.Count, world.CountEntities(new QueryDescription().WithAll<TensorNode, TensorInfo, BufferSlot>()));
+        Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<KernelInfo, Placement, CompiledKernel>()));
+        Assert.Equal(1, world.CountEntities(new QueryDescription().WithAll<InputTag>()));
+        Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<ParamTag>()));
+    }
+
+    [Fact]
+    public void UnboundSymbolIsACompileErrorNamingTheTensor()
+    {
+        var (graph, _) = SigmoidLayer();
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var error = Assert.Throws<CompileException>(() => session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long>()));
+        Assert.Contains("'B'", error.Message);
+        Assert.Contains("x", error.Message);
+    }
+}

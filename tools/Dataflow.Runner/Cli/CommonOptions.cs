@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Globalization;
+using Dataflow.Graph.Dsl;
+
+namespace Dataflow.Runner.Cli;
+
+/// <summary>Options several verbs share, declared once so their names and help read the same everywhere.</summary>
+public static class CommonOptions
+{
+    public static Option<string[]> Set() => new("--set")
+    {
+        Description = "Override a model parameter: --set name=value (repeatable)",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    public static Option<string?> Preset() => new("--preset") { Description = "Use a named preset of the model" };
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout (human output goes to stderr)" };
+    public static Option<int> Seed() => new("--seed") { Description = "Random seed for initialisation, data order and dropout", DefaultValueFactory = _ => 1 };
+    public static Option<string> Backend() => new("--backend") { Description = "cpu | opencl | vulkan | auto", DefaultValueFactory = _ => "cpu" };
+    public static Option<int> Verbose() => new("--verbose") { Description = "0..4: devices, timings, fused kernels, generated kernel source", DefaultValueFactory = _ => 0 };
+    public static Option<bool> NoFusion() => new("--no-fusion") { Description = "Run one kernel per op (to halve a suspected fusion bug)" };
+
+    /// <summary>Parses repeated <c>name=value</c> pairs; a malformed one is a usage error naming it.</summary>
+    public static IReadOnlyDictionary<string, string> ParseOverrides(IEnumerable<string>? pairs)
+    {
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs ?? [])
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0 || eq == pair.Length - 1)
+                throw new UsageException($"--set {pair}: expected name=value");
+            overrides[pair[..eq].Trim()] = pair[(eq + 1)..].Trim();
+        }
+        return overrides;
+    }
+
+    public static ModelOptions ModelOptions(string? preset, IEnumerable<string>? overrides, bool training) =>
+        new(preset, ParseOverrides(overrides), training);
+
+    public static string Format(double value) => value.ToString("G6", CultureInfo.InvariantCulture);
+}

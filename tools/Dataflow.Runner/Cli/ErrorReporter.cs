@@ -1,0 +1,35 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Data;
+using Dataflow.Engine.Frame;
+using Dataflow.Graph.Checkpoints;
+using Dataflow.Graph.Dsl;
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Runner.Cli;
+
+/// <summary>
+/// Turns an exception into one clear message on stderr and an exit code. User mistakes never show
+/// a stack trace; only a bug does, and only with --verbose.
+/// </summary>
+public static class ErrorReporter
+{
+    public static int Report(Exception exception, int verbosity)
+    {
+        if (exception is AggregateException { InnerExceptions.Count: 1 } aggregate) exception = aggregate.InnerExceptions[0];
+        var (code, message) = exception switch
+        {
+            DfgException e => (ExitCodes.BadInput, e.Diagnostic.ToString()),
+            CheckpointException or DataException or FeedException or UsageException or ShapeException or GraphException or CompileException
+                => (ExitCodes.BadInput, exception.Message),
+            FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
+            UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),
+            KernelCompileException or BackendUnavailableException => (ExitCodes.Environment, exception.Message),
+            _ => (ExitCodes.Internal, $"internal error: {exception.GetType().Name}: {exception.Message}" +
+                  (verbosity > 0 ? Environment.NewLine + exception.StackTrace : " (run with --verbose 1 for the stack trace)")),
+        };
+        Console.Error.WriteLine("dataflow: " + message);
+        return code;
+    }
+}
