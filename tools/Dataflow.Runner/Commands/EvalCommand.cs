@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Dataflow.Engine.Data;
+using Dataflow.Engine.Sessions;
+using Dataflow.Graph.Dsl;
+using Dataflow.Runner.Cli;
+using Dataflow.Runner.Training;
+
+namespace Dataflow.Runner.Commands;
+
+/// <summary><c>dataflow eval MODEL --checkpoint PATH --data fashion-mnist</c>: test loss, accuracy and the confusion matrix.</summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "The .dfg model file" };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
+        var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist (its test set)", Required = true };
+        var (preset, set, json, backend) = (CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend());
+        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, preset, set, json, backend };
+        command.SetAction(r =>
+        {
+            var metrics = Evaluate(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!);
+            var output = r.GetValue(json) ? Console.Error : Console.Out;
+            Print(metrics, output);
+            if (r.GetValue(json))
+                Console.WriteLine(new JsonObject { ["loss"] = metrics.Loss, ["accuracy"] = metrics.Accuracy, ["count"] = metrics.Count }.ToJsonString());
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static ClassifierMetrics Evaluate(string modelPath, string checkpointPath, string data, string? preset, string[] overrides, string backend)
+    {
+        var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(preset, overrides, training: false));
+        var test = DataSources.FashionMnistTest(data);
+        var inputs = ClassifierInputs.Of(model.Graph, test.FeatureWidth, data);
+        using var session = new Session(BackendFactory.Create(backend), seed: 0);
+        SessionCheckpoint.Load(session, model.Graph, checkpointPath);
+        return ClassifierEvaluator.Evaluate(session, model.Graph, inputs, test, FashionMnist.ClassNames.Count);
+    }
+
+    public static void Print(ClassifierMetrics metrics, TextWriter output)
+    {
+        output.WriteLine($"test loss {metrics.Loss:F4}  accuracy {metrics.Accuracy:F4}  ({metrics.Count} images)");
+        output.WriteLine();
+        output.WriteLine("confusion matrix (rows: true class, columns: predicted)");
+        var names = FashionMnist.ClassNames;
+        output.Write($"{"",-12}");
+        for (int c = 0; c < names.Count; c++) output.Write($"{c,6}");
+        output.WriteLine();
+        for (int r = 0; r < names.Count; r++)
+        {
+            output.Write($"{r} {Truncate(names[r], 10),-10}");
+            for (int c = 0; c < names.Count; c++) output.Write($"{metrics.Confusion[r, c],6}");
+            output.WriteLine();
+        }
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+}
