@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace Dataflow.Engine.Jobs;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed class JobSystem : IDisposable
     private Action<int, int>? _body;
     private int _count;
     private int _chunk;
-    private int _nextStart;
+    private int _nextRange;
     private int _pending;
     private ManualResetEventSlim _done = new(false);
     private Exception? _failure;
@@ -45,10 +47,12 @@ public sealed class JobSystem : IDisposable
     /// <summary>
     /// Calls <paramref name="body"/>(start, end) over disjoint ranges covering [0, count), each at
     /// least <paramref name="minChunk"/> long (except the last). Returns when all ranges are done;
-    /// the first exception thrown by a range is rethrown here.
+    /// the first exception thrown by a range is rethrown here, with its original type and stack,
+    /// and ranges not yet started when it was thrown are skipped.
     /// </summary>
     public void ParallelFor(int count, int minChunk, Action<int, int> body)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (count <= 0) return;
         minChunk = Math.Max(1, minChunk);
         if (_insideJob || _workers.Length == 0 || count <= minChunk)
@@ -60,10 +64,11 @@ public sealed class JobSystem : IDisposable
         lock (_gate) // one loop at a time; callers from other threads queue here
         {
             int chunks = Math.Min((count + minChunk - 1) / minChunk, WorkerCount * 4);
-            _chunk = (count + chunks - 1) / chunks;
+            // Rounding the range count down can leave ranges shorter than asked for; never go below it.
+            _chunk = Math.Max(minChunk, (count + chunks - 1) / chunks);
             _count = count;
             _body = body;
-            _nextStart = 0;
+            _nextRange = 0;
             _failure = null;
             _pending = WorkerCount;
             _done.Reset();
@@ -71,7 +76,7 @@ public sealed class JobSystem : IDisposable
             RunRanges();
             _done.Wait();
             _body = null;
-            if (_failure is not null) throw new AggregateException("a parallel job failed", _failure);
+            if (_failure is not null) ExceptionDispatchInfo.Capture(_failure).Throw();
         }
     }
 
@@ -82,11 +87,13 @@ public sealed class JobSystem : IDisposable
         _insideJob = true;
         try
         {
-            while (true)
+            // Hand out range indices, not start offsets: every thread overshoots once at the end, and
+            // start offsets near int.MaxValue would overflow.
+            while (Volatile.Read(ref _failure) is null)
             {
-                int start = Interlocked.Add(ref _nextStart, _chunk) - _chunk;
+                long start = (long)(Interlocked.Increment(ref _nextRange) - 1) * _chunk;
                 if (start >= _count) break;
-                try { body(start, Math.Min(start + _chunk, _count)); }
+                try { body((int)start, (int)Math.Min(start + _chunk, _count)); }
                 catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
             }
         }

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using Dataflow.Engine.Jobs;
+
+namespace Dataflow.Engine.Ecs;
+
+/// <summary>
+/// A named list of stages run in order; each stage is a set of systems ordered only by their
+/// 'after' names. Within a stage the parallel executor runs, together, systems whose
+/// dependencies are done and whose accesses do not conflict; the single-threaded executor runs
+/// the same DAG in one fixed order.
+/// </summary>
+public sealed class Schedule
+{
+    private readonly List<(string Name, List<StagePlan.Entry> Systems)> _stages = new();
+    private readonly Dictionary<string, int> _stageOfSystem = new();
+    private StagePlan[]? _plans;
+    private IReadOnlyList<string>? _ambiguities;
+
+    public Schedule(string name)
+    {
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    public IReadOnlyList<string> Stages => _stages.Select(s => s.Name).ToList();
+
+    /// <summary>When true, <see cref="Run"/> refuses a schedule with ambiguities (tests turn this on).</summary>
+    public bool StrictAmbiguity { get; set; }
+
+    public IReadOnlyList<(string System, TimeSpan Elapsed)> LastTimings { get; private set; } = [];
+
+    /// <summary>Pairs of systems in one stage that conflict (see <see cref="SystemAccess.ConflictsWith"/>) with no order between them.</summary>
+    public IReadOnlyList<string> Ambiguities => _ambiguities ??= Plans().SelectMany(p => p.Ambiguities).ToList();
+
+    public Schedule AddStage(string name)
+    {
+        if (_stages.Any(s => s.Name == name)) throw new ArgumentException($"Schedule '{Name}' already has a stage '{name}'.", nameof(name));
+        _stages.Add((name, new List<StagePlan.Entry>()));
+        Invalidate();
+        return this;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="system"/> to <paramref name="stage"/> (the last stage added when null; a
+    /// stage "default" when there is none yet). <paramref name="after"/> names systems it must run
+    /// after; names in earlier stages are allowed and already hold.
+    /// </summary>
+    public Schedule Add(ISystem system, string? stage = null, params string[] after)
+    {
+        if (_stageOfSystem.ContainsKey(system.Name))
+            throw new ArgumentException($"Schedule '{Name}' already has a system named {system.Name}.", nameof(system));
+        if (stage is null && _stages.Count == 0) AddStage("default");
+        int index = stage is null ? _stages.Count - 1 : _stages.FindIndex(s => s.Name == stage);
+        if (index < 0)
+            throw new ArgumentException($"Schedule '{Name}' has no stage '{stage}' (stages: {string.Join(", ", _stages.Select(s => s.Name))}); call AddStage first.", nameof(stage));
+        _stages[index].Systems.Add(new StagePlan.Entry(system, after));
+        _stageOfSystem[system.Name] = index;
+        Invalidate();
+        return this;
+    }
+
+    public void Run(World world, bool parallel = true)
+    {
+        var plans = Plans();
+        if (StrictAmbiguity && Ambiguities.Count > 0)
+            throw new ScheduleException($"Schedule '{Name}' has ambiguous system orders:\n  " + string.Join("\n  ", Ambiguities));
+        var timings = new List<(string, TimeSpan)>();
+        foreach (var plan in plans)
+        {
+            if (parallel) RunParallel(plan, world, timings);
+            else RunSequential(plan, world, timings);
+        }
+        LastTimings = timings;
+    }
+
+    private static void RunSequential(StagePlan plan, World world, List<(string, TimeSpan)> timings)
+    {
+        foreach (int i in plan.Order) timings.Add((plan.Systems[i].Name, Timed(plan.Systems[i], world)));
+    }
+
+    private static void RunParallel(StagePlan plan, World world, List<(string, TimeSpan)> timings)
+    {
+        int n = plan.Systems.Length;
+        var done = new bool[n];
+        var batch = new List<int>();
+        var elapsed = new TimeSpan[n];
+        for (int remaining = n; remaining > 0; remaining -= batch.Count)
+        {
+            batch.Clear();
+            for (int k = 0; k < n; k++)
+            {
+                int i = plan.Order[k];
+                if (done[i] || !plan.After[i].All(d => done[d])) continue;
+                // Conflicting systems keep the single-threaded order, even when nothing orders them,
+                // so both executors give the same result.
+                bool blocked = false;
+                for (int e = 0; e < k && !blocked; e++)
+                    blocked = !done[plan.Order[e]] && plan.Conflicts[i, plan.Order[e]];
+                if (!blocked) batch.Add(i);
+            }
+
+            if (batch.Count == 1)
+            {
+                elapsed[batch[0]] = Timed(plan.Systems[batch[0]], world);
+            }
+            else
+            {
+                // Direct structural changes from concurrent systems would race; the world refuses them.
+                world.EnterIteration();
+                try
+                {
+                    JobSystem.Shared.ParallelFor(batch.Count, 1, (start, end) =>
+                    {
+                        for (int b = start; b < end; b++) elapsed[batch[b]] = Timed(plan.Systems[batch[b]], world);
+                    });
+                }
+                finally
+                {
+                    world.ExitIteration();
+                }
+            }
+            foreach (int i in batch)
+            {
+                done[i] = true;
+                timings.Add((plan.Systems[i].Name, elapsed[i]));
+            }
+        }
+    }
+
+    private static TimeSpan Timed(ISystem system, World world)
+    {
+        long start = Stopwatch.GetTimestamp();
+        system.Run(world);
+        return Stopwatch.GetElapsedTime(start);
+    }
+
+    private StagePlan[] Plans() => _plans ??= _stages
+        .Select((s, i) => StagePlan.Build(Name, s.Name, i, s.Systems, name => _stageOfSystem.TryGetValue(name, out int at) ? at : -1))
+        .ToArray();
+
+    private void Invalidate()
+    {
+        _plans = null;
+        _ambiguities = null;
+    }
+}
