@@ -28,6 +28,8 @@ internal static class ShapeMath
     /// </summary>
     public static long[] BroadcastStrides(ReadOnlySpan<long> input, ReadOnlySpan<long> output)
     {
+        // Extra leading axes of size 1 carry no data ([1] read as a scalar); anything else cannot broadcast.
+        while (input.Length > output.Length && input[0] == 1) input = input[1..];
         if (input.Length > output.Length) throw new ArgumentException($"cannot broadcast rank {input.Length} to rank {output.Length}");
         var own = Strides(input);
         var strides = new long[output.Length];
