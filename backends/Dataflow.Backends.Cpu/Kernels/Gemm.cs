@@ -36,6 +36,12 @@ internal static unsafe class Gemm
             return;
         }
 
+        if (Gemv.Applies(m, n, opA, opB))
+        {
+            Gemv.Run(batch, m, n, k, a, opA, b, opB, c);
+            return;
+        }
+
         var (aOffsets, rsA, csA) = opA;
         var (bOffsets, rsB, csB) = opB;
         int nPanels = (n + NR - 1) / NR;

@@ -37,6 +37,8 @@ public class MatMulTests
     {
         Check(batchA, batchB, 17, 9, 13, ta, tb);
         Check(batchA, batchB, 3, 33, 65, ta, tb);
+        Check(batchA, batchB, 1, 600, 65, ta, tb);  // matrix-vector paths
+        Check(batchA, batchB, 40, 1, 65, ta, tb);
     }
 
     [Fact]
