@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using Dataflow.Backends.Cpu.Kernels;
+using Dataflow.Engine.Backends;
+using Dataflow.Graph.Ops;
+
+namespace Dataflow.Backends.Cpu;
+
+/// <summary>
+/// The reference and default backend: runs every kernel spec on the host, multi-threaded through
+/// the shared job system, SIMD where the op allows. Launches run synchronously in Enqueue, so
+/// Wait has nothing to wait for and launch order is program order.
+/// </summary>
+public sealed class CpuBackend : IBackend
+{
+    private readonly ConcurrentDictionary<string, CpuKernel> _cache = new();
+    private readonly Lazy<DeviceInfo> _device = new(CpuDevice.Describe);
+
+    public string Name => "cpu";
+
+    public DeviceInfo Device => _device.Value;
+
+    /// <summary>How many distinct kernels have been compiled (for logs and tests).</summary>
+    public int CompiledKernels => _cache.Count;
+
+    public Support SupportsOp(KernelSpec spec) => spec switch
+    {
+        OpKernelSpec op => op.Op switch
+        {
+            OpCode.Input or OpCode.Parameter => Support.No($"{op.DisplayName} is fed by the engine, not computed"),
+            _ when OpCatalog.Get(op.Op).Kind == OpKind.Elementwise =>
+                Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
+            _ => Support.Yes,
+        },
+        FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
+        _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
+    };
+
+    public IDeviceBuffer Allocate(long elements) => new CpuBuffer(this, elements);
+
+    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<float> source, long offset = 0) =>
+        source.CopyTo(Range(buffer, offset, source.Length, "upload").Floats.Slice((int)offset, source.Length));
+
+    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<int> source, long offset = 0) =>
+        source.CopyTo(Range(buffer, offset, source.Length, "upload").Ints.Slice((int)offset, source.Length));
+
+    public void Download(IDeviceBuffer buffer, Span<float> destination, long offset = 0) =>
+        Range(buffer, offset, destination.Length, "download").Floats.Slice((int)offset, destination.Length).CopyTo(destination);
+
+    public void Download(IDeviceBuffer buffer, Span<int> destination, long offset = 0) =>
+        Range(buffer, offset, destination.Length, "download").Ints.Slice((int)offset, destination.Length).CopyTo(destination);
+
+    public ICompiledKernel Compile(KernelSpec spec)
+    {
+        var support = SupportsOp(spec);
+        if (!support.IsSupported) throw new NotSupportedException($"cpu: cannot compile {spec.DisplayName}: {support.Reason}");
+        return _cache.GetOrAdd(spec.Key, static (_, s) => Create(s), spec);
+    }
+
+    private static CpuKernel Create(KernelSpec spec) => spec switch
+    {
+        FusedElementwiseSpec fused => new FusedElementwiseKernel(fused),
+        OptimizerStepSpec step => new OptimizerKernel(step),
+        OpKernelSpec op => op.Op switch
+        {
+            OpCode.Constant => new ConstantKernel(op),
+            OpCode.Iota => new IotaKernel(op),
+            OpCode.CausalMask => new CausalMaskKernel(op),
+            OpCode.DropoutMask => new DropoutMaskKernel(op),
+            OpCode.ReduceSum or OpCode.ReduceMax => new ReduceKernel(op),
+            OpCode.Reshape => new ReshapeKernel(op),
+            OpCode.Permute => new PermuteKernel(op),
+            OpCode.Expand => new ExpandKernel(op),
+            OpCode.MatMul => new MatMulKernel(op),
+            OpCode.Gather => new GatherKernel(op),
+            OpCode.ScatterAdd => new ScatterAddKernel(op),
+            OpCode.OneHot => new OneHotKernel(op),
+            _ => throw new NotSupportedException($"cpu: no kernel for {op.DisplayName}"),
+        },
+        _ => throw new NotSupportedException($"cpu: unknown kernel spec {spec.GetType().Name}"),
+    };
+
+    public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
+    {
+        if (kernel is not CpuKernel cpu) throw new ArgumentException($"cpu: kernel {kernel.Spec.DisplayName} was not compiled by the cpu backend", nameof(kernel));
+        var need = cpu.BufferElements;
+        string name = cpu.Spec.DisplayName;
+        if (buffers.Length > need.Length || buffers.Length < need.Length - cpu.OptionalTrailingBuffers)
+            throw new ArgumentException($"cpu: kernel {name} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
+
+        Span<CpuBuffer> bound = new CpuBuffer[buffers.Length];
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            if (buffers[i] is not CpuBuffer b || !ReferenceEquals(b.Owner, this))
+                throw new ArgumentException($"cpu: kernel {name}: buffer {i} does not belong to this cpu backend", nameof(buffers));
+            if (b.Elements < need[i])
+                throw new ArgumentException($"cpu: kernel {name}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
+            bound[i] = b;
+        }
+        cpu.Run(bound, launch);
+    }
+
+    public void Wait()
+    {
+    }
+
+    public void Dispose() => _cache.Clear();
+
+    private CpuBuffer Range(IDeviceBuffer buffer, long offset, int length, string what)
+    {
+        if (buffer is not CpuBuffer b || !ReferenceEquals(b.Owner, this))
+            throw new ArgumentException($"cpu: {what}: the buffer does not belong to this cpu backend", nameof(buffer));
+        if (offset < 0 || offset + length > b.Elements)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"cpu: {what} of {length} elements at offset {offset} overruns a buffer of {b.Elements}");
+        return b;
+    }
+}

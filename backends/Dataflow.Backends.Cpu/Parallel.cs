@@ -1,0 +1,22 @@
+using Dataflow.Engine.Jobs;
+
+namespace Dataflow.Backends.Cpu;
+
+/// <summary>
+/// Every loop of the backend goes through the shared job system; this only picks chunk sizes so
+/// that a chunk carries enough work to be worth handing to another core (a wake-up costs microseconds).
+/// </summary>
+internal static class Par
+{
+    /// <summary>About this many simple element operations per chunk before splitting pays off.</summary>
+    public const long GrainOps = 32 * 1024;
+
+    public static void For(int count, long opsPerItem, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        long minChunk = Math.Max(1, GrainOps / Math.Max(1, opsPerItem));
+        JobSystem.Shared.ParallelFor(count, (int)Math.Min(minChunk, int.MaxValue), body);
+    }
+
+    public static int Workers => JobSystem.Shared.WorkerCount;
+}
