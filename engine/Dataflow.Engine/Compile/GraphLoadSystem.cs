@@ -18,7 +18,7 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
     public void Run(World world)
     {
         var live = LiveNodes();
-        var gradientOf = context.Gradients.ToDictionary(kv => kv.Value, kv => kv.Key);
+        var gradientOf = context.Gradients.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
         var outputNames = new Dictionary<Node, string>();
         foreach (var (name, node) in context.Outputs) outputNames.TryAdd(node, name);
 
@@ -30,7 +30,7 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
             if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
             if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = node.Attrs.Name! });
             if (outputNames.TryGetValue(node, out var output)) world.Add(entity, new OutputTag { Name = output });
-            if (gradientOf.TryGetValue(node, out var parameter)) world.Add(entity, new GradOf { Parameter = parameter });
+            if (gradientOf.TryGetValue(node, out var parameters)) world.Add(entity, new GradOf { Parameters = parameters });
         }
     }
 

@@ -32,10 +32,10 @@ public struct ParamTag
     public string Name;
 }
 
-/// <summary>The tensor is the gradient of a parameter.</summary>
+/// <summary>The tensor is the gradient of these parameters (several when autodiff gives them the same node, as for a + b).</summary>
 public struct GradOf
 {
-    public string Parameter;
+    public string[] Parameters;
 }
 
 /// <summary>The tensor must be readable after the step (model outputs, the loss, gradients).</summary>

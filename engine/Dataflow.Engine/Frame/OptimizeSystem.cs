@@ -29,7 +29,10 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         if (_pairs is null)
         {
             var pairs = new List<(ParameterSlot, IDeviceBuffer)>();
-            world.ForEach(in Gradients, (ref GradOf grad, ref BufferSlot slot) => pairs.Add((parameters.Get(grad.Parameter), slot.Buffer)));
+            world.ForEach(in Gradients, (ref GradOf grad, ref BufferSlot slot) =>
+            {
+                foreach (var name in grad.Parameters) pairs.Add((parameters.Get(name), slot.Buffer));
+            });
             _pairs = [.. pairs.OrderBy(p => p.Item1.Name, StringComparer.Ordinal)];
         }
 
