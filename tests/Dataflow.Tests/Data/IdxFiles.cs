@@ -23,7 +23,7 @@ internal static class IdxFiles
         return output.ToArray();
     }
 
-    /// <summary>Images whose pixels count up from <paramref name="first"/>, and labels i mod 10.</summary>
+    /// <summary>Images whose pixel j (counting across all images) is j mod 256, and labels i mod 10.</summary>
     public static void WriteFashionPair(string directory, string prefix, int count, bool gzip)
     {
         var pixels = new byte[count * 28 * 28];
