@@ -19,8 +19,7 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
     {
         var live = LiveNodes();
         var gradientOf = context.Gradients.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
-        var outputNames = new Dictionary<Node, string>();
-        foreach (var (name, node) in context.Outputs) outputNames.TryAdd(node, name);
+        var outputNames = context.Outputs.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
 
         foreach (var node in context.Graph.Nodes)
         {
@@ -29,7 +28,7 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
             context.TensorOf[node] = entity;
             if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
             if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = node.Attrs.Name! });
-            if (outputNames.TryGetValue(node, out var output)) world.Add(entity, new OutputTag { Name = output });
+            if (outputNames.TryGetValue(node, out var names)) world.Add(entity, new OutputTag { Names = names });
             if (gradientOf.TryGetValue(node, out var parameters)) world.Add(entity, new GradOf { Parameters = parameters });
         }
     }

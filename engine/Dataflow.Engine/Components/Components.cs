@@ -38,10 +38,10 @@ public struct GradOf
     public string[] Parameters;
 }
 
-/// <summary>The tensor must be readable after the step (model outputs, the loss, gradients).</summary>
+/// <summary>The tensor must be readable after the step under these names (model outputs, the loss, gradients).</summary>
 public struct OutputTag
 {
-    public string Name;
+    public string[] Names;
 }
 
 /// <summary>The tensor shares storage with another (reshape and detach move no data).</summary>

@@ -17,7 +17,8 @@ public sealed class FetchSystem(Func<FrameContext> frame) : ISystem
         var context = frame();
         world.ForEach(in Outputs, (ref OutputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
         {
-            if (context.Fetch is not null && !context.Fetch.Contains(tag.Name)) return;
+            var wanted = context.Fetch is null ? tag.Names : tag.Names.Where(context.Fetch.Contains).ToArray();
+            if (wanted.Length == 0) return;
             slot.Buffer.Owner.Wait();
             var values = new float[info.Desc.Elements];
             if (info.Desc.DType == Graph.Tensors.DType.F32) slot.Buffer.Owner.Download(slot.Buffer, values);
@@ -27,7 +28,7 @@ public sealed class FetchSystem(Func<FrameContext> frame) : ISystem
                 slot.Buffer.Owner.Download(slot.Buffer, ints);
                 for (int i = 0; i < ints.Length; i++) values[i] = ints[i];
             }
-            context.Results[tag.Name] = values;
+            foreach (var name in wanted) context.Results[name] = values;
         });
     }
 }

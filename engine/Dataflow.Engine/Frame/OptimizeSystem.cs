@@ -61,7 +61,7 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         double? result = null;
         world.ForEach(in Outputs, (ref OutputTag tag, ref BufferSlot slot) =>
         {
-            if (tag.Name != TrainingGraph.GradNormSquared) return;
+            if (!tag.Names.Contains(TrainingGraph.GradNormSquared)) return;
             Span<float> value = stackalloc float[1];
             backend.Wait();
             backend.Download(slot.Buffer, value);
