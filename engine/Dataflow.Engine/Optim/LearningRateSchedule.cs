@@ -12,7 +12,7 @@ public abstract record LearningRateSchedule
         return name.ToLowerInvariant() switch
         {
             "constant" => new ConstantSchedule(peak),
-            "warmup_cosine" or "cosine" => new WarmupCosineSchedule(peak, Arg("min_lr", peak * 0.1), (long)Arg("warmup", 0), totalSteps),
+            "warmup_cosine" or "cosine" => new WarmupCosineSchedule(peak, Arg("min_lr", peak * 0.1), (long)Arg("warmup", 0), (long)Arg("decay_steps", totalSteps)),
             "inverse_sqrt" => new InverseSqrtSchedule(peak, (long)Arg("warmup", 4000)),
             "noam" => new InverseSqrtSchedule(peak, (long)Arg("warmup", 4000)),
             _ => throw new ArgumentException($"unknown schedule '{name}' (known: constant, warmup_cosine, inverse_sqrt)"),

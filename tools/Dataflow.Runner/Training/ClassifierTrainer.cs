@@ -30,11 +30,15 @@ public static class ClassifierTrainer
         if (s.LearningRate is { } lr) optimizer = optimizer with { LearningRate = lr };
         var iterator = BatchIterator.ForTraining(data.Train, batch, (ulong)s.Seed);
         long totalSteps = (long)epochs * iterator.BatchesPerEpoch;
+        // The schedule's horizon comes from the model file, not --epochs (nanoGPT's lr_decay_iters),
+        // so a run split by --resume follows the same learning rates as one run straight through.
+        long horizon = (long)defaults.ScheduleArgs.GetValueOrDefault("decay_steps",
+            defaults.TrainArgs.GetValueOrDefault("epochs", epochs) * iterator.BatchesPerEpoch);
 
         using var session = new Session(BackendFactory.Create(s.Backend), s.Seed, s.Compile)
         {
             Optimizer = optimizer,
-            Schedule = LearningRateSchedule.FromArgs(defaults.Schedule, optimizer.LearningRate, totalSteps, defaults.ScheduleArgs),
+            Schedule = LearningRateSchedule.FromArgs(defaults.Schedule, optimizer.LearningRate, horizon, defaults.ScheduleArgs),
         };
         var trainGraph = TrainingGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0);
         var step = session.Compile(trainGraph, new Dictionary<string, long> { [ClassifierInputs.BatchSymbol(model.Graph, inputs.Features)] = batch });
