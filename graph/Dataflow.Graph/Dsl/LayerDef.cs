@@ -25,6 +25,7 @@ public static class LayerRegistry
         {
             Activations.All, Linear.All, Softmax.All, Losses.All,
             Reductions.All, Shaping.All, Dropout.All,
+            Embedding.All, Positions.All, LayerNorm.All, Attention.All, Mlp.All, Unembed.All,
         }.SelectMany(x => x);
         return all.ToDictionary(l => l.Name, StringComparer.Ordinal);
     }
