@@ -32,6 +32,7 @@ public sealed class ComputeGraph
     private readonly Dictionary<string, Node> _inputs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Node> _outputs = new(StringComparer.Ordinal);
     private readonly List<ParameterInfo> _parameters = [];
+    private readonly HashSet<string> _parameterNames = new(StringComparer.Ordinal);
     private readonly List<LayerInfo> _layers = [];
 
     public ComputeGraph(string name) => Name = name;
@@ -67,7 +68,7 @@ public sealed class ComputeGraph
 
     internal void RegisterParameter(ParameterInfo info)
     {
-        if (_parameters.Any(p => p.Name == info.Name))
+        if (!_parameterNames.Add(info.Name))
             throw new GraphException($"parameter '{info.Name}' is declared twice");
         _parameters.Add(info);
     }

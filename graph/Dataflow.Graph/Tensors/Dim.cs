@@ -36,12 +36,19 @@ public sealed class Dim : IEquatable<Dim>
 
     public IEnumerable<string> FreeSymbols => Terms.SelectMany(t => t.Symbols).Distinct();
 
-    public static Dim operator +(Dim a, Dim b) => Normalize(a.Terms.Concat(b.Terms));
+    // Constant operands are by far the most common (every fixed width); they skip normalisation,
+    // which keeps building large graphs (GPT-3: ~8k nodes) fast.
+    public static Dim operator +(Dim a, Dim b) =>
+        a.IsConstant && b.IsConstant ? Const(a.Value + b.Value)
+        : a.Terms.Length == 0 ? b : b.Terms.Length == 0 ? a : Normalize(a.Terms.Concat(b.Terms));
 
     public static Dim operator -(Dim a, Dim b) => a + (b * -1);
 
     public static Dim operator *(Dim a, Dim b)
     {
+        if (a.IsConstant && b.IsConstant) return Const(a.Value * b.Value);
+        if (a.IsConstant && a.Value == 1) return b;
+        if (b.IsConstant && b.Value == 1) return a;
         var terms = new List<Term>();
         foreach (var x in a.Terms)
             foreach (var y in b.Terms)
@@ -91,7 +98,7 @@ public sealed class Dim : IEquatable<Dim>
     {
         if (other is null || other.Terms.Length != Terms.Length) return false;
         for (int i = 0; i < Terms.Length; i++)
-            if (Terms[i].Coefficient != other.Terms[i].Coefficient || Terms[i].Key != other.Terms[i].Key) return false;
+            if (Terms[i].Coefficient != other.Terms[i].Coefficient || !Terms[i].Symbols.SequenceEqual(other.Terms[i].Symbols)) return false;
         return true;
     }
 
@@ -100,7 +107,11 @@ public sealed class Dim : IEquatable<Dim>
     public override int GetHashCode()
     {
         var hash = new HashCode();
-        foreach (var t in Terms) { hash.Add(t.Coefficient); hash.Add(t.Key); }
+        foreach (var t in Terms)
+        {
+            hash.Add(t.Coefficient);
+            foreach (var symbol in t.Symbols) hash.Add(symbol);
+        }
         return hash.ToHashCode();
     }
 

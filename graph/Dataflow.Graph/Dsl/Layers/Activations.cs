@@ -1,0 +1,60 @@
+using Dataflow.Graph.Ir;
+
+namespace Dataflow.Graph.Dsl.Layers;
+
+/// <summary>
+/// Elementwise functions. Those without a primitive of their own (relu, sigmoid, gelu) are composed
+/// from primitives so autodiff and fusion see only catalog ops. Given a plain number, each computes
+/// a number instead (<c>sqrt(d)</c> in a scale factor).
+/// </summary>
+public static class Activations
+{
+    public static IEnumerable<LayerDef> All =>
+    [
+        Unary("relu", Relu, x => Math.Max(x, 0)),
+        Unary("sigmoid", Sigmoid, x => 1 / (1 + Math.Exp(-x))),
+        Unary("tanh", (b, x) => b.Tanh(x), Math.Tanh),
+        Unary("gelu", Gelu, x => 0.5 * x * (1 + Math.Tanh(GeluScale * (x + 0.044715 * x * x * x)))),
+        Unary("exp", (b, x) => b.Exp(x), Math.Exp),
+        Unary("log", (b, x) => b.Log(x), Math.Log),
+        Unary("sqrt", (b, x) => b.Sqrt(x), Math.Sqrt),
+    ];
+
+    /// <summary>The activations a layer may take by name (<c>act = gelu</c>).</summary>
+    public static readonly string[] Names = ["relu", "gelu", "sigmoid", "tanh"];
+
+    public static Node Apply(string name, GraphBuilder b, Node x) => name switch
+    {
+        "relu" => Relu(b, x),
+        "gelu" => Gelu(b, x),
+        "sigmoid" => Sigmoid(b, x),
+        "tanh" => b.Tanh(x),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not an activation"),
+    };
+
+    public static Node Relu(GraphBuilder b, Node x) => b.Max(x, b.Scalar(0));
+
+    public static Node Sigmoid(GraphBuilder b, Node x) => b.Recip(b.Add(b.Scalar(1), b.Exp(b.Neg(x))));
+
+    private static readonly double GeluScale = Math.Sqrt(2 / Math.PI);
+
+    /// <summary>GELU, tanh approximation (as GPT-2): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
+    public static Node Gelu(GraphBuilder b, Node x)
+    {
+        var cube = b.Mul(b.Mul(x, x), x);
+        var inner = b.Mul(b.Scalar(GeluScale), b.Add(x, b.Mul(b.Scalar(0.044715), cube)));
+        return b.Mul(b.Mul(b.Scalar(0.5), x), b.Add(b.Scalar(1), b.Tanh(inner)));
+    }
+
+    private static LayerDef Unary(string name, Func<GraphBuilder, Node, Node> lower, Func<double, double> numeric) =>
+        new(name, ["x"], (args, c) =>
+        {
+            if (args.Raw("x") is NumberValue n)
+            {
+                var result = numeric(n.Number);
+                return double.IsFinite(result) ? new NumberValue(result)
+                    : throw args.Error("x", $"{name}({n.Number}) is not a finite number");
+            }
+            return new TensorValue(lower(c.Builder, args.Tensor("x")));
+        });
+}

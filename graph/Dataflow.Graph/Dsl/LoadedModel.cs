@@ -1,0 +1,30 @@
+using Dataflow.Graph.Ir;
+
+namespace Dataflow.Graph.Dsl;
+
+/// <summary>How to load a model: which preset, which <c>--set name=value</c> overrides, and whether to build for training (dropout on).</summary>
+public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true);
+
+/// <summary>The optimizer, schedule and other training numbers a model file suggests; the runner's flags may override them.</summary>
+public sealed record TrainingDefaults(
+    string Optimizer,
+    IReadOnlyDictionary<string, double> OptimizerArgs,
+    string Schedule,
+    IReadOnlyDictionary<string, double> ScheduleArgs,
+    IReadOnlyDictionary<string, double> TrainArgs);
+
+/// <summary>A model file lowered to a graph, with everything else the file declared.</summary>
+public sealed class LoadedModel
+{
+    public required ComputeGraph Graph { get; init; }
+    public required string Name { get; init; }
+    public required string SourcePath { get; init; }
+
+    /// <summary>Model parameters after defaults, the preset and overrides.</summary>
+    public required IReadOnlyDictionary<string, double> Settings { get; init; }
+
+    /// <summary>Preset names in the order the file declares them.</summary>
+    public required IReadOnlyList<string> Presets { get; init; }
+
+    public required TrainingDefaults Training { get; init; }
+}

@@ -1,0 +1,94 @@
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Graph.Dsl;
+
+/// <summary>
+/// What a layer's lowering code can use: the graph builder, whether the graph is for training,
+/// parameter creation under the current scope's dotted name, and diagnostics.
+/// </summary>
+public sealed class LowerContext
+{
+    private readonly SourceText _source;
+    private readonly Dictionary<(string Scope, string Name), int> _used = [];
+
+    public LowerContext(SourceText source, GraphBuilder builder, bool training, Func<IEnumerable<string>> visibleNames)
+    {
+        _source = source;
+        Builder = builder;
+        Training = training;
+        VisibleNames = visibleNames;
+    }
+
+    public GraphBuilder Builder { get; }
+    public bool Training { get; }
+
+    /// <summary>The names an identifier could have meant, for "did you mean" hints.</summary>
+    public Func<IEnumerable<string>> VisibleNames { get; }
+
+    public DfgException Error(Loc loc, string message) => _source.Error(loc, message);
+
+    public DfgException UnknownName(SymbolValue symbol) =>
+        Error(symbol.Loc, $"unknown name '{symbol.Name}'{Suggest.Hint(symbol.Name, VisibleNames())}");
+
+    /// <summary>
+    /// A name not yet used in the current scope: <paramref name="baseName"/> the first time, then
+    /// <c>baseName_1</c>, <c>baseName_2</c>, ... Names depend only on program order, so they are stable
+    /// across runs and checkpoints can find their tensors.
+    /// </summary>
+    public string UniqueName(string baseName)
+    {
+        var key = (Builder.CurrentScope, baseName);
+        _used.TryGetValue(key, out var count);
+        _used[key] = count + 1;
+        return count == 0 ? baseName : $"{baseName}_{count}";
+    }
+
+    /// <summary>The dotted name a local name gets in the current scope.</summary>
+    public string Qualify(string local) => Builder.CurrentScope.Length == 0 ? local : Builder.CurrentScope + "." + local;
+
+    public Node Parameter(string local, Shape shape, ParamInit init, ParamCategory category) =>
+        Builder.Parameter(Qualify(local), shape, init, category);
+
+    /// <summary>
+    /// Runs one user-visible layer: inside its own scope, recording a <see cref="LayerInfo"/> with
+    /// its output type and the number of parameters it created. Shape and graph errors raised while
+    /// lowering become diagnostics at <paramref name="loc"/>.
+    /// </summary>
+    public Value RunLayer(string kind, string name, Loc loc, Func<Value> lower, long earlierParameters = 0)
+    {
+        var parent = Builder.CurrentScope;
+        int before = Builder.Graph.Parameters.Count;
+        Value result;
+        using (Builder.Scope(name))
+        {
+            result = Guard(loc, kind, lower);
+            long count = earlierParameters;
+            for (int i = before; i < Builder.Graph.Parameters.Count; i++)
+                count += Builder.Graph.Parameters[i].Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b);
+            if (result is TensorValue t)
+                Builder.Graph.AddLayer(new LayerInfo(Builder.CurrentScope, kind, t.Node.Type, count, parent));
+            else if (result is LayerObject layer)
+                layer.UnreportedParameters += count;    // reported when it is first applied
+        }
+        return result;
+    }
+
+    /// <summary>Turns the graph's own exceptions into diagnostics at <paramref name="loc"/>, prefixed with what was being done.</summary>
+    public T Guard<T>(Loc loc, string what, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (ShapeException e)
+        {
+            throw Error(loc, e.Message.StartsWith(what + ":", StringComparison.Ordinal) || what.Length == 0 ? e.Message : $"{what}: {e.Message}");
+        }
+        catch (GraphException e)
+        {
+            throw Error(loc, what.Length == 0 ? e.Message : $"{what}: {e.Message}");
+        }
+    }
+}
