@@ -14,6 +14,7 @@ public static class Program
             EvalCommand.Create(),
             InspectCommand.Create(),
             DemoCommand.Create(),
+            TokenizerCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

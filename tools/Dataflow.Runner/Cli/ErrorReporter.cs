@@ -2,6 +2,7 @@ using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
 using Dataflow.Engine.Data;
 using Dataflow.Engine.Frame;
+using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Ir;
@@ -21,7 +22,7 @@ public static class ErrorReporter
         var (code, message) = exception switch
         {
             DfgException e => (ExitCodes.BadInput, e.Diagnostic.ToString()),
-            CheckpointException or DataException or FeedException or UsageException or ShapeException or GraphException or CompileException
+            CheckpointException or DataException or FeedException or TokenizerException or UsageException or ShapeException or GraphException or CompileException
                 => (ExitCodes.BadInput, exception.Message),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),
