@@ -33,10 +33,10 @@ public static class EvalCommand
     public static ClassifierMetrics Evaluate(string modelPath, string checkpointPath, string data, string? preset, string[] overrides, string backend)
     {
         var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(preset, overrides, training: false));
-        var test = DataSources.FashionMnistTest(data);
-        var inputs = ClassifierInputs.Of(model.Graph, test.FeatureWidth, data);
         using var session = new Session(BackendFactory.Create(backend), seed: 0);
         SessionCheckpoint.Load(session, model.Graph, checkpointPath);
+        var test = DataSources.FashionMnistTest(data);
+        var inputs = ClassifierInputs.Of(model.Graph, test.FeatureWidth, data);
         return ClassifierEvaluator.Evaluate(session, model.Graph, inputs, test, FashionMnist.ClassNames.Count);
     }
 
