@@ -27,32 +27,7 @@ public sealed class GradientCheckTests
 
         var values = operands.Select((o, i) => (Name: $"x{i}", Data: TestGraphs.RandomValues(i + 1, o.Shape.Aggregate(1L, (a, c) => a * c), o.Low, o.High)))
             .ToDictionary(v => v.Name, v => v.Data);
-        using var session = TestGraphs.SessionWith(graph, values);
-        var training = TrainingGraph.ForTraining(graph, withGradNorm: false);
-        var compiled = session.Compile(training.WithGradientOutputs(), new Dictionary<string, long>());
-        var analytic = session.Run(compiled, new Dictionary<string, Array>()).Results;
-
-        var forward = session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long>());
-        double Loss() => session.Run(forward, new Dictionary<string, Array>()).Results[TrainingGraph.LossOutput][0];
-
-        foreach (var (name, data) in values)
-        {
-            var slot = session.Parameters.Get(name);
-            Assert.True(analytic.ContainsKey(TrainingGraph.GradientOutput(name)), $"no gradient for {name}");
-            var grad = analytic[TrainingGraph.GradientOutput(name)];
-            for (int i = 0; i < data.Length; i++)
-            {
-                const float h = 1e-2f;
-                var original = data[i];
-                data[i] = original + h; session.Parameters.Write(slot.Value, data); var plus = Loss();
-                data[i] = original - h; session.Parameters.Write(slot.Value, data); var minus = Loss();
-                data[i] = original; session.Parameters.Write(slot.Value, data);
-                double numeric = (plus - minus) / (2 * h);
-                double tolerance = 2e-2 * Math.Max(1, Math.Max(Math.Abs(numeric), Math.Abs(grad[i])));
-                Assert.True(Math.Abs(numeric - grad[i]) <= tolerance,
-                    $"d loss / d {name}[{i}]: analytic {grad[i]} vs numeric {numeric}");
-            }
-        }
+        FiniteDifference.Check(graph, values);
     }
 
     private static readonly long[] Matrix = [3, 4];
