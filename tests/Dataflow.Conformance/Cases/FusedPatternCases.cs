@@ -1,0 +1,49 @@
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Conformance.Cases;
+
+/// <summary>
+/// Chains the fusion system turns into fewer kernels: sigmoid, tanh-GELU, softmax, log-softmax
+/// cross-entropy, layer norm, and broadcast-load chains with explicit expands. Each pins its kernel
+/// counts with fusion on and off (forward alone, and with the backward pass), so a fusion
+/// regression fails loudly, and is compared against the op-by-op CPU result like any other case.
+/// </summary>
+internal static class FusedPatternCases
+{
+    public static IEnumerable<ConformanceCase> All()
+    {
+        var list = new List<ConformanceCase>();
+        list.AddRange(PatternPair("sigmoid[17,65]", new(1, 4), new(7, 15), c => Layers.Sigmoid(c.B, c.Param("x", [17, 65], -6, 6))));
+        list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(14, 31), c => Layers.GeluTanh(c.B, c.Param("x", [3, 130], -4, 4))));
+        list.AddRange(PatternPair("softmax[17,65]", new(4, 7), new(16, 28), c => Layers.Softmax(c.B, c.Param("x", [17, 65], -4, 4))));
+        list.AddRange(PatternPair("log-softmax[17,65]", new(6, 8), new(18, 27), c => Layers.LogSoftmax(c.B, c.Param("x", [17, 65], -4, 4))));
+        list.AddRange(PatternPair("layer-norm[17,65]", new(7, 12), new(27, 41), c =>
+            Layers.LayerNorm(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5), c.Param("beta", [65]))));
+        list.AddRange(PatternPair("broadcast-chain[17,65]", new(1, 6), new(13, 21), c =>
+        {
+            var b = c.B;
+            var x = c.Param("x", [17, 65]);
+            var scale = b.Expand(c.Param("scale", [1, 65]), Shape.Of(17, 65));
+            var shift = b.Expand(c.Param("shift", [17, 1]), Shape.Of(17, 65));
+            return b.Tanh(b.Add(b.Mul(x, scale), b.Sub(shift, c.Param("bias", [65]))));
+        }));
+
+        // The loss is the pattern itself here, so it has a case of its own rather than Σ y·R.
+        foreach (var backward in new[] { false, true })
+            list.Add(new ConformanceCase($"fused/cross-entropy[17,10]{(backward ? "+backward" : "")}", ConformanceCase.FusedGroup, c =>
+            {
+                var loss = Layers.CrossEntropy(c.B, c.Param("logits", [17, 10], -3, 3), c.Indices("targets", [17], 0, 10));
+                if (backward) c.Graph.Loss = loss;
+                else c.Output(loss, "ce");
+            }) { Kernels = backward ? new(20, 32) : new(10, 14) });
+        return list;
+    }
+
+    /// <summary>The pattern forward only (its output fetched), and with Σ y·R as loss so its backward chain runs too.</summary>
+    private static IEnumerable<ConformanceCase> PatternPair(string name, KernelCounts? forward, KernelCounts? backward, Func<CaseBuilder, Node> build) =>
+    [
+        new($"fused/{name}", ConformanceCase.FusedGroup, c => c.Output(build(c))) { Kernels = forward },
+        new($"fused/{name}+backward", ConformanceCase.FusedGroup, c => c.OutputWithLoss(build(c))) { Kernels = backward },
+    ];
+}

@@ -1,0 +1,36 @@
+namespace Dataflow.Conformance.Cases;
+
+/// <summary>
+/// Whole models, one training step each: a small MLP (linear → sigmoid or relu → linear → softmax
+/// cross-entropy) built with the GraphBuilder. Logits, loss, every parameter gradient and every
+/// parameter after the Adam update must agree between backends.
+/// </summary>
+internal static class ModelCases
+{
+    private const long Batch = 8, Features = 13, Hidden = 17, Classes = 5;
+
+    public static IEnumerable<ConformanceCase> All() =>
+    [
+        Mlp("mlp-sigmoid", Layers.Sigmoid, new(31, 50)),
+        Mlp("mlp-relu", Layers.Relu, new(31, 45)),
+    ];
+
+    private static ConformanceCase Mlp(string name, Func<Graph.Ir.GraphBuilder, Graph.Ir.Node, Graph.Ir.Node> activation, KernelCounts? kernels) =>
+        new($"model/{name}", ConformanceCase.ModelGroup, c =>
+        {
+            var b = c.B;
+            var x = c.Input("x", [Batch, Features]);
+            var targets = c.Indices("targets", [Batch], 0, (int)Classes);
+            var w1 = c.Param("w1", [Features, Hidden], -0.5, 0.5);
+            var b1 = c.Param("b1", [Hidden], -0.1, 0.1);
+            var w2 = c.Param("w2", [Hidden, Classes], -0.5, 0.5);
+            var b2 = c.Param("b2", [Classes], -0.1, 0.1);
+            var logits = Layers.Linear(b, activation(b, Layers.Linear(b, x, w1, b1)), w2, b2);
+            c.Output(logits, "logits");
+            c.Graph.Loss = Layers.CrossEntropy(b, logits, targets);
+        })
+        {
+            Train = true,
+            Kernels = kernels,
+        };
+}

@@ -1,0 +1,252 @@
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Conformance.Harness;
+
+/// <summary>
+/// An independent, deliberately plain evaluation of a graph in double precision on the host:
+/// straight loops, no blocking, no SIMD, no fusion. It checks the CPU reference itself, which
+/// matters most where accumulation order decides the error (long reductions, matmuls, gradients).
+/// Integer tensors are held as doubles (every i32 is exact in a double).
+/// </summary>
+public sealed class DoubleEvaluator(CaseInstance instance)
+{
+    private readonly Dictionary<Node, (double[] Data, long[] Shape)> _values = [];
+
+    /// <summary>The value of every output of the case's program.</summary>
+    public static Dictionary<string, double[]> EvaluateOutputs(CaseInstance instance)
+    {
+        var evaluator = new DoubleEvaluator(instance);
+        return instance.Program.Outputs.ToDictionary(o => o.Key, o => evaluator.Evaluate(o.Value).Data, StringComparer.Ordinal);
+    }
+
+    public (double[] Data, long[] Shape) Evaluate(Node node)
+    {
+        if (_values.TryGetValue(node, out var known)) return known;
+        // Evaluate operands first, in id order, so deep graphs do not recurse deeply.
+        foreach (var n in Ancestors(node).OrderBy(n => n.Id))
+            if (!_values.ContainsKey(n)) _values[n] = Compute(n);
+        return _values[node];
+    }
+
+    private static IEnumerable<Node> Ancestors(Node root)
+    {
+        var seen = new HashSet<Node> { root };
+        var stack = new Stack<Node>([root]);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            yield return node;
+            foreach (var input in node.Inputs)
+                if (seen.Add(input)) stack.Push(input);
+        }
+    }
+
+    private (double[] Data, long[] Shape) Compute(Node node)
+    {
+        var shape = node.Shape.Evaluate(instance.Bindings);
+        var count = Elements(shape);
+        var x = node.Inputs.Length > 0 ? _values[node.Inputs[0]] : default;
+        var y = node.Inputs.Length > 1 ? _values[node.Inputs[1]] : default;
+        var a = node.Attrs;
+        double[] result = node.Op switch
+        {
+            OpCode.Input => Widen(instance.Inputs[a.Name!]),
+            OpCode.Parameter => Widen(instance.Parameters[a.Name!]),
+            OpCode.Constant => a.Data is { } data
+                ? Enumerable.Range(0, (int)count).Select(i => (double)data[data.Length == 1 ? 0 : i]).ToArray()
+                : Fill(count, a.Count is { } dim ? dim.Evaluate(instance.Bindings) : (float)a.Value),
+            OpCode.Iota => Enumerable.Range(0, (int)count).Select(i => (double)i).ToArray(),
+            OpCode.CausalMask => CausalMask(shape[0]),
+            OpCode.DropoutMask => throw new NotSupportedException("a dropout mask depends on the step's seed; compare it across backends instead"),
+
+            OpCode.Neg => Map(x.Data, v => -v),
+            OpCode.Exp => Map(x.Data, Math.Exp),
+            OpCode.Log => Map(x.Data, Math.Log),
+            OpCode.Sqrt => Map(x.Data, Math.Sqrt),
+            OpCode.Recip => Map(x.Data, v => 1 / v),
+            OpCode.Tanh => Map(x.Data, Math.Tanh),
+            OpCode.Sin => Map(x.Data, Math.Sin),
+            OpCode.Cast => a.DType == DType.I32 ? Map(x.Data, Math.Truncate) : (double[])x.Data.Clone(),
+            OpCode.Detach => (double[])x.Data.Clone(),
+
+            OpCode.Add => Broadcast(x, y, shape, (p, q) => p + q),
+            OpCode.Sub => Broadcast(x, y, shape, (p, q) => p - q),
+            OpCode.Mul => Broadcast(x, y, shape, (p, q) => p * q),
+            OpCode.Div => Broadcast(x, y, shape, (p, q) => p / q),
+            OpCode.Max => Broadcast(x, y, shape, (p, q) => double.IsNaN(p) || double.IsNaN(q) ? double.NaN : Math.Max(p, q)),
+            OpCode.Greater => Broadcast(x, y, shape, (p, q) => p > q ? 1 : 0),
+            OpCode.Equal => Broadcast(x, y, shape, (p, q) => p == q ? 1 : 0),
+
+            OpCode.ReduceSum => Reduce(x, a.Axes, max: false),
+            OpCode.ReduceMax => Reduce(x, a.Axes, max: true),
+
+            OpCode.Reshape => (double[])x.Data.Clone(),
+            OpCode.Permute => Permute(x, [.. a.Perm]),
+            OpCode.Expand => Expand(x, shape),
+
+            OpCode.MatMul => MatMul(x, y, shape, a.TransposeA, a.TransposeB),
+
+            OpCode.Gather => Gather(x, y.Data),
+            OpCode.ScatterAdd => ScatterAdd(x, y.Data, count),
+            OpCode.OneHot => OneHot(x.Data, shape[^1]),
+            _ => throw new NotSupportedException($"no double evaluation of {node.Op}"),
+        };
+        if (result.Length != count) throw new InvalidOperationException($"double evaluation of %{node.Id} gave {result.Length} values for [{string.Join(",", shape)}]");
+        return (result, shape);
+    }
+
+    private static long Elements(long[] shape) => shape.Aggregate(1L, (p, q) => p * q);
+
+    private static double[] Widen(Array values) => values switch
+    {
+        float[] f => f.Select(v => (double)v).ToArray(),
+        int[] i => i.Select(v => (double)v).ToArray(),
+        _ => throw new ArgumentException($"unsupported input array {values.GetType()}"),
+    };
+
+    private static double[] Fill(long count, double value) => Enumerable.Repeat(value, (int)count).ToArray();
+
+    private static double[] Map(double[] x, Func<double, double> f) => x.Select(f).ToArray();
+
+    private static double[] CausalMask(long t)
+    {
+        var m = new double[t * t];
+        for (long r = 0; r < t; r++)
+            for (long c = r + 1; c < t; c++) m[r * t + c] = double.NegativeInfinity;
+        return m;
+    }
+
+    /// <summary>Row-major strides of <paramref name="shape"/> aligned to the right of <paramref name="target"/>, 0 on broadcast axes.</summary>
+    private static long[] BroadcastStrides(long[] shape, long[] target)
+    {
+        var strides = new long[target.Length];
+        long stride = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            int t = target.Length - shape.Length + i;
+            strides[t] = shape[i] == 1 ? 0 : stride;
+            stride *= shape[i];
+        }
+        return strides;
+    }
+
+    /// <summary>The source offset of every element of <paramref name="target"/>, walking a multi-index.</summary>
+    private static long[] Offsets(long[] strides, long[] target)
+    {
+        var offsets = new long[Elements(target)];
+        var index = new long[target.Length];
+        long offset = 0;
+        for (long n = 0; n < offsets.Length; n++)
+        {
+            offsets[n] = offset;
+            for (int d = target.Length - 1; d >= 0; d--)
+            {
+                index[d]++;
+                offset += strides[d];
+                if (index[d] < target[d]) break;
+                offset -= strides[d] * index[d];
+                index[d] = 0;
+            }
+        }
+        return offsets;
+    }
+
+    private static double[] Broadcast((double[] Data, long[] Shape) x, (double[] Data, long[] Shape) y, long[] shape, Func<double, double, double> f)
+    {
+        var ox = Offsets(BroadcastStrides(x.Shape, shape), shape);
+        var oy = Offsets(BroadcastStrides(y.Shape, shape), shape);
+        var r = new double[ox.Length];
+        for (long i = 0; i < r.Length; i++) r[i] = f(x.Data[ox[i]], y.Data[oy[i]]);
+        return r;
+    }
+
+    private static double[] Expand((double[] Data, long[] Shape) x, long[] shape) =>
+        Offsets(BroadcastStrides(x.Shape, shape), shape).Select(o => x.Data[o]).ToArray();
+
+    private static double[] Reduce((double[] Data, long[] Shape) x, IReadOnlyCollection<int> axes, bool max)
+    {
+        // Kept shape with 1 on reduced axes; each input element lands on its kept offset.
+        var kept = x.Shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
+        var outOffsets = Offsets(BroadcastStrides(kept, x.Shape), x.Shape);
+        var r = Fill(Elements(kept), max ? double.NegativeInfinity : 0);
+        for (long i = 0; i < x.Data.Length; i++)
+        {
+            double v = x.Data[i];
+            ref double acc = ref r[outOffsets[i]];
+            acc = max ? (double.IsNaN(v) || v > acc ? v : acc) : acc + v;
+        }
+        return r;
+    }
+
+    private static double[] Permute((double[] Data, long[] Shape) x, int[] perm)
+    {
+        var inStrides = BroadcastStrides(x.Shape, x.Shape);
+        var outShape = perm.Select(p => x.Shape[p]).ToArray();
+        // Size-1 axes have stride 0 from BroadcastStrides, which is harmless: their index is always 0.
+        var strides = perm.Select(p => inStrides[p]).ToArray();
+        return Offsets(strides, outShape).Select(o => x.Data[o]).ToArray();
+    }
+
+    private static double[] MatMul((double[] Data, long[] Shape) x, (double[] Data, long[] Shape) y, long[] shape, bool ta, bool tb)
+    {
+        long m = shape[^2], n = shape[^1];
+        long k = ta ? x.Shape[^2] : x.Shape[^1];
+        var batch = shape[..^2];
+        var xb = Offsets(BroadcastStrides(x.Shape[..^2], batch), batch);
+        var yb = Offsets(BroadcastStrides(y.Shape[..^2], batch), batch);
+        var r = new double[Elements(shape)];
+        for (long b = 0; b < xb.Length; b++)
+        {
+            long xo = xb[b] * m * k, yo = yb[b] * k * n, ro = b * m * n;
+            for (long i = 0; i < m; i++)
+                for (long j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (long p = 0; p < k; p++)
+                        acc += x.Data[xo + (ta ? p * m + i : i * k + p)] * y.Data[yo + (tb ? j * k + p : p * n + j)];
+                    r[ro + i * n + j] = acc;
+                }
+        }
+        return r;
+    }
+
+    private static double[] Gather((double[] Data, long[] Shape) table, double[] index)
+    {
+        long rows = table.Shape[0], width = Elements(table.Shape[1..]);
+        var r = new double[index.Length * width];
+        for (long n = 0; n < index.Length; n++)
+        {
+            long i = (long)index[n];
+            if (i < 0 || i >= rows) continue; // out of range: a row of zeros
+            Array.Copy(table.Data, i * width, r, n * width, width);
+        }
+        return r;
+    }
+
+    private static double[] ScatterAdd((double[] Data, long[] Shape) values, double[] index, long count)
+    {
+        long width = index.Length == 0 ? 0 : values.Data.Length / index.Length;
+        long rows = width == 0 ? 0 : count / width;
+        var r = new double[count];
+        for (long n = 0; n < index.Length; n++)
+        {
+            long i = (long)index[n];
+            if (i < 0 || i >= rows) continue; // out of range: skipped
+            for (long c = 0; c < width; c++) r[i * width + c] += values.Data[n * width + c];
+        }
+        return r;
+    }
+
+    private static double[] OneHot(double[] index, long depth)
+    {
+        var r = new double[index.Length * depth];
+        for (long n = 0; n < index.Length; n++)
+        {
+            long i = (long)index[n];
+            if (i >= 0 && i < depth) r[n * depth + i] = 1;
+        }
+        return r;
+    }
+}
