@@ -15,6 +15,7 @@ public static class Program
             InspectCommand.Create(),
             DemoCommand.Create(),
             TokenizerCommand.Create(),
+            ConformanceCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try
