@@ -62,13 +62,15 @@ internal static class FusedElementwiseSource
     }
 
     /// <summary>
-    /// Max follows the CPU's TensorPrimitives.Max: NaN wins, and +0 is larger than -0 (fmax may
-    /// return either zero, which would flip the sign of a later division).
+    /// Max follows the CPU's TensorPrimitives.Max: a NaN operand wins (itself, payload and sign
+    /// included), and +0 is larger than -0 (fmax may return either zero, which would flip the sign
+    /// of a later division).
     /// </summary>
     private const string Helpers = """
         inline float df_max(float a, float b)
         {
-            if (isnan(a) || isnan(b)) return NAN;
+            if (isnan(a)) return a;
+            if (isnan(b)) return b;
             if (a == b) return signbit(a) ? b : a;
             return a > b ? a : b;
         }

@@ -6,6 +6,7 @@ namespace Dataflow.Backends.OpenCL.Sources;
 internal static class LeafSource
 {
     /// <summary>
+    /// (Entry points avoid the name <c>constant</c>: it is an address-space keyword in OpenCL C.)
     /// A scalar (the value, a bound dimension, or one-element data) is baked into the source as a
     /// literal; whole-tensor data stays with the kernel as a device buffer that each launch copies.
     /// Like the CPU, the value is written as a float whatever the output's dtype.
@@ -20,26 +21,26 @@ internal static class LeafSource
         if (data is not null && data.Length == n && n > 1)
         {
             sb.Append($$"""
-                __kernel void constant(__global float* y, __global const float* data)
+                __kernel void constant_data(__global float* y, __global const float* data)
                 {
                     const idx_t i = get_global_id(0);
                     if (i < {{ClCode.Int(n)}}) y[i] = data[i];
                 }
 
                 """);
-            return new KernelSource(sb.ToString(), ["constant"], [n], [n], Baked: data);
+            return new KernelSource(sb.ToString(), ["constant_data"], [n], [n], Baked: data);
         }
 
         float value = data is not null ? data[0] : spec.Attrs.Count is not null ? spec.Count : (float)spec.Attrs.Value;
         sb.Append($$"""
-            __kernel void constant(__global float* y)
+            __kernel void constant_fill(__global float* y)
             {
                 const idx_t i = get_global_id(0);
                 if (i < {{ClCode.Int(n)}}) y[i] = {{ClCode.Float(value)}};
             }
 
             """);
-        return new KernelSource(sb.ToString(), ["constant"], [n], [n]);
+        return new KernelSource(sb.ToString(), ["constant_fill"], [n], [n]);
     }
 
     public static KernelSource Iota(OpKernelSpec spec)

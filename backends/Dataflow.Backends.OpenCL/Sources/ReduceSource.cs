@@ -10,9 +10,9 @@ namespace Dataflow.Backends.OpenCL.Sources;
 /// Axes are merged into kept and reduced groups as on the CPU, and each group becomes one baked
 /// index expression. Short reductions run a work-item per output element; long ones a work-group
 /// per output element, each work-item striding over the reduced elements and the group finishing
-/// with a tree in local memory. Float sums are compensated (Kahan) per work-item, so a sum of a
-/// million terms stays within a few ulps of the CPU's double-accumulated result; i32 sums add in
-/// 64 bits and wrap at the end like the CPU's.
+/// with a tree in local memory. Float sums carry their rounding error alongside (TwoSum) through
+/// the strides and the tree, so a sum of a million terms lands within an ulp or so of the CPU's
+/// double-accumulated result; i32 sums add in 64 bits and wrap at the end like the CPU's.
 /// </summary>
 internal static class ReduceSource
 {
@@ -31,28 +31,60 @@ internal static class ReduceSource
         bool serial = count <= SerialLimit;
 
         string type = isInt ? "int" : "float";
-        string acc = isInt ? (max ? "int" : "long") : "float";
-        string init = max ? (isInt ? "INT_MIN" : "(-INFINITY)") : (isInt ? "0" : "0.0f");
         string keptIndex = ClCode.StridedIndex("o", kept, keptStrides);
         string reducedIndex = ClCode.StridedIndex("j", reduced, reducedStrides);
-        bool kahan = !max && !isInt;
 
         var sb = ClCode.Preamble(spec.Key, ClCode.Wide(input.Elements, (long)group * outputs));
-        // Combine(a, b) is used both along a work-item's stride and across the tree: for floats it
-        // propagates NaN like the CPU's max; for sums it is a plain add (Kahan lives in the loop).
-        sb.AppendLine(max
-            ? isInt ? "#define COMBINE(a, b) max(a, b)" : "#define COMBINE(a, b) ((isnan(b) || (b) > (a)) ? (b) : (a))"
-            : "#define COMBINE(a, b) ((a) + (b))");
-        sb.Append($$"""
-            #define LOAD(j) x[base + ({{reducedIndex}})]
-            inline {{acc}} df_reduce(__global const {{type}}* x, idx_t base, idx_t first, idx_t step)
-            {
-                {{acc}} s = {{init}};
-            {{(kahan ? "    float c = 0.0f;\n" : "")}}    for (idx_t j = first; j < {{ClCode.Int(count)}}; j += step)
+        // ACC is what a work-item carries; ADD folds in one element, MERGE joins two work-items'
+        // accumulators in the tree, FINAL rounds to the output. Float sums carry (sum, error) pairs
+        // updated by TwoSum, an error-free transformation, so no rounding error is lost on the way.
+        // Float max propagates the NaN it meets, like the CPU's.
+        sb.AppendLine((max, isInt) switch
+        {
+            (false, false) => """
+                typedef float2 acc_t;
+                #define INIT ((float2)(0.0f, 0.0f))
+                inline float2 two_sum(float2 a, float b)
                 {
-            {{(kahan
-                ? "        float v = LOAD(j) - c;\n        float t = s + v;\n        c = (t - s) - v;\n        s = t;\n"
-                : $"        s = COMBINE(s, ({acc})LOAD(j));\n")}}    }
+                    const float t = a.x + b;
+                    const float z = t - a.x;
+                    return (float2)(t, a.y + ((a.x - (t - z)) + (b - z)));
+                }
+                #define ADD(a, v) two_sum(a, v)
+                #define MERGE(a, b) (two_sum(a, (b).x) + (float2)(0.0f, (b).y))
+                #define FINAL(a) ((a).x + (a).y)
+                """,
+            (false, true) => """
+                typedef long acc_t;
+                #define INIT 0L
+                #define ADD(a, v) ((a) + (long)(v))
+                #define MERGE(a, b) ((a) + (b))
+                #define FINAL(a) ((int)(a))
+                """,
+            (true, false) => """
+                typedef float acc_t;
+                #define INIT (-INFINITY)
+                #define ADD(a, v) ((isnan(v) || (v) > (a)) ? (v) : (a))
+                #define MERGE(a, b) ADD(a, b)
+                #define FINAL(a) (a)
+                """,
+            (true, true) => """
+                typedef int acc_t;
+                #define INIT INT_MIN
+                #define ADD(a, v) max(a, v)
+                #define MERGE(a, b) max(a, b)
+                #define FINAL(a) (a)
+                """,
+        });
+        sb.Append($$"""
+            inline acc_t df_reduce(__global const {{type}}* x, idx_t base, idx_t first, idx_t step)
+            {
+                acc_t s = INIT;
+                for (idx_t j = first; j < {{ClCode.Int(count)}}; j += step)
+                {
+                    const {{type}} v = x[base + ({{reducedIndex}})];
+                    s = ADD(s, v);
+                }
                 return s;
             }
 
@@ -65,7 +97,7 @@ internal static class ReduceSource
                 {
                     const idx_t o = get_global_id(0);
                     if (o >= {{ClCode.Int(outputs)}}) return;
-                    y[o] = ({{type}})df_reduce(x, {{keptIndex}}, 0, 1);
+                    y[o] = FINAL(df_reduce(x, {{keptIndex}}, 0, 1));
                 }
 
                 """);
@@ -77,17 +109,17 @@ internal static class ReduceSource
             __kernel __attribute__((reqd_work_group_size(G, 1, 1)))
             void reduce(__global const {{type}}* x, __global {{type}}* y)
             {
-                __local {{acc}} part[G];
+                __local acc_t part[G];
                 const idx_t o = get_group_id(0);
                 const int lid = get_local_id(0);
                 part[lid] = df_reduce(x, {{keptIndex}}, lid, G);
                 barrier(CLK_LOCAL_MEM_FENCE);
                 for (int s = G / 2; s > 0; s >>= 1)
                 {
-                    if (lid < s) part[lid] = COMBINE(part[lid], part[lid + s]);
+                    if (lid < s) part[lid] = MERGE(part[lid], part[lid + s]);
                     barrier(CLK_LOCAL_MEM_FENCE);
                 }
-                if (lid == 0) y[o] = ({{type}})part[0];
+                if (lid == 0) y[o] = FINAL(part[0]);
             }
 
             """);
