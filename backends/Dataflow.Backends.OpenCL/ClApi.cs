@@ -15,7 +15,7 @@ internal static class ClApi
     {
         var (api, error) = Loaded.Value;
         return api ?? throw new Engine.Backends.BackendUnavailableException(
-            $"opencl: cannot load the OpenCL library (libOpenCL.so.1 / OpenCL.dll): {error?.Message}. " +
+            $"opencl: cannot load the OpenCL library (libOpenCL.so.1 / OpenCL.dll): {error?.Message.TrimEnd('.', '!', ' ')}. " +
             "Install an ICD loader and a driver (for example ocl-icd-libopencl1 and pocl-opencl-icd).", error);
     }
 

@@ -54,9 +54,8 @@ internal static class ClCode
             if (strides[d] != 0)
             {
                 string t = inner == 1 ? linear : $"{linear} / {Int(inner)}";
-                if (d > 0) t = $"({t}) % {Int(dims[d])}";
-                else if (inner != 1) t = $"({t})";
-                if (strides[d] != 1) t = $"{t} * {Int(strides[d])}";
+                if (d > 0) t = inner == 1 ? $"{t} % {Int(dims[d])}" : $"({t}) % {Int(dims[d])}";
+                if (strides[d] != 1) t = t == linear ? $"{t} * {Int(strides[d])}" : $"({t}) * {Int(strides[d])}";
                 terms.Add(t);
             }
             inner *= dims[d];

@@ -17,7 +17,7 @@ internal static class FusedElementwiseSource
         int inputs = spec.Inputs.Length;
         long n = spec.Elements;
         var sb = ClCode.Preamble(spec.DisplayName, ClCode.Wide([n, .. spec.Inputs.Select(i => i.Elements)]));
-        sb.AppendLine(Helpers);
+        if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Max)) sb.AppendLine(MaxHelper);
 
         var args = spec.Inputs.Select((d, i) => $"__global const {ClCode.CType(d.DType)}* in{i}")
             .Concat(spec.OutputTypes.Select((t, j) => $"__global {ClCode.CType(t)}* out{j}"));
@@ -66,7 +66,7 @@ internal static class FusedElementwiseSource
     /// included), and +0 is larger than -0 (fmax may return either zero, which would flip the sign
     /// of a later division).
     /// </summary>
-    private const string Helpers = """
+    private const string MaxHelper = """
         inline float df_max(float a, float b)
         {
             if (isnan(a)) return a;
