@@ -314,7 +314,8 @@ public sealed unsafe class OpenClBackend : IBackend
                 group /= 2;
                 continue;
             }
-            var local = source.Local ?? [LocalSize1D(allowed, source.Global[0])];
+            // Sources that leave the group size open are sized along their first axis only.
+            long[] local = source.Local ?? [LocalSize1D(allowed, source.Global[0]), .. Enumerable.Repeat(1L, source.Global.Length - 1)];
             nint baked = source.Baked is null ? 0 : Upload(source.Baked);
             return new OpenClKernel(this, spec, source, kernels, local, baked);
         }

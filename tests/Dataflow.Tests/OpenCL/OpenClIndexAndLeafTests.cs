@@ -36,10 +36,15 @@ public sealed class OpenClIndexAndLeafTests(OpenClFixture fixture) : IClassFixtu
         ErrorMeasure.AssertIdentical(cpu[0], ocl[0], "gather from an i32 table");
     }
 
-    /// <summary>Narrow rows take the per-element plan, wide ones the per-column plan; both sum in index order.</summary>
+    /// <summary>
+    /// Wide rows take the per-column plan on any device; one- and two-row scalar scatters take the
+    /// per-element plan on any device with two or more compute units. Both sum in index order.
+    /// </summary>
     [Theory]
     [InlineData(7, 3, 11)]
     [InlineData(1, 1, 1)]
+    [InlineData(5000, 1, 1)]
+    [InlineData(130, 1, 2)]
     [InlineData(130, 1, 17)]
     [InlineData(1000, 1300, 11)]
     [InlineData(5000, 65, 13)]
