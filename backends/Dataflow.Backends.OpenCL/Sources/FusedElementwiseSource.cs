@@ -1,0 +1,103 @@
+using System.Text;
+using Dataflow.Engine.Backends;
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
+
+namespace Dataflow.Backends.OpenCL.Sources;
+
+/// <summary>
+/// One kernel per fused elementwise program: a work-item per output element, each register a
+/// private float, each load an index expression with the input's broadcast baked in. Values are
+/// float throughout, as on the CPU backend; i32 inputs convert on load and i32 outputs on store.
+/// </summary>
+internal static class FusedElementwiseSource
+{
+    public static KernelSource Generate(FusedElementwiseSpec spec)
+    {
+        int inputs = spec.Inputs.Length;
+        long n = spec.Elements;
+        var sb = ClCode.Preamble(spec.DisplayName, ClCode.Wide([n, .. spec.Inputs.Select(i => i.Elements)]));
+        if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Max)) sb.AppendLine(MaxHelper);
+
+        var args = spec.Inputs.Select((d, i) => $"__global const {ClCode.CType(d.DType)}* in{i}")
+            .Concat(spec.OutputTypes.Select((t, j) => $"__global {ClCode.CType(t)}* out{j}"));
+        sb.Append("__kernel void fused(").AppendJoin(", ", args).AppendLine(")");
+        sb.AppendLine("{");
+        sb.AppendLine("    idx_t i = get_global_id(0);");
+        sb.Append("    if (i >= ").Append(ClCode.Int(n)).AppendLine(") return;");
+
+        for (int r = 0; r < spec.Program.Length; r++)
+        {
+            var ins = spec.Program[r];
+            sb.Append("    float r").Append(r).Append(" = ");
+            switch (ins.Op)
+            {
+                case FusedOp.Constant:
+                    sb.Append(ClCode.Float(ins.Value));
+                    break;
+                case FusedOp.Load:
+                    if (ins.A < 0 || ins.A >= inputs) throw new ArgumentException($"{spec.DisplayName}: instruction {r} loads input {ins.A} of {inputs}");
+                    var input = spec.Inputs[ins.A];
+                    sb.Append(ClCode.AsFloat(input.DType, $"in{ins.A}[{ClCode.BroadcastIndex("i", input.Shape, spec.Shape)}]"));
+                    break;
+                default:
+                    if (ins.A < 0 || ins.A >= r || ins.B >= r) throw new ArgumentException($"{spec.DisplayName}: instruction {r} reads a register not yet computed");
+                    sb.Append(Compute(ins));
+                    break;
+            }
+            sb.AppendLine(";");
+        }
+
+        for (int j = 0; j < spec.Outputs.Length; j++)
+        {
+            int r = spec.Outputs[j];
+            if (r < 0 || r >= spec.Program.Length) throw new ArgumentException($"{spec.DisplayName}: output register r{r} does not exist");
+            sb.Append("    out").Append(j).Append("[i] = ")
+              .Append(spec.OutputTypes[j] == DType.I32 ? $"convert_int_sat_rtz(r{r})" : $"r{r}").AppendLine(";");
+        }
+        sb.AppendLine("}");
+
+        long[] buffers = [.. spec.Inputs.Select(i => i.Elements), .. spec.Outputs.Select(_ => n)];
+        return new KernelSource(sb.ToString(), ["fused"], buffers, [n]);
+    }
+
+    /// <summary>
+    /// Max follows the CPU's TensorPrimitives.Max: a NaN operand wins (itself, payload and sign
+    /// included), and +0 is larger than -0 (fmax may return either zero, which would flip the sign
+    /// of a later division).
+    /// </summary>
+    private const string MaxHelper = """
+        inline float df_max(float a, float b)
+        {
+            if (isnan(a)) return a;
+            if (isnan(b)) return b;
+            if (a == b) return signbit(a) ? b : a;
+            return a > b ? a : b;
+        }
+        """;
+
+    private static string Compute(FusedInstruction ins)
+    {
+        string a = $"r{ins.A}", b = $"r{ins.B}";
+        return ins.Code switch
+        {
+            OpCode.Neg => $"-{a}",
+            OpCode.Exp => $"exp({a})",
+            OpCode.Log => $"log({a})",
+            OpCode.Sqrt => $"sqrt({a})",
+            OpCode.Recip => $"1.0f / {a}",
+            OpCode.Tanh => $"tanh({a})",
+            OpCode.Sin => $"sin({a})",
+            OpCode.Cast when ins.CastTo == DType.I32 => $"trunc({a})",
+            OpCode.Cast or OpCode.Detach => a,
+            OpCode.Add => $"{a} + {b}",
+            OpCode.Sub => $"{a} - {b}",
+            OpCode.Mul => $"{a} * {b}",
+            OpCode.Div => $"{a} / {b}",
+            OpCode.Max => $"df_max({a}, {b})",
+            OpCode.Greater => $"({a} > {b}) ? 1.0f : 0.0f",
+            OpCode.Equal => $"({a} == {b}) ? 1.0f : 0.0f",
+            _ => throw new NotSupportedException($"fused: {OpCatalog.Get(ins.Code).Name} is not an elementwise op"),
+        };
+    }
+}

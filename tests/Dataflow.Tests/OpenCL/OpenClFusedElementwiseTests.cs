@@ -1,0 +1,109 @@
+using System.Collections.Immutable;
+using Dataflow.Engine.Backends;
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
+using Xunit.Abstractions;
+using static Dataflow.Tests.OpenCL.OpenClFixture;
+
+namespace Dataflow.Tests.OpenCL;
+
+/// <summary>
+/// Fused programs on OpenCL against the CPU. Tolerance: NMSE ≤ 1e-7 and max relative error ≤ 1e-5
+/// (exp, log, tanh, sin may differ by a few ulps between libm and OpenCL's built-ins, and the
+/// difference grows through a chain); comparisons and casts must agree exactly.
+/// </summary>
+public sealed class OpenClFusedElementwiseTests(OpenClFixture fixture, ITestOutputHelper log) : IClassFixture<OpenClFixture>
+{
+    public static TheoryData<long[], long[]> Shapes => new()
+    {
+        { [], [] },                 // rank 0
+        { [1], [] },
+        { [17], [1] },
+        { [3, 65], [65] },          // row vector over rows
+        { [3, 65], [3, 1] },        // column over columns
+        { [2, 3, 17], [3, 1] },
+        { [2, 1, 5, 130], [5, 1] }, // rank 4 with a size-1 axis
+        { [2, 3, 5, 7], [2, 1, 5, 1] },
+        { [130, 130], [] },
+    };
+
+    /// <summary>Every elementwise op in one chain: x and y broadcast, two f32 outputs and an i32 one.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void EveryOpAgrees(long[] shape, long[] yShape)
+    {
+        ImmutableArray<FusedInstruction> program =
+        [
+            FusedInstruction.Load(0),                           // r0 x
+            FusedInstruction.Load(1),                           // r1 y
+            FusedInstruction.Binary(OpCode.Add, 0, 1),          // r2 x + y
+            FusedInstruction.Binary(OpCode.Mul, 2, 2),          // r3
+            FusedInstruction.Const(1f),                         // r4
+            FusedInstruction.Binary(OpCode.Add, 3, 4),          // r5 > 0
+            FusedInstruction.Unary(OpCode.Log, 5),              // r6
+            FusedInstruction.Unary(OpCode.Sqrt, 5),             // r7
+            FusedInstruction.Unary(OpCode.Recip, 5),            // r8
+            FusedInstruction.Unary(OpCode.Tanh, 2),             // r9
+            FusedInstruction.Unary(OpCode.Sin, 2),              // r10
+            FusedInstruction.Unary(OpCode.Exp, 9),              // r11
+            FusedInstruction.Binary(OpCode.Div, 6, 7),          // r12
+            FusedInstruction.Binary(OpCode.Max, 10, 12),        // r13
+            FusedInstruction.Binary(OpCode.Greater, 0, 1),      // r14
+            FusedInstruction.Binary(OpCode.Equal, 14, 4),       // r15
+            FusedInstruction.Unary(OpCode.Neg, 13),             // r16
+            FusedInstruction.Binary(OpCode.Sub, 16, 8),         // r17
+            FusedInstruction.Binary(OpCode.Mul, 17, 15),        // r18
+            FusedInstruction.Unary(OpCode.Detach, 18),          // r19
+            FusedInstruction.Const(7.5f),                       // r20
+            FusedInstruction.Binary(OpCode.Mul, 2, 20),         // r21
+            FusedInstruction.Unary(OpCode.Cast, 21, DType.I32), // r22 truncated
+        ];
+        var spec = new FusedElementwiseSpec([F32(shape), F32(yShape)], shape, program, [19, 11, 22], [DType.F32, DType.F32, DType.I32]);
+        long n = Elements(shape);
+        var x = Random(n, 1, 2f);
+        var y = Random(Elements(yShape), 2, 2f);
+        var (cpu, ocl) = fixture.RunBoth(spec, [x, y], [n, n, n]);
+        string what = $"fused [{string.Join(",", shape)}] with [{string.Join(",", yShape)}]";
+        ErrorMeasure.AssertClose(cpu[0], ocl[0], 1e-5, what + " chain", log);
+        ErrorMeasure.AssertClose(cpu[1], ocl[1], 1e-5, what + " exp(tanh)", log);
+        Assert.Equal(Bits(cpu[2]), Bits(ocl[2]));
+    }
+
+    [Fact]
+    public void IntegerInputsConvertOnLoadAndOutputsOnStore()
+    {
+        ImmutableArray<FusedInstruction> program =
+        [
+            FusedInstruction.Load(0),
+            FusedInstruction.Load(1),
+            FusedInstruction.Binary(OpCode.Mul, 0, 1),
+            FusedInstruction.Unary(OpCode.Cast, 2, DType.I32),
+            FusedInstruction.Binary(OpCode.Equal, 0, 3),
+        ];
+        var spec = new FusedElementwiseSpec([I32(4, 17), F32(17)], [4, 17], program, [3, 2, 4], [DType.I32, DType.F32, DType.F32]);
+        var r = new Random(3);
+        var idx = Enumerable.Range(0, 68).Select(_ => r.Next(-1000, 1000)).ToArray();
+        var (cpu, ocl) = fixture.RunBoth(spec, [idx, Random(17, 4, 3f)], [68, 68, 68]);
+        for (int j = 0; j < 3; j++) ErrorMeasure.AssertIdentical(cpu[j], ocl[j], $"i32 fused output {j}");
+    }
+
+    [Fact]
+    public void MaxAndNonFiniteValuesFollowTheCpu()
+    {
+        ImmutableArray<FusedInstruction> program =
+        [
+            FusedInstruction.Load(0),
+            FusedInstruction.Load(1),
+            FusedInstruction.Binary(OpCode.Max, 0, 1),
+            FusedInstruction.Unary(OpCode.Exp, 0),
+            FusedInstruction.Unary(OpCode.Log, 1),
+            FusedInstruction.Unary(OpCode.Recip, 1),
+        ];
+        float[] a = [float.NaN, 1f, -0f, 0f, float.NegativeInfinity, 100f, -3f, float.PositiveInfinity];
+        float[] b = [1f, float.NaN, 0f, -0f, -5f, 2f, -0f, 0f];
+        var spec = new FusedElementwiseSpec([F32(8), F32(8)], [8], program, [2, 3, 4, 5], [DType.F32, DType.F32, DType.F32, DType.F32]);
+        var (cpu, ocl) = fixture.RunBoth(spec, [a, b], [8, 8, 8, 8]);
+        ErrorMeasure.AssertIdentical(cpu[0], ocl[0], "max");
+        for (int j = 1; j < 4; j++) ErrorMeasure.AssertClose(cpu[j], ocl[j], 1e-6, $"non-finite output {j}", log);
+    }
+}
