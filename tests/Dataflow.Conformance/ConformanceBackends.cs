@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dataflow.Backends.Cpu;
+using Dataflow.Backends.OpenCL;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Conformance;
@@ -24,7 +25,7 @@ public static class ConformanceBackends
     private static readonly (string Name, Func<IBackend> Factory)[] Factories =
     [
         ("cpu", () => new CpuBackend()),
-        // MERGE(opencl): ("opencl", () => Dataflow.Backends.OpenCL.OpenClBackend.Create()),
+        ("opencl", () => OpenClBackend.Create()),
     ];
 
     private static readonly ConcurrentDictionary<string, BackendAvailability> Opened = new(StringComparer.Ordinal);

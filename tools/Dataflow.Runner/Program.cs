@@ -16,6 +16,7 @@ public static class Program
             DemoCommand.Create(),
             TokenizerCommand.Create(),
             ConformanceCommand.Create(),
+            DevicesCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

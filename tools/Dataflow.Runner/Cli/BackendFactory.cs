@@ -1,4 +1,5 @@
 using Dataflow.Backends.Cpu;
+using Dataflow.Backends.OpenCL;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Runner.Cli;
@@ -6,12 +7,27 @@ namespace Dataflow.Runner.Cli;
 /// <summary>Turns <c>--backend NAME</c> into a backend, or says why the environment cannot provide it (exit 2).</summary>
 public static class BackendFactory
 {
-    public static readonly string[] Names = ["cpu", "auto"];
-
     public static IBackend Create(string name) => name.ToLowerInvariant() switch
     {
-        "cpu" or "auto" => new CpuBackend(),
-        "opencl" or "vulkan" => throw new BackendUnavailableException($"the {name} backend is not part of this build yet; use --backend cpu"),
-        _ => throw new UsageException($"--backend {name}: unknown backend (known: cpu, opencl, vulkan, auto)"),
+        "cpu" => new CpuBackend(),
+        "opencl" => OpenClBackend.Create(),
+        "auto" => Auto(),
+        "vulkan" => throw new BackendUnavailableException("the vulkan backend is not part of this build yet; use --backend cpu or opencl"),
+        _ => throw new UsageException($"--backend {name}: unknown backend (known: cpu, opencl, auto)"),
     };
+
+    /// <summary>An OpenCL GPU when there is one; otherwise the CPU backend, which is faster than OpenCL on a CPU device.</summary>
+    private static IBackend Auto()
+    {
+        try
+        {
+            var devices = OpenClBackend.ListDevices();
+            if (devices.Count > 0 && devices[0].Kind == "gpu") return OpenClBackend.Create();
+        }
+        catch (BackendUnavailableException)
+        {
+            // No OpenCL at all: the CPU backend needs nothing.
+        }
+        return new CpuBackend();
+    }
 }
