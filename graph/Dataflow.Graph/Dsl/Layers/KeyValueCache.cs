@@ -27,7 +27,7 @@ internal static class KeyValueCache
 
     /// <summary>
     /// Attention of q [B, h, T, dk] over the cache after writing k and v [B, h, T, dk] into it;
-    /// returns weights·V [B, h, T, dk]. <paramref name="dropout"/> is unused: decode mode never trains.
+    /// returns weights·V [B, h, T, dk]. There is no attention dropout: decode mode never trains.
     /// </summary>
     public static Node Attend(LowerContext c, Node q, Node k, Node v, long headSize)
     {
