@@ -40,6 +40,8 @@ public sealed class TrainingGraph
     {
         var outputs = new Dictionary<string, Node>(graph.Outputs);
         if (includeLoss && graph.Loss is not null) outputs[LossOutput] = graph.Loss;
+        // The loader also lists the loss among the outputs; without it the targets need no feeding.
+        if (!includeLoss) foreach (var (name, node) in graph.Outputs) if (node == graph.Loss) outputs.Remove(name);
         return new TrainingGraph(graph, outputs, new Dictionary<string, Node>());
     }
 

@@ -2,8 +2,14 @@ using Dataflow.Graph.Ir;
 
 namespace Dataflow.Graph.Dsl;
 
-/// <summary>How to load a model: which preset, which <c>--set name=value</c> overrides, and whether to build for training (dropout on).</summary>
-public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true);
+/// <summary>
+/// How to load a model: which preset, which <c>--set name=value</c> overrides, and whether to build
+/// for training (dropout on). <paramref name="CacheLength"/> selects decode mode (key/value cache,
+/// see graph/README.md): causal attention reads and writes a cache of that many positions, fed as
+/// inputs <c>cache.SCOPE.k</c>/<c>.v</c> and returned as outputs of the same names, and the tokens
+/// fed are those at <c>position</c>, <c>position + 1</c>, …. Decode mode is for inference only.
+/// </summary>
+public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true, int? CacheLength = null);
 
 /// <summary>The optimizer, schedule and other training numbers a model file suggests; the runner's flags may override them.</summary>
 public sealed record TrainingDefaults(

@@ -24,6 +24,18 @@ public sealed class LowerContext
     public GraphBuilder Builder { get; }
     public bool Training { get; }
 
+    /// <summary>Decode mode: the key/value cache's length in positions; null for ordinary lowering.</summary>
+    public int? CacheLength { get; init; }
+
+    private Node? _decodePosition;
+
+    /// <summary>
+    /// Decode mode's <c>position : i32[1]</c> input, the position of the first token fed; created on
+    /// first use so a model without attention or positions does not ask for it.
+    /// </summary>
+    public Node DecodePosition() =>
+        _decodePosition ??= Builder.Input(DecodeInputs.Position, new TensorType(DType.I32, Shape.Of(Dim.Const(1))));
+
     /// <summary>The names an identifier could have meant, for "did you mean" hints.</summary>
     public Func<IEnumerable<string>> VisibleNames { get; }
 

@@ -40,7 +40,11 @@ internal sealed partial class Lowerer
 
         _graph = new ComputeGraph(_model.Name) { Settings = settings };
         _builder = new GraphBuilder(_graph);
-        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames);
+        if (_options.CacheLength is { } cacheLength && (cacheLength <= 0 || _options.Training))
+            throw _source.Error(_model.Loc, cacheLength <= 0
+                ? $"a key/value cache needs a positive length, got {cacheLength}"
+                : "decode mode (a key/value cache) is for inference; load the model with training off");
+        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength };
         foreach (var (name, value) in settings) _globals.Set(name, new NumberValue(value));
         CollectBlocks();
 

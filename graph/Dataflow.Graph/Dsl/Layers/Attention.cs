@@ -9,7 +9,8 @@ namespace Dataflow.Graph.Dsl.Layers;
 /// scaled dot-product attention, softmax(Q·Kᵀ/√d_k [+ causal mask])·V, then an output projection.
 /// Self-attention uses GPT-2's layout: one <c>qkv</c> linear [d, 3d] and <c>proj</c> [d, d], all with
 /// bias. With <c>context = enc</c> it is cross-attention: <c>q</c> [d, d] reads x, <c>kv</c> [d, 2d]
-/// reads enc (the same parameter count as self-attention).
+/// reads enc (the same parameter count as self-attention). In decode mode causal self-attention
+/// reads and writes a key/value cache instead (<see cref="KeyValueCache"/>).
 /// </summary>
 public static class Attention
 {
@@ -49,12 +50,21 @@ public static class Attention
             (k, v) = (Pick(b, kv, 0), Pick(b, kv, 1));
         }
 
-        // [B, h, T, dk] · [B, h, S, dk]ᵀ -> [B, h, T, S]
-        var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(1 / Math.Sqrt(headSize)));
-        if (causal) scores = b.Add(scores, b.CausalMask(x.Shape.At(-2)));
-        var weights = Dropout.Apply(c, Softmax.Apply(b, scores, -1), p);
-        var merged = b.Reshape(b.Permute(b.MatMul(weights, v), [0, 2, 1, 3]), x.Shape);
+        var attended = causal && c.CacheLength is not null
+            ? KeyValueCache.Attend(c, q, k, v, headSize)
+            : Attend(c, q, k, v, headSize, causal ? x.Shape.At(-2) : null, p);
+        var merged = b.Reshape(b.Permute(attended, [0, 2, 1, 3]), x.Shape);
         return new TensorValue(Projection(c, "proj", merged, d, init));
+    }
+
+    /// <summary>softmax(Q·Kᵀ/√d_k [+ causal mask])·V over the keys given: [B, h, T, dk] · [B, h, S, dk]ᵀ -> [B, h, T, S] -> [B, h, T, dk].</summary>
+    private static Node Attend(LowerContext c, Node q, Node k, Node v, long headSize, Dim? causalLength, double dropout)
+    {
+        var b = c.Builder;
+        var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(1 / Math.Sqrt(headSize)));
+        if (causalLength is not null) scores = b.Add(scores, b.CausalMask(causalLength));
+        var weights = Dropout.Apply(c, Softmax.Apply(b, scores, -1), dropout);
+        return b.MatMul(weights, v);
     }
 
     private static void RequireSequence(Node t, string what)

@@ -10,6 +10,7 @@ namespace Dataflow.Graph.Dsl.Layers;
 /// (its second-to-last axis), so <c>wte(tokens) + positions(learned, ctx, d)</c> needs no T.
 /// learned: Gather(table [ctx, d], Iota(T)). sinusoidal (Vaswani et al.): sin(pos·ω_i + φ_i) with
 /// ω_i = 10000^(-2⌊i/2⌋/d) and φ_i = π/2 on odd i (so odd columns are cosines); no parameters.
+/// In decode mode the rows are those of positions p … p+T−1 (<see cref="KeyValueCache.Positions"/>).
 /// </summary>
 public static class Positions
 {
@@ -34,7 +35,9 @@ public static class Positions
             if (built.TryGetValue(length, out var cached)) return cached;
             if (length.IsConstant && length.Value > ctx.Value)
                 throw new ShapeException($"positions: length {length} exceeds the context size {ctx}");
-            var node = table is not null ? b.Gather(table, b.Iota(length)) : Sinusoid(b, length, d);
+            // Decode mode feeds the tokens at position p onwards, not from 0.
+            var index = c.CacheLength is null ? b.Iota(length) : KeyValueCache.Positions(c, length);
+            var node = table is not null ? b.Gather(table, index) : Sinusoid(b, index, length, d);
             // A deferred tensor is built where it is used, so the layer is recorded here.
             b.Graph.AddLayer(new LayerInfo(name, "positions", node.Type, unreported, parent));
             unreported = 0;
@@ -45,7 +48,7 @@ public static class Positions
         return new DeferredTensor("positions", Build);
     }
 
-    private static Node Sinusoid(GraphBuilder b, Dim length, Dim d)
+    private static Node Sinusoid(GraphBuilder b, Node index, Dim length, Dim d)
     {
         int width = checked((int)d.Value);
         var frequencies = new float[width];
@@ -55,7 +58,7 @@ public static class Positions
             frequencies[i] = (float)Math.Pow(10000, -2.0 * (i / 2) / width);
             phases[i] = i % 2 == 0 ? 0 : (float)(Math.PI / 2);
         }
-        var position = b.Reshape(b.Cast(b.Iota(length), DType.F32), Shape.Of(length, Dim.Const(1)));
+        var position = b.Reshape(b.Cast(index, DType.F32), Shape.Of(length, Dim.Const(1)));
         var angles = b.Add(b.Mul(position, b.Constant(frequencies, Shape.Of(d))), b.Constant(phases, Shape.Of(d)));
         return b.Sin(angles);
     }

@@ -1,0 +1,78 @@
+using Dataflow.Engine.Data;
+using Dataflow.Runner.Cli;
+using Dataflow.Runner.Generation;
+
+namespace Dataflow.Tests.LanguageModels;
+
+public class SamplerTests
+{
+    private static readonly float[] Logits = [1.0f, 3.0f, 2.0f, -1.0f, 2.5f];
+
+    private static int[] Draw(SamplingOptions options, ulong seed, int count, float[]? logits = null)
+    {
+        var sampler = new Sampler(options, new SeededRandom(seed));
+        return Enumerable.Range(0, count).Select(_ => sampler.Next(logits ?? Logits)).ToArray();
+    }
+
+    [Fact]
+    public void Temperature_zero_is_greedy()
+    {
+        Assert.All(Draw(new SamplingOptions(Temperature: 0), 1, 20), id => Assert.Equal(1, id));
+        // Ties go to the lower id.
+        Assert.Equal(0, Draw(new SamplingOptions(Temperature: 0), 1, 1, [2f, 2f])[0]);
+    }
+
+    [Fact]
+    public void Top_k_one_and_a_tiny_top_p_are_greedy_at_any_temperature()
+    {
+        Assert.All(Draw(new SamplingOptions(Temperature: 5, TopK: 1), 2, 50), id => Assert.Equal(1, id));
+        Assert.All(Draw(new SamplingOptions(Temperature: 5, TopP: 1e-6), 3, 50), id => Assert.Equal(1, id));
+    }
+
+    [Fact]
+    public void Top_k_and_top_p_keep_only_the_most_likely_tokens()
+    {
+        Assert.All(Draw(new SamplingOptions(TopK: 2), 4, 500), id => Assert.Contains(id, new[] { 1, 4 }));
+        // softmax(Logits): p1 ≈ 0.455, p4 ≈ 0.276, p2 ≈ 0.167: 0.455 + 0.276 < 0.8 ≤ + 0.167.
+        var nucleus = Draw(new SamplingOptions(TopP: 0.8), 5, 2000);
+        Assert.All(nucleus, id => Assert.Contains(id, new[] { 1, 4, 2 }));
+        Assert.Contains(2, nucleus);
+    }
+
+    [Fact]
+    public void Draws_follow_the_softmax_of_the_scaled_logits()
+    {
+        const int n = 40_000;
+        foreach (double temperature in new[] { 1.0, 0.5 })
+        {
+            var counts = new int[Logits.Length];
+            foreach (int id in Draw(new SamplingOptions(Temperature: temperature), 6, n)) counts[id]++;
+            var weights = Logits.Select(l => Math.Exp(l / temperature)).ToArray();
+            for (int i = 0; i < Logits.Length; i++)
+            {
+                double expected = weights[i] / weights.Sum();
+                Assert.InRange(counts[i] / (double)n, expected - 0.01, expected + 0.01);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_tokens()
+    {
+        var options = new SamplingOptions(Temperature: 1.2, TopK: 4, TopP: 0.95);
+        Assert.Equal(Draw(options, 42, 200), Draw(options, 42, 200));
+        Assert.NotEqual(Draw(options, 42, 200), Draw(options, 43, 200));
+    }
+
+    [Theory]
+    [InlineData(1.0, 0, 0.0)]
+    [InlineData(1.0, 0, 1.5)]
+    [InlineData(1.0, 0, double.NaN)]
+    [InlineData(-1.0, 0, 1.0)]
+    [InlineData(1.0, -3, 1.0)]
+    public void Out_of_range_options_are_usage_errors(double temperature, int topK, double topP)
+    {
+        var e = Assert.Throws<UsageException>(() => new Sampler(new SamplingOptions(temperature, topK, topP), new SeededRandom(1)));
+        Assert.Equal(ExitCodes.BadInput, ErrorReporter.Report(e, 0));
+    }
+}
