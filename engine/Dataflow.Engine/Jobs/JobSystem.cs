@@ -17,18 +17,20 @@ namespace Dataflow.Engine.Jobs;
 /// takes ranges too, and if it takes the last one it returns without waiting for a worker that has
 /// not woken yet (on a busy machine that wake-up can cost a whole scheduler time slice). A worker
 /// that wakes late finds the loop's ranges all taken and does nothing.</item>
-/// <item>Workers spin for a short while after a loop before blocking, so the next launch, which
-/// usually follows within microseconds, finds them awake. <c>spinMicroseconds: 0</c> turns this off.</item>
+/// <item>Workers can spin for a short while after a loop before blocking, so the next launch, which
+/// usually follows within microseconds, finds them awake. Off by default: on the shared, oversubscribed
+/// build machine spinning measured no better (it burns the share of CPU the next kernel needs);
+/// <c>DATAFLOW_JOB_SPIN_US=50</c> turns it on for a dedicated machine.</item>
 /// </list>
 /// </remarks>
 public sealed class JobSystem : IDisposable
 {
     /// <summary>How long an idle worker keeps looking for the next loop before it sleeps.</summary>
-    public const int DefaultSpinMicroseconds = 50;
+    public const int DefaultSpinMicroseconds = 0;
 
-    private static readonly Lazy<JobSystem> SharedInstance = new(() => new JobSystem(Environment.ProcessorCount));
+    private static readonly Lazy<JobSystem> SharedInstance = new(() => new JobSystem(Environment.ProcessorCount, SpinFromEnvironment()));
 
-    /// <summary>The process-wide instance, one worker per core.</summary>
+    /// <summary>The process-wide instance, one worker per core; <c>DATAFLOW_JOB_SPIN_US</c> overrides the spin time (0: off).</summary>
     public static JobSystem Shared => SharedInstance.Value;
 
     [ThreadStatic] private static bool _insideJob;
@@ -56,6 +58,9 @@ public sealed class JobSystem : IDisposable
     }
 
     public int WorkerCount { get; }
+
+    private static int SpinFromEnvironment() =>
+        int.TryParse(Environment.GetEnvironmentVariable("DATAFLOW_JOB_SPIN_US"), out var us) && us >= 0 ? us : DefaultSpinMicroseconds;
 
     /// <summary>One parallel-for: its body and ranges, and the counters the threads share for it.</summary>
     private sealed class Loop(Action<int, int> body, int count, int chunk)
