@@ -6,6 +6,13 @@ public sealed record CompileOptions
     /// <summary>Fuse elementwise chains into one kernel; off gives one kernel per op.</summary>
     public bool Fusion { get; init; } = true;
 
+    /// <summary>
+    /// Let an elementwise value that is also read elsewhere (by a reduction, or by the backward pass)
+    /// stay inside its consumer's fused kernel as an extra output, instead of ending the fusion there.
+    /// Off gives tree fusion only (one output per kernel). Needs <see cref="Fusion"/>.
+    /// </summary>
+    public bool MultiOutputFusion { get; init; } = true;
+
     /// <summary>Reuse transient buffers by liveness; off gives every tensor its own buffer.</summary>
     public bool ReuseBuffers { get; init; } = true;
 

@@ -11,8 +11,12 @@ namespace Dataflow.Engine.Compile;
 /// <summary>
 /// Turns tensor entities into kernel entities. Elementwise ops fuse into trees: a producer joins
 /// its consumer's kernel when the consumer is its only reader, has the same shape, and the
-/// producer's value is not needed after the step. Trees cannot form cycles between kernels, and
-/// each kernel has one output (its root), so kernels run in the order of their roots.
+/// producer's value is not needed after the step. Kernels run in the order of their roots.
+/// With <see cref="CompileOptions.MultiOutputFusion"/>, a producer that is also read outside the
+/// group (typically by the backward pass, which needs forward intermediates) may join as well and
+/// is written out as an extra output, provided every outside reader of every such output comes
+/// after the group's root: the kernel runs at its root's place, so no reader can then run before
+/// the kernel, and no cycle between kernels can form.
 /// Broadcasts (expand) feeding such a tree become broadcast loads; scalar constants become
 /// immediates; reshape and detach become aliases that move no data.
 /// </summary>
@@ -38,19 +42,17 @@ public sealed class FusionSystem(CompileContext context) : ISystem
                 continue;
             }
             if (!IsFusable(node)) continue;
-            var group = new List<Node>();
+            var group = new List<Node> { node };
             if (context.Options.Fusion)
             {
                 foreach (var input in node.Inputs.Distinct())
                 {
-                    if (groupOf.TryGetValue(input, out var producerGroup) && CanJoin(world, input, node, consumers))
-                    {
-                        group.AddRange(producerGroup);
-                        groupOf.Remove(input);
-                    }
+                    if (!groupOf.TryGetValue(input, out var producerGroup) || !SameShape(world, input, node)) continue;
+                    if (TryJoin(world, [.. group, .. producerGroup], node, consumers, groupOf) is not { } joined) continue;
+                    group = joined;
+                    foreach (var member in group) if (member != node) groupOf.Remove(member);
                 }
             }
-            group.Add(node);
             groupOf[node] = group;
         }
 
@@ -59,7 +61,7 @@ public sealed class FusionSystem(CompileContext context) : ISystem
         {
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
             if (groupOf.TryGetValue(node, out var members))
-                kernels.Add((node, FusedKernel(world, node, members)));
+                kernels.Add((node, FusedKernel(world, node, members, KernelOutputs(world, node, members, consumers))));
             else if (!IsFusable(node) && !(IsImmediate(node) && !NeedsMaterialising(node)))
                 kernels.Add((node, SingleOpKernel(world, node)));
         }
@@ -70,17 +72,17 @@ public sealed class FusionSystem(CompileContext context) : ISystem
             kernelInfo.Order = context.Kernels.Count;
             var kernel = world.Create(kernelInfo);
             context.Kernels.Add(kernel);
-            world.Add(context.TensorOf[root], new ProducedBy { Kernel = kernel });
+            foreach (var output in kernelInfo.Outputs) world.Add(output, new ProducedBy { Kernel = kernel });
         }
     }
 
-    private Dictionary<Node, int> CountConsumers()
+    private Dictionary<Node, List<Node>> CountConsumers()
     {
-        var counts = context.TensorOf.Keys.ToDictionary(n => n, _ => 0);
+        var consumers = context.TensorOf.Keys.ToDictionary(n => n, _ => new List<Node>());
         foreach (var node in context.TensorOf.Keys)
-            foreach (var input in node.Inputs)
-                counts[input]++;
-        return counts;
+            foreach (var input in node.Inputs.Distinct())
+                consumers[input].Add(node);
+        return consumers;
     }
 
     private static bool IsAlias(Node node) => node.Op is OpCode.Reshape or OpCode.Detach;
@@ -95,12 +97,49 @@ public sealed class FusionSystem(CompileContext context) : ISystem
         context.Outputs.Values.Contains(node) || context.Gradients.Values.Contains(node) ||
         context.TensorOf.Keys.Any(c => c.Inputs.Contains(node) && !IsFusable(c));
 
-    private bool CanJoin(World world, Node producer, Node consumer, Dictionary<Node, int> consumers)
+    /// <summary>
+    /// <paramref name="members"/> as one kernel rooted at <paramref name="root"/>, or null when they
+    /// cannot be. An outside reader of a member that would run before the root blocks the join,
+    /// unless that reader is itself the root of a pending elementwise group of the same shape: then
+    /// its group is taken in too (gelu's 0.5·x is built before tanh(…), yet both end in one product).
+    /// </summary>
+    private List<Node>? TryJoin(World world, List<Node> members, Node root, Dictionary<Node, List<Node>> consumers, Dictionary<Node, List<Node>> groupOf)
     {
-        if (consumers[producer] != 1) return false;
-        var entity = context.TensorOf[producer];
-        if (world.Has<OutputTag>(entity) || world.Has<GradOf>(entity)) return false;
-        return SameShape(world, producer, consumer);
+        while (true)
+        {
+            var set = members.ToHashSet();
+            Node? blocker = null;
+            foreach (var member in members)
+            {
+                if (member == root) continue;
+                bool readOutside = consumers[member].Any(c => !set.Contains(c));
+                if (!readOutside && !NeededAfterStep(world, member)) continue;
+                if (!context.Options.MultiOutputFusion) return null;
+                // An extra output: every outside reader must run after the kernel, which runs at the root.
+                blocker = consumers[member].FirstOrDefault(c => !set.Contains(c) && c.Id < root.Id);
+                if (blocker is not null) break;
+            }
+            if (blocker is null) return members;
+            if (!groupOf.TryGetValue(blocker, out var blockerGroup) || !SameShape(world, blocker, root)) return null;
+            members = [.. members, .. blockerGroup];
+        }
+    }
+
+    private bool NeededAfterStep(World world, Node node)
+    {
+        var entity = context.TensorOf[node];
+        return world.Has<OutputTag>(entity) || world.Has<GradOf>(entity);
+    }
+
+    /// <summary>Members read outside the kernel or after the step: the root, then the rest in graph order.</summary>
+    private List<Node> KernelOutputs(World world, Node root, List<Node> members, Dictionary<Node, List<Node>> consumers)
+    {
+        var set = members.ToHashSet();
+        var outputs = new List<Node> { root };
+        foreach (var member in members.OrderBy(m => m.Id))
+            if (member != root && (NeededAfterStep(world, member) || consumers[member].Any(c => !set.Contains(c))))
+                outputs.Add(member);
+        return outputs;
     }
 
     private bool SameShape(World world, Node a, Node b) =>
@@ -109,7 +148,7 @@ public sealed class FusionSystem(CompileContext context) : ISystem
     private float ImmediateValue(Node node) =>
         node.Attrs.Count is { } count ? count.Evaluate(context.Bindings) : (float)node.Attrs.Value;
 
-    private KernelInfo FusedKernel(World world, Node root, List<Node> members)
+    private KernelInfo FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
     {
         var memberSet = members.ToHashSet();
         var registerOf = new Dictionary<Node, int>();
@@ -154,13 +193,13 @@ public sealed class FusionSystem(CompileContext context) : ISystem
             [.. inputs.Select(i => world.Get<TensorInfo>(context.TensorOf[i]).Desc)],
             rootDesc.Shape,
             program.ToImmutable(),
-            [registerOf[root]],
-            [root.DType]);
+            [.. outputs.Select(o => registerOf[o])],
+            [.. outputs.Select(o => o.DType)]);
         return new KernelInfo
         {
             Spec = spec,
             Inputs = [.. inputs.Select(i => context.TensorOf[i])],
-            Outputs = [context.TensorOf[root]],
+            Outputs = [.. outputs.Select(o => context.TensorOf[o])],
             Nodes = [.. members.OrderBy(m => m.Id)],
         };
     }

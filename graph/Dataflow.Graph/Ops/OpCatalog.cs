@@ -187,6 +187,16 @@ public static class OpCatalog
             (true, false) => b.MatMul(y, g, transposeB: true),
             (true, true) => b.MatMul(y, g, transposeA: true, transposeB: true),
         };
+        // A rank-2 y shared by a batch of x (a linear layer on [B, T, K]): Σ over the batch of xᵢᵀ·gᵢ is
+        // one GEMM with the batch folded into the contraction, [B·T, K]ᵀ · [B·T, N], instead of a
+        // batched matmul into [B, K, N] and a reduction over B. Reshapes of the row-major x and g move no data.
+        if (y.Shape.Rank == 2 && x.Shape.Rank > 2 && !ta)
+        {
+            var rows = x.Shape.Dims[..^1].Aggregate(Dim.Const(1), (acc, d) => acc * d);
+            var x2 = b.Reshape(x, Shape.Of(rows, x.Shape.At(-1)));
+            var g2 = b.Reshape(g, Shape.Of(rows, g.Shape.At(-1)));
+            return [b.SumTo(dx, x.Shape), tb ? b.MatMul(g2, x2, transposeA: true) : b.MatMul(x2, g2, transposeA: true)];
+        }
         Node dy = (ta, tb) switch
         {
             (false, false) => b.MatMul(x, g, transposeA: true),

@@ -65,6 +65,53 @@ public sealed class CompileScheduleTests
         Assert.Equal(Run(fusion: false), Run(fusion: true));
     }
 
+    /// <summary>gelu(x @ W + b) with a mean loss: gelu reads its input four times, and autodiff reads its intermediates.</summary>
+    private static ComputeGraph GeluLayer()
+    {
+        var graph = new ComputeGraph("gelu");
+        var b = new GraphBuilder(graph);
+        var x = b.Input("x", TensorType.F32(Dim.Symbol("B"), 3));
+        var w = b.Parameter("w", Shape.Of(3, 5), ParamInit.Xavier);
+        var bias = b.Parameter("b", Shape.Of(5), ParamInit.Xavier);
+        var y = Dataflow.Graph.Dsl.Layers.Activations.Gelu(b, b.Add(b.MatMul(x, w), bias));
+        graph.SetOutput("y", y);
+        graph.Loss = b.ReduceMean(b.Mul(y, y), [0, 1]);
+        return graph;
+    }
+
+    private static CompiledGraph CompileGelu(Session session, bool training) =>
+        session.Compile(training ? TrainingGraph.ForTraining(GeluLayer(), withGradNorm: false).WithGradientOutputs() : TrainingGraph.ForInference(GeluLayer(), includeLoss: false), Batch4);
+
+    [Fact]
+    public void ValueReadSeveralTimesInOneChainFusesIntoIt()
+    {
+        // Inference: the bias add and all of gelu are one kernel after the matmul.
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var compiled = CompileGelu(session, training: false);
+        Assert.True(2 == compiled.KernelCount, compiled.Describe(withTimings: false));
+        using var tree = new Session(new CpuBackend(), seed: 1, new CompileOptions { MultiOutputFusion = false });
+        Assert.True(CompileGelu(tree, training: false).KernelCount > 2);
+    }
+
+    [Fact]
+    public void ForwardIntermediatesTheBackwardReadsBecomeExtraOutputs()
+    {
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var multi = CompileGelu(session, training: true);
+        using var treeSession = new Session(new CpuBackend(), seed: 1, new CompileOptions { MultiOutputFusion = false });
+        var tree = CompileGelu(treeSession, training: true);
+        // The forward gelu is one kernel writing the values autodiff needs, instead of one kernel per value.
+        var geluKernel = multi.Context.Kernels.Select(k => multi.World.Get<KernelInfo>(k)).First(k => k.Spec is FusedElementwiseSpec);
+        Assert.True(geluKernel.Outputs.Length > 1);
+        Assert.True(multi.KernelCount < tree.KernelCount, $"multi-output {multi.KernelCount} kernels, tree {tree.KernelCount}");
+
+        var inputs = new Dictionary<string, Array> { ["x"] = TestGraphs.RandomValues(3, 12) };
+        var a = session.Run(multi, inputs).Results;
+        var b = treeSession.Run(tree, inputs).Results;
+        foreach (var name in new[] { TrainingGraph.LossOutput, "y", "grad:w", "grad:b" })
+            Assert.Equal(b[name], a[name]);
+    }
+
     [Fact]
     public void MemoryPlanReusesTransientBuffers()
     {

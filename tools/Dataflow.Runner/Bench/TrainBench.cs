@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Components;
+using Dataflow.Engine.Optim;
+using Dataflow.Engine.Sessions;
+using Dataflow.Graph.Dsl;
+using Dataflow.Graph.Tensors;
+using Dataflow.Runner.Cli;
+
+namespace Dataflow.Runner.Bench;
+
+/// <summary>Time spent in one kind of kernel during a profiled step.</summary>
+public sealed record KernelKindTime(string Kind, int Kernels, double MsPerStep, double BestMsPerStep);
+
+/// <summary>One configuration's training-step speed, and where the time goes.</summary>
+public sealed record TrainBenchResult(
+    string Label, int Kernels, double MsPerStep, double BestMsPerStep, double ProfiledMsPerStep, double KernelBestSumMs,
+    IReadOnlyList<KernelKindTime> Breakdown, IReadOnlyList<KernelKindTime> Slowest, float FirstLoss, float LastLoss,
+    double MatMulGflopPerStep);
+
+/// <summary>
+/// Full training steps (forward, backward, optimizer) of a model on random inputs, through the
+/// same Session / CompiledGraph path as <c>dataflow train</c>. Several configurations (fused and
+/// unfused) are timed in interleaved rounds, so a burst of load on a shared machine hits them alike.
+/// </summary>
+public sealed class TrainBench : IDisposable
+{
+    private readonly Session _session;
+    private readonly CompiledGraph _graph;
+    private readonly Dictionary<string, Array> _inputs;
+    private readonly List<double> _roundMs = [];
+    private float _firstLoss = float.NaN, _lastLoss = float.NaN;
+
+    public TrainBench(string label, string modelPath, IEnumerable<string> overrides, IReadOnlyDictionary<string, long> bindings, CompileOptions options, int seed)
+    {
+        Label = label;
+        var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(null, overrides, training: true));
+        var defaults = model.Training;
+        var optimizer = OptimizerConfig.FromArgs(defaults.Optimizer, defaults.OptimizerArgs);
+        _session = new Session(new CpuBackend(), seed, options)
+        {
+            Optimizer = optimizer,
+            Schedule = new ConstantSchedule(optimizer.LearningRate),
+        };
+        var training = TrainingGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0);
+        _graph = _session.Compile(training, bindings);
+        _inputs = RandomInputs(model.Graph, bindings, seed);
+    }
+
+    public string Label { get; }
+    public int Kernels => _graph.KernelCount;
+
+    /// <summary>Runs <paramref name="steps"/> unprofiled steps and records their mean as one round.</summary>
+    public void Round(int steps)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++) Step();
+        _roundMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
+    }
+
+    /// <summary>
+    /// Mean of all rounds, best round, and the per-kind breakdown from <paramref name="profiledSteps"/>
+    /// profiled steps. Each kernel's time is kept per step, and both its mean and its best are
+    /// reported: on a shared machine the sum of the per-kernel bests is the steadiest estimate of an
+    /// undisturbed step, because preemption lands on a different kernel each step.
+    /// </summary>
+    public TrainBenchResult Result(int profiledSteps, int slowest)
+    {
+        var kernels = _graph.Context.Kernels;
+        double[] Snapshot() => kernels.Select(k => _graph.World.Get<Timing>(k).Milliseconds).ToArray();
+        var best = Enumerable.Repeat(double.MaxValue, kernels.Count).ToArray();
+        var total = new double[kernels.Count];
+        _graph.Profile = true;
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < profiledSteps; i++)
+        {
+            var before = Snapshot();
+            Step();
+            var after = Snapshot();
+            for (int k = 0; k < kernels.Count; k++)
+            {
+                best[k] = Math.Min(best[k], after[k] - before[k]);
+                total[k] += after[k] - before[k];
+            }
+        }
+        double profiledMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds / profiledSteps;
+        _graph.Profile = false;
+
+        var perKernel = kernels.Select((k, i) =>
+        {
+            var info = _graph.World.Get<KernelInfo>(k);
+            return (Kind: KindOf(info.Spec), Name: $"k{info.Order} {info.Spec.DisplayName} -> {_graph.World.Get<TensorInfo>(info.Outputs[0]).Desc}",
+                Ms: total[i] / profiledSteps, Best: best[i]);
+        }).ToList();
+        var breakdown = perKernel.GroupBy(k => k.Kind)
+            .Select(g => new KernelKindTime(g.Key, g.Count(), g.Sum(k => k.Ms), g.Sum(k => k.Best)))
+            .OrderByDescending(k => k.BestMsPerStep).ToList();
+        double inKernels = perKernel.Sum(k => k.Ms);
+        breakdown.Add(new KernelKindTime("outside kernels (feed, optimizer, fetch, dispatch)", 0, Math.Max(0, profiledMs - inKernels), double.NaN));
+        var top = perKernel.OrderByDescending(k => k.Best).Take(slowest).Select(k => new KernelKindTime(k.Name, 1, k.Ms, k.Best)).ToList();
+
+        var rounds = _roundMs.Count > 0 ? _roundMs : [profiledMs];
+        return new TrainBenchResult(Label, Kernels, rounds.Average(), rounds.Min(), profiledMs, perKernel.Sum(k => k.Best), breakdown, top, _firstLoss, _lastLoss,
+            MatMulFlops(kernels.Select(k => _graph.World.Get<KernelInfo>(k).Spec)) / 1e9);
+    }
+
+    private void Step()
+    {
+        var frame = _session.TrainStep(_graph, _inputs);
+        float loss = frame.Results[TrainingGraph.LossOutput][0];
+        if (float.IsNaN(_firstLoss)) _firstLoss = loss;
+        _lastLoss = loss;
+    }
+
+    /// <summary>2·batch·M·N·K summed over the matmul kernels: the work a step cannot avoid.</summary>
+    private static double MatMulFlops(IEnumerable<KernelSpec> specs) => specs.OfType<OpKernelSpec>()
+        .Where(s => s.Op == Graph.Ops.OpCode.MatMul)
+        .Sum(s =>
+        {
+            var a = s.Inputs[0].Shape;
+            long k = s.Attrs.TransposeA ? a[^2] : a[^1];
+            return 2.0 * s.Output.Elements * k;
+        });
+
+    /// <summary>A short name for what a kernel is, for the breakdown: the op, or the fused group's class.</summary>
+    private static string KindOf(KernelSpec spec) => spec switch
+    {
+        FusedElementwiseSpec => "fused elementwise",
+        _ => spec.DisplayName,
+    };
+
+    /// <summary>
+    /// Uniform random values for every input: f32 in [0, 1); i32 below the size of the logits'
+    /// last axis (a vocabulary or a class count), so token ids and labels are both valid.
+    /// </summary>
+    private static Dictionary<string, Array> RandomInputs(Graph.Ir.ComputeGraph graph, IReadOnlyDictionary<string, long> bindings, int seed)
+    {
+        var random = new Random(seed);
+        long classes = graph.Outputs.TryGetValue("logits", out var logits) && logits.Shape.At(-1).IsConstant ? logits.Shape.At(-1).Value : 2;
+        var inputs = new Dictionary<string, Array>(StringComparer.Ordinal);
+        foreach (var (name, node) in graph.Inputs)
+        {
+            long count = node.Shape.Dims.Aggregate(1L, (n, d) => n * d.Evaluate(bindings));
+            inputs[name] = node.DType == DType.I32
+                ? Enumerable.Range(0, (int)count).Select(_ => random.Next((int)classes)).ToArray()
+                : Enumerable.Range(0, (int)count).Select(_ => random.NextSingle()).ToArray();
+        }
+        return inputs;
+    }
+
+    public void Dispose() => _session.Dispose();
+}
