@@ -17,6 +17,8 @@ public static class Program
             TokenizerCommand.Create(),
             ConformanceCommand.Create(),
             DevicesCommand.Create(),
+            GenerateCommand.Create(),
+            BenchCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

@@ -46,13 +46,19 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         }
 
         var launch = new LaunchParams(0, scalars);
+        // Weight decay applies to matrices only (embeddings, projections), not to biases and
+        // norm gains, as in GPT-2 and nanoGPT: shrinking a gain towards 0 is not regularisation.
+        var noDecay = (float[])scalars.Clone();
+        noDecay[OptimizerScalars.WeightDecay] = 0f;
+        var vectorLaunch = new LaunchParams(0, noDecay);
         foreach (var (slot, gradient) in _pairs)
         {
             var key = (update.Kind, slot.Elements);
             if (!_kernels.TryGetValue(key, out var kernel))
                 _kernels[key] = kernel = backend.Compile(new OptimizerStepSpec(update.Kind, slot.Elements));
             IDeviceBuffer[] buffers = [slot.Value, gradient, .. slot.State];
-            backend.Enqueue(kernel, buffers, in launch);
+            var parameters = slot.Shape.Length >= 2 ? launch : vectorLaunch;
+            backend.Enqueue(kernel, buffers, in parameters);
         }
     }
 

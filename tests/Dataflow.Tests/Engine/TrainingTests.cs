@@ -94,4 +94,24 @@ public sealed class TrainingTests
         Assert.Contains("'x'", error.Message);
         Assert.Contains("f32[4,2]", error.Message);
     }
+
+    [Fact]
+    public void WeightDecayShrinksMatricesButNotBiasesOrGains()
+    {
+        var graph = new ComputeGraph("decay");
+        var b = new GraphBuilder(graph);
+        var w = b.Parameter("w", Shape.Of(2, 2), ParamInit.Ones);
+        var bias = b.Parameter("b", Shape.Of(2), ParamInit.Ones);
+        // Zero gradients: only the decoupled decay can move a parameter.
+        graph.Loss = b.Add(b.ReduceSum(b.Mul(w, b.Scalar(0)), [0, 1]), b.ReduceSum(b.Mul(bias, b.Scalar(0)), [0]));
+        using var session = new Session(new CpuBackend(), seed: 1)
+        {
+            Optimizer = new OptimizerConfig { Kind = OptimizerKind.AdamW, LearningRate = 0.1, WeightDecay = 0.5 },
+        };
+        session.Schedule = new ConstantSchedule(0.1);
+        var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long>());
+        session.TrainStep(step, new Dictionary<string, Array>());
+        Assert.All(session.Parameters.Read(session.Parameters.Get("w").Value, 4), v => Assert.Equal(0.95f, v, 6));
+        Assert.All(session.Parameters.Read(session.Parameters.Get("b").Value, 2), v => Assert.Equal(1f, v));
+    }
 }
