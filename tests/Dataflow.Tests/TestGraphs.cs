@@ -31,4 +31,26 @@ internal static class TestGraphs
 
     public static Node Param(GraphBuilder b, string name, params long[] shape) =>
         b.Parameter(name, Shape.Of(shape), ParamInit.Zeros);
+
+    /// <summary>
+    /// Logistic regression from primitives (matmul, broadcast add, softmax reductions, one-hot,
+    /// mean): inputs x f32[B, features] and label i32[B], output logits, loss the mean cross-entropy.
+    /// </summary>
+    public static ComputeGraph Classifier(int features, int classes)
+    {
+        var graph = new ComputeGraph("logreg");
+        var b = new GraphBuilder(graph);
+        var x = b.Input("x", TensorType.F32(Dim.Symbol("B"), features));
+        var label = b.Input("label", TensorType.I32(Dim.Symbol("B")));
+        var w = b.Parameter("w", Shape.Of(features, classes), ParamInit.Xavier);
+        var bias = b.Parameter("b", Shape.Of(classes), ParamInit.Zeros);
+        var logits = b.Add(b.MatMul(x, w), bias);
+        var max = b.Detach(b.ReduceMax(logits, [-1], keepDims: true));
+        var shifted = b.Sub(logits, max);
+        var logProbs = b.Sub(shifted, b.Log(b.ReduceSum(b.Exp(shifted), [-1], keepDims: true)));
+        var picked = b.ReduceSum(b.Mul(logProbs, b.OneHot(label, classes)), [-1]);
+        graph.Loss = b.Neg(b.ReduceMean(picked, [0]));
+        graph.SetOutput("logits", logits);
+        return graph;
+    }
 }

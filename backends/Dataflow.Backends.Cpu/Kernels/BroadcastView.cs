@@ -1,3 +1,4 @@
+using Dataflow.Engine.Backends;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
@@ -13,7 +14,7 @@ internal sealed unsafe class BroadcastView
 
     public BroadcastView(long[] inputShape, long[] outputShape)
     {
-        (_dims, _strides) = ShapeMath.Canonical(outputShape, ShapeMath.BroadcastStrides(inputShape, outputShape));
+        (_dims, _strides) = TensorLayout.Canonical(outputShape, TensorLayout.BroadcastStrides(inputShape, outputShape));
         IsIdentity = _dims.Length == 0 || (_dims.Length == 1 && _strides[0] == 1);
         IsScalar = Array.TrueForAll(_strides, s => s == 0);
     }

@@ -43,7 +43,7 @@ internal sealed unsafe class MatMulKernel : CpuKernel
     /// <summary>Element offset of each output batch's matrix in an operand; null when all are 0 (broadcast or no batch).</summary>
     private static long[]? BatchOffsets(long[] operandBatch, long[] outputBatch, long matrixSize)
     {
-        var strides = ShapeMath.BroadcastStrides(operandBatch, outputBatch);
+        var strides = TensorLayout.BroadcastStrides(operandBatch, outputBatch);
         long count = ShapeMath.Elements(outputBatch);
         var offsets = new long[count];
         bool any = false;

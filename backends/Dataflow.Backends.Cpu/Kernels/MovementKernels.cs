@@ -59,7 +59,7 @@ internal sealed unsafe class PermuteKernel : CpuKernel
     {
         var input = spec.Inputs[0].Shape;
         var perm = spec.Attrs.Perm;
-        var inStrides = ShapeMath.Strides(input);
+        var inStrides = TensorLayout.Strides(input);
         var outDims = new long[perm.Length];
         var srcStrides = new long[perm.Length];
         for (int i = 0; i < perm.Length; i++)
@@ -67,7 +67,7 @@ internal sealed unsafe class PermuteKernel : CpuKernel
             outDims[i] = input[perm[i]];
             srcStrides[i] = inStrides[perm[i]];
         }
-        (_dims, _strides) = ShapeMath.Canonical(outDims, srcStrides);
+        (_dims, _strides) = TensorLayout.Canonical(outDims, srcStrides);
         int r = _dims.Length;
         if (r == 0 || (r == 1 && _strides[0] == 1)) _mode = Mode.Copy;
         else if (r >= 2 && _strides[r - 2] == 1 && _strides[r - 1] == _dims[r - 2]

@@ -58,7 +58,7 @@ internal sealed unsafe class ReduceKernel : CpuKernel
         else
         {
             _plan = Plan.General;
-            var strides = ShapeMath.Strides(dims.ToArray());
+            var strides = TensorLayout.Strides(dims.ToArray());
             var kd = new List<long>(); var ks = new List<long>(); var rd = new List<long>(); var rs = new List<long>();
             for (int i = 0; i < dims.Count; i++)
             {

@@ -12,25 +12,6 @@ namespace Dataflow.Tests.Engine;
 /// <summary>The frame schedule end to end: feed, dispatch, optimize, fetch on a model that must learn.</summary>
 public sealed class TrainingTests
 {
-    /// <summary>Logistic regression on a linearly separable problem, built by hand from primitives.</summary>
-    private static ComputeGraph Classifier()
-    {
-        var graph = new ComputeGraph("logreg");
-        var b = new GraphBuilder(graph);
-        var x = b.Input("x", TensorType.F32(Dim.Symbol("B"), 2));
-        var label = b.Input("label", TensorType.I32(Dim.Symbol("B")));
-        var w = b.Parameter("w", Shape.Of(2, 2), ParamInit.Xavier);
-        var bias = b.Parameter("b", Shape.Of(2), ParamInit.Zeros);
-        var logits = b.Add(b.MatMul(x, w), bias);
-        var max = b.Detach(b.ReduceMax(logits, [-1], keepDims: true));
-        var shifted = b.Sub(logits, max);
-        var logProbs = b.Sub(shifted, b.Log(b.ReduceSum(b.Exp(shifted), [-1], keepDims: true)));
-        var picked = b.ReduceSum(b.Mul(logProbs, b.OneHot(label, 2)), [-1]);
-        graph.Loss = b.Neg(b.ReduceMean(picked, [0]));
-        graph.SetOutput("logits", logits);
-        return graph;
-    }
-
     private static (float[] X, int[] Labels) Points(int seed, int count)
     {
         var random = new Random(seed);
@@ -51,7 +32,7 @@ public sealed class TrainingTests
     [InlineData(OptimizerKind.AdamW)]
     public void LossFallsAndTheModelLearns(OptimizerKind kind)
     {
-        var graph = Classifier();
+        var graph = TestGraphs.Classifier(2, 2);
         using var session = new Session(new CpuBackend(), seed: 3)
         {
             Optimizer = new OptimizerConfig { Kind = kind, LearningRate = kind == OptimizerKind.Sgd ? 0.5 : 0.05 },
@@ -72,7 +53,7 @@ public sealed class TrainingTests
     [Fact]
     public void ClippingReportsTheGlobalGradientNorm()
     {
-        var graph = Classifier();
+        var graph = TestGraphs.Classifier(2, 2);
         using var session = new Session(new CpuBackend(), seed: 3) { Optimizer = OptimizerConfig.Sgd(0.1) with { ClipNorm = 1e-3 } };
         var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: true), new Dictionary<string, long> { ["B"] = 8 });
         var (x, labels) = Points(2, 8);
@@ -87,7 +68,7 @@ public sealed class TrainingTests
     [Fact]
     public void FeedingTheWrongShapeNamesTheInput()
     {
-        var graph = Classifier();
+        var graph = TestGraphs.Classifier(2, 2);
         using var session = new Session(new CpuBackend(), seed: 3);
         var step = session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long> { ["B"] = 4 });
         var error = Assert.Throws<FeedException>(() => session.Run(step, new Dictionary<string, Array> { ["x"] = new float[7], ["label"] = new int[4] }));

@@ -12,24 +12,6 @@ namespace Dataflow.Tests.OpenCL;
 /// <summary>The engine end to end on OpenCL: a training step's losses follow the CPU's step for step.</summary>
 public sealed class OpenClSessionTests
 {
-    /// <summary>Logistic regression from primitives: matmul, broadcast add, softmax reductions, one-hot, mean.</summary>
-    private static ComputeGraph Classifier()
-    {
-        var graph = new ComputeGraph("logreg");
-        var b = new GraphBuilder(graph);
-        var x = b.Input("x", TensorType.F32(Dim.Symbol("B"), 3));
-        var label = b.Input("label", TensorType.I32(Dim.Symbol("B")));
-        var w = b.Parameter("w", Shape.Of(3, 5), ParamInit.Xavier);
-        var bias = b.Parameter("b", Shape.Of(5), ParamInit.Zeros);
-        var logits = b.Add(b.MatMul(x, w), bias);
-        var max = b.Detach(b.ReduceMax(logits, [-1], keepDims: true));
-        var shifted = b.Sub(logits, max);
-        var logProbs = b.Sub(shifted, b.Log(b.ReduceSum(b.Exp(shifted), [-1], keepDims: true)));
-        var picked = b.ReduceSum(b.Mul(logProbs, b.OneHot(label, 5)), [-1]);
-        graph.Loss = b.Neg(b.ReduceMean(picked, [0]));
-        return graph;
-    }
-
     [Theory]
     [InlineData(OptimizerKind.Sgd)]
     [InlineData(OptimizerKind.AdamW)]
@@ -43,7 +25,7 @@ public sealed class OpenClSessionTests
         {
             using var session = new Session(backend, seed: 5) { Optimizer = new OptimizerConfig { Kind = kind, LearningRate = 0.1 } };
             session.Schedule = new ConstantSchedule(0.1);
-            var step = session.Compile(TrainingGraph.ForTraining(Classifier(), withGradNorm: false), new Dictionary<string, long> { ["B"] = 17 });
+            var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: false), new Dictionary<string, long> { ["B"] = 17 });
             return Enumerable.Range(0, 10).Select(_ => session.TrainStep(step, inputs).Results[TrainingGraph.LossOutput][0]).ToArray();
         }
 
