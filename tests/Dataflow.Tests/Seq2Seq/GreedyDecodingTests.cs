@@ -11,7 +11,7 @@ namespace Dataflow.Tests.Seq2Seq;
 public sealed class GreedyDecodingTests
 {
     /// <summary>A small, fast variant of transformer.dfg's tiny preset.</summary>
-    private static readonly string[] Small = ["layers=1", "d=32", "d_ff=64", "heads=2", "dropout=0"];
+    private static readonly string[] Small = ["layers=2", "d=32", "d_ff=64", "heads=2", "dropout=0"];
 
     [Fact]
     public void Decoding_with_pad_after_the_prefix_equals_decoding_the_growing_prefix()
@@ -57,6 +57,7 @@ public sealed class GreedyDecodingTests
             Batch = 32,
             LearningRate = 0.01,
             Warmup = 50,
+            EvalEvery = 300,   // evaluate once, at the end: greedy decoding is most of a Debug run's time
             EvalPerLength = 32,
             Preset = "tiny",
             Overrides = Small,
