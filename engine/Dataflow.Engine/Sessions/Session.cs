@@ -12,7 +12,7 @@ namespace Dataflow.Engine.Sessions;
 /// </summary>
 public sealed class Session : IDisposable
 {
-    private readonly Dictionary<string, CompiledGraph> _compiled = new(StringComparer.Ordinal);
+    private readonly Dictionary<(ComputeGraph Graph, string What), CompiledGraph> _compiled = [];
     private readonly Random _initRandom;
 
     public Session(IBackend backend, int seed, CompileOptions? options = null)
@@ -41,7 +41,12 @@ public sealed class Session : IDisposable
     /// <summary>The graph compiled for these dimension values; cached, so a step of the same shape reuses it.</summary>
     public CompiledGraph Compile(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings)
     {
-        var key = $"{graph.GetHashCode()}|{string.Join(",", bindings.OrderBy(b => b.Key).Select(b => $"{b.Key}={b.Value}"))}";
+        // Keyed by what is computed (the graph, its fetched nodes, the gradients) rather than by the
+        // TrainingGraph object, so asking again for the same thing reuses the compiled graph.
+        var key = (graph.Graph, string.Join("|",
+            string.Join(",", graph.Outputs.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value.Id}")),
+            string.Join(",", graph.Gradients.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Value.Id}")),
+            string.Join(",", bindings.OrderBy(b => b.Key, StringComparer.Ordinal).Select(b => $"{b.Key}={b.Value}"))));
         if (!_compiled.TryGetValue(key, out var compiled))
         {
             DeclareParameters(graph.Graph);

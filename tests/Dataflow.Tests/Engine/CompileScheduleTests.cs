@@ -158,4 +158,14 @@ public sealed class CompileScheduleTests
         Assert.Contains("'B'", error.Message);
         Assert.Contains("x", error.Message);
     }
+
+    [Fact]
+    public void AskingAgainForTheSameComputationReusesTheCompiledGraph()
+    {
+        var (graph, _) = SigmoidLayer();
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var first = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        Assert.Same(first, session.Compile(TrainingGraph.ForInference(graph), Batch4));
+        Assert.NotSame(first, session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long> { ["B"] = 5 }));
+    }
 }

@@ -15,11 +15,14 @@ public static class EvalCommand
     {
         var model = new Argument<string>("model") { Description = "The .dfg model file" };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
-        var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist (its test set)", Required = true };
+        var data = new Option<string?>("--data") { Description = "Dataset: fashion-mnist (its test set)" };
+        var task = new Option<string?>("--task") { Description = "Encoder–decoder task (reverse | sort): exact match on held-out sequences; defaults to the checkpoint's" };
         var (preset, set, json, backend) = (CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend());
-        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, preset, set, json, backend };
+        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, task, preset, set, json, backend };
         command.SetAction(r =>
         {
+            if (r.GetValue(data) is null)
+                return EvaluateTask(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(task), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
             var metrics = Evaluate(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!);
             var output = r.GetValue(json) ? Console.Error : Console.Out;
             Print(metrics, output);
@@ -28,6 +31,21 @@ public static class EvalCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static int EvaluateTask(string model, string checkpoint, string? task, string? preset, string[] overrides, string backend, bool json)
+    {
+        var metrics = Seq2SeqEvaluator.Evaluate(model, checkpoint, task, preset, overrides, backend);
+        var output = json ? Console.Error : Console.Out;
+        output.WriteLine($"task {metrics.Task}: exact match {metrics.ExactMatch:F4}, token accuracy {metrics.TokenAccuracy:F4}, loss {metrics.Loss:F4} ({metrics.Count} held-out sequences)");
+        output.WriteLine("per length: " + Seq2SeqTrainer.FormatPerLength(metrics));
+        if (json)
+            Console.WriteLine(new JsonObject
+            {
+                ["task"] = metrics.Task, ["exact_match"] = metrics.ExactMatch, ["accuracy"] = metrics.ExactMatch,
+                ["token_accuracy"] = metrics.TokenAccuracy, ["loss"] = metrics.Loss, ["count"] = metrics.Count,
+            }.ToJsonString());
+        return ExitCodes.Ok;
     }
 
     public static ClassifierMetrics Evaluate(string modelPath, string checkpointPath, string data, string? preset, string[] overrides, string backend)

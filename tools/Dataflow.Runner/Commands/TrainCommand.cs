@@ -28,13 +28,16 @@ public static class TrainCommand
         var warmup = new Option<int?>("--warmup") { Description = "With --text or --task: warm-up steps" };
         var evalInterval = new Option<int?>("--eval-interval") { Description = "With --text or --task: evaluate every N steps" };
         var evalIters = new Option<int?>("--eval-iters") { Description = "With --text: batches per loss estimate" };
+        var minLength = new Option<int>("--min-length") { Description = "With --task: shortest source sequence", DefaultValueFactory = _ => 5 };
+        var maxLength = new Option<int>("--max-length") { Description = "With --task: longest source sequence", DefaultValueFactory = _ => 20 };
+        var evalPerLength = new Option<int?>("--eval-per-length") { Description = "With --task: held-out sequences per source length" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save a checkpoint here (atomically) at every evaluation or epoch" };
         var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint" };
         var (seed, preset, set, json, backend, verbose, noFusion) =
             (CommonOptions.Seed(), CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend(), CommonOptions.Verbose(), CommonOptions.NoFusion());
         var command = new Command("train", "Train a model")
         {
-            model, data, text, task, tokenizer, epochs, steps, batch, lr, minLr, warmup, evalInterval, evalIters,
+            model, data, text, task, tokenizer, epochs, steps, batch, lr, minLr, warmup, evalInterval, evalIters, minLength, maxLength, evalPerLength,
             seed, preset, set, checkpoint, resume, json, backend, verbose, noFusion,
         };
         command.SetAction(r =>
@@ -55,6 +58,18 @@ public static class TrainCommand
                     Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
                     CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
                     Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), CompileOptions = compile,
+                }, progress);
+            }
+            else if (r.GetValue(task) is { } taskName)
+            {
+                result = Seq2SeqTrainer.Run(new Seq2SeqSettings
+                {
+                    ModelPath = r.GetValue(model)!, Task = taskName, Steps = r.GetValue(steps), Batch = r.GetValue(batch),
+                    LearningRate = r.GetValue(lr), Warmup = r.GetValue(warmup), MinLength = r.GetValue(minLength), MaxLength = r.GetValue(maxLength),
+                    EvalEvery = r.GetValue(evalInterval), EvalPerLength = r.GetValue(evalPerLength) ?? Tasks.HeldOutSet.DefaultPerLength,
+                    Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
+                    CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
+                    Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), Compile = compile,
                 }, progress);
             }
             else
