@@ -33,13 +33,13 @@ public sealed class TrainBench : IDisposable
     private readonly List<double> _roundMs = [];
     private float _firstLoss = float.NaN, _lastLoss = float.NaN;
 
-    public TrainBench(string label, string modelPath, IEnumerable<string> overrides, IReadOnlyDictionary<string, long> bindings, CompileOptions options, int seed)
+    public TrainBench(string label, string modelPath, IEnumerable<string> overrides, IReadOnlyDictionary<string, long> bindings, CompileOptions options, int seed, string backend = "cpu")
     {
         Label = label;
         var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(null, overrides, training: true));
         var defaults = model.Training;
         var optimizer = OptimizerConfig.FromArgs(defaults.Optimizer, defaults.OptimizerArgs);
-        _session = new Session(new CpuBackend(), seed, options)
+        _session = new Session(BackendFactory.Create(backend), seed, options)
         {
             Optimizer = optimizer,
             Schedule = new ConstantSchedule(optimizer.LearningRate),

@@ -89,8 +89,8 @@ public static class BenchCommand
         var model = new Option<string?>("--model") { Description = $"Model file (default: graph/models/{modelFile} of this checkout)" };
         var top = new Option<int>("--top") { Description = "Also list this many slowest kernels", DefaultValueFactory = _ => 8 };
         var onlyFused = new Option<bool>("--fused-only") { Description = "Skip the --no-fusion reference (faster; no ratio)" };
-        var (set, seed, json) = (CommonOptions.Set(), CommonOptions.Seed(), CommonOptions.Json());
-        var command = new Command(name, description) { steps, rounds, batchOption, model, top, onlyFused, set, seed, json };
+        var (set, seed, json, backend) = (CommonOptions.Set(), CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
+        var command = new Command(name, description) { steps, rounds, batchOption, model, top, onlyFused, set, seed, json, backend };
         command.SetAction(r =>
         {
             var output = r.GetValue(json) ? Console.Error : Console.Out;
@@ -101,9 +101,9 @@ public static class BenchCommand
             if (context is not null) bindings["T"] = settings.TryGetValue("ctx", out var ctx) ? long.Parse(ctx) : context.Value;
             int stepCount = Math.Max(1, r.GetValue(steps)), roundCount = Math.Max(1, r.GetValue(rounds));
 
-            var configs = new List<TrainBench> { new("fused", path, overrides, bindings, CompileOptions.Default, r.GetValue(seed)) };
+            var configs = new List<TrainBench> { new("fused", path, overrides, bindings, CompileOptions.Default, r.GetValue(seed), r.GetValue(backend)!) };
             if (!r.GetValue(onlyFused))
-                configs.Add(new("no-fusion", path, overrides, bindings, CompileOptions.Default with { Fusion = false }, r.GetValue(seed)));
+                configs.Add(new("no-fusion", path, overrides, bindings, CompileOptions.Default with { Fusion = false }, r.GetValue(seed), r.GetValue(backend)!));
             try
             {
                 output.WriteLine($"{name}: {Path.GetFileName(path)} --set {string.Join(' ', overrides)}; {string.Join(", ", bindings.Select(b => $"{b.Key}={b.Value}"))}; " +
