@@ -24,15 +24,17 @@ public sealed unsafe class OpenClBackend : IBackend
     private readonly nint _queue;
     private readonly string _buildOptions;
     private readonly KernelCache _programs;
+    private readonly KernelPlan _plan;
     private readonly Dictionary<string, OpenClKernel> _kernels = new();
     private readonly HashSet<OpenClBuffer> _buffers = new();
     private readonly object _gate = new();
     private bool _disposed;
 
-    private OpenClBackend(CL cl, ClDevice device)
+    private OpenClBackend(CL cl, ClDevice device, KernelPlan? plan)
     {
         _cl = cl;
         _device = device;
+        _plan = plan ?? KernelPlan.For(device.Info.Kind);
         int err;
         nint handle = device.Handle;
         _context = cl.CreateContext(null, 1, &handle, null, null, &err);
@@ -56,7 +58,13 @@ public sealed unsafe class OpenClBackend : IBackend
     public static IReadOnlyList<DeviceInfo> ListDevices() => OpenClDevices.Find(ClApi.Get()).Select(d => d.Info).ToList();
 
     /// <summary>Opens device <paramref name="deviceIndex"/> of <see cref="ListDevices"/> (0: the first GPU if there is one).</summary>
-    public static OpenClBackend Create(int deviceIndex = 0)
+    public static OpenClBackend Create(int deviceIndex = 0) => Create(deviceIndex, plan: null);
+
+    /// <summary>
+    /// Opens a device with a chosen <see cref="KernelPlan"/> instead of the one its kind suggests:
+    /// so tests on a CPU driver also cover the kernels meant for GPUs.
+    /// </summary>
+    internal static OpenClBackend Create(int deviceIndex, KernelPlan? plan)
     {
         var cl = ClApi.Get();
         IReadOnlyList<ClDevice> devices;
@@ -75,7 +83,7 @@ public sealed unsafe class OpenClBackend : IBackend
             throw new ArgumentOutOfRangeException(nameof(deviceIndex),
                 $"opencl: there is no device {deviceIndex}; found {devices.Count}: " +
                 string.Join("; ", devices.Select((d, i) => $"{i}: {d.Info.Name} ({d.Info.Kind})")));
-        return new OpenClBackend(cl, devices[deviceIndex]);
+        return new OpenClBackend(cl, devices[deviceIndex], plan);
     }
 
     public string Name => "opencl";
@@ -331,9 +339,9 @@ public sealed unsafe class OpenClBackend : IBackend
             OpCode.Iota => LeafSource.Iota(op),
             OpCode.CausalMask => LeafSource.CausalMask(op),
             OpCode.DropoutMask => LeafSource.DropoutMask(op),
-            OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group),
+            OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group, _plan.ReduceSerialLimit),
             OpCode.Reshape or OpCode.Permute or OpCode.Expand => MovementSource.Generate(op),
-            OpCode.MatMul => MatMulSource.Generate(op, Tile(group)),
+            OpCode.MatMul => _plan.BlockedMatMul ? MatMulBlockedSource.Generate(op) : MatMulSource.Generate(op, Tile(group)),
             OpCode.Gather => IndexSource.Gather(op),
             OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism),
             OpCode.OneHot => IndexSource.OneHot(op),
