@@ -15,7 +15,7 @@ namespace Dataflow.Backends.OpenCL;
 /// </summary>
 public sealed unsafe class OpenClBackend : IBackend
 {
-    /// <summary>Work-items per group that the generators aim for; devices that allow fewer get fewer.</summary>
+    /// <summary>Work-items per group that the tiled and tree generators aim for; devices that allow fewer get fewer.</summary>
     private const int PreferredGroup = 256;
 
     private readonly CL _cl;
@@ -323,7 +323,7 @@ public sealed unsafe class OpenClBackend : IBackend
                 continue;
             }
             // Sources that leave the group size open are sized along their first axis only.
-            long[] local = source.Local ?? [LocalSize1D(allowed, source.Global[0]), .. Enumerable.Repeat(1L, source.Global.Length - 1)];
+            long[] local = source.Local ?? [LocalSize1D(allowed, source.Global), .. Enumerable.Repeat(1L, source.Global.Length - 1)];
             nint baked = source.Baked is null ? 0 : Upload(source.Baked);
             return new OpenClKernel(this, spec, source, kernels, local, baked);
         }
@@ -362,10 +362,17 @@ public sealed unsafe class OpenClBackend : IBackend
     /// <summary>Work-items the device runs at once, roughly: what the scatter plan weighs its two shapes by.</summary>
     private long Parallelism => (long)Math.Max(1, _device.ComputeUnits) * (_device.Info.Kind == "gpu" ? 64 : 1);
 
-    /// <summary>A group size for kernels that do not fix one: as large as allowed up to the preferred size, but no larger than the work.</summary>
-    private long LocalSize1D(long allowed, long work)
+    /// <summary>
+    /// The first-axis group size for kernels that do not fix one: as large as allowed up to the plan's
+    /// open-group size, but small enough that every compute unit gets the plan's share of groups, and
+    /// no larger than the work.
+    /// </summary>
+    private long LocalSize1D(long allowed, long[] global)
     {
-        long size = Math.Min(Math.Min(allowed, PreferredGroup), Math.Min(_device.MaxWorkGroupSize, _device.MaxWorkItemSizes.FirstOrDefault(1)));
+        long work = global[0], otherGroups = global.Skip(1).Aggregate(1L, (a, b) => a * Math.Max(1, b));
+        long size = Math.Min(Math.Min(allowed, _plan.OpenGroup), Math.Min(_device.MaxWorkGroupSize, _device.MaxWorkItemSizes.FirstOrDefault(1)));
+        long wanted = _plan.GroupsPerComputeUnit * Math.Max(1, _device.ComputeUnits);
+        while (size > _plan.MinOpenGroup && (work + size - 1) / size * otherGroups < wanted) size /= 2;
         while (size > 1 && size / 2 >= work) size /= 2; // tiny launches: don't pad one element to 256
         return Math.Max(1, size);
     }
