@@ -15,7 +15,7 @@ namespace Dataflow.Backends.OpenCL;
 /// </summary>
 public sealed unsafe class OpenClBackend : IBackend
 {
-    /// <summary>Work-items per group that the generators aim for; devices that allow fewer get fewer.</summary>
+    /// <summary>Work-items per group that the tiled and tree generators aim for; devices that allow fewer get fewer.</summary>
     private const int PreferredGroup = 256;
 
     private readonly CL _cl;
@@ -24,15 +24,17 @@ public sealed unsafe class OpenClBackend : IBackend
     private readonly nint _queue;
     private readonly string _buildOptions;
     private readonly KernelCache _programs;
+    private readonly KernelPlan _plan;
     private readonly Dictionary<string, OpenClKernel> _kernels = new();
     private readonly HashSet<OpenClBuffer> _buffers = new();
     private readonly object _gate = new();
     private bool _disposed;
 
-    private OpenClBackend(CL cl, ClDevice device)
+    private OpenClBackend(CL cl, ClDevice device, KernelPlan? plan)
     {
         _cl = cl;
         _device = device;
+        _plan = plan ?? KernelPlan.For(device.Info.Kind);
         int err;
         nint handle = device.Handle;
         _context = cl.CreateContext(null, 1, &handle, null, null, &err);
@@ -56,7 +58,13 @@ public sealed unsafe class OpenClBackend : IBackend
     public static IReadOnlyList<DeviceInfo> ListDevices() => OpenClDevices.Find(ClApi.Get()).Select(d => d.Info).ToList();
 
     /// <summary>Opens device <paramref name="deviceIndex"/> of <see cref="ListDevices"/> (0: the first GPU if there is one).</summary>
-    public static OpenClBackend Create(int deviceIndex = 0)
+    public static OpenClBackend Create(int deviceIndex = 0) => Create(deviceIndex, plan: null);
+
+    /// <summary>
+    /// Opens a device with a chosen <see cref="KernelPlan"/> instead of the one its kind suggests:
+    /// so tests on a CPU driver also cover the kernels meant for GPUs.
+    /// </summary>
+    internal static OpenClBackend Create(int deviceIndex, KernelPlan? plan)
     {
         var cl = ClApi.Get();
         IReadOnlyList<ClDevice> devices;
@@ -75,7 +83,7 @@ public sealed unsafe class OpenClBackend : IBackend
             throw new ArgumentOutOfRangeException(nameof(deviceIndex),
                 $"opencl: there is no device {deviceIndex}; found {devices.Count}: " +
                 string.Join("; ", devices.Select((d, i) => $"{i}: {d.Info.Name} ({d.Info.Kind})")));
-        return new OpenClBackend(cl, devices[deviceIndex]);
+        return new OpenClBackend(cl, devices[deviceIndex], plan);
     }
 
     public string Name => "opencl";
@@ -315,7 +323,7 @@ public sealed unsafe class OpenClBackend : IBackend
                 continue;
             }
             // Sources that leave the group size open are sized along their first axis only.
-            long[] local = source.Local ?? [LocalSize1D(allowed, source.Global[0]), .. Enumerable.Repeat(1L, source.Global.Length - 1)];
+            long[] local = source.Local ?? [LocalSize1D(allowed, source.Global), .. Enumerable.Repeat(1L, source.Global.Length - 1)];
             nint baked = source.Baked is null ? 0 : Upload(source.Baked);
             return new OpenClKernel(this, spec, source, kernels, local, baked);
         }
@@ -331,9 +339,9 @@ public sealed unsafe class OpenClBackend : IBackend
             OpCode.Iota => LeafSource.Iota(op),
             OpCode.CausalMask => LeafSource.CausalMask(op),
             OpCode.DropoutMask => LeafSource.DropoutMask(op),
-            OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group),
+            OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group, _plan.ReduceSerialLimit),
             OpCode.Reshape or OpCode.Permute or OpCode.Expand => MovementSource.Generate(op),
-            OpCode.MatMul => MatMulSource.Generate(op, Tile(group)),
+            OpCode.MatMul => _plan.BlockedMatMul ? MatMulBlockedSource.Generate(op) : MatMulSource.Generate(op, Tile(group)),
             OpCode.Gather => IndexSource.Gather(op),
             OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism),
             OpCode.OneHot => IndexSource.OneHot(op),
@@ -354,10 +362,17 @@ public sealed unsafe class OpenClBackend : IBackend
     /// <summary>Work-items the device runs at once, roughly: what the scatter plan weighs its two shapes by.</summary>
     private long Parallelism => (long)Math.Max(1, _device.ComputeUnits) * (_device.Info.Kind == "gpu" ? 64 : 1);
 
-    /// <summary>A group size for kernels that do not fix one: as large as allowed up to the preferred size, but no larger than the work.</summary>
-    private long LocalSize1D(long allowed, long work)
+    /// <summary>
+    /// The first-axis group size for kernels that do not fix one: as large as allowed up to the plan's
+    /// open-group size, but small enough that every compute unit gets the plan's share of groups, and
+    /// no larger than the work.
+    /// </summary>
+    private long LocalSize1D(long allowed, long[] global)
     {
-        long size = Math.Min(Math.Min(allowed, PreferredGroup), Math.Min(_device.MaxWorkGroupSize, _device.MaxWorkItemSizes.FirstOrDefault(1)));
+        long work = global[0], otherGroups = global.Skip(1).Aggregate(1L, (a, b) => a * Math.Max(1, b));
+        long size = Math.Min(Math.Min(allowed, _plan.OpenGroup), Math.Min(_device.MaxWorkGroupSize, _device.MaxWorkItemSizes.FirstOrDefault(1)));
+        long wanted = _plan.GroupsPerComputeUnit * Math.Max(1, _device.ComputeUnits);
+        while (size > _plan.MinOpenGroup && (work + size - 1) / size * otherGroups < wanted) size /= 2;
         while (size > 1 && size / 2 >= work) size /= 2; // tiny launches: don't pad one element to 256
         return Math.Max(1, size);
     }

@@ -63,7 +63,7 @@ internal static class MatMulSource
     }
 
     /// <summary>The first element of batch <c>batch</c>'s matrix in an operand whose batch axes broadcast to the output's.</summary>
-    private static string Base(long[] operandBatch, long[] outputBatch, long matrixSize)
+    internal static string Base(long[] operandBatch, long[] outputBatch, long matrixSize)
     {
         string index = ClCode.BroadcastIndex("batch", operandBatch, outputBatch);
         return index == "0" ? "0" : $"({index}) * {ClCode.Int(matrixSize)}";

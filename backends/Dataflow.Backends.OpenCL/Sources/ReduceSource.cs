@@ -16,11 +16,12 @@ namespace Dataflow.Backends.OpenCL.Sources;
 /// </summary>
 internal static class ReduceSource
 {
-    /// <summary>Below this many reduced elements per output, one work-item does the whole reduction.</summary>
+    /// <summary>On GPUs: up to this many reduced elements per output, one work-item does the whole reduction.</summary>
     public const long SerialLimit = 64;
 
     /// <param name="group">The work-group size for long reductions: a power of two within the device's limits.</param>
-    public static KernelSource Generate(OpKernelSpec spec, int group)
+    /// <param name="serialLimit">Up to this many reduced elements per output, a work-item per output (see <see cref="KernelPlan"/>).</param>
+    public static KernelSource Generate(OpKernelSpec spec, int group, long serialLimit = SerialLimit)
     {
         bool max = spec.Op == OpCode.ReduceMax;
         var input = spec.Inputs[0];
@@ -28,7 +29,7 @@ internal static class ReduceSource
         var (kept, keptStrides, reduced, reducedStrides) = Split(input.Shape, spec.Attrs.Axes);
         long outputs = kept.Aggregate(1L, (a, b) => a * b);
         long count = reduced.Aggregate(1L, (a, b) => a * b);
-        bool serial = count <= SerialLimit;
+        bool serial = count <= serialLimit;
 
         string type = isInt ? "int" : "float";
         string keptIndex = ClCode.StridedIndex("o", kept, keptStrides);

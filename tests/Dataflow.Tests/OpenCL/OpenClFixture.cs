@@ -13,17 +13,34 @@ namespace Dataflow.Tests.OpenCL;
 /// </summary>
 public sealed class OpenClFixture : IDisposable
 {
+    private readonly Lazy<OpenClBackend> _gpuPlan = new(() => OpenClBackend.Create(0, KernelPlan.Gpu));
+    private readonly Lazy<OpenClBackend> _cpuPlan = new(() => OpenClBackend.Create(0, KernelPlan.Cpu));
+
     public OpenClFixture()
     {
         Backend = OpenClBackend.Create();
     }
 
+    /// <summary>The first device with the kernel plan its kind calls for (on PoCL: <see cref="KernelPlan.Cpu"/>).</summary>
     public OpenClBackend Backend { get; }
     public CpuBackend Cpu { get; } = new();
+
+    /// <summary>
+    /// The same device under each kernel plan, so a CPU driver also checks the local-memory tiles and
+    /// trees meant for GPUs, and a GPU also checks the register-blocked kernels meant for CPUs.
+    /// </summary>
+    public OpenClBackend WithPlan(string plan) => plan switch
+    {
+        "gpu" => _gpuPlan.Value,
+        "cpu" => _cpuPlan.Value,
+        _ => throw new ArgumentException($"no kernel plan '{plan}' (gpu, cpu)", nameof(plan)),
+    };
 
     public void Dispose()
     {
         Backend.Dispose();
+        if (_gpuPlan.IsValueCreated) _gpuPlan.Value.Dispose();
+        if (_cpuPlan.IsValueCreated) _cpuPlan.Value.Dispose();
         Cpu.Dispose();
     }
 
@@ -31,8 +48,9 @@ public sealed class OpenClFixture : IDisposable
     public static TensorDesc I32(params long[] shape) => new(DType.I32, shape);
 
     /// <summary>Runs <paramref name="spec"/> on both backends with the same inputs; outputs as raw floats.</summary>
-    public (float[][] Cpu, float[][] OpenCl) RunBoth(KernelSpec spec, object[] inputs, long[] outputElements, LaunchParams? launch = null) =>
-        (Run(Cpu, spec, inputs, outputElements, launch), Run(Backend, spec, inputs, outputElements, launch));
+    /// <param name="plan">A kernel plan for <see cref="WithPlan"/>, or null for <see cref="Backend"/>.</param>
+    public (float[][] Cpu, float[][] OpenCl) RunBoth(KernelSpec spec, object[] inputs, long[] outputElements, LaunchParams? launch = null, string? plan = null) =>
+        (Run(Cpu, spec, inputs, outputElements, launch), Run(plan is null ? Backend : WithPlan(plan), spec, inputs, outputElements, launch));
 
     /// <summary>
     /// Uploads inputs (float[] or int[]), fills outputs with NaN so unwritten elements show, launches,

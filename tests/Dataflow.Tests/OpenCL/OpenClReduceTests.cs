@@ -10,7 +10,8 @@ namespace Dataflow.Tests.OpenCL;
 /// relative error (floor 1) ≤ 1e-6 against an exact double-precision sum: the OpenCL sums carry
 /// their rounding error (TwoSum) through the strides and the tree, while the CPU's column path adds
 /// 64-row float blocks, so the two may differ by a little more than either differs from the truth
-/// (≤ 1e-5). Max must agree exactly, NaN and -inf included; i32 reductions exactly.
+/// (≤ 1e-5). Max must agree exactly, NaN and -inf included; i32 reductions exactly. Every case runs
+/// under both kernel plans: work-group trees for long reductions (GPUs) and a work-item per output (CPUs).
 /// </summary>
 public sealed class OpenClReduceTests(OpenClFixture fixture, ITestOutputHelper log) : IClassFixture<OpenClFixture>
 {
@@ -81,23 +82,31 @@ public sealed class OpenClReduceTests(OpenClFixture fixture, ITestOutputHelper l
     {
         var r = new Random(9);
         var x = Enumerable.Range(0, (int)Elements(shape)).Select(_ => r.Next(int.MinValue / 2, int.MaxValue / 2)).ToArray();
+        foreach (var plan in Plans)
         foreach (var op in new[] { OpCode.ReduceSum, OpCode.ReduceMax })
         {
             var outShape = shape.Where((_, i) => !axes.Contains(i)).ToArray();
             var spec = new OpKernelSpec(op, new OpAttrs { Axes = [.. axes] }, [I32(shape)], I32(outShape));
-            var (cpu, ocl) = fixture.RunBoth(spec, [x], [Elements(outShape)]);
+            var (cpu, ocl) = fixture.RunBoth(spec, [x], [Elements(outShape)], plan: plan);
             Assert.Equal(Bits(cpu[0]), Bits(ocl[0])); // sums wrap in 32 bits on both
         }
     }
 
+    private static readonly string[] Plans = ["gpu", "cpu"];
+
     private void Check(OpCode op, long[] shape, int[] axes, bool keep, float[] x, double tolerance)
+    {
+        foreach (var plan in Plans) Check(op, shape, axes, keep, x, tolerance, plan);
+    }
+
+    private void Check(OpCode op, long[] shape, int[] axes, bool keep, float[] x, double tolerance, string plan)
     {
         var outShape = keep
             ? shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray()
             : shape.Where((_, i) => !axes.Contains(i)).ToArray();
         var spec = new OpKernelSpec(op, new OpAttrs { Axes = [.. axes], KeepDims = keep }, [F32(shape)], F32(outShape));
-        var (cpu, ocl) = fixture.RunBoth(spec, [x], [Elements(outShape)]);
-        string what = $"{OpCatalog.Get(op).Name} [{string.Join(",", shape)}] axes [{string.Join(",", axes)}]{(keep ? " keepdims" : "")}";
+        var (cpu, ocl) = fixture.RunBoth(spec, [x], [Elements(outShape)], plan: plan);
+        string what = $"{OpCatalog.Get(op).Name} [{string.Join(",", shape)}] axes [{string.Join(",", axes)}]{(keep ? " keepdims" : "")} ({plan} plan)";
         if (tolerance == 0)
         {
             ErrorMeasure.AssertIdentical(cpu[0], ocl[0], what);
