@@ -57,7 +57,7 @@ public static class TrainCommand
                     Warmup = r.GetValue(warmup), EvalInterval = r.GetValue(evalInterval), EvalIters = r.GetValue(evalIters),
                     Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
                     CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
-                    Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), CompileOptions = compile,
+                    Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), Compile = compile,
                 }, progress);
             }
             else if (r.GetValue(task) is { } taskName)

@@ -1,14 +1,11 @@
-using Dataflow.Engine.Compile;
-
 namespace Dataflow.Runner.Training;
 
 /// <summary>
 /// Everything <c>dataflow train MODEL --text FILE</c> was asked to do; null means "the model file's
 /// default" (or, where the file has none, nanoGPT's).
 /// </summary>
-public sealed record LanguageModelSettings
+public sealed record LanguageModelSettings : RunSettings
 {
-    public required string ModelPath { get; init; }
     public required string TextPath { get; init; }
 
     /// <summary>"char", "bpe:N", a pretrained encoding name or a vocab.json/merges.txt path (TokenizerFactory).</summary>
@@ -22,13 +19,4 @@ public sealed record LanguageModelSettings
     public int? Warmup { get; init; }
     public int? EvalInterval { get; init; }
     public int? EvalIters { get; init; }
-    public int Seed { get; init; } = 1;
-    public string? Preset { get; init; }
-    public string[] Overrides { get; init; } = [];
-    public string? CheckpointPath { get; init; }
-    public string? ResumePath { get; init; }
-    public bool Json { get; init; }
-    public string Backend { get; init; } = "cpu";
-    public int Verbose { get; init; }
-    public CompileOptions CompileOptions { get; init; } = CompileOptions.Default;
 }

@@ -44,7 +44,7 @@ public static class LanguageModelTrainer
         if (s.LearningRate is { } lr) optimizer = optimizer with { LearningRate = lr };
         var schedule = Schedule(s, defaults, optimizer.LearningRate, steps);
 
-        using var session = new Session(BackendFactory.Create(s.Backend), s.Seed, s.CompileOptions) { Optimizer = optimizer, Schedule = schedule };
+        using var session = new Session(BackendFactory.Create(s.Backend), s.Seed, s.Compile) { Optimizer = optimizer, Schedule = schedule };
         var bindings = inputs.Bindings(batch, config.Context);
         var step = session.Compile(TrainingGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0), bindings);
         var evaluate = session.Compile(TrainingGraph.ForInference(evalModel.Graph), bindings);

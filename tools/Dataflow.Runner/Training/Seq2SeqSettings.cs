@@ -1,11 +1,8 @@
-using Dataflow.Engine.Compile;
-
 namespace Dataflow.Runner.Training;
 
 /// <summary>Everything <c>dataflow train MODEL --task NAME</c> was asked to do; null means "the model file's default".</summary>
-public sealed record Seq2SeqSettings
+public sealed record Seq2SeqSettings : RunSettings
 {
-    public required string ModelPath { get; init; }
     /// <summary>reverse | sort (<see cref="Tasks.TransductionTasks"/>).</summary>
     public required string Task { get; init; }
     /// <summary>Total optimizer steps to reach (a resumed run continues to this count).</summary>
@@ -22,13 +19,4 @@ public sealed record Seq2SeqSettings
     public long? EvalEvery { get; init; }
     /// <summary>Held-out examples per source length.</summary>
     public int EvalPerLength { get; init; } = Tasks.HeldOutSet.DefaultPerLength;
-    public int Seed { get; init; } = 1;
-    public string? Preset { get; init; }
-    public string[] Overrides { get; init; } = [];
-    public string? CheckpointPath { get; init; }
-    public string? ResumePath { get; init; }
-    public bool Json { get; init; }
-    public string Backend { get; init; } = "cpu";
-    public int Verbose { get; init; }
-    public CompileOptions Compile { get; init; } = CompileOptions.Default;
 }
