@@ -33,16 +33,6 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
         }
     }
 
-    private HashSet<Node> LiveNodes()
-    {
-        var live = new HashSet<Node>();
-        var stack = new Stack<Node>(context.Outputs.Values.Concat(context.Gradients.Values));
-        while (stack.Count > 0)
-        {
-            var node = stack.Pop();
-            if (!live.Add(node)) continue;
-            foreach (var input in node.Inputs) stack.Push(input);
-        }
-        return live;
-    }
+    private HashSet<Node> LiveNodes() =>
+        GraphTraversal.Ancestors(context.Outputs.Values.Concat(context.Gradients.Values)).ToHashSet();
 }

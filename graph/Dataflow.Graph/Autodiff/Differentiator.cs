@@ -44,22 +44,9 @@ public static class Differentiator
     private static HashSet<Node> NodesOnPathsToLoss(Node loss, HashSet<Node> targets)
     {
         var dependsOnTarget = new HashSet<Node>();
-        foreach (var node in EnumerateAncestors(loss).OrderBy(n => n.Id))
+        foreach (var node in GraphTraversal.Ancestors([loss]).OrderBy(n => n.Id))
             if (targets.Contains(node) || node.Inputs.Any(dependsOnTarget.Contains))
                 dependsOnTarget.Add(node);
         return dependsOnTarget;
-    }
-
-    private static IEnumerable<Node> EnumerateAncestors(Node root)
-    {
-        var seen = new HashSet<Node> { root };
-        var stack = new Stack<Node>([root]);
-        while (stack.Count > 0)
-        {
-            var node = stack.Pop();
-            yield return node;
-            foreach (var input in node.Inputs)
-                if (seen.Add(input)) stack.Push(input);
-        }
     }
 }

@@ -25,22 +25,9 @@ public sealed class DoubleEvaluator(CaseInstance instance)
     {
         if (_values.TryGetValue(node, out var known)) return known;
         // Evaluate operands first, in id order, so deep graphs do not recurse deeply.
-        foreach (var n in Ancestors(node).OrderBy(n => n.Id))
+        foreach (var n in GraphTraversal.Ancestors([node]).OrderBy(n => n.Id))
             if (!_values.ContainsKey(n)) _values[n] = Compute(n);
         return _values[node];
-    }
-
-    private static IEnumerable<Node> Ancestors(Node root)
-    {
-        var seen = new HashSet<Node> { root };
-        var stack = new Stack<Node>([root]);
-        while (stack.Count > 0)
-        {
-            var node = stack.Pop();
-            yield return node;
-            foreach (var input in node.Inputs)
-                if (seen.Add(input)) stack.Push(input);
-        }
     }
 
     private (double[] Data, long[] Shape) Compute(Node node)
