@@ -1,0 +1,130 @@
+using Dataflow.Engine.Backends;
+
+namespace Dataflow.Backends.Vulkan.Sources;
+
+/// <summary>
+/// Batched MatMul, C[b] = op(A[b]) · op(B[b]). Transposes change only how an element is addressed;
+/// broadcast batch axes become a per-batch offset expression (0 when one matrix serves every batch).
+/// Two shapes, chosen by the <see cref="KernelPlan"/>:
+/// <list type="bullet">
+/// <item>Tiled (GPUs): a T×T group computes a T×T block of C, staging T×T blocks of A and B through
+/// shared memory per step along K; edge tiles are padded with zeros so odd sizes need no second shader.</item>
+/// <item>Blocked (CPU drivers, which run a group as a loop and vectorise across invocations): no
+/// shared memory or barriers; each invocation owns <see cref="Rows"/> rows of one column of C, so
+/// neighbouring invocations read neighbouring elements of B and share each element of A.</item>
+/// </list>
+/// Products accumulate without <c>precise</c>, so the driver may fuse them into fma as the CPU's GEMM
+/// does; the sums run in a different order from the CPU's, a few ulps of a K-term dot product.
+/// </summary>
+internal static class MatMulSource
+{
+    /// <summary>Rows of C per invocation in the blocked shape.</summary>
+    public const int Rows = 4;
+
+    public static KernelSource Tiled(OpKernelSpec spec, int tile)
+    {
+        var g = Geometry.Of(spec);
+        var sb = GlslCode.Preamble(spec.Key, tile, tile);
+        Bindings(sb);
+        sb.Append($$"""
+            #define T {{tile}}u
+            shared float at[T][T + 1u];
+            shared float bt[T][T + 1u];
+            void main()
+            {
+                const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
+                const uint col = gl_WorkGroupID.x * T + tx;
+                const uint row = gl_WorkGroupID.y * T + ty;
+                const uint batch = gl_WorkGroupID.z;
+                const uint aBase = {{g.ABase}};
+                const uint bBase = {{g.BBase}};
+                float acc = 0.0;
+                for (uint k0 = 0u; k0 < {{g.K}}; k0 += T)
+                {
+                    const uint ka = k0 + tx, kb = k0 + ty;
+                    at[ty][tx] = (row < {{g.M}} && ka < {{g.K}}) ? {{g.A("row", "ka")}} : 0.0;
+                    bt[ty][tx] = (kb < {{g.K}} && col < {{g.N}}) ? {{g.B("kb", "col")}} : 0.0;
+                    memoryBarrierShared();
+                    barrier();
+                    for (uint kk = 0u; kk < T; kk++) acc += at[ty][kk] * bt[kk][tx];
+                    memoryBarrierShared();
+                    barrier();
+                }
+                if (row < {{g.M}} && col < {{g.N}}) c[batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + row * {{g.N}} + col] = acc;
+            }
+
+            """);
+        long Round(long v) => (v + tile - 1) / tile * tile;
+        return new KernelSource([sb.ToString()], g.Buffers, [Round(g.Cols), Round(g.Rows), g.Batch], [tile, tile, 1], GridStride: false);
+    }
+
+    public static KernelSource Blocked(OpKernelSpec spec, int group)
+    {
+        var g = Geometry.Of(spec);
+        var sb = GlslCode.Preamble(spec.Key, group);
+        Bindings(sb);
+        var rows = Enumerable.Range(0, Rows).ToArray();
+        sb.Append($$"""
+            void main()
+            {
+                const uint col = gl_GlobalInvocationID.x;
+                const uint row0 = gl_GlobalInvocationID.y * {{Rows}}u;
+                const uint batch = gl_GlobalInvocationID.z;
+                if (col >= {{g.N}}) return;
+                const uint aBase = {{g.ABase}};
+                const uint bBase = {{g.BBase}};
+                // Rows past the edge read the last row (in bounds) and are not stored.
+            {{string.Join("\n", rows.Select(r => $"    const uint row{r} = min(row0 + {r}u, {g.M} - 1u);"))}}
+            {{string.Join("\n", rows.Select(r => $"    float acc{r} = 0.0;"))}}
+                for (uint k = 0u; k < {{g.K}}; k++)
+                {
+                    const float b = {{g.B("k", "col")}};
+            {{string.Join("\n", rows.Select(r => $"        acc{r} += {g.A($"row{r}", "k")} * b;"))}}
+                }
+                const uint cBase = batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + col;
+            {{string.Join("\n", rows.Select(r => $"    if (row0 + {r}u < {g.M}) c[cBase + (row0 + {r}u) * {g.N}] = acc{r};"))}}
+            }
+
+            """);
+        return new KernelSource([sb.ToString()], g.Buffers, [g.Cols, (g.Rows + Rows - 1) / Rows, g.Batch], [group, 1, 1], GridStride: false);
+    }
+
+    private static void Bindings(System.Text.StringBuilder sb)
+    {
+        GlslCode.Buffer(sb, 0, "float", "a", readOnly: true);
+        GlslCode.Buffer(sb, 1, "float", "b", readOnly: true);
+        GlslCode.Buffer(sb, 2, "float", "c", readOnly: false);
+    }
+
+    /// <summary>Sizes (as literals and numbers), batch offsets and element addressing of one matmul spec.</summary>
+    private sealed record Geometry(long Rows, long Cols, long Depth, long Batch, bool Ta, bool Tb, string ABase, string BBase, long[] Buffers)
+    {
+        public string M => GlslCode.UInt(Rows);
+        public string N => GlslCode.UInt(Cols);
+        public string K => GlslCode.UInt(Depth);
+
+        // A is [.., M, K] or, transposed, [.., K, M]; B is [.., K, N] or, transposed, [.., N, K].
+        public string A(string row, string col) => Ta ? $"a[aBase + {col} * {M} + {row}]" : $"a[aBase + {row} * {K} + {col}]";
+        public string B(string row, string col) => Tb ? $"b[bBase + {col} * {K} + {row}]" : $"b[bBase + {row} * {N} + {col}]";
+
+        public static Geometry Of(OpKernelSpec spec)
+        {
+            var (x, y, z) = (spec.Inputs[0].Shape, spec.Inputs[1].Shape, spec.Output.Shape);
+            if (x.Length < 2 || y.Length < 2 || z.Length < 2)
+                throw new ArgumentException($"matmul: operands must have rank 2 or more, got {spec.Inputs[0]} and {spec.Inputs[1]}");
+            bool ta = spec.Attrs.TransposeA, tb = spec.Attrs.TransposeB;
+            long m = z[^2], n = z[^1], k = ta ? x[^2] : x[^1];
+            var batchShape = z[..^2];
+            long batch = batchShape.Aggregate(1L, (p, d) => p * d);
+            return new Geometry(m, n, k, batch, ta, tb, Base(x[..^2], batchShape, m * k), Base(y[..^2], batchShape, k * n),
+                [spec.Inputs[0].Elements, spec.Inputs[1].Elements, spec.Output.Elements]);
+        }
+
+        /// <summary>The first element of batch <c>batch</c>'s matrix in an operand whose batch axes broadcast to the output's.</summary>
+        private static string Base(long[] operandBatch, long[] outputBatch, long matrixSize)
+        {
+            string index = GlslCode.BroadcastIndex("batch", operandBatch, outputBatch);
+            return index == "0u" ? "0u" : $"({index}) * {GlslCode.UInt(matrixSize)}";
+        }
+    }
+}
