@@ -8,10 +8,12 @@ namespace Dataflow.Backends.Vulkan;
 /// shaderc compile. SPIR-V does not depend on the device, so one cache serves a whole backend;
 /// failures are not cached, so a fixed source is compiled again.
 /// </summary>
-internal sealed class ShaderCache
+internal sealed class ShaderCache(IShaderCompiler compiler)
 {
     private readonly Dictionary<string, uint[]> _spirv = new();
     private readonly object _gate = new();
+
+    public IShaderCompiler Compiler => compiler;
 
     /// <summary>Distinct sources compiled.</summary>
     public int Count
@@ -27,7 +29,7 @@ internal sealed class ShaderCache
         lock (_gate)
         {
             if (_spirv.TryGetValue(key, out var words)) return words;
-            words = Shaderc.Compile(kernelName, source);
+            words = compiler.Compile(kernelName, source);
             _spirv[key] = words;
             return words;
         }

@@ -39,7 +39,7 @@ public sealed unsafe class VulkanBackend : IBackend
     private readonly Fence _fence;
     private readonly DescriptorPool _descriptorPool;
     private readonly PipelineCache _pipelineCache;
-    private readonly ShaderCache _shaders = new();
+    private readonly ShaderCache _shaders;
     private readonly Dictionary<string, VulkanKernel> _kernels = new();
     private readonly HashSet<VulkanBuffer> _buffers = new();
     private readonly HashSet<VulkanBuffer> _inBatch = new(ReferenceEqualityComparer.Instance);
@@ -51,8 +51,9 @@ public sealed unsafe class VulkanBackend : IBackend
     private long _submissions;
     private bool _disposed;
 
-    private VulkanBackend(Vk vk, Instance instance, VkDeviceDesc desc, KernelPlan? plan)
+    private VulkanBackend(Vk vk, Instance instance, VkDeviceDesc desc, KernelPlan? plan, IShaderCompiler compiler)
     {
+        _shaders = new ShaderCache(compiler);
         _vk = vk;
         _instance = instance;
         _desc = desc;
@@ -144,7 +145,7 @@ public sealed unsafe class VulkanBackend : IBackend
     internal static VulkanBackend Create(int deviceIndex, KernelPlan? plan)
     {
         var vk = VkApi.Get();
-        Shaderc.EnsureLoaded();
+        var compiler = IShaderCompiler.Open();
         var instance = VulkanDevices.CreateInstance(vk);
         try
         {
@@ -164,7 +165,7 @@ public sealed unsafe class VulkanBackend : IBackend
                 throw new ArgumentOutOfRangeException(nameof(deviceIndex),
                     $"vulkan: there is no device {deviceIndex}; found {devices.Count}: " +
                     string.Join("; ", devices.Select((d, i) => $"{i}: {d.Info.Name} ({d.Info.Kind})")));
-            return new VulkanBackend(vk, instance, devices[deviceIndex], plan);
+            return new VulkanBackend(vk, instance, devices[deviceIndex], plan, compiler);
         }
         catch
         {
@@ -182,6 +183,9 @@ public sealed unsafe class VulkanBackend : IBackend
     {
         get { lock (_gate) return _kernels.Count; }
     }
+
+    /// <summary>What compiles the generated GLSL: libshaderc, or glslangValidator where libshaderc cannot be loaded.</summary>
+    public string ShaderCompiler => _shaders.Compiler.Name;
 
     /// <summary>Distinct GLSL sources compiled to SPIR-V.</summary>
     public int CompiledShaders => _shaders.Count;

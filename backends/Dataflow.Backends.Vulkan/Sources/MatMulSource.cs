@@ -68,21 +68,21 @@ internal static class MatMulSource
             void main()
             {
                 const uint col = gl_GlobalInvocationID.x;
-                const uint row0 = gl_GlobalInvocationID.y * {{Rows}}u;
+                const uint first = gl_GlobalInvocationID.y * {{Rows}}u;
                 const uint batch = gl_GlobalInvocationID.z;
                 if (col >= {{g.N}}) return;
                 const uint aBase = {{g.ABase}};
                 const uint bBase = {{g.BBase}};
                 // Rows past the edge read the last row (in bounds) and are not stored.
-            {{string.Join("\n", rows.Select(r => $"    const uint row{r} = min(row0 + {r}u, {g.M} - 1u);"))}}
+            {{string.Join("\n", rows.Select(r => $"    const uint row{r} = min(first + {r}u, {g.M} - 1u);"))}}
             {{string.Join("\n", rows.Select(r => $"    float acc{r} = 0.0;"))}}
                 for (uint k = 0u; k < {{g.K}}; k++)
                 {
-                    const float b = {{g.B("k", "col")}};
-            {{string.Join("\n", rows.Select(r => $"        acc{r} += {g.A($"row{r}", "k")} * b;"))}}
+                    const float bk = {{g.B("k", "col")}};
+            {{string.Join("\n", rows.Select(r => $"        acc{r} += {g.A($"row{r}", "k")} * bk;"))}}
                 }
                 const uint cBase = batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + col;
-            {{string.Join("\n", rows.Select(r => $"    if (row0 + {r}u < {g.M}) c[cBase + (row0 + {r}u) * {g.N}] = acc{r};"))}}
+            {{string.Join("\n", rows.Select(r => $"    if (first + {r}u < {g.M}) c[cBase + (first + {r}u) * {g.N}] = acc{r};"))}}
             }
 
             """);

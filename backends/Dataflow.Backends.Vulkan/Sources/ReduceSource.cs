@@ -77,7 +77,7 @@ internal static class ReduceSource
                 """,
             (true, false) => $$"""
                 #define acc_t float
-                const float INIT = {{GlslCode.Float(float.NegativeInfinity)}};
+                #define INIT {{GlslCode.Float(float.NegativeInfinity)}}
                 float add(float a, float v) { return (df_isnan(v) || v > a) ? v : a; }
                 float merge(float a, float b) { return add(a, b); }
                 float final(float a) { return a; }
