@@ -50,6 +50,8 @@ public sealed unsafe class VulkanBackend : IBackend
     private uint _setsInBatch, _descriptorsInBatch;
     private long _submissions;
     private bool _disposed;
+    private readonly long _loopBudget;
+    private readonly DeviceInfo _info;
 
     private VulkanBackend(Vk vk, Instance instance, VkDeviceDesc desc, KernelPlan? plan, IShaderCompiler compiler)
     {
@@ -115,6 +117,18 @@ public sealed unsafe class VulkanBackend : IBackend
         PipelineCache pipelineCache;
         VkApi.Check(vk.CreatePipelineCache(device, &cacheInfo, null, &pipelineCache), "vkCreatePipelineCache");
         _pipelineCache = pipelineCache;
+
+        _loopBudget = long.MaxValue;
+        uint ran = MeasureLoopLimit();
+        _loopBudget = LoopLimitProbe.Budget(ran);
+        _info = desc.Info with
+        {
+            Details = new Dictionary<string, string>(desc.Info.Details)
+            {
+                ["shader compiler"] = compiler.Name,
+                ["loop limit"] = ran >= LoopLimitProbe.Trials ? "none" : $"{ran} iterations per invocation (long loops are split)",
+            },
+        };
     }
 
     /// <summary>
@@ -176,7 +190,10 @@ public sealed unsafe class VulkanBackend : IBackend
 
     public string Name => "vulkan";
 
-    public DeviceInfo Device => _desc.Info;
+    public DeviceInfo Device => _info;
+
+    /// <summary>Loop iterations one shader invocation may run (<see cref="LoopBudget"/>): long.MaxValue where the driver sets no limit.</summary>
+    internal long LoopBudgetIterations => _loopBudget;
 
     /// <summary>Distinct kernel specs compiled (for logs and tests).</summary>
     public int CompiledKernels
@@ -302,23 +319,17 @@ public sealed unsafe class VulkanBackend : IBackend
             if (_setsInBatch + 1 > SetsPerBatch || _descriptorsInBatch + (uint)bound.Length > DescriptorsPerBatch) Flush();
             Begin();
             var set = AllocateSet(pipeline, bound);
-            if (_dispatchesInBatch > 0)
-            {
-                // Every dispatch sees every earlier one's writes, and earlier reads finish before later writes.
-                var barrier = new MemoryBarrier
-                {
-                    SType = StructureType.MemoryBarrier,
-                    SrcAccessMask = AccessFlags.ShaderWriteBit | AccessFlags.ShaderReadBit,
-                    DstAccessMask = AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit,
-                };
-                _vk.CmdPipelineBarrier(_cmd, PipelineStageFlags.ComputeShaderBit, PipelineStageFlags.ComputeShaderBit, 0, 1, &barrier, 0, null, 0, null);
-            }
             _vk.CmdBindPipeline(_cmd, PipelineBindPoint.Compute, pipeline.Pipeline);
             _vk.CmdBindDescriptorSets(_cmd, PipelineBindPoint.Compute, pipeline.Layout, 0, 1, &set, 0, null);
             if (pushWords > 0)
                 fixed (uint* p = push) _vk.CmdPushConstants(_cmd, pipeline.Layout, ShaderStageFlags.ComputeBit, 0, (uint)(pushWords * 4), p);
-            _vk.CmdDispatch(_cmd, vkKernel.Groups[0], vkKernel.Groups[1], vkKernel.Groups[2]);
-            _dispatchesInBatch++;
+            for (uint pass = 0; pass < plan.Passes; pass++)
+            {
+                if (plan.Push == PushArgs.Pass) _vk.CmdPushConstants(_cmd, pipeline.Layout, ShaderStageFlags.ComputeBit, 0, sizeof(uint), &pass);
+                if (_dispatchesInBatch > 0) Barrier();
+                _vk.CmdDispatch(_cmd, vkKernel.Groups[0], vkKernel.Groups[1], vkKernel.Groups[2]);
+                _dispatchesInBatch++;
+            }
             foreach (var b in bound) _inBatch.Add(b);
         }
     }
@@ -343,6 +354,19 @@ public sealed unsafe class VulkanBackend : IBackend
             ThrowIfDisposed();
             var module = CreateModule(_shaders.GetOrCompile(name, source), name);
             _vk.DestroyShaderModule(_device, module, null);
+        }
+    }
+
+    /// <summary>
+    /// Compiles hand-written shaders under <paramref name="spec"/>'s name, uncached: for tests that
+    /// check a driver's behaviour or the launch machinery with shaders no spec generates.
+    /// </summary>
+    internal VulkanKernel CompileRaw(KernelSpec spec, KernelSource source)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            return Build(spec, source);
         }
     }
 
@@ -391,9 +415,10 @@ public sealed unsafe class VulkanBackend : IBackend
     }
 
     /// <summary>Generates the shaders of a spec, compiles them, makes their pipelines and sizes the dispatch.</summary>
-    private VulkanKernel Build(KernelSpec spec)
+    private VulkanKernel Build(KernelSpec spec) => Build(spec, Generate(spec));
+
+    private VulkanKernel Build(KernelSpec spec, KernelSource source)
     {
-        var source = Generate(spec);
         string name = spec.DisplayName;
         long invocations = source.Local.Aggregate(1L, (a, b) => a * b);
         if (invocations > _desc.MaxGroupInvocations || source.Local.Where((l, d) => l > _desc.MaxGroupSize[d]).Any())
@@ -407,7 +432,18 @@ public sealed unsafe class VulkanBackend : IBackend
             if (source.GridStride && d == 0)
             {
                 long cap = _plan.GroupsPerCore > 0 ? (long)_plan.GroupsPerCore * Math.Max(1, _desc.Info.ComputeUnits) : long.MaxValue;
-                count = Math.Min(count, Math.Min(cap, _desc.MaxGroupCount[0]));
+                long wanted = Math.Min(count, cap);
+                if (_loopBudget != long.MaxValue && count > 0)
+                {
+                    // Enough wanted that no invocation runs more loop iterations than the driver allows.
+                    if (source.ItemIterations + 1 > _loopBudget)
+                        throw new InvalidOperationException($"vulkan: {name}: one item takes {source.ItemIterations} loop iterations, over the device's budget of {_loopBudget}");
+                    long itemsPerInvocation = _loopBudget / (source.ItemIterations + 1);
+                    wanted = Math.Max(wanted, (global + local * itemsPerInvocation - 1) / (local * itemsPerInvocation));
+                }
+                if (wanted > _desc.MaxGroupCount[0] && _loopBudget != long.MaxValue)
+                    throw new NotSupportedException($"vulkan: {name} needs {wanted} work-wanted to stay within the device's loop limit; it allows {_desc.MaxGroupCount[0]}");
+                count = Math.Min(wanted, _desc.MaxGroupCount[0]);
             }
             else if (count > _desc.MaxGroupCount[d])
                 throw new NotSupportedException($"vulkan: {name} needs {count} work-groups along axis {d}; the device allows {_desc.MaxGroupCount[d]}");
@@ -452,11 +488,11 @@ public sealed unsafe class VulkanBackend : IBackend
                 OpCode.Iota => LeafSource.Iota(op, group),
                 OpCode.CausalMask => LeafSource.CausalMask(op, group),
                 OpCode.DropoutMask => LeafSource.DropoutMask(op, group),
-                OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group, _plan.ReduceSerialLimit),
+                OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group, _plan.ReduceSerialLimit, _loopBudget, MaxGroup()),
                 OpCode.Reshape or OpCode.Permute or OpCode.Expand => MovementSource.Generate(op, group),
-                OpCode.MatMul => _plan.TiledMatMul ? MatMulSource.Tiled(op, Tile()) : MatMulSource.Blocked(op, group),
+                OpCode.MatMul => _plan.TiledMatMul ? MatMulSource.Tiled(op, Tile(), _loopBudget) : MatMulSource.Blocked(op, group, _loopBudget),
                 OpCode.Gather => IndexSource.Gather(op, group),
-                OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism, group),
+                OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism, group, _loopBudget),
                 OpCode.OneHot => IndexSource.OneHot(op, group),
                 _ => throw new NotSupportedException($"vulkan: no kernel for {op.DisplayName}"),
             },
@@ -465,9 +501,12 @@ public sealed unsafe class VulkanBackend : IBackend
     }
 
     /// <summary>The plan's group size within the device's limits, a power of two (for the reduction trees).</summary>
-    private int Group()
+    private int Group() => Math.Min(_plan.Group, MaxGroup()) is var g ? 1 << (31 - int.LeadingZeroCount(Math.Max(1, g))) : 1;
+
+    /// <summary>The largest power-of-two group the device runs along the first axis.</summary>
+    private int MaxGroup()
     {
-        long group = Math.Min(Math.Min(_plan.Group, _desc.MaxGroupInvocations), _desc.MaxGroupSize[0]);
+        long group = Math.Min(Math.Min(_desc.MaxGroupInvocations, _desc.MaxGroupSize[0]), 1 << 30);
         return 1 << (31 - int.LeadingZeroCount((int)Math.Max(1, group)));
     }
 
@@ -490,12 +529,52 @@ public sealed unsafe class VulkanBackend : IBackend
                 words[0] = (uint)launch.Seed;
                 words[1] = (uint)(launch.Seed >> 32);
                 return 2;
+            case PushArgs.Pass:
+                return 0; // set per dispatch
             case PushArgs.Sgd or PushArgs.Adam:
                 var args = OptimizerSource.Arguments((OptimizerStepSpec)kernel.Spec, launch.Scalars);
                 for (int i = 0; i < args.Length; i++) words[i] = BitConverter.SingleToUInt32Bits(args[i]);
                 return args.Length;
             default:
                 return 0;
+        }
+    }
+
+    /// <summary>Every dispatch sees every earlier one's writes, and earlier reads finish before later writes.</summary>
+    private void Barrier()
+    {
+        var barrier = new MemoryBarrier
+        {
+            SType = StructureType.MemoryBarrier,
+            SrcAccessMask = AccessFlags.ShaderWriteBit | AccessFlags.ShaderReadBit,
+            DstAccessMask = AccessFlags.ShaderReadBit | AccessFlags.ShaderWriteBit,
+        };
+        _vk.CmdPipelineBarrier(_cmd, PipelineStageFlags.ComputeShaderBit, PipelineStageFlags.ComputeShaderBit, 0, 1, &barrier, 0, null, 0, null);
+    }
+
+    /// <summary>Runs <see cref="LoopLimitProbe"/> on this device: how many of its loop iterations one invocation completes.</summary>
+    private uint MeasureLoopLimit()
+    {
+        var kernel = Build(new RawKernelSpec("loop_limit_probe"), new KernelSource([LoopLimitProbe.Source], [2], [1], [1], GridStride: false));
+        try
+        {
+            var buffer = CreateBuffer(2);
+            try
+            {
+                ((uint*)buffer.Mapped)[0] = LoopLimitProbe.Trials;
+                Enqueue(kernel, [buffer], LaunchParams.None);
+                Flush();
+                return ((uint*)buffer.Mapped)[1];
+            }
+            finally
+            {
+                _inBatch.Clear();
+                DestroyBuffer(buffer);
+            }
+        }
+        finally
+        {
+            foreach (var p in kernel.Pipelines) DestroyPipeline(p);
         }
     }
 
@@ -730,4 +809,11 @@ public sealed unsafe class VulkanBackend : IBackend
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}
+
+/// <summary>A name for a kernel built from hand-written GLSL (the loop-limit probe, tests) rather than generated from a spec.</summary>
+internal sealed record RawKernelSpec(string Name) : KernelSpec
+{
+    public override string Key => "raw:" + Name;
+    public override string DisplayName => Name;
 }

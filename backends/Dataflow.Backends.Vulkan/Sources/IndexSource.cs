@@ -32,7 +32,12 @@ internal static class IndexSource
     /// (parallel over rows × width, but rows × count work), or an invocation per column walking the
     /// indices once (count work, parallel over width only). The cheaper one for the device is generated.
     /// </summary>
-    public static KernelSource ScatterAdd(OpKernelSpec spec, long parallelism, int group)
+    /// <remarks>
+    /// Where the loop budget is finite (<see cref="LoopBudget"/>), the index walk is split into
+    /// passes: each continues from the sums the previous pass stored, so the additions still happen
+    /// one by one in index order and the result is the same bits.
+    /// </remarks>
+    public static KernelSource ScatterAdd(OpKernelSpec spec, long parallelism, int group, long budget)
     {
         long rows = spec.Count;
         long count = spec.Inputs[1].Elements;
@@ -40,19 +45,26 @@ internal static class IndexSource
         long n = rows * width;
         double perElement = (double)n * count / Math.Max(1, Math.Min(n, parallelism));
         double perColumn = (double)(count + rows) * Math.Ceiling((double)width / Math.Max(1, Math.Min(width, parallelism)));
-        bool byColumn = perColumn < perElement;
+        long chunk = LoopBudget.Chunk(budget);
+        int passes = LoopBudget.Passes(count, budget);
+        bool byColumn = perColumn < perElement && rows <= chunk;
 
         string w = GlslCode.UInt(width), r = GlslCode.UInt(rows), c = GlslCode.UInt(count);
+        string begin = passes == 1 ? "0u" : $"pass_index * {GlslCode.UInt(chunk)}";
+        string end = passes == 1 ? c : $"min({c}, pass_index * {GlslCode.UInt(chunk)} + {GlslCode.UInt(chunk)})";
         var sb = GlslCode.Preamble(spec.Key, group);
         GlslCode.Buffer(sb, 0, "float", "values", readOnly: true);
         GlslCode.Buffer(sb, 1, "int", "index", readOnly: true);
         GlslCode.Buffer(sb, 2, "float", "y", readOnly: false);
+        if (passes > 1) sb.AppendLine("layout(push_constant) uniform Pass { uint pass_index; };");
+        var push = passes > 1 ? PushArgs.Pass : PushArgs.None;
+        long[] buffers = [spec.Inputs[0].Elements, count, n];
         if (byColumn)
         {
-            // i is the column.
+            // i is the column; the first pass zeroes it.
             GlslCode.GridLoop(sb, width, $$"""
-                for (uint row = 0u; row < {{r}}; row++) y[row * {{w}} + i] = 0.0;
-                for (uint k = 0u; k < {{c}}; k++)
+                {{(passes == 1 ? "" : "if (pass_index == 0u) ")}}for (uint row = 0u; row < {{r}}; row++) y[row * {{w}} + i] = 0.0;
+                for (uint k = {{begin}}; k < {{end}}; k++)
                 {
                     const int row = index[k];
                     if (row >= 0 && uint(row) < {{r}})
@@ -62,18 +74,18 @@ internal static class IndexSource
                     }
                 }
                 """);
-            return new KernelSource([sb.ToString()], [spec.Inputs[0].Elements, count, n], [width], [group]);
+            return new KernelSource([sb.ToString()], buffers, [width], [group], Push: push, ItemIterations: rows + Math.Min(count, chunk), Passes: passes);
         }
 
         GlslCode.GridLoop(sb, n, $$"""
             const int row = int(i / {{w}});
             const uint j = i % {{w}};
-            precise float s = 0.0;
-            for (uint k = 0u; k < {{c}}; k++)
+            precise float s = {{(passes == 1 ? "0.0" : "pass_index == 0u ? 0.0 : y[i]")}};
+            for (uint k = {{begin}}; k < {{end}}; k++)
                 if (index[k] == row) s = s + values[k * {{w}} + j];
             y[i] = s;
             """);
-        return new KernelSource([sb.ToString()], [spec.Inputs[0].Elements, count, n], [n], [group]);
+        return new KernelSource([sb.ToString()], buffers, [n], [group], Push: push, ItemIterations: Math.Min(count, chunk), Passes: passes);
     }
 
     public static KernelSource OneHot(OpKernelSpec spec, int group)

@@ -1,7 +1,7 @@
 namespace Dataflow.Backends.Vulkan.Sources;
 
 /// <summary>Which per-launch values a kernel takes as push constants (32-bit words after the buffers' bindings).</summary>
-internal enum PushArgs { None, Seed, Sgd, Adam }
+internal enum PushArgs { None, Seed, Sgd, Adam, Pass }
 
 /// <summary>
 /// GLSL for one kernel spec and how to launch it. Bindings are the spec's buffers (inputs then
@@ -17,6 +17,11 @@ internal enum PushArgs { None, Seed, Sgd, Adam }
 /// count limit, or to give a CPU driver a few large tasks instead of many small ones.
 /// </param>
 /// <param name="Baked">Data that belongs to the kernel (a constant tensor), uploaded once and bound after the buffers.</param>
+/// <param name="ItemIterations">Loop iterations a grid-stride shader runs per item of its grid loop (a reduction's length, say), for sizing the dispatch within <see cref="LoopBudget"/>.</param>
+/// <param name="Passes">
+/// Dispatches per launch, each told its index by the push constant <c>pass_index</c>: a long loop
+/// split into chunks that continue from what the previous pass stored (see <see cref="LoopBudget"/>).
+/// </param>
 internal sealed record KernelSource(
     string[] Sources,
     long[] BufferElements,
@@ -24,7 +29,9 @@ internal sealed record KernelSource(
     int[] Local,
     bool GridStride = true,
     PushArgs Push = PushArgs.None,
-    float[]? Baked = null)
+    float[]? Baked = null,
+    long ItemIterations = 0,
+    int Passes = 1)
 {
     public int OptionalTrailingBuffers => Sources.Length - 1;
 
@@ -34,6 +41,22 @@ internal sealed record KernelSource(
         PushArgs.Seed => 2 * 4,
         PushArgs.Sgd => 4 * 4,
         PushArgs.Adam => 11 * 4,
+        PushArgs.Pass => 4,
         _ => 0,
     };
+}
+
+/// <summary>
+/// How many loop iterations one shader invocation may run in all. Unlimited on GPUs; Mesa's
+/// llvmpipe (lavapipe) before 23.x stops every invocation after 65535 iterations summed over all
+/// its loops, silently, so generators keep each invocation's loops within the budget: more groups
+/// for grid loops, wider trees for long reductions, and long contractions split into passes.
+/// </summary>
+internal static class LoopBudget
+{
+    /// <summary>Iterations one pass of a chunked loop runs: a quarter of the budget, leaving room for the loops around it.</summary>
+    public static long Chunk(long budget) => Math.Max(1, budget / 4);
+
+    /// <summary>Passes that cover <paramref name="iterations"/> in chunks of <see cref="Chunk"/>.</summary>
+    public static int Passes(long iterations, long budget) => (int)Math.Max(1, (iterations + Chunk(budget) - 1) / Chunk(budget));
 }

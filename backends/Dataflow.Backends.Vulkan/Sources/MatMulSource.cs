@@ -21,11 +21,11 @@ internal static class MatMulSource
     /// <summary>Rows of C per invocation in the blocked shape.</summary>
     public const int Rows = 4;
 
-    public static KernelSource Tiled(OpKernelSpec spec, int tile)
+    public static KernelSource Tiled(OpKernelSpec spec, int tile, long budget)
     {
-        var g = Geometry.Of(spec);
+        var g = Geometry.Of(spec, budget);
         var sb = GlslCode.Preamble(spec.Key, tile, tile);
-        Bindings(sb);
+        Bindings(sb, g);
         sb.Append($$"""
             #define T {{tile}}u
             shared float at[T][T + 1u];
@@ -38,31 +38,34 @@ internal static class MatMulSource
                 const uint batch = gl_WorkGroupID.z;
                 const uint aBase = {{g.ABase}};
                 const uint bBase = {{g.BBase}};
-                float acc = 0.0;
-                for (uint k0 = 0u; k0 < {{g.K}}; k0 += T)
+                const uint cAt = batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + row * {{g.N}} + col;
+                float acc = {{g.Resume("row < " + g.M + " && col < " + g.N, "c[cAt]")}};
+                const uint kEnd = {{g.KEnd}};
+                for (uint k0 = {{g.KBegin}}; k0 < kEnd; k0 += T)
                 {
                     const uint ka = k0 + tx, kb = k0 + ty;
-                    at[ty][tx] = (row < {{g.M}} && ka < {{g.K}}) ? {{g.A("row", "ka")}} : 0.0;
-                    bt[ty][tx] = (kb < {{g.K}} && col < {{g.N}}) ? {{g.B("kb", "col")}} : 0.0;
+                    at[ty][tx] = (row < {{g.M}} && ka < kEnd) ? {{g.A("row", "ka")}} : 0.0;
+                    bt[ty][tx] = (kb < kEnd && col < {{g.N}}) ? {{g.B("kb", "col")}} : 0.0;
                     memoryBarrierShared();
                     barrier();
                     for (uint kk = 0u; kk < T; kk++) acc += at[ty][kk] * bt[kk][tx];
                     memoryBarrierShared();
                     barrier();
                 }
-                if (row < {{g.M}} && col < {{g.N}}) c[batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + row * {{g.N}} + col] = acc;
+                if (row < {{g.M}} && col < {{g.N}}) c[cAt] = acc;
             }
 
             """);
         long Round(long v) => (v + tile - 1) / tile * tile;
-        return new KernelSource([sb.ToString()], g.Buffers, [Round(g.Cols), Round(g.Rows), g.Batch], [tile, tile, 1], GridStride: false);
+        return new KernelSource([sb.ToString()], g.Buffers, [Round(g.Cols), Round(g.Rows), g.Batch], [tile, tile, 1], GridStride: false,
+            Push: g.Push, Passes: g.Passes);
     }
 
-    public static KernelSource Blocked(OpKernelSpec spec, int group)
+    public static KernelSource Blocked(OpKernelSpec spec, int group, long budget)
     {
-        var g = Geometry.Of(spec);
+        var g = Geometry.Of(spec, budget);
         var sb = GlslCode.Preamble(spec.Key, group);
-        Bindings(sb);
+        Bindings(sb, g);
         var rows = Enumerable.Range(0, Rows).ToArray();
         sb.Append($$"""
             void main()
@@ -75,30 +78,43 @@ internal static class MatMulSource
                 const uint bBase = {{g.BBase}};
                 // Rows past the edge read the last row (in bounds) and are not stored.
             {{string.Join("\n", rows.Select(r => $"    const uint row{r} = min(first + {r}u, {g.M} - 1u);"))}}
-            {{string.Join("\n", rows.Select(r => $"    float acc{r} = 0.0;"))}}
-                for (uint k = 0u; k < {{g.K}}; k++)
+                const uint cBase = batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + col;
+            {{string.Join("\n", rows.Select(r => $"    float acc{r} = {g.Resume("true", $"c[cBase + row{r} * {g.N}]")};"))}}
+                for (uint k = {{g.KBegin}}; k < {{g.KEnd}}; k++)
                 {
                     const float bk = {{g.B("k", "col")}};
             {{string.Join("\n", rows.Select(r => $"        acc{r} += {g.A($"row{r}", "k")} * bk;"))}}
                 }
-                const uint cBase = batch * {{GlslCode.UInt(g.Rows * g.Cols)}} + col;
             {{string.Join("\n", rows.Select(r => $"    if (first + {r}u < {g.M}) c[cBase + (first + {r}u) * {g.N}] = acc{r};"))}}
             }
 
             """);
-        return new KernelSource([sb.ToString()], g.Buffers, [g.Cols, (g.Rows + Rows - 1) / Rows, g.Batch], [group, 1, 1], GridStride: false);
+        return new KernelSource([sb.ToString()], g.Buffers, [g.Cols, (g.Rows + Rows - 1) / Rows, g.Batch], [group, 1, 1], GridStride: false,
+            Push: g.Push, Passes: g.Passes);
     }
 
-    private static void Bindings(System.Text.StringBuilder sb)
+    private static void Bindings(System.Text.StringBuilder sb, Geometry g)
     {
         GlslCode.Buffer(sb, 0, "float", "a", readOnly: true);
         GlslCode.Buffer(sb, 1, "float", "b", readOnly: true);
         GlslCode.Buffer(sb, 2, "float", "c", readOnly: false);
+        if (g.Passes > 1) sb.AppendLine("layout(push_constant) uniform Pass { uint pass_index; };");
     }
 
-    /// <summary>Sizes (as literals and numbers), batch offsets and element addressing of one matmul spec.</summary>
-    private sealed record Geometry(long Rows, long Cols, long Depth, long Batch, bool Ta, bool Tb, string ABase, string BBase, long[] Buffers)
+    /// <summary>
+    /// Sizes (as literals and numbers), batch offsets and element addressing of one matmul spec, and
+    /// the passes K is split into where the loop budget is finite: each pass adds its chunk of K to
+    /// the partial sums the previous pass stored in C.
+    /// </summary>
+    private sealed record Geometry(long Rows, long Cols, long Depth, long Batch, bool Ta, bool Tb, string ABase, string BBase, long[] Buffers, long Chunk, int Passes)
     {
+        public PushArgs Push => Passes > 1 ? PushArgs.Pass : PushArgs.None;
+        public string KBegin => Passes > 1 ? $"pass_index * {GlslCode.UInt(Chunk)}" : "0u";
+        public string KEnd => Passes > 1 ? $"min({K}, pass_index * {GlslCode.UInt(Chunk)} + {GlslCode.UInt(Chunk)})" : K;
+
+        /// <summary>The starting value of a sum: 0, or after the first pass what the previous one stored (where <paramref name="inBounds"/>).</summary>
+        public string Resume(string inBounds, string stored) => Passes > 1 ? $"(pass_index > 0u && {inBounds}) ? {stored} : 0.0" : "0.0";
+
         public string M => GlslCode.UInt(Rows);
         public string N => GlslCode.UInt(Cols);
         public string K => GlslCode.UInt(Depth);
@@ -107,7 +123,7 @@ internal static class MatMulSource
         public string A(string row, string col) => Ta ? $"a[aBase + {col} * {M} + {row}]" : $"a[aBase + {row} * {K} + {col}]";
         public string B(string row, string col) => Tb ? $"b[bBase + {col} * {K} + {row}]" : $"b[bBase + {row} * {N} + {col}]";
 
-        public static Geometry Of(OpKernelSpec spec)
+        public static Geometry Of(OpKernelSpec spec, long budget)
         {
             var (x, y, z) = (spec.Inputs[0].Shape, spec.Inputs[1].Shape, spec.Output.Shape);
             if (x.Length < 2 || y.Length < 2 || z.Length < 2)
@@ -117,7 +133,8 @@ internal static class MatMulSource
             var batchShape = z[..^2];
             long batch = batchShape.Aggregate(1L, (p, d) => p * d);
             return new Geometry(m, n, k, batch, ta, tb, Base(x[..^2], batchShape, m * k), Base(y[..^2], batchShape, k * n),
-                [spec.Inputs[0].Elements, spec.Inputs[1].Elements, spec.Output.Elements]);
+                [spec.Inputs[0].Elements, spec.Inputs[1].Elements, spec.Output.Elements],
+                LoopBudget.Chunk(budget), LoopBudget.Passes(k, budget));
         }
 
         /// <summary>The first element of batch <c>batch</c>'s matrix in an operand whose batch axes broadcast to the output's.</summary>

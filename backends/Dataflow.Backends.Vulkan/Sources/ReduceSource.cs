@@ -22,7 +22,9 @@ internal static class ReduceSource
 
     /// <param name="group">The work-group size: a power of two within the device's limits.</param>
     /// <param name="serialLimit">Up to this many reduced elements per output, an invocation per output (see <see cref="KernelPlan"/>).</param>
-    public static KernelSource Generate(OpKernelSpec spec, int group, long serialLimit)
+    /// <param name="budget">Loop iterations an invocation may run (<see cref="LoopBudget"/>): longer reductions take a tree, wider trees where needed.</param>
+    /// <param name="maxGroup">The largest group the device allows, a power of two: how wide a tree may grow.</param>
+    public static KernelSource Generate(OpKernelSpec spec, int group, long serialLimit, long budget, int maxGroup)
     {
         bool max = spec.Op == OpCode.ReduceMax;
         var input = spec.Inputs[0];
@@ -30,7 +32,13 @@ internal static class ReduceSource
         var (kept, keptStrides, reduced, reducedStrides) = Split(input.Shape, spec.Attrs.Axes);
         long outputs = kept.Aggregate(1L, (a, b) => a * b);
         long count = reduced.Aggregate(1L, (a, b) => a * b);
-        bool serial = count <= serialLimit;
+        bool serial = count <= serialLimit && count <= LoopBudget.Chunk(budget);
+        int steps = 31 - int.LeadingZeroCount(group);
+        while (!serial && group < maxGroup && (count + group - 1) / group + steps + 1 > LoopBudget.Chunk(budget))
+        {
+            group *= 2;
+            steps++;
+        }
 
         string type = isInt ? "int" : "float";
         string keptIndex = GlslCode.StridedIndex("o", kept, keptStrides);
@@ -104,7 +112,7 @@ internal static class ReduceSource
         if (serial)
         {
             GlslCode.GridLoop(sb, outputs, $"const uint o = i;\ny[o] = final(df_reduce({keptIndex}, 0u, 1u));");
-            return new KernelSource([sb.ToString()], [input.Elements, outputs], [outputs], [group]);
+            return new KernelSource([sb.ToString()], [input.Elements, outputs], [outputs], [group], ItemIterations: count);
         }
 
         // A group per output; groups stride over outputs, so the count stays within the device's limit.
@@ -131,7 +139,8 @@ internal static class ReduceSource
             }
 
             """);
-        return new KernelSource([sb.ToString()], [input.Elements, outputs], [outputs * group], [group]);
+        return new KernelSource([sb.ToString()], [input.Elements, outputs], [outputs * group], [group],
+            ItemIterations: (count + group - 1) / group + steps + 1);
     }
 
     /// <summary>
