@@ -15,7 +15,7 @@ internal static class IndexSource
         long width = table.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
         long n = spec.Output.Elements;
         string w = GlslCode.UInt(width);
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "uint", "table", readOnly: true);
         GlslCode.Buffer(sb, 1, "int", "index", readOnly: true);
         GlslCode.Buffer(sb, 2, "uint", "y", readOnly: false);
@@ -52,7 +52,7 @@ internal static class IndexSource
         string w = GlslCode.UInt(width), r = GlslCode.UInt(rows), c = GlslCode.UInt(count);
         string begin = passes == 1 ? "0u" : $"pass_index * {GlslCode.UInt(chunk)}";
         string end = passes == 1 ? c : $"min({c}, pass_index * {GlslCode.UInt(chunk)} + {GlslCode.UInt(chunk)})";
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "float", "values", readOnly: true);
         GlslCode.Buffer(sb, 1, "int", "index", readOnly: true);
         GlslCode.Buffer(sb, 2, "float", "y", readOnly: false);
@@ -93,7 +93,7 @@ internal static class IndexSource
         long depth = spec.Count;
         long count = spec.Inputs[0].Elements;
         long n = count * depth;
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "int", "index", readOnly: true);
         GlslCode.Buffer(sb, 1, "float", "y", readOnly: false);
         GlslCode.GridLoop(sb, n, $"y[i] = (index[i / {GlslCode.UInt(depth)}] == int(i % {GlslCode.UInt(depth)})) ? 1.0 : 0.0;");

@@ -17,7 +17,7 @@ internal static class LeafSource
         var data = spec.Attrs.Data;
         if (data is not null && data.Length != 1 && data.Length != n)
             throw new ArgumentException($"constant: {data.Length} values do not fill {spec.Output}");
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "float", "y", readOnly: false);
         if (data is not null && data.Length == n && n > 1)
         {
@@ -33,7 +33,7 @@ internal static class LeafSource
     public static KernelSource Iota(OpKernelSpec spec, int group)
     {
         long n = spec.Output.Elements;
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "int", "y", readOnly: false);
         GlslCode.GridLoop(sb, n, "y[i] = int(i);");
         return new KernelSource([sb.ToString()], [n], [n], [group]);
@@ -44,7 +44,7 @@ internal static class LeafSource
     {
         long t = spec.Output.Shape[^1];
         long n = t * t;
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "float", "y", readOnly: false);
         GlslCode.GridLoop(sb, n, $"y[i] = (i % {GlslCode.UInt(t)} > i / {GlslCode.UInt(t)}) ? {GlslCode.Float(float.NegativeInfinity)} : 0.0;");
         return new KernelSource([sb.ToString()], [n], [n], [group]);
@@ -60,7 +60,7 @@ internal static class LeafSource
         long n = spec.Output.Elements;
         float p = (float)spec.Attrs.Value;
         float keep = 1.0f / (1.0f - p);
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "float", "y", readOnly: false);
         sb.Append("""
             layout(push_constant) uniform Seed { uint seed_lo; uint seed_hi; };

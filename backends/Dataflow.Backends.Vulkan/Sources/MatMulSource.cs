@@ -24,7 +24,7 @@ internal static class MatMulSource
     public static KernelSource Tiled(OpKernelSpec spec, int tile, long budget)
     {
         var g = Geometry.Of(spec, budget);
-        var sb = GlslCode.Preamble(spec.Key, tile, tile);
+        var sb = GlslCode.Preamble(spec.DisplayName, tile, tile);
         Bindings(sb, g);
         sb.Append($$"""
             #define T {{tile}}u
@@ -64,7 +64,7 @@ internal static class MatMulSource
     public static KernelSource Blocked(OpKernelSpec spec, int group, long budget)
     {
         var g = Geometry.Of(spec, budget);
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         Bindings(sb, g);
         var rows = Enumerable.Range(0, Rows).ToArray();
         sb.Append($$"""

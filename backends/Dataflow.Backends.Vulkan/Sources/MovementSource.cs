@@ -21,7 +21,7 @@ internal static class MovementSource
             OpCode.Permute => PermuteIndex(input.Shape, spec.Attrs.Perm.ToArray()),
             _ => throw new NotSupportedException($"movement: {spec.DisplayName} is not a movement op"),
         };
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "uint", "x", readOnly: true);
         GlslCode.Buffer(sb, 1, "uint", "y", readOnly: false);
         GlslCode.GridLoop(sb, n, $"y[i] = x[{index}];");

@@ -16,7 +16,7 @@ internal static class OptimizerSource
         if (spec.Kind == OptimizerKind.Sgd)
         {
             const string args = "layout(push_constant) uniform Args { float lr; float mu; float wd; float scale; };";
-            var momentum = GlslCode.Preamble(spec.Key, group);
+            var momentum = GlslCode.Preamble(spec.DisplayName, group);
             GlslCode.Buffer(momentum, 0, "float", "p", readOnly: false);
             GlslCode.Buffer(momentum, 1, "float", "g", readOnly: true);
             GlslCode.Buffer(momentum, 2, "float", "v", readOnly: false);
@@ -28,7 +28,7 @@ internal static class OptimizerSource
                 precise float next = pv - lr * vel;
                 p[i] = next;
                 """);
-            var plain = GlslCode.Preamble(spec.Key, group);
+            var plain = GlslCode.Preamble(spec.DisplayName, group);
             GlslCode.Buffer(plain, 0, "float", "p", readOnly: false);
             GlslCode.Buffer(plain, 1, "float", "g", readOnly: true);
             plain.AppendLine(args);
@@ -41,7 +41,7 @@ internal static class OptimizerSource
         }
 
         // Adam folds weight decay into the gradient (l2); AdamW shrinks the weights directly.
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, "float", "p", readOnly: false);
         GlslCode.Buffer(sb, 1, "float", "g", readOnly: true);
         GlslCode.Buffer(sb, 2, "float", "m", readOnly: false);

@@ -44,7 +44,7 @@ internal static class ReduceSource
         string keptIndex = GlslCode.StridedIndex("o", kept, keptStrides);
         string reducedIndex = GlslCode.StridedIndex("j", reduced, reducedStrides);
 
-        var sb = GlslCode.Preamble(spec.Key, group);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
         GlslCode.Buffer(sb, 0, type, "x", readOnly: true);
         GlslCode.Buffer(sb, 1, type, "y", readOnly: false);
         sb.AppendLine(GlslCode.Helpers);
