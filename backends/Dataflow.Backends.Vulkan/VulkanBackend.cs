@@ -532,7 +532,7 @@ public sealed unsafe class VulkanBackend : IBackend
             case PushArgs.Pass:
                 return 0; // set per dispatch
             case PushArgs.Sgd or PushArgs.Adam:
-                var args = OptimizerSource.Arguments((OptimizerStepSpec)kernel.Spec, launch.Scalars);
+                var args = OptimizerArguments.Of((OptimizerStepSpec)kernel.Spec, launch.Scalars);
                 for (int i = 0; i < args.Length; i++) words[i] = BitConverter.SingleToUInt32Bits(args[i]);
                 return args.Length;
             default:
