@@ -113,6 +113,8 @@ public static class Seq2SeqTrainer
     /// Snapshots are taken every <c>average_every</c> steps (model file; a fiftieth of the run if it
     /// does not say), the last on the final step; <c>--average</c> or the file's <c>average</c> says how
     /// many (0: none). Only snapshots of this run count, so a run resumed inside the window averages fewer.
+    /// The last checkpoint holds the mean: it is what <c>eval</c> reports on and what a later
+    /// <c>--resume</c> continues from (the optimizer's moments stay those of the last step).
     /// </summary>
     private static SnapshotSchedule SnapshotAveraging(Seq2SeqSettings s, TrainingDefaults defaults, long steps)
     {
