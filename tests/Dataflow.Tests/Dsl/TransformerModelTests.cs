@@ -84,6 +84,19 @@ public class TransformerModelTests
     }
 
     [Fact]
+    public void Transformer_carries_the_papers_training_recipe_and_tiny_its_own_rates()
+    {
+        var base_ = LoadModel("transformer.dfg").Training;
+        Assert.Equal(("adam", "inverse_sqrt"), (base_.Optimizer, base_.Schedule));
+        Assert.Equal(new Dictionary<string, double> { ["lr"] = 0.0007, ["beta1"] = 0.9, ["beta2"] = 0.98, ["eps"] = 1e-9, ["clip"] = 0 }, base_.OptimizerArgs);
+        Assert.Equal(4000, base_.ScheduleArgs["warmup"]);
+        Assert.Equal((64.0, 100000.0, 5.0), (base_.TrainArgs["batch"], base_.TrainArgs["steps"], base_.TrainArgs["average"]));
+
+        var tiny = LoadModel("transformer.dfg", preset: "tiny").Training;
+        Assert.Equal((0.003, 1.0, 300.0, 5000.0), (tiny.OptimizerArgs["lr"], tiny.OptimizerArgs["clip"], tiny.ScheduleArgs["warmup"], tiny.TrainArgs["steps"]));
+    }
+
+    [Fact]
     public void Transformer_masks_only_decoder_self_attention()
     {
         var m = LoadModel("transformer.dfg");

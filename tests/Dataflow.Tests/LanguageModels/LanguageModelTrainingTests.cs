@@ -72,6 +72,37 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
     }
 
     [Fact]
+    public void The_reported_validation_loss_is_the_whole_split_and_eval_text_gives_it_again()
+    {
+        Assert.Contains("validation loss over the whole split:", _trained.Log.ToString());
+        var metrics = LanguageModelEvaluator.Evaluate(TinyGpt.ModelPath, _trained.Checkpoint, _trained.Directory.File("text.txt"), "cpu", TextWriter.Null);
+        // 6000 characters: the last 600 validate, 37 windows of 16 (3 runs of 8 windows, then 5 rows).
+        Assert.Equal((37, 37L * 16), (metrics.Windows, metrics.Tokens));
+        Assert.Equal(_trained.Result.ValidationLoss, metrics.Loss, 5);
+    }
+
+    [Fact]
+    public void The_whole_split_loss_is_the_mean_over_windows_whatever_the_batch()
+    {
+        // Batches of 8 with a ragged last run, and windows one at a time, must weigh every window alike.
+        var checkpoint = CheckpointReader.Load(_trained.Checkpoint);
+        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, _trained.Checkpoint);
+        var model = config.Load(training: false);
+        using var session = TinyGpt.NewSession();
+        Dataflow.Engine.Sessions.SessionCheckpoint.Load(session, model.Graph, _trained.Checkpoint);
+        var inference = Dataflow.Engine.Sessions.TrainingGraph.ForInference(model.Graph);
+        var inputs = LanguageModelInputs.Of(model.Graph);
+        var tokens = Enumerable.Range(0, 16 * 11 + 3).Select(i => (i * 7 + i / 5) % 15).ToArray();
+
+        var batched = LanguageModelEvaluator.Evaluate(session, inference, inputs, tokens, 16, batch: 8);
+        var single = LanguageModelEvaluator.Evaluate(session, inference, inputs, tokens, 16, batch: 1);
+
+        Assert.Equal(11, batched.Windows);
+        Assert.Equal(single.Loss, batched.Loss, 5);
+        Assert.Throws<DataException>(() => LanguageModelEvaluator.Evaluate(session, inference, inputs, tokens[..16], 16, batch: 8));
+    }
+
+    [Fact]
     public void The_checkpoint_carries_the_tokenizer_and_the_model()
     {
         var checkpoint = CheckpointReader.Load(_trained.Checkpoint);

@@ -1,5 +1,6 @@
 using Dataflow.Backends.Cpu;
 using Dataflow.Engine.Sessions;
+using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
 using Dataflow.Runner.Tasks;
 using Dataflow.Runner.Training;
@@ -67,6 +68,8 @@ public sealed class GreedyDecodingTests
 
         Assert.Equal(300, result.Steps);
         Assert.True(result.ValidationAccuracy >= 0.9, $"exact match {result.ValidationAccuracy:F3} after 300 steps (val loss {result.ValidationLoss:F3})");
+        // The tiny preset says average = 5: the checkpoint holds the mean of the last five snapshots.
+        Assert.Equal("5", CheckpointReader.ReadHeader(settings.CheckpointPath).Config["averaged_snapshots"]);
         var metrics = Seq2SeqEvaluator.Evaluate(settings.ModelPath, settings.CheckpointPath, task: null, "tiny", Small, "cpu");
         Assert.Equal("reverse", metrics.Task);
         Assert.Equal(result.ValidationAccuracy, metrics.ExactMatch);

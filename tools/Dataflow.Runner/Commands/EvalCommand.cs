@@ -8,7 +8,10 @@ using Dataflow.Runner.Training;
 
 namespace Dataflow.Runner.Commands;
 
-/// <summary><c>dataflow eval MODEL --checkpoint PATH --data fashion-mnist</c>: test loss, accuracy and the confusion matrix.</summary>
+/// <summary>
+/// <c>dataflow eval MODEL --checkpoint PATH</c> with <c>--data fashion-mnist</c> (test loss, accuracy and the confusion
+/// matrix), <c>--text FILE</c> (a language model's exact validation loss) or neither (an encoder–decoder's task).
+/// </summary>
 public static class EvalCommand
 {
     public static Command Create()
@@ -16,11 +19,15 @@ public static class EvalCommand
         var model = new Argument<string>("model") { Description = "The .dfg model file" };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
         var data = new Option<string?>("--data") { Description = "Dataset: fashion-mnist (its test set)" };
+        var text = new Option<string?>("--text") { Description = "Language model: the exact loss over the validation split (last 10%) of this text; the model, settings and tokenizer come from the checkpoint" };
         var task = new Option<string?>("--task") { Description = "Encoder–decoder task (reverse | sort): exact match on held-out sequences; defaults to the checkpoint's" };
         var (preset, set, json, backend) = (CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend());
-        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, task, preset, set, json, backend };
+        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, task, preset, set, json, backend };
         command.SetAction(r =>
         {
+            if (r.GetValue(data) is not null && r.GetValue(text) is not null) throw new UsageException("eval takes --data or --text, not both");
+            if (r.GetValue(text) is { } textPath)
+                return EvaluateText(r.GetValue(model)!, r.GetValue(checkpoint)!, textPath, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
             if (r.GetValue(data) is null)
                 return EvaluateTask(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(task), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
             var metrics = Evaluate(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!);
@@ -45,6 +52,18 @@ public static class EvalCommand
                 ["task"] = metrics.Task, ["exact_match"] = metrics.ExactMatch, ["accuracy"] = metrics.ExactMatch,
                 ["token_accuracy"] = metrics.TokenAccuracy, ["loss"] = metrics.Loss, ["count"] = metrics.Count,
             }.ToJsonString());
+        return ExitCodes.Ok;
+    }
+
+    private static int EvaluateText(string model, string checkpoint, string text, string? preset, string[] overrides, string backend, bool json)
+    {
+        if (preset is not null || overrides.Length > 0)
+            throw new UsageException("with --text the preset and settings come from the checkpoint; drop --preset and --set");
+        var metrics = LanguageModelEvaluator.Evaluate(model, checkpoint, text, backend, Console.Error);
+        var output = json ? Console.Error : Console.Out;
+        output.WriteLine($"validation loss {metrics.Loss:F4}  perplexity {metrics.Perplexity:F2}  ({metrics.Tokens} tokens in {metrics.Windows} windows)");
+        if (json)
+            Console.WriteLine(new JsonObject { ["loss"] = metrics.Loss, ["perplexity"] = metrics.Perplexity, ["tokens"] = metrics.Tokens }.ToJsonString());
         return ExitCodes.Ok;
     }
 

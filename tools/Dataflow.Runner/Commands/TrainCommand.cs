@@ -31,13 +31,14 @@ public static class TrainCommand
         var minLength = new Option<int>("--min-length") { Description = "With --task: shortest source sequence", DefaultValueFactory = _ => 5 };
         var maxLength = new Option<int>("--max-length") { Description = "With --task: longest source sequence", DefaultValueFactory = _ => 20 };
         var evalPerLength = new Option<int?>("--eval-per-length") { Description = "With --task: held-out sequences per source length" };
+        var average = new Option<int?>("--average") { Description = "With --task: end on the mean of the parameters at the last N snapshots (the paper's checkpoint averaging; 0: off)" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save a checkpoint here (atomically) at every evaluation or epoch" };
         var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint" };
         var (seed, preset, set, json, backend, verbose, noFusion) =
             (CommonOptions.Seed(), CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend(), CommonOptions.Verbose(), CommonOptions.NoFusion());
         var command = new Command("train", "Train a model")
         {
-            model, data, text, task, tokenizer, epochs, steps, batch, lr, minLr, warmup, evalInterval, evalIters, minLength, maxLength, evalPerLength,
+            model, data, text, task, tokenizer, epochs, steps, batch, lr, minLr, warmup, evalInterval, evalIters, minLength, maxLength, evalPerLength, average,
             seed, preset, set, checkpoint, resume, json, backend, verbose, noFusion,
         };
         command.SetAction(r =>
@@ -67,6 +68,7 @@ public static class TrainCommand
                     ModelPath = r.GetValue(model)!, Task = taskName, Steps = r.GetValue(steps), Batch = r.GetValue(batch),
                     LearningRate = r.GetValue(lr), Warmup = r.GetValue(warmup), MinLength = r.GetValue(minLength), MaxLength = r.GetValue(maxLength),
                     EvalEvery = r.GetValue(evalInterval), EvalPerLength = r.GetValue(evalPerLength) ?? Tasks.HeldOutSet.DefaultPerLength,
+                    Average = r.GetValue(average),
                     Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
                     CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
                     Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), Compile = compile,

@@ -47,7 +47,8 @@ public static class LanguageModelTrainer
         using var session = new Session(BackendFactory.Create(s.Backend), s.Seed, s.Compile) { Optimizer = optimizer, Schedule = schedule };
         var bindings = inputs.Bindings(batch, config.Context);
         var step = session.Compile(TrainingGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0), bindings);
-        var evaluate = session.Compile(TrainingGraph.ForInference(evalModel.Graph), bindings);
+        var inference = TrainingGraph.ForInference(evalModel.Graph);
+        var evaluate = session.Compile(inference, bindings);
         var random = new SeededRandom((ulong)s.Seed);
         if (s.ResumePath is not null)
         {
@@ -107,6 +108,10 @@ public static class LanguageModelTrainer
             if (session.Step == firstStep && firstStep > 0) Evaluate(sink);    // resumed at or past --steps
         });
 
+        // The estimates above come from random windows; the number to report is the whole split's.
+        var validation = LanguageModelEvaluator.Evaluate(session, inference, inputs, corpus.Validation, config.Context, batch);
+        progress.Line(string.Create(CultureInfo.InvariantCulture,
+            $"validation loss over the whole split: {validation.Loss:F4} ({validation.Tokens} tokens in {validation.Windows} windows; perplexity {validation.Perplexity:F2})"));
         long trained = session.Step - firstStep;
         progress.Line(string.Create(CultureInfo.InvariantCulture,
             $"trained {trained} steps in {training.Elapsed.TotalSeconds:F1} s ({(trained > 0 ? training.Elapsed.TotalMilliseconds / trained : 0):F1} ms/step); {clock.Elapsed.TotalSeconds:F1} s in all"));
@@ -118,7 +123,7 @@ public static class LanguageModelTrainer
             step.Profile = false;
             progress.Line(step.Describe(withTimings: true));
         }
-        return new TrainResult(losses.Train, session.Step, 0, losses.Validation, double.NaN, clock.Elapsed.TotalSeconds);
+        return new TrainResult(losses.Train, session.Step, 0, validation.Loss, double.NaN, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>

@@ -15,6 +15,8 @@ public sealed record Seq2SeqSettings : RunSettings
     /// <summary>Shortest and longest source, for training and the held-out set.</summary>
     public int MinLength { get; init; } = 5;
     public int MaxLength { get; init; } = 20;
+    /// <summary>End on the mean of the parameters at this many snapshots before the last step; null: the model file's <c>average</c>.</summary>
+    public int? Average { get; init; }
     /// <summary>Evaluate (and checkpoint) every this many steps; null: a tenth of the run.</summary>
     public long? EvalEvery { get; init; }
     /// <summary>Held-out examples per source length.</summary>

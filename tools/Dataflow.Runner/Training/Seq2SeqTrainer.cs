@@ -31,6 +31,7 @@ public static class Seq2SeqTrainer
         if (steps < 1 || batch < 1) throw new UsageException($"--steps and --batch must be positive (got {steps} and {batch})");
         long evalEvery = s.EvalEvery ?? Math.Max(1, steps / 10);
         if (evalEvery < 1) throw new UsageException($"the evaluation interval must be positive, got {evalEvery}");
+        var averaging = SnapshotAveraging(s, defaults, steps);
         var optimizer = OptimizerConfig.FromArgs(defaults.Optimizer, defaults.OptimizerArgs);
         if (s.LearningRate is { } lr) optimizer = optimizer with { LearningRate = lr };
         var scheduleArgs = new Dictionary<string, double>(defaults.ScheduleArgs);
@@ -65,6 +66,7 @@ public static class Seq2SeqTrainer
         double intervalLoss = 0, finalLoss = double.NaN;
         int intervalSteps = 0;
         Seq2SeqMetrics? metrics = null;
+        var average = new ParameterAverage(session.Parameters);
         progress.Run($"train {model.Name} on {task.Name}", steps, sink =>
         {
             var intervalClock = Stopwatch.StartNew();
@@ -76,6 +78,7 @@ public static class Seq2SeqTrainer
                 if (!float.IsFinite(loss)) throw new UsageException($"the loss became {loss} at step {session.Step}; try a smaller --lr or a longer --warmup");
                 intervalLoss += loss;
                 intervalSteps++;
+                if (averaging.IsSnapshot(session.Step)) average.Add();
                 sink.Update(session.Step, $"loss {loss:F4} lr {session.CurrentLearningRate:E2} {intervalSteps / intervalClock.Elapsed.TotalSeconds:F1} steps/s");
                 if (session.Step % evalEvery != 0 && session.Step != steps) continue;
 
@@ -92,7 +95,40 @@ public static class Seq2SeqTrainer
         });
 
         metrics ??= evaluator.Evaluate();
+        if (average.Count > 0)
+        {
+            average.Apply();
+            metrics = evaluator.Evaluate();
+            progress.Line(string.Create(CultureInfo.InvariantCulture,
+                $"averaged the parameters of the last {average.Count} snapshots ({averaging.Every} steps apart): val_loss {metrics.Loss:F4}  val_token_acc {metrics.TokenAccuracy:F4}  exact_match {metrics.ExactMatch:F4}"));
+            if (s.Verbose >= 1) progress.Line("  per length: " + FormatPerLength(metrics));
+            if (s.CheckpointPath is not null)
+                SessionCheckpoint.Save(session, model.Graph, s.CheckpointPath, CheckpointConfig(model, s, task, batch, steps, session, average.Count), stream.GetState());
+        }
         return new TrainResult(finalLoss, session.Step, 0, metrics.Loss, metrics.ExactMatch, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The paper's checkpoint averaging: the model it reports is the mean of its last five checkpoints.
+    /// Snapshots are taken every <c>average_every</c> steps (model file; a fiftieth of the run if it
+    /// does not say), the last on the final step; <c>--average</c> or the file's <c>average</c> says how
+    /// many (0: none). Only snapshots of this run count, so a run resumed inside the window averages fewer.
+    /// The last checkpoint holds the mean: it is what <c>eval</c> reports on and what a later
+    /// <c>--resume</c> continues from (the optimizer's moments stay those of the last step).
+    /// </summary>
+    private static SnapshotSchedule SnapshotAveraging(Seq2SeqSettings s, TrainingDefaults defaults, long steps)
+    {
+        int count = s.Average ?? (int)defaults.TrainArgs.GetValueOrDefault("average", 0);
+        long every = (long)defaults.TrainArgs.GetValueOrDefault("average_every", Math.Max(1, steps / 50));
+        if (count < 0) throw new UsageException($"--average must not be negative, got {count}");
+        if (every < 1) throw new UsageException($"the model file's average_every must be at least 1, got {every}");
+        return new SnapshotSchedule(count, every, steps);
+    }
+
+    /// <summary><paramref name="Count"/> snapshots <paramref name="Every"/> steps apart, the last at step <paramref name="Last"/>.</summary>
+    private readonly record struct SnapshotSchedule(int Count, long Every, long Last)
+    {
+        public bool IsSnapshot(long step) => step <= Last && (Last - step) % Every == 0 && (Last - step) / Every < Count;
     }
 
     public static ITransductionTask CreateTask(string name, int minLength, int maxLength)
@@ -105,7 +141,7 @@ public static class Seq2SeqTrainer
     public static string FormatPerLength(Seq2SeqMetrics metrics) =>
         string.Join("  ", metrics.PerLength.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Length}:{p.Accuracy:F3}")));
 
-    private static Dictionary<string, string> CheckpointConfig(LoadedModel model, Seq2SeqSettings s, ITransductionTask task, int batch, long steps, Session session)
+    private static Dictionary<string, string> CheckpointConfig(LoadedModel model, Seq2SeqSettings s, ITransductionTask task, int batch, long steps, Session session, int averaged = 0)
     {
         string Invariant(long v) => v.ToString(CultureInfo.InvariantCulture);
         var config = model.Settings.ToDictionary(kv => kv.Key, kv => CommonOptions.Format(kv.Value));
@@ -124,6 +160,7 @@ public static class Seq2SeqTrainer
         if (session.Schedule is InverseSqrtSchedule inverse) config["warmup"] = Invariant(inverse.WarmupSteps);
         if (session.Schedule is WarmupCosineSchedule cosine) config["warmup"] = Invariant(cosine.WarmupSteps);
         if (s.Preset is not null) config["preset"] = s.Preset;
+        if (averaged > 0) config["averaged_snapshots"] = Invariant(averaged);
         foreach (var pair in s.Overrides) config["set." + pair.Split('=')[0]] = pair.Split('=', 2).ElementAtOrDefault(1) ?? "";
         return config;
     }
