@@ -5,8 +5,8 @@ namespace Dataflow.Backends.Vulkan;
 
 /// <summary>
 /// GLSL → SPIR-V through the glslangValidator command (glslang-tools): the fallback where libshaderc
-/// cannot be loaded. Each compile writes the source to a private temporary folder and runs the
-/// command once. That costs a process and glslang's start-up (it parses every built-in function
+/// cannot be loaded. Each compile writes the source to a temporary file (named by process, thread
+/// and source, removed afterwards) and runs the command once. That costs a process and glslang's start-up (it parses every built-in function
 /// declaration anew: about 0.1 s of CPU per shader), so results are also kept on disk, content-
 /// addressed by a hash of the compiler's version and the source (<see cref="SpirvDiskCache"/>): a
 /// second run of the same graphs compiles nothing.
@@ -15,7 +15,6 @@ internal sealed class GlslangValidator : IShaderCompiler
 {
     private static readonly Lazy<string?> Found = new(() => Search(OperatingSystem.IsWindows() ? "glslangValidator.exe" : "glslangValidator"));
     private readonly string _path;
-    private readonly Lazy<DirectoryInfo> _scratch = new(() => Directory.CreateTempSubdirectory("dataflow-spirv-"));
     private readonly Lazy<SpirvDiskCache?> _disk;
 
     private GlslangValidator(string path)
@@ -43,7 +42,8 @@ internal sealed class GlslangValidator : IShaderCompiler
 
     private uint[] CompileNow(string kernelName, string source)
     {
-        string stem = Path.Combine(_scratch.Value.FullName, ShaderCache.KeyOf(source)[..16] + "-" + Environment.CurrentManagedThreadId);
+        string stem = Path.Combine(Path.GetTempPath(),
+            $"dataflow-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}-{ShaderCache.KeyOf(source)[..16]}");
         string input = stem + ".comp", output = stem + ".spv";
         File.WriteAllText(input, source);
         try

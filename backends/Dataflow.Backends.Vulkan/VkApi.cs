@@ -25,9 +25,9 @@ internal static class VkApi
         try
         {
             var vk = Vk.GetApi();
-            // GetApi binds lazily; one real call proves the library is there.
-            uint version = 0;
-            unsafe { vk.EnumerateInstanceVersion(&version); }
+            // GetApi binds lazily; one real call (a Vulkan 1.0 one, which every loader has) proves the library is there.
+            uint count = 0;
+            unsafe { vk.EnumerateInstanceExtensionProperties((byte*)null, &count, null); }
             return (vk, null);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or FileNotFoundException
