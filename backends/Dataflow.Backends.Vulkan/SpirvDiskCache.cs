@@ -25,22 +25,28 @@ internal sealed class SpirvDiskCache
         _compiler = compiler;
     }
 
-    /// <summary>The cache for <paramref name="compiler"/>, or null when it is turned off or has no folder.</summary>
-    public static SpirvDiskCache? Open(string compiler)
+    /// <summary>The cache for <paramref name="compiler"/> where <see cref="Variable"/> says, or null when it is turned off or has no folder.</summary>
+    public static SpirvDiskCache? Open(string compiler) => At(FolderFor(Environment.GetEnvironmentVariable(Variable)), compiler);
+
+    /// <summary>The folder a setting of <see cref="Variable"/> names: itself, the user's cache folder when unset, null for <c>off</c>.</summary>
+    internal static string? FolderFor(string? setting)
     {
-        string? folder = Environment.GetEnvironmentVariable(Variable);
-        if (string.Equals(folder, "off", StringComparison.OrdinalIgnoreCase)) return null;
-        if (string.IsNullOrEmpty(folder))
+        if (string.Equals(setting, "off", StringComparison.OrdinalIgnoreCase)) return null;
+        if (!string.IsNullOrEmpty(setting)) return setting;
+        string? root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (string.IsNullOrEmpty(root))
         {
-            string? root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            if (string.IsNullOrEmpty(root))
-            {
-                string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-                if (string.IsNullOrEmpty(home)) return null;
-                root = Path.Combine(home, ".cache");
-            }
-            folder = Path.Combine(root, "dataflow", "spirv");
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            if (string.IsNullOrEmpty(home)) return null;
+            root = Path.Combine(home, ".cache");
         }
+        return Path.Combine(root, "dataflow", "spirv");
+    }
+
+    /// <summary>A cache in <paramref name="folder"/> (made if missing), or null when there is none or it cannot be made.</summary>
+    internal static SpirvDiskCache? At(string? folder, string compiler)
+    {
+        if (folder is null) return null;
         try
         {
             Directory.CreateDirectory(folder);
