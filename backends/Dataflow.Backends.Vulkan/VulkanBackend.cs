@@ -11,8 +11,10 @@ namespace Dataflow.Backends.Vulkan;
 
 /// <summary>
 /// Runs kernel specs on a Vulkan device. Each spec becomes GLSL compute shaders generated for its
-/// exact shapes, compiled to SPIR-V through shaderc (cached by a hash of the source), and made into
-/// a compute pipeline once. Launches are recorded into one command buffer, a barrier between
+/// exact shapes, compiled to SPIR-V (libshaderc in process, or glslangValidator where libshaderc
+/// cannot be loaded: <see cref="IShaderCompiler"/>; cached by a hash of the source), and made into
+/// a compute pipeline once. Shaders stay within the loop budget measured when the device opens
+/// (<see cref="LoopLimitProbe"/>). Launches are recorded into one command buffer, a barrier between
 /// consecutive dispatches, and submitted together at <see cref="Wait"/>, or earlier when an upload or
 /// download touches a buffer that a recorded launch uses (so launches run in enqueue order and
 /// copies see every earlier launch), or when the batch's descriptor pool is full. Buffers live in
