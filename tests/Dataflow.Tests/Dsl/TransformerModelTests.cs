@@ -20,7 +20,9 @@ public class TransformerModelTests
         Assert.Equal(12 * (768 * 2304 + 2304 + 768 * 768 + 768), byCategory[ParamCategory.Attention]);
         Assert.Equal(12 * (768 * 3072 + 3072 + 3072 * 768 + 768), byCategory[ParamCategory.Mlp]);
         Assert.Equal((2 * 12 + 1) * 2 * 768, byCategory[ParamCategory.Norm]);
-        Assert.Equal(["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "gpt3"], m.Presets);
+        Assert.Equal(["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "gpt3", "shakespeare-char"], m.Presets);
+        Assert.Equal(0.95, m.Training.OptimizerArgs["beta2"]);
+        Assert.Equal(0.99, LoadModel("gpt.dfg", preset: "shakespeare-char").Training.OptimizerArgs["beta2"]);
     }
 
     [Fact]

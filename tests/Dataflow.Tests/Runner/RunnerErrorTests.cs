@@ -114,6 +114,19 @@ public sealed class RunnerErrorTests
         AssertUserError(RunnerProcess.Run("train", RunnerProcess.Model("mlp-3b1b.dfg"), "--data", "fashion-mnist", "--epochs", "zero"), "zero");
     }
 
+    [Fact]
+    public void EvalTextNeedsALanguageModelCheckpointAndTakesItsSettingsFromIt()
+    {
+        using var dir = new TempDirectory();
+        var checkpoint = dir.File("mlp.ckpt");
+        SaveFreshCheckpoint("mlp-3b1b.dfg", checkpoint);
+        var text = dir.File("text.txt");
+        File.WriteAllText(text, "to be or not to be, that is the question");
+        AssertUserError(RunnerProcess.Run("eval", RunnerProcess.Model("gpt.dfg"), "--checkpoint", checkpoint, "--text", text), "mlp.ckpt", "not a language-model checkpoint");
+        AssertUserError(RunnerProcess.Run("eval", RunnerProcess.Model("gpt.dfg"), "--checkpoint", checkpoint, "--text", text, "--preset", "gpt2"), "drop --preset");
+        AssertUserError(RunnerProcess.Run("eval", RunnerProcess.Model("gpt.dfg"), "--checkpoint", checkpoint, "--text", text, "--data", "fashion-mnist"), "not both");
+    }
+
     private static void SaveFreshCheckpoint(string model, string path, IReadOnlyDictionary<string, string>? overrides = null)
     {
         var loaded = ModelLoader.Load(RunnerProcess.Model(model), new ModelOptions(null, overrides, Training: false));
