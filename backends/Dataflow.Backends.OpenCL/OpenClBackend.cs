@@ -192,7 +192,7 @@ public sealed unsafe class OpenClBackend : IBackend
             handles[i] = b.Handle;
         }
         float[]? scalars = plan.Scalars is ScalarArgs.Sgd or ScalarArgs.Adam
-            ? OptimizerSource.Arguments((OptimizerStepSpec)cl.Spec, launch.Scalars)
+            ? OptimizerArguments.Of((OptimizerStepSpec)cl.Spec, launch.Scalars)
             : null;
 
         lock (_gate)

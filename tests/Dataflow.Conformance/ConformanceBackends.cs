@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Dataflow.Backends.Cpu;
 using Dataflow.Backends.OpenCL;
+using Dataflow.Backends.Vulkan;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Conformance;
@@ -26,6 +27,7 @@ public static class ConformanceBackends
     [
         ("cpu", () => new CpuBackend()),
         ("opencl", () => OpenClBackend.Create()),
+        ("vulkan", () => VulkanBackend.Create()),
     ];
 
     private static readonly ConcurrentDictionary<string, BackendAvailability> Opened = new(StringComparer.Ordinal);

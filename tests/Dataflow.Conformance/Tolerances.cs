@@ -43,7 +43,8 @@ public static class Tolerances
 
     /// <summary>
     /// Per-op loosening, each with its reason. Empty: no op needs more than <see cref="Default"/> on
-    /// the backends measured so far (cpu). A new backend that needs more must argue for it here.
+    /// the backends measured so far (cpu, opencl on PoCL, vulkan on lavapipe). A new backend that
+    /// needs more must argue for it here.
     /// </summary>
     private static readonly Dictionary<string, Tolerance> ByOp = new(StringComparer.Ordinal)
     {

@@ -62,18 +62,4 @@ internal static class OptimizerSource
             """);
         return new KernelSource(sb.ToString(), ["adam"], [n, n, n, n], [n], Scalars: ScalarArgs.Adam);
     }
-
-    /// <summary>The kernel arguments after the buffers, from the launch's <see cref="OptimizerScalars"/>.</summary>
-    public static float[] Arguments(OptimizerStepSpec spec, float[]? s)
-    {
-        if (s is null || s.Length < OptimizerScalars.Count)
-            throw new ArgumentException($"{spec.DisplayName}: expected {OptimizerScalars.Count} scalars in the launch, got {s?.Length ?? 0}");
-        float lr = s[OptimizerScalars.LearningRate], b1 = s[OptimizerScalars.Beta1], b2 = s[OptimizerScalars.Beta2];
-        float eps = s[OptimizerScalars.Epsilon], wd = s[OptimizerScalars.WeightDecay], scale = s[OptimizerScalars.GradientScale];
-        float bc1 = s[OptimizerScalars.BiasCorrection1], bc2 = s[OptimizerScalars.BiasCorrection2];
-        if (spec.Kind == OptimizerKind.Sgd) return [lr, b1, wd, scale];
-        bool decoupled = spec.Kind == OptimizerKind.AdamW;
-        float l2 = decoupled ? 0f : wd, shrink = decoupled ? 1f - lr * wd : 1f;
-        return [lr, b1, b2, 1f - b1, 1f - b2, 1f / bc1, 1f / bc2, eps, l2, shrink, scale];
-    }
 }

@@ -26,7 +26,7 @@ internal static class ReduceSource
         bool max = spec.Op == OpCode.ReduceMax;
         var input = spec.Inputs[0];
         bool isInt = input.DType == DType.I32;
-        var (kept, keptStrides, reduced, reducedStrides) = Split(input.Shape, spec.Attrs.Axes);
+        var (kept, keptStrides, reduced, reducedStrides) = TensorLayout.SplitReduction(input.Shape, spec.Attrs.Axes);
         long outputs = kept.Aggregate(1L, (a, b) => a * b);
         long count = reduced.Aggregate(1L, (a, b) => a * b);
         bool serial = count <= serialLimit;
@@ -125,31 +125,5 @@ internal static class ReduceSource
 
             """);
         return new KernelSource(sb.ToString(), ["reduce"], [input.Elements, outputs], [outputs * group], Local: [group]);
-    }
-
-    /// <summary>
-    /// Drops size-1 axes and merges neighbours of the same kind, then splits into kept and reduced
-    /// groups with their strides in the input (the CPU backend's plan, minus its fast paths).
-    /// </summary>
-    private static (long[], long[], long[], long[]) Split(long[] shape, IEnumerable<int> axes)
-    {
-        var axisSet = axes.ToHashSet();
-        var dims = new List<long>();
-        var isReduced = new List<bool>();
-        for (int i = 0; i < shape.Length; i++)
-        {
-            if (shape[i] == 1) continue;
-            bool r = axisSet.Contains(i);
-            if (dims.Count > 0 && isReduced[^1] == r) dims[^1] *= shape[i];
-            else { dims.Add(shape[i]); isReduced.Add(r); }
-        }
-        var strides = TensorLayout.Strides(dims.ToArray());
-        var kd = new List<long>(); var ks = new List<long>(); var rd = new List<long>(); var rs = new List<long>();
-        for (int i = 0; i < dims.Count; i++)
-        {
-            (isReduced[i] ? rd : kd).Add(dims[i]);
-            (isReduced[i] ? rs : ks).Add(strides[i]);
-        }
-        return (kd.ToArray(), ks.ToArray(), rd.ToArray(), rs.ToArray());
     }
 }

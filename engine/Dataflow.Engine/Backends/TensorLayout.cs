@@ -64,4 +64,31 @@ public static class TensorLayout
         }
         return (d.ToArray(), s.ToArray());
     }
+
+    /// <summary>
+    /// A reduction's walk as device kernels bake it in: drops size-1 axes and merges neighbours of
+    /// the same kind (kept or reduced), then splits into the kept and the reduced groups with their
+    /// strides in the input (the CPU backend's plan, minus its fast paths).
+    /// </summary>
+    public static (long[] Kept, long[] KeptStrides, long[] Reduced, long[] ReducedStrides) SplitReduction(long[] shape, IEnumerable<int> axes)
+    {
+        var axisSet = axes.ToHashSet();
+        var dims = new List<long>();
+        var isReduced = new List<bool>();
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] == 1) continue;
+            bool r = axisSet.Contains(i);
+            if (dims.Count > 0 && isReduced[^1] == r) dims[^1] *= shape[i];
+            else { dims.Add(shape[i]); isReduced.Add(r); }
+        }
+        var strides = Strides(dims.ToArray());
+        var kd = new List<long>(); var ks = new List<long>(); var rd = new List<long>(); var rs = new List<long>();
+        for (int i = 0; i < dims.Count; i++)
+        {
+            (isReduced[i] ? rd : kd).Add(dims[i]);
+            (isReduced[i] ? rs : ks).Add(strides[i]);
+        }
+        return (kd.ToArray(), ks.ToArray(), rd.ToArray(), rs.ToArray());
+    }
 }

@@ -1,5 +1,6 @@
 using Dataflow.Backends.Cpu;
 using Dataflow.Backends.OpenCL;
+using Dataflow.Backends.Vulkan;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Runner.Cli;
@@ -12,8 +13,8 @@ public static class BackendFactory
         "cpu" => new CpuBackend(),
         "opencl" => OpenClBackend.Create(),
         "auto" => Auto(),
-        "vulkan" => throw new BackendUnavailableException("the vulkan backend is not part of this build yet; use --backend cpu or opencl"),
-        _ => throw new UsageException($"--backend {name}: unknown backend (known: cpu, opencl, auto)"),
+        "vulkan" => VulkanBackend.Create(),
+        _ => throw new UsageException($"--backend {name}: unknown backend (known: cpu, opencl, vulkan, auto)"),
     };
 
     /// <summary>An OpenCL GPU when there is one; otherwise the CPU backend, which is faster than OpenCL on a CPU device.</summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Dataflow.Backends.Cpu;
 using Dataflow.Backends.OpenCL;
+using Dataflow.Backends.Vulkan;
 using Dataflow.Engine.Backends;
 using Dataflow.Runner.Cli;
 
@@ -20,6 +21,8 @@ public static class DevicesCommand
             using (var cpu = new CpuBackend()) backends.Add(("cpu", [cpu.Device], null));
             try { backends.Add(("opencl", OpenClBackend.ListDevices(), null)); }
             catch (BackendUnavailableException e) { backends.Add(("opencl", [], e.Message)); }
+            try { backends.Add(("vulkan", VulkanBackend.ListDevices(), null)); }
+            catch (BackendUnavailableException e) { backends.Add(("vulkan", [], e.Message)); }
 
             if (r.GetValue(json))
             {
