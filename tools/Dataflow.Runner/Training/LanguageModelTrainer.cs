@@ -14,8 +14,9 @@ namespace Dataflow.Runner.Training;
 /// nanoGPT's train.py for a model file, top to bottom: tokenize the text and split it 90/10, draw
 /// random windows, AdamW with warm-up and cosine decay over --steps, and every EvalInterval steps
 /// (and at the end) estimate train and validation loss on a dropout-free copy of the model, print
-/// them and checkpoint. The checkpoint carries the tokenizer and the model text, so <c>generate</c>
-/// needs nothing else.
+/// them and checkpoint; the loss it reports in the end is the whole validation split's
+/// (<see cref="LanguageModelEvaluator"/>). The checkpoint carries the tokenizer and the model text, so
+/// <c>generate</c> needs nothing else.
 /// </summary>
 public static class LanguageModelTrainer
 {
