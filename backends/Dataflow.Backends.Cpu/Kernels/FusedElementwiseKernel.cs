@@ -38,20 +38,10 @@ internal sealed unsafe class FusedElementwiseKernel : CpuKernel
         _outputs = spec.Outputs.ToArray();
         _outputIsInt = spec.OutputTypes.Select(t => t == DType.I32).ToArray();
         _elements = spec.Elements;
+        spec.Validate();
         _views = new BroadcastView?[_program.Length];
         for (int i = 0; i < _program.Length; i++)
-        {
-            var ins = _program[i];
-            if (ins.Op == FusedOp.Load)
-            {
-                if (ins.A < 0 || ins.A >= _inputCount) throw new ArgumentException($"{spec.DisplayName}: instruction {i} loads input {ins.A} of {_inputCount}");
-                _views[i] = new BroadcastView(spec.Inputs[ins.A].Shape, spec.Shape);
-            }
-            else if (ins.Op == FusedOp.Compute && (ins.A < 0 || ins.A >= i || ins.B >= i))
-                throw new ArgumentException($"{spec.DisplayName}: instruction {i} reads a register not yet computed");
-        }
-        foreach (var r in _outputs)
-            if (r < 0 || r >= _program.Length) throw new ArgumentException($"{spec.DisplayName}: output register r{r} does not exist");
+            if (_program[i].Op == FusedOp.Load) _views[i] = new BroadcastView(spec.Inputs[_program[i].A].Shape, spec.Shape);
 
         // Keep all registers of one tile within ~256 KiB (half of a Zen L2), tiles 256..4096 long.
         int perRegister = 65536 / Math.Max(1, _program.Length);

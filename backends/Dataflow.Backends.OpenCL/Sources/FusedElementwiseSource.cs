@@ -14,7 +14,7 @@ internal static class FusedElementwiseSource
 {
     public static KernelSource Generate(FusedElementwiseSpec spec)
     {
-        int inputs = spec.Inputs.Length;
+        spec.Validate();
         long n = spec.Elements;
         var sb = ClCode.Preamble(spec.DisplayName, ClCode.Wide([n, .. spec.Inputs.Select(i => i.Elements)]));
         if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Max)) sb.AppendLine(MaxHelper);
@@ -36,12 +36,10 @@ internal static class FusedElementwiseSource
                     sb.Append(ClCode.Float(ins.Value));
                     break;
                 case FusedOp.Load:
-                    if (ins.A < 0 || ins.A >= inputs) throw new ArgumentException($"{spec.DisplayName}: instruction {r} loads input {ins.A} of {inputs}");
                     var input = spec.Inputs[ins.A];
                     sb.Append(ClCode.AsFloat(input.DType, $"in{ins.A}[{ClCode.BroadcastIndex("i", input.Shape, spec.Shape)}]"));
                     break;
                 default:
-                    if (ins.A < 0 || ins.A >= r || ins.B >= r) throw new ArgumentException($"{spec.DisplayName}: instruction {r} reads a register not yet computed");
                     sb.Append(Compute(ins));
                     break;
             }
@@ -51,7 +49,6 @@ internal static class FusedElementwiseSource
         for (int j = 0; j < spec.Outputs.Length; j++)
         {
             int r = spec.Outputs[j];
-            if (r < 0 || r >= spec.Program.Length) throw new ArgumentException($"{spec.DisplayName}: output register r{r} does not exist");
             sb.Append("    out").Append(j).Append("[i] = ")
               .Append(spec.OutputTypes[j] == DType.I32 ? $"convert_int_sat_rtz(r{r})" : $"r{r}").AppendLine(";");
         }

@@ -14,6 +14,7 @@ internal static class FusedElementwiseSource
 {
     public static KernelSource Generate(FusedElementwiseSpec spec, int group)
     {
+        spec.Validate();
         int inputs = spec.Inputs.Length;
         long n = spec.Elements;
         var sb = GlslCode.Preamble(spec.DisplayName, group);
@@ -32,12 +33,10 @@ internal static class FusedElementwiseSource
                     body.Append(GlslCode.Float(ins.Value));
                     break;
                 case FusedOp.Load:
-                    if (ins.A < 0 || ins.A >= inputs) throw new ArgumentException($"{spec.DisplayName}: instruction {r} loads input {ins.A} of {inputs}");
                     var input = spec.Inputs[ins.A];
                     body.Append(GlslCode.AsFloat(input.DType, $"in{ins.A}[{GlslCode.BroadcastIndex("i", input.Shape, spec.Shape)}]"));
                     break;
                 default:
-                    if (ins.A < 0 || ins.A >= r || ins.B >= r) throw new ArgumentException($"{spec.DisplayName}: instruction {r} reads a register not yet computed");
                     body.Append(Compute(ins));
                     break;
             }
@@ -46,7 +45,6 @@ internal static class FusedElementwiseSource
         for (int j = 0; j < spec.Outputs.Length; j++)
         {
             int r = spec.Outputs[j];
-            if (r < 0 || r >= spec.Program.Length) throw new ArgumentException($"{spec.DisplayName}: output register r{r} does not exist");
             body.Append("out").Append(j).Append("[i] = ").Append(spec.OutputTypes[j] == DType.I32 ? $"df_to_int(r{r})" : $"r{r}").Append(';');
             if (j + 1 < spec.Outputs.Length) body.Append('\n');
         }

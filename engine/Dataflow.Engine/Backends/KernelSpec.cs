@@ -69,6 +69,25 @@ public sealed record FusedElementwiseSpec(
 
     public override string DisplayName => "fused[" + string.Join(" ", Program.Where(i => i.Op == FusedOp.Compute).Select(i => OpCatalog.Get(i.Code).Name)) + "]";
 
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> unless every load names an input, every computation reads
+    /// only registers already computed, and every output is a register: what each backend's kernel
+    /// relies on, checked once here rather than in each of them.
+    /// </summary>
+    public void Validate()
+    {
+        for (int r = 0; r < Program.Length; r++)
+        {
+            var ins = Program[r];
+            if (ins.Op == FusedOp.Load && (ins.A < 0 || ins.A >= Inputs.Length))
+                throw new ArgumentException($"{DisplayName}: instruction {r} loads input {ins.A} of {Inputs.Length}");
+            if (ins.Op == FusedOp.Compute && (ins.A < 0 || ins.A >= r || ins.B >= r))
+                throw new ArgumentException($"{DisplayName}: instruction {r} reads a register not yet computed");
+        }
+        foreach (int r in Outputs)
+            if (r < 0 || r >= Program.Length) throw new ArgumentException($"{DisplayName}: output register r{r} does not exist");
+    }
+
     public override string Key
     {
         get

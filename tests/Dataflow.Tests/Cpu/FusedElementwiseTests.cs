@@ -54,6 +54,23 @@ public class FusedElementwiseTests
         Check([F32(a), F32(b)], shape, [I.Load(1), I.Load(0), I.Binary(op, 1, 0)], [2], [DType.F32], [x, y]);
     }
 
+    [Theory]
+    [InlineData("loads input 1 of 1")]
+    [InlineData("not yet computed")]
+    [InlineData("output register r5")]
+    public void MalformedProgramsAreRejectedBeforeAnyBackendSeesThem(string fault)
+    {
+        var (program, output) = fault switch
+        {
+            "loads input 1 of 1" => (ImmutableArray.Create(I.Load(1), I.Binary(OpCode.Add, 0, 0)), 1),
+            "not yet computed" => (ImmutableArray.Create(I.Load(0), I.Binary(OpCode.Add, 0, 1)), 1),
+            _ => (ImmutableArray.Create(I.Load(0), I.Binary(OpCode.Add, 0, 0)), 5),
+        };
+        var spec = new FusedElementwiseSpec([F32(4)], [4], program, [output], [DType.F32]);
+        Assert.Contains(fault, Assert.Throws<ArgumentException>(spec.Validate).Message);
+        Assert.Contains(fault, Assert.Throws<ArgumentException>(() => new Dataflow.Backends.Cpu.CpuBackend().Compile(spec)).Message);
+    }
+
     [Fact]
     public void ScalarConstantsOnEitherSide()
     {
