@@ -18,7 +18,7 @@ internal sealed unsafe class MpiLibrary
     private const int MaxErrorString = 256;
     public static readonly void* InPlace = (void*)1;
 
-    private static readonly Lazy<MpiLibrary> Shared = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MpiLibrary> Shared = new(() => Load(Candidates), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static MpiLibrary Instance => Shared.Value;
 
@@ -90,10 +90,11 @@ internal sealed unsafe class MpiLibrary
         }
     }
 
-    private static MpiLibrary Load()
+    /// <summary>Loads the first of <paramref name="candidates"/> that dlopen finds (tests pass missing names).</summary>
+    internal static MpiLibrary Load(IEnumerable<string> candidates)
     {
         var errors = new List<string>();
-        foreach (var name in Candidates)
+        foreach (var name in candidates)
         {
             try
             {
@@ -114,10 +115,13 @@ internal sealed unsafe class MpiLibrary
     {
         const int RtldNow = 2, RtldGlobal = 0x100;
         if (!OperatingSystem.IsLinux()) return NativeLibrary.Load(name);
+        // Calling dlerror first binds its P/Invoke now: binding it after a failed dlopen would run
+        // dlsym, which clears the error we want to read.
+        _ = Dlerror();
         var handle = Dlopen(name, RtldNow | RtldGlobal);
         if (handle == 0)
         {
-            var reason = Marshal.PtrToStringUTF8(Dlerror()) ?? "unknown dlopen error";
+            var reason = Marshal.PtrToStringUTF8(Dlerror()) ?? $"{name}: dlopen failed";
             throw new DllNotFoundException(reason);
         }
         return handle;
