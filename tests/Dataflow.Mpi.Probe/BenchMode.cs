@@ -3,7 +3,8 @@ using System.Globalization;
 
 namespace Dataflow.Mpi.Probe;
 
-/// <summary>In-place float all-reduce bandwidth (the buffer's bytes per second) for each size given.</summary>
+/// <summary>In-place float all-reduce bandwidth (the buffer's bytes per second) for each size given,
+/// raw and through the <see cref="GradientBucketer"/> in 25 MiB buckets (which adds the division by the size).</summary>
 internal static class BenchMode
 {
     public static int Run(string[] sizes)
@@ -22,10 +23,26 @@ internal static class BenchMode
             world.Barrier();
             var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             var perCall = seconds / repeats;
-            if (world.Rank == 0)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"all-reduce {count} floats ({count * 4.0 / (1 << 20):F1} MiB) x{repeats} on {world.Size} ranks: {perCall * 1e3:F3} ms/call, {count * 4.0 / perCall / 1e9:F2} GB/s"));
+            Report(world, "all-reduce", count, repeats, perCall);
+
+            var bucketer = new GradientBucketer(world);
+            Memory<float>[] gradients = [data];
+            world.Barrier();
+            start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < repeats; i++) bucketer.AllReduceMean(gradients);
+            world.Barrier();
+            seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var stats = bucketer.Statistics;
+            Report(world, $"bucketed mean ({stats.Buckets / repeats} buckets/call, {stats.CommunicationTime.TotalSeconds / seconds:P0} of it in MPI)",
+                count, repeats, seconds / repeats);
         }
         return 0;
+    }
+
+    private static void Report(ICommunicator world, string what, int count, int repeats, double secondsPerCall)
+    {
+        if (world.Rank != 0) return;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what}: {count} floats ({count * 4.0 / (1 << 20):F1} MiB) x{repeats} on {world.Size} ranks: {secondsPerCall * 1e3:F3} ms/call, {count * 4.0 / secondsPerCall / 1e9:F2} GB/s"));
     }
 }

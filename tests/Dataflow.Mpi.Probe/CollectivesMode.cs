@@ -70,6 +70,7 @@ internal static class CollectivesMode
         Expect(gatheredV.SequenceEqual(expectedV), $"all-gather-v: {string.Join(",", gatheredV)}");
 
         var bucketed = CheckBucketer(world);
+        CheckHardwareExceptions();
         Console.WriteLine($"rank {rank} of {size}: collectives ok; bucketer reduced {bucketed.BytesReduced} bytes in {bucketed.Buckets} buckets");
         return 0;
     }
@@ -106,6 +107,18 @@ internal static class CollectivesMode
         Expect(stats.BytesReduced == expectedBytes && stats.LastCallBytes == stats.BytesReduced,
             $"bucketer statistics: {stats}");
         return stats;
+    }
+
+    // OpenMPI installs handlers for SIGSEGV and SIGFPE unless one is there; .NET turns those signals
+    // into NullReferenceException and DivideByZeroException, which must still be catchable after MPI_Init.
+    private static void CheckHardwareExceptions()
+    {
+        string? missing = Environment.ProcessId < 0 ? "never" : null;
+        var zero = Environment.ProcessId < 0 ? 1 : 0;
+        var caught = 0;
+        try { _ = missing!.Length; } catch (NullReferenceException) { caught++; }
+        try { _ = 5 / zero; } catch (DivideByZeroException) { caught++; }
+        Expect(caught == 2, "a hardware exception was not delivered to .NET after MPI_Init");
     }
 
     private static float FloatValue(int rank, int i) => (rank + 1) * 0.5f + i % 97 - (rank * 31 + i) % 13;
