@@ -19,6 +19,8 @@ public sealed class GradientBucketer
     private readonly ICommunicator _communicator;
     private readonly float[] _staging;
     private readonly int _bucketFloats;
+    // The gradient pieces staged in the bucket, and where: kept to avoid an allocation per step.
+    private readonly List<(Memory<float> Gradient, int Offset)> _pending = [];
 
     private long _calls, _buckets, _bytes, _lastBuckets, _lastBytes;
     private long _ticks, _lastTicks;
@@ -43,7 +45,8 @@ public sealed class GradientBucketer
         _calls++;
         _lastBuckets = _lastBytes = _lastTicks = 0;
         if (_communicator.Size == 1) return;
-        var pending = new List<(Memory<float> Gradient, int Offset)>();
+        var pending = _pending;
+        pending.Clear(); // a collective that threw last time may have left pieces behind
         var filled = 0;
         foreach (var gradient in gradients)
         {

@@ -10,6 +10,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     // MPI counts are ints; longer buffers go in pieces of this many elements.
     private const int MaxCount = 1 << 30;
 
+    // MPI cannot start again after MPI_Finalize, and OpenMPI kills a process that calls it afterwards,
+    // so every communicator of the process refuses work once one has finalised.
+    private static volatile bool s_finalized;
+
     private readonly MpiLibrary _mpi;
     private readonly bool _ownsInit;
     private bool _disposed;
@@ -36,7 +40,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         int initialized, finalized;
         mpi.Check(mpi.Initialized(&initialized), "MPI_Initialized");
         mpi.Check(mpi.Finalized(&finalized), "MPI_Finalized");
-        if (finalized != 0) throw new MpiException("MPI_Init", -1, "MPI was already finalised in this process and cannot start again");
+        if (finalized != 0 || s_finalized) throw new MpiException("MPI_Init", -1, "MPI was already finalised in this process and cannot start again");
         var ownsInit = initialized == 0;
         if (ownsInit) mpi.Check(mpi.Init(null, null), "MPI_Init");
         mpi.Check(mpi.CommSetErrhandler(mpi.CommWorld, mpi.ErrorsReturn), "MPI_Comm_set_errhandler");
@@ -72,12 +76,13 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         };
         ThrowIfDisposed();
         // A zero-length call is still made: every rank must take part in every collective.
-        for (var start = 0; start < length || start == 0; start += MaxCount)
+        var start = 0;
+        do
         {
             var count = Math.Min(MaxCount, length - start);
             _mpi.Check(_mpi.Allreduce(MpiLibrary.InPlace, (byte*)data + (long)start * elementSize, count, type, handle, _mpi.CommWorld), "MPI_Allreduce");
-            if (length == 0) break;
-        }
+            start += count;
+        } while (start < length);
     }
 
     public void Broadcast(Span<byte> data, int root)
@@ -94,12 +99,13 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         CollectiveChecks.Root(root, Size);
         ThrowIfDisposed();
-        for (var start = 0; start < length || start == 0; start += MaxCount)
+        var start = 0;
+        do
         {
             var count = Math.Min(MaxCount, length - start);
             _mpi.Check(_mpi.Bcast((byte*)data + (long)start * elementSize, count, type, root, _mpi.CommWorld), "MPI_Bcast");
-            if (length == 0) break;
-        }
+            start += count;
+        } while (start < length);
     }
 
     public void Barrier()
@@ -135,7 +141,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         Environment.Exit(exitCode);
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    private void ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (s_finalized) throw new MpiException("MPI", -1, "MPI was already finalised in this process");
+    }
 
     public void Dispose()
     {
@@ -144,6 +154,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         if (!_ownsInit) return;
         int finalized;
         _mpi.Check(_mpi.Finalized(&finalized), "MPI_Finalized");
+        s_finalized = true;
         if (finalized == 0) _mpi.Check(_mpi.Finalize(), "MPI_Finalize");
     }
 }

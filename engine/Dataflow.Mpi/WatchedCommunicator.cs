@@ -63,9 +63,11 @@ public sealed class WatchedCommunicator : ICommunicator
 
     public void Abort(int exitCode) => _inner.Abort(exitCode);
 
+    // MPI_Finalize waits for every rank, so a rank leaving on an error while its peers wait in a
+    // collective would hang here: finalising is watched like a collective.
     public void Dispose()
     {
+        using (Watchdog.Enter("finalize")) _inner.Dispose();
         Watchdog.Dispose();
-        _inner.Dispose();
     }
 }

@@ -5,12 +5,13 @@ using Dataflow.Mpi.Probe;
 //   stall-idle           rank 1 stops reaching collectives; its watchdog's idle check ends the run
 //   stall-stopped        rank 1 freezes (SIGSTOP); rank 0's watchdog ends the run while waiting for it
 //   exit-early           rank 1 exits with 1 before a collective; mpirun ends the others
+//   throw-early          rank 1 throws, so it finalises MPI while rank 0 waits in a collective
 //   killed               rank 1 is killed (SIGKILL) before a collective; mpirun ends the others
 //   bench <floats>...    all-reduce bandwidth for each size
 // Every rank prints "rank R: ..." lines on stdout; failures go to stderr.
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Dataflow.Mpi.Probe collectives | stall-idle | stall-stopped | exit-early | killed | bench <floats>...");
+    Console.Error.WriteLine("usage: Dataflow.Mpi.Probe collectives | stall-idle | stall-stopped | exit-early | throw-early | killed | bench <floats>...");
     return 1;
 }
 try
@@ -22,6 +23,7 @@ try
         "stall-stopped" => StallModes.Stopped(),
         "exit-early" => StallModes.ExitEarly(),
         "killed" => StallModes.Killed(),
+        "throw-early" => StallModes.ThrowEarly(),
         "bench" => BenchMode.Run(args[1..]),
         _ => throw new ArgumentException($"unknown mode '{args[0]}'"),
     };

@@ -28,17 +28,31 @@ internal static class StallModes
         Environment.Exit(1);
     });
 
+    /// <summary>Rank 1 throws and leaves through Dispose, i.e. MPI_Finalize, while rank 0 waits in a collective.</summary>
+    public static int ThrowEarly() => FailRankOne(() => throw new ProbeFailure("rank 1 fails on purpose"));
+
     // One collective first, so the failure happens mid-run rather than during start-up; then rank 1
     // fails while rank 0 enters an all-reduce. Returning at all means nothing caught the failure.
     private static int FailRankOne(Action failure)
     {
         using var world = new WatchedCommunicator(MpiCommunicator.Initialize(), Limits, message => Console.Error.WriteLine("probe: " + message));
-        world.Barrier();
-        Console.WriteLine($"rank {world.Rank}: started");
-        if (world.Rank == 1) failure();
-        world.AllReduce(new float[8], ReduceOp.Sum);
-        Console.WriteLine($"rank {world.Rank}: the failure was not caught");
-        return 0;
+        try
+        {
+            world.Barrier();
+            Console.WriteLine($"rank {world.Rank}: started");
+            if (world.Rank == 1) failure();
+            world.AllReduce(new float[8], ReduceOp.Sum);
+            Console.WriteLine($"rank {world.Rank}: the failure was not caught");
+            return 0;
+        }
+        catch (ProbeFailure e) when (world.Size > 1)
+        {
+            // What a distributed command does with an error: report it naming the rank, then abort the
+            // run rather than leave through MPI_Finalize, which would wait for peers that never come.
+            Console.Error.WriteLine($"probe: rank {world.Rank} of {world.Size}: {e.Message}");
+            world.Abort(1);
+            return 1;
+        }
     }
 
     [DllImport("libc.so.6", EntryPoint = "kill")]

@@ -77,6 +77,22 @@ public class CollectiveWatchdogTests
     }
 
     [Fact]
+    public void AFinalizeThatWaitsForeverIsWatchedLikeACollective()
+    {
+        var aborted = new ManualResetEventSlim();
+        var exitCode = -1;
+        string? message = null;
+        var fake = new FakeCommunicator(2, _ => 0f)
+        {
+            OnDispose = () => Assert.True(aborted.Wait(Patience), "finalize was not watched"),
+            OnAbort = code => { exitCode = code; aborted.Set(); },
+        };
+        new WatchedCommunicator(fake, new WatchdogOptions(TimeSpan.FromMilliseconds(200)), m => message = m).Dispose();
+        Assert.Equal(1, exitCode);
+        Assert.Contains("rank 0 of 2: finalize (collective #1) waited", message);
+    }
+
+    [Fact]
     public void AWatchedCommunicatorPassesCollectivesThrough()
     {
         var outcome = new Outcome();

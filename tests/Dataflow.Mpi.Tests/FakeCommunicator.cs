@@ -10,6 +10,11 @@ internal sealed class FakeCommunicator(int size, Func<long, float> peer) : IComm
 
     public List<int> ReducedLengths { get; } = [];
 
+    /// <summary>Runs in place of finalising (e.g. to hang the way MPI_Finalize does when a peer is gone).</summary>
+    public Action? OnDispose { get; init; }
+
+    public Action<int>? OnAbort { get; init; }
+
     public int Rank => 0;
 
     public int Size => size;
@@ -38,7 +43,7 @@ internal sealed class FakeCommunicator(int size, Func<long, float> peer) : IComm
 
     public void AllGatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts) => throw new NotSupportedException();
 
-    public void Abort(int exitCode) => throw new NotSupportedException();
+    public void Abort(int exitCode) => (OnAbort ?? throw new NotSupportedException())(exitCode);
 
-    public void Dispose() { }
+    public void Dispose() => OnDispose?.Invoke();
 }

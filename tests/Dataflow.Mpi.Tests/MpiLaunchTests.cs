@@ -30,6 +30,10 @@ public class MpiLaunchTests
     public void ARankThatExitsWithAnErrorEndsTheOthersWithExit1() =>
         AssertEndedBy(MpiRun.Probe(2, "exit-early"), 1, "rank 1 fails on purpose");
 
+    [Fact]
+    public void ARankThatThrowsReportsItselfAndAbortsTheRunWithExit1() =>
+        AssertEndedBy(MpiRun.Probe(2, "throw-early"), 1, "probe: rank 1 of 2: rank 1 fails on purpose");
+
     // mpirun reports a rank killed by a signal as 128 + the signal, and names the rank.
     [Fact]
     public void AKilledRankEndsTheOthersAndMpirunNamesIt() =>
