@@ -5,11 +5,11 @@ namespace Dataflow.Mpi;
 
 /// <summary>
 /// Averages gradients across ranks: the gradients, in the order given (which must be the same on
-/// every rank), are laid end to end and all-reduced in buckets of at most <see cref="BucketBytes"/>,
-/// then divided by the world size. Small gradients are packed into a staging bucket, one as large as a
-/// bucket or larger is reduced in place, piece by piece, so no tensor is copied needlessly. The
-/// bucket boundaries depend only on the gradients' lengths and the bucket size, so every rank issues
-/// the same collectives and, MPI's all-reduce giving every rank the same sum, ends bit-identical.
+/// every rank), are laid end to end and cut into buckets of exactly <see cref="BucketBytes"/> (the
+/// last may be shorter); each bucket is all-reduced, then divided by the world size. A bucket that
+/// lies within one gradient is reduced in place; only one that spans several is copied through a
+/// staging buffer. The cuts depend only on the gradients' lengths and the bucket size, so every rank
+/// issues the same collectives and, MPI's all-reduce giving every rank the same sum, ends bit-identical.
 /// </summary>
 public sealed class GradientBucketer
 {
@@ -17,10 +17,11 @@ public sealed class GradientBucketer
     public const long DefaultBucketBytes = 25L << 20;
 
     private readonly ICommunicator _communicator;
-    private readonly float[] _staging;
     private readonly int _bucketFloats;
-    // The gradient pieces staged in the bucket, and where: kept to avoid an allocation per step.
-    private readonly List<(Memory<float> Gradient, int Offset)> _pending = [];
+    private float[] _staging = [];
+    // The gradient pieces that make up the bucket being filled: kept to avoid an allocation per step.
+    private readonly List<Memory<float>> _pending = [];
+    private int _filled;
 
     private long _calls, _buckets, _bytes, _lastBuckets, _lastBytes;
     private long _ticks, _lastTicks;
@@ -33,7 +34,6 @@ public sealed class GradientBucketer
             throw new ArgumentOutOfRangeException(nameof(bucketBytes), bucketBytes, $"a bucket holds between 4 bytes and {(long)Array.MaxLength * sizeof(float)} bytes");
         _communicator = communicator;
         _bucketFloats = (int)(bucketBytes / sizeof(float));
-        _staging = communicator.Size > 1 ? new float[_bucketFloats] : [];
     }
 
     public BucketStatistics Statistics => new(
@@ -45,49 +45,49 @@ public sealed class GradientBucketer
         _calls++;
         _lastBuckets = _lastBytes = _lastTicks = 0;
         if (_communicator.Size == 1) return;
-        var pending = _pending;
-        pending.Clear(); // a collective that threw last time may have left pieces behind
-        var filled = 0;
+        _pending.Clear(); // a collective that threw last time may have left pieces behind
+        _filled = 0;
         foreach (var gradient in gradients)
         {
-            if (gradient.Length >= _bucketFloats)
+            var rest = gradient;
+            while (!rest.IsEmpty)
             {
-                // Whole buckets straight from the tensor; its tail joins the staging bucket.
-                Flush(pending, ref filled);
-                var span = gradient.Span;
-                var whole = gradient.Length - gradient.Length % _bucketFloats;
-                for (var start = 0; start < whole; start += _bucketFloats) Reduce(span.Slice(start, _bucketFloats));
-                if (whole < gradient.Length) Stage(gradient[whole..], pending, ref filled);
-                continue;
+                var take = Math.Min(rest.Length, _bucketFloats - _filled);
+                _pending.Add(rest[..take]);
+                _filled += take;
+                rest = rest[take..];
+                if (_filled == _bucketFloats) Flush();
             }
-            Stage(gradient, pending, ref filled);
         }
-        Flush(pending, ref filled);
+        Flush();
     }
 
-    // Copies a gradient shorter than a bucket into the staging bucket, sending the bucket when full;
-    // a gradient can straddle two buckets, which is what keeps every bucket full but the last.
-    private void Stage(Memory<float> gradient, List<(Memory<float>, int)> pending, ref int filled)
+    private void Flush()
     {
-        var rest = gradient;
-        while (!rest.IsEmpty)
+        if (_filled == 0) return;
+        if (_pending.Count == 1)
         {
-            var take = Math.Min(rest.Length, _bucketFloats - filled);
-            rest.Span[..take].CopyTo(_staging.AsSpan(filled));
-            pending.Add((rest[..take], filled));
-            filled += take;
-            rest = rest[take..];
-            if (filled == _bucketFloats) Flush(pending, ref filled);
+            Reduce(_pending[0].Span);
         }
-    }
-
-    private void Flush(List<(Memory<float> Gradient, int Offset)> pending, ref int filled)
-    {
-        if (filled == 0) return;
-        Reduce(_staging.AsSpan(0, filled));
-        foreach (var (gradient, offset) in pending) _staging.AsSpan(offset, gradient.Length).CopyTo(gradient.Span);
-        pending.Clear();
-        filled = 0;
+        else
+        {
+            if (_staging.Length < _filled) _staging = new float[_bucketFloats];
+            var offset = 0;
+            foreach (var piece in _pending)
+            {
+                piece.Span.CopyTo(_staging.AsSpan(offset));
+                offset += piece.Length;
+            }
+            Reduce(_staging.AsSpan(0, _filled));
+            offset = 0;
+            foreach (var piece in _pending)
+            {
+                _staging.AsSpan(offset, piece.Length).CopyTo(piece.Span);
+                offset += piece.Length;
+            }
+        }
+        _pending.Clear();
+        _filled = 0;
     }
 
     private void Reduce(Span<float> bucket)

@@ -75,7 +75,7 @@ internal static class CollectivesMode
         return 0;
     }
 
-    // Gradients of awkward lengths in buckets of 64 floats: packed, straddling and in-place pieces.
+    // Gradients of awkward lengths in buckets of 64 floats: staged, straddling and in-place buckets.
     private static BucketStatistics CheckBucketer(ICommunicator world)
     {
         int[] lengths = [1, 5, 300, 7, 2049, 3, 64];

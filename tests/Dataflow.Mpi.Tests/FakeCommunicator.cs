@@ -10,6 +10,12 @@ internal sealed class FakeCommunicator(int size, Func<long, float> peer) : IComm
 
     public List<int> ReducedLengths { get; } = [];
 
+    /// <summary>The gradients whose memory <see cref="ReducedInPlace"/> looks for.</summary>
+    public float[][] Watched { get; init; } = [];
+
+    /// <summary>Per all-reduce: whether it ran on the memory of one of the <see cref="Watched"/> arrays.</summary>
+    public List<bool> ReducedInPlace { get; } = [];
+
     /// <summary>Runs in place of finalising (e.g. to hang the way MPI_Finalize does when a peer is gone).</summary>
     public Action? OnDispose { get; init; }
 
@@ -27,6 +33,9 @@ internal sealed class FakeCommunicator(int size, Func<long, float> peer) : IComm
         for (var i = 0; i < data.Length; i++) data[i] += (size - 1) * peer(_position + i);
         _position += data.Length;
         ReducedLengths.Add(data.Length);
+        var inPlace = false;
+        foreach (var array in Watched) inPlace |= data.Overlaps(array);
+        ReducedInPlace.Add(inPlace);
     }
 
     public void AllReduce(Span<double> data, ReduceOp op) => throw new NotSupportedException();

@@ -36,20 +36,30 @@ public class GradientBucketerTests
     }
 
     [Fact]
-    public void BucketsFollowTheGradientOrderPackingSmallOnesAndReducingLargeOnesInPlace()
+    public void BucketsAreFullCutsOfTheGradientsLaidEndToEnd()
     {
         var fake = new FakeCommunicator(2, Peer);
         var bucketer = new GradientBucketer(fake, bucketBytes: 64 * sizeof(float));
         bucketer.AllReduceMean(AsMemory(Gradients(Lengths)));
 
-        // [1, 5] packed; 300 = 4 whole buckets in place + a tail of 44 packed with the 7; 2049 = 32
-        // whole buckets + a tail of 1 packed with the 3; 64 is one bucket in place.
-        int[] expected = [6, .. Enumerable.Repeat(64, 4), 51, .. Enumerable.Repeat(64, 32), 4, 64];
+        // 2429 floats = 37 full buckets of 64 and a last one of 61, whatever the tensors' boundaries.
+        int[] expected = [.. Enumerable.Repeat(64, 37), 61];
         Assert.Equal(expected, fake.ReducedLengths);
         var stats = bucketer.Statistics;
         Assert.Equal(expected.Length, stats.Buckets);
         Assert.Equal(Lengths.Sum() * sizeof(float), stats.BytesReduced);
         Assert.Equal(stats.BytesReduced, stats.LastCallBytes);
+    }
+
+    [Fact]
+    public void ABucketInsideOneGradientIsReducedInPlaceAndOnlyOneSpanningSeveralIsCopied()
+    {
+        var gradients = Gradients([100, 30, 30]);
+        var fake = new FakeCommunicator(2, Peer) { Watched = gradients };
+        new GradientBucketer(fake, bucketBytes: 50 * sizeof(float)).AllReduceMean(AsMemory(gradients));
+        // [0, 50) and [50, 100) of the first; 30 + 20 of the next two, staged; the last 10 of the third.
+        Assert.Equal([50, 50, 50, 10], fake.ReducedLengths);
+        Assert.Equal([true, true, false, true], fake.ReducedInPlace);
     }
 
     [Fact]
