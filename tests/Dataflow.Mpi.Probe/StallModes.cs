@@ -8,7 +8,7 @@ namespace Dataflow.Mpi.Probe;
 /// </summary>
 internal static class StallModes
 {
-    private static readonly WatchdogOptions Limits = new(CollectiveTimeout: TimeSpan.FromSeconds(6), IdleTimeout: TimeSpan.FromSeconds(3));
+    private static readonly WatchdogOptions Limits = new(CollectiveTimeout: TimeSpan.FromSeconds(10), IdleTimeout: TimeSpan.FromSeconds(3));
 
     private const int SigKill = 9, SigStop = 19;
 

@@ -56,7 +56,7 @@ public class CollectiveWatchdogTests
     public void ProgressWithinTheLimitsNeverFires()
     {
         var outcome = new Outcome();
-        var options = new WatchdogOptions(TimeSpan.FromSeconds(2), IdleTimeout: TimeSpan.FromSeconds(1));
+        var options = new WatchdogOptions(TimeSpan.FromSeconds(4), IdleTimeout: TimeSpan.FromSeconds(2));
         using var watchdog = new CollectiveWatchdog(options, 0, 2, outcome.Report, outcome.Abort);
         var until = DateTime.UtcNow.AddSeconds(1.5);
         while (DateTime.UtcNow < until)
