@@ -95,7 +95,7 @@ public sealed class GradientBucketer
         var start = Stopwatch.GetTimestamp();
         _communicator.AllReduce(bucket, ReduceOp.Sum);
         var elapsed = Stopwatch.GetTimestamp() - start;
-        // Division, not multiplication by 1/size: the same rounding as a mean taken in one process.
+        // Division rather than multiplying by 1/size, which would round twice when the size is not a power of two.
         TensorPrimitives.Divide(bucket, _communicator.Size, bucket);
         _ticks += elapsed;
         _lastTicks += elapsed;
