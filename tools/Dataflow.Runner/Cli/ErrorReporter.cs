@@ -7,6 +7,7 @@ using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Ir;
 using Dataflow.Graph.Tensors;
+using Dataflow.Mpi;
 
 namespace Dataflow.Runner.Cli;
 
@@ -27,6 +28,8 @@ public static class ErrorReporter
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),
             KernelCompileException or BackendUnavailableException => (ExitCodes.Environment, exception.Message),
+            // No libmpi, or an MPI call failed (a launcher, network or peer problem): the environment.
+            MpiUnavailableException or MpiException => (ExitCodes.Environment, exception.Message),
             _ => (ExitCodes.Internal, $"internal error: {exception.GetType().Name}: {exception.Message}" +
                   (verbosity > 0 ? Environment.NewLine + exception.StackTrace : " (run with --verbose 1 for the stack trace)")),
         };

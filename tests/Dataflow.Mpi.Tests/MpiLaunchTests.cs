@@ -1,0 +1,53 @@
+namespace Dataflow.Mpi.Tests;
+
+/// <summary>The binding in real multi-process runs. One at a time: each run starts several .NET processes.</summary>
+[CollectionDefinition(nameof(MpiLaunchTests), DisableParallelization = true)]
+public sealed class MpiLaunchCollection;
+
+[Collection(nameof(MpiLaunchTests))]
+public class MpiLaunchTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void EveryCollectiveAndTheBucketerAgreeOnEveryRank(int ranks)
+    {
+        var run = MpiRun.Probe(ranks, "collectives");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        for (var rank = 0; rank < ranks; rank++)
+            Assert.Contains($"rank {rank} of {ranks}: collectives ok; bucketer reduced 9716 bytes in 38 buckets", run.Stdout);
+    }
+
+    [Fact]
+    public void ARankThatStallsNamesItselfAndEndsTheRunWithExit1() =>
+        AssertEndedBy(MpiRun.Probe(2, "stall-idle"), 1, "probe: rank 1 of 2: stalled");
+
+    [Fact]
+    public void AFrozenRankIsCaughtByItsPeerWaitingInTheCollective() =>
+        AssertEndedBy(MpiRun.Probe(2, "stall-stopped"), 1, "probe: rank 0 of 2: all-reduce (Sum) of 8 floats (collective #2) waited");
+
+    [Fact]
+    public void ARankThatExitsWithAnErrorEndsTheOthersWithExit1() =>
+        AssertEndedBy(MpiRun.Probe(2, "exit-early"), 1, "rank 1 fails on purpose");
+
+    [Fact]
+    public void ARankThatThrowsReportsItselfAndAbortsTheRunWithExit1() =>
+        AssertEndedBy(MpiRun.Probe(2, "throw-early"), 1, "probe: rank 1 of 2: rank 1 fails on purpose");
+
+    // mpirun reports a rank killed by a signal as 128 + the signal, and names the rank.
+    [Fact]
+    public void AKilledRankEndsTheOthersAndMpirunNamesIt() =>
+        AssertEndedBy(MpiRun.Probe(2, "killed"), 128 + 9, "process rank 1 with PID");
+
+    // The probe's watchdog limits are 3 s (idle) and 10 s (in a collective), far apart so that on a
+    // loaded machine the stalled rank still names itself before its peer gives up waiting; start-up
+    // and mpirun's clean-up take the rest of the allowance, well below MpiRun's 60 s kill.
+    private static void AssertEndedBy(MpiRun.Result run, int exitCode, string message)
+    {
+        Assert.True(run.ExitCode == exitCode, run.ToString());
+        Assert.Contains(message, run.Stderr);
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(40), run.ToString());
+        Assert.Contains("rank 0: started", run.Stdout);
+        Assert.DoesNotContain("was not caught", run.Stdout);
+    }
+}
