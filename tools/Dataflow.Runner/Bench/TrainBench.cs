@@ -7,6 +7,7 @@ using Dataflow.Engine.Optim;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Tensors;
+using Dataflow.Backends;
 using Dataflow.Runner.Cli;
 
 namespace Dataflow.Runner.Bench;
@@ -39,7 +40,7 @@ public sealed class TrainBench : IDisposable
         var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(null, overrides, training: true));
         var defaults = model.Training;
         var optimizer = OptimizerConfig.FromArgs(defaults.Optimizer, defaults.OptimizerArgs);
-        _session = new Session(BackendFactory.Create(backend), seed, options)
+        _session = new Session(BackendCatalog.Create(backend), seed, options)
         {
             Optimizer = optimizer,
             Schedule = new ConstantSchedule(optimizer.LearningRate),
