@@ -27,7 +27,7 @@ public static class DemoCommand
                 ModelPath = model, Data = "fashion-mnist", Epochs = r.GetValue(epochs), CheckpointPath = checkpoint,
             });
             var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create("cpu"), progress));
-            progress.Line($"trained {result.Steps} steps in {result.Seconds:F1} s; validation accuracy {result.ValidationAccuracy:F4}");
+            progress.Line($"validation accuracy {result.ValidationAccuracy:F4}");
             progress.Line("");
             EvalCommand.Print(EvalCommand.Evaluate(model, checkpoint, "fashion-mnist", null, [], "cpu"), Console.Out);
             return ExitCodes.Ok;
