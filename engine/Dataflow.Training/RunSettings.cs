@@ -14,6 +14,12 @@ public abstract record RunSettings
     /// <summary>Model parameters to override (<c>--set name=value</c>).</summary>
     public IReadOnlyDictionary<string, string> Overrides { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Mini-batch size; null: the model file's <c>train(batch = …)</c>.</summary>
+    public int? Batch { get; init; }
+
+    /// <summary>Peak learning rate; null: the model file's optimizer's.</summary>
+    public double? LearningRate { get; init; }
+
     public string? CheckpointPath { get; init; }
     public string? ResumePath { get; init; }
 
@@ -22,6 +28,9 @@ public abstract record RunSettings
 
     public int Verbose { get; init; }
     public CompileOptions Compile { get; init; } = CompileOptions.Default;
+
+    /// <summary>The model as trained (dropout on) and as evaluated (off): two lowerings of one file.</summary>
+    public (LoadedModel Training, LoadedModel Evaluation) LoadModels() => (LoadModel(training: true), LoadModel(training: false));
 
     /// <summary>The model file with this run's preset and overrides, as trained (dropout on) or evaluated.</summary>
     public LoadedModel LoadModel(bool training) => ModelLoader.Load(ModelPath, new ModelOptions(Preset, Overrides, training));

@@ -13,8 +13,7 @@ public static class ClassifierRun
 {
     public static TrainingPlan Plan(ClassifierSettings s)
     {
-        var model = s.LoadModel(training: true);
-        var evalModel = s.LoadModel(training: false);
+        var (model, evalModel) = s.LoadModels();
         var data = DataSources.FashionMnistTraining(s.Data);
         var inputs = ClassifierInputs.Of(model.Graph, data.Train.FeatureWidth, s.Data);
 

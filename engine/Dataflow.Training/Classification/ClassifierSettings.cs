@@ -7,6 +7,4 @@ public sealed record ClassifierSettings : RunSettings
     public required string Data { get; init; }
     /// <summary>Total epochs to reach (a resumed run continues to this count).</summary>
     public int? Epochs { get; init; }
-    public int? Batch { get; init; }
-    public double? LearningRate { get; init; }
 }

@@ -13,8 +13,6 @@ public sealed record LanguageModelSettings : RunSettings
 
     /// <summary>Total optimizer steps to reach; a resumed run continues to this count.</summary>
     public int? Steps { get; init; }
-    public int? Batch { get; init; }
-    public double? LearningRate { get; init; }
     public double? MinLearningRate { get; init; }
     public int? Warmup { get; init; }
     public int? EvalInterval { get; init; }

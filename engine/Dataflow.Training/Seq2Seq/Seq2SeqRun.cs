@@ -17,8 +17,7 @@ public static class Seq2SeqRun
 {
     public static TrainingPlan Plan(Seq2SeqSettings s)
     {
-        var model = s.LoadModel(training: true);
-        var evalModel = s.LoadModel(training: false);
+        var (model, evalModel) = s.LoadModels();
         var inputs = Seq2SeqInputs.Of(model.Graph);
         var task = TransductionTasks.Create(s.Task, s.MinLength, s.MaxLength);
         var heldOut = HeldOutSet.Create(task, s.EvalPerLength);

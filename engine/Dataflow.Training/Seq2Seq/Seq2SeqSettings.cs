@@ -7,9 +7,6 @@ public sealed record Seq2SeqSettings : RunSettings
     public required string Task { get; init; }
     /// <summary>Total optimizer steps to reach (a resumed run continues to this count).</summary>
     public long? Steps { get; init; }
-    public int? Batch { get; init; }
-    /// <summary>Peak learning rate (reached at the end of warm-up).</summary>
-    public double? LearningRate { get; init; }
     /// <summary>Warm-up steps of the schedule.</summary>
     public long? Warmup { get; init; }
     /// <summary>Shortest and longest source, for training and the held-out set.</summary>
