@@ -9,6 +9,7 @@ using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Tensors;
 using Dataflow.Backends;
 using Dataflow.Runner.Cli;
+using Dataflow.Training;
 
 namespace Dataflow.Runner.Bench;
 
@@ -39,7 +40,7 @@ public sealed class TrainBench : IDisposable
         Label = label;
         var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(null, overrides, training: true));
         var defaults = model.Training;
-        var optimizer = OptimizerConfig.FromArgs(defaults.Optimizer, defaults.OptimizerArgs);
+        var optimizer = OptimizerSettings.From(defaults, learningRate: null);
         _session = new Session(BackendCatalog.Create(backend), seed, options)
         {
             Optimizer = optimizer,
