@@ -69,7 +69,7 @@ public class KeyValueCacheTests
         using var session = TinyGpt.NewSession(seed: 3);
         int[] tokens = [12, 0, 7, 7, 3, 1];
         var full = TinyGpt.FullLogits(session, TinyGpt.Load(source: source), tokens);
-        var decoder = new Dataflow.Runner.Generation.CachedDecoder(session, TinyGpt.Load(cacheLength: 6, source: source), 6);
+        var decoder = new Dataflow.Generation.CachedDecoder(session, TinyGpt.Load(cacheLength: 6, source: source), 6);
         var cached = tokens.SelectMany(t => decoder.Step([t])).ToArray();
         AssertRowsAgree(full, cached, 13, 1e-5);
     }

@@ -1,10 +1,12 @@
-using System.CommandLine;
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine;
 using Dataflow.Engine.Data;
+using Dataflow.Engine.Tokenizers;
+using Dataflow.Generation;
 using Dataflow.Graph.Checkpoints;
-using Dataflow.Runner.Cli;
-using Dataflow.Runner.Commands;
-using Dataflow.Runner.Training;
 using Dataflow.Tests.Support;
+using Dataflow.Tests.Training;
+using Dataflow.Training;
 
 namespace Dataflow.Tests.LanguageModels;
 
@@ -17,11 +19,11 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
         public Trained()
         {
             File.WriteAllText(Directory.File("text.txt"), TinyGpt.RepetitiveText(6000));
-            Result = LanguageModelTrainer.Run(Settings(Directory, steps: 100, checkpoint: Checkpoint), new PlainProgress(Log));
+            Result = Train(Settings(Directory, steps: 100, checkpoint: Checkpoint), Log);
         }
 
         public TempDirectory Directory { get; } = new();
-        public StringWriter Log { get; } = new();
+        public RecordingObserver Log { get; } = new();
         public string Checkpoint => Directory.File("lm.ckpt");
         public TrainResult Result { get; }
 
@@ -44,26 +46,29 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
         Warmup = 10,
         EvalInterval = 50,
         EvalIters = 4,
-        Overrides = ["layers=2", "heads=2", "d=32", "ctx=16", "dropout=0"],
+        Overrides = new Dictionary<string, string> { ["layers"] = "2", ["heads"] = "2", ["d"] = "32", ["ctx"] = "16", ["dropout"] = "0" },
         CheckpointPath = checkpoint,
         ResumePath = resume,
     };
 
-    private static (int Exit, string Output) Generate(params string[] args)
+    private static TrainResult Train(LanguageModelSettings settings, ITrainingObserver? observer = null) =>
+        Trainer.Run(LanguageModelRun.Plan(settings).Plan, new CpuBackend(), observer ?? new RecordingObserver());
+
+    /// <summary>What <c>generate</c> prints, from the checkpoint alone; or the exception that stopped it.</summary>
+    private static (Exception? Error, string Output) Generate(string checkpoint, string prompt, int maxTokens = 200, double temperature = 0.8, int topK = 0, double topP = 1, int seed = 1)
     {
-        var root = new RootCommand("test") { GenerateCommand.Create() };
         var output = new StringWriter();
-        var config = new InvocationConfiguration { Output = output, Error = new StringWriter(), EnableDefaultExceptionHandler = false };
-        try { return (root.Parse(["generate", .. args]).Invoke(config), output.ToString()); }
-        catch (Exception e) { return (ErrorReporter.Report(e, 0), e.Message); }
+        var settings = new GenerationSettings { CheckpointPath = checkpoint, Prompt = prompt, MaxTokens = maxTokens, Sampling = new SamplingOptions(temperature, topK, topP), Seed = seed };
+        try { TextGenerator.Run(settings, new CpuBackend(), output); return (null, output.ToString()); }
+        catch (Exception e) when (e is ConfigurationException or CheckpointException or TokenizerException or NonFiniteLogitsException) { return (e, e.Message); }
     }
 
     [Fact]
     public void A_hundred_steps_drive_the_loss_well_down_and_report_it_like_nanogpt()
     {
-        var log = _trained.Log.ToString();
-        Assert.Contains("step 0: train loss", log);
-        Assert.Contains("step 100: train loss", log);
+        var log = _trained.Log.Log;
+        Assert.Equal([0L, 50, 100], _trained.Log.Evaluations.Select(e => e.Step));
+        Assert.All(_trained.Log.Evaluations, e => Assert.False(double.IsNaN(e.TrainLoss)));    // the estimate, from step 0 on
         // ln(15 characters) ≈ 2.7 at the start; the verses are nearly deterministic after a few characters.
         Assert.True(_trained.Result.ValidationLoss < 0.6, $"val loss {_trained.Result.ValidationLoss}\n{log}");
         Assert.True(_trained.Result.FinalLoss < 0.6, $"train loss {_trained.Result.FinalLoss}");
@@ -74,8 +79,8 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
     [Fact]
     public void The_reported_validation_loss_is_the_whole_split_and_eval_text_gives_it_again()
     {
-        Assert.Contains("validation loss over the whole split:", _trained.Log.ToString());
-        var metrics = LanguageModelEvaluator.Evaluate(TinyGpt.ModelPath, _trained.Checkpoint, _trained.Directory.File("text.txt"), "cpu", TextWriter.Null);
+        Assert.Contains("validation loss over the whole split:", _trained.Log.Log);
+        var metrics = LanguageModelEvaluator.EvaluateCheckpoint(TinyGpt.ModelPath, _trained.Checkpoint, _trained.Directory.File("text.txt"), new CpuBackend());
         // 6000 characters: the last 600 validate, 37 windows of 16 (3 runs of 8 windows, then 5 rows).
         Assert.Equal((37, 37L * 16), (metrics.Windows, metrics.Tokens));
         Assert.Equal(_trained.Result.ValidationLoss, metrics.Loss, 5);
@@ -118,9 +123,9 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
     public void Greedy_generation_is_deterministic_and_continues_the_verse()
     {
         // Only the checkpoint: no model file, no text, no tokenizer spec.
-        var first = Generate("--checkpoint", _trained.Checkpoint, "--prompt", "the cat", "--max-tokens", "40", "--temperature", "0");
-        var second = Generate("--checkpoint", _trained.Checkpoint, "--prompt", "the cat", "--max-tokens", "40", "--temperature", "0");
-        Assert.Equal(0, first.Exit);
+        var first = Generate(_trained.Checkpoint, "the cat", maxTokens: 40, temperature: 0);
+        var second = Generate(_trained.Checkpoint, "the cat", maxTokens: 40, temperature: 0);
+        Assert.Null(first.Error);
         Assert.Equal(first.Output, second.Output);
         Assert.StartsWith("the cat sat on the mat.\nthe dog sat on the log.", first.Output);
     }
@@ -128,44 +133,42 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
     [Fact]
     public void The_same_seed_gives_the_same_text_past_the_context()
     {
-        string[] args = ["--checkpoint", _trained.Checkpoint, "--prompt", "the", "--max-tokens", "60", "--temperature", "1", "--top-k", "5", "--top-p", "0.9"];
-        var a = Generate([.. args, "--seed", "5"]);
-        var b = Generate([.. args, "--seed", "5"]);
-        Assert.Equal(0, a.Exit);
+        var a = Generate(_trained.Checkpoint, "the", maxTokens: 60, temperature: 1, topK: 5, topP: 0.9, seed: 5);
+        var b = Generate(_trained.Checkpoint, "the", maxTokens: 60, temperature: 1, topK: 5, topP: 0.9, seed: 5);
+        Assert.Null(a.Error);
         Assert.Equal(a.Output, b.Output);
         Assert.Equal("the".Length + 60 + Environment.NewLine.Length, a.Output.Length);    // 60 > context 16: the window slid
     }
 
     [Fact]
-    public void Generation_errors_name_the_problem_and_exit_1()
+    public void Generation_errors_are_domain_errors_that_name_the_problem()
     {
-        var longPrompt = Generate("--checkpoint", _trained.Checkpoint, "--prompt", TinyGpt.RepetitiveText(17));
-        Assert.Equal(ExitCodes.BadInput, longPrompt.Exit);
+        var longPrompt = Generate(_trained.Checkpoint, TinyGpt.RepetitiveText(17));
+        Assert.IsType<ConfigurationException>(longPrompt.Error);
         Assert.Contains("17 tokens", longPrompt.Output);
         Assert.Contains("context is 16 tokens", longPrompt.Output);
 
-        var empty = Generate("--checkpoint", _trained.Checkpoint, "--prompt", "");
-        Assert.Equal(ExitCodes.BadInput, empty.Exit);
+        var empty = Generate(_trained.Checkpoint, "");
+        Assert.IsType<ConfigurationException>(empty.Error);
         Assert.Contains("<|endoftext|>", empty.Output);
 
-        foreach (var p in new[] { "0", "1.5" })
+        foreach (var p in new[] { 0, 1.5 })
         {
-            var topP = Generate("--checkpoint", _trained.Checkpoint, "--prompt", "the", "--top-p", p);
-            Assert.Equal(ExitCodes.BadInput, topP.Exit);
+            var topP = Generate(_trained.Checkpoint, "the", topP: p);
+            Assert.IsType<ConfigurationException>(topP.Error);
             Assert.Contains("--top-p", topP.Output);
         }
-        Assert.Equal(ExitCodes.BadInput, Generate("--checkpoint", _trained.Directory.File("missing.ckpt"), "--prompt", "the").Exit);
-        Assert.Equal(ExitCodes.BadInput, Generate("--checkpoint", _trained.Checkpoint, "--prompt", "XYZ").Exit);    // not in the vocabulary
+        Assert.IsType<CheckpointException>(Generate(_trained.Directory.File("missing.ckpt"), "the").Error);
+        Assert.IsType<TokenizerException>(Generate(_trained.Checkpoint, "XYZ").Error);    // not in the vocabulary
     }
 
     [Fact]
     public void A_missing_text_file_is_a_clear_input_error()
     {
         using var dir = new TempDirectory();
-        var e = Assert.Throws<DataException>(() => LanguageModelTrainer.Run(Settings(dir, steps: 1), new PlainProgress(new StringWriter())));
+        var e = Assert.Throws<DataException>(() => Train(Settings(dir, steps: 1)));
         Assert.Contains("text.txt", e.Message);
         Assert.Contains("no such file", e.Message);
-        Assert.Equal(ExitCodes.BadInput, ErrorReporter.Report(e, 0));
     }
 
     [Fact]
@@ -173,29 +176,14 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("text.txt"), TinyGpt.RepetitiveText(3000));
-        var straight = LanguageModelTrainer.Run(Settings(dir, steps: 40) with { EvalInterval = 20 }, new PlainProgress(new StringWriter()));
+        var straight = Train(Settings(dir, steps: 40) with { EvalInterval = 20 });
         // The same run, killed just after its checkpoint at step 20 (the schedule's horizon is --steps, so it must be the same run).
         Assert.Throws<OperationCanceledException>(() =>
-            LanguageModelTrainer.Run(Settings(dir, steps: 40, checkpoint: dir.File("half.ckpt")) with { EvalInterval = 20 }, new KilledAfter("step 20:")));
+            Train(Settings(dir, steps: 40, checkpoint: dir.File("half.ckpt")) with { EvalInterval = 20 }, new RecordingObserver { KillAfterEvaluationAt = 20 }));
         Assert.Equal(20, CheckpointReader.ReadHeader(dir.File("half.ckpt")).Step);
-        var resumed = LanguageModelTrainer.Run(Settings(dir, steps: 40, resume: dir.File("half.ckpt")) with { EvalInterval = 20 }, new PlainProgress(new StringWriter()));
+        var resumed = Train(Settings(dir, steps: 40, resume: dir.File("half.ckpt")) with { EvalInterval = 20 });
         Assert.Equal(40, resumed.Steps);
         Assert.Equal(straight.FinalLoss, resumed.FinalLoss, 5);
         Assert.Equal(straight.ValidationLoss, resumed.ValidationLoss, 5);
-    }
-
-    /// <summary>A progress sink that stops the run at the first update after a given line, like a kill.</summary>
-    private sealed class KilledAfter(string line) : ProgressSink
-    {
-        private bool _seen;
-
-        public override void Run(string title, long totalSteps, Action<ProgressSink> work) => work(this);
-
-        public override void Update(long step, string status)
-        {
-            if (_seen) throw new OperationCanceledException("killed");
-        }
-
-        public override void Line(string text) => _seen |= text.StartsWith(line, StringComparison.Ordinal);
     }
 }

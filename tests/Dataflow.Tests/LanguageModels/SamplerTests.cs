@@ -1,6 +1,6 @@
 using Dataflow.Engine.Data;
-using Dataflow.Runner.Cli;
-using Dataflow.Runner.Generation;
+using Dataflow.Engine;
+using Dataflow.Generation;
 
 namespace Dataflow.Tests.LanguageModels;
 
@@ -70,9 +70,21 @@ public class SamplerTests
     [InlineData(1.0, 0, double.NaN)]
     [InlineData(-1.0, 0, 1.0)]
     [InlineData(1.0, -3, 1.0)]
-    public void Out_of_range_options_are_usage_errors(double temperature, int topK, double topP)
+    public void Out_of_range_options_are_configuration_errors(double temperature, int topK, double topP)
     {
-        var e = Assert.Throws<UsageException>(() => new Sampler(new SamplingOptions(temperature, topK, topP), new SeededRandom(1)));
-        Assert.Equal(ExitCodes.BadInput, ErrorReporter.Report(e, 0));
+        var e = Assert.Throws<ConfigurationException>(() => new Sampler(new SamplingOptions(temperature, topK, topP), new SeededRandom(1)));
+        Assert.StartsWith("--", e.Message);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public void Non_finite_logits_are_a_domain_error_whether_greedy_or_sampled(double temperature)
+    {
+        var sampler = new Sampler(new SamplingOptions(temperature), new SeededRandom(1));
+        var e = Assert.Throws<NonFiniteLogitsException>(() => sampler.Next([0.5f, float.NaN, 1f]));
+        Assert.Contains("NaN", e.Message);
+        Assert.Throws<NonFiniteLogitsException>(() => sampler.Next([float.NegativeInfinity, float.NegativeInfinity]));
+        Assert.Equal(1, sampler.Next([float.NegativeInfinity, 3f]));    // a masked token alone is fine
     }
 }

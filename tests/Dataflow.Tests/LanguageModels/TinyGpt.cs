@@ -1,8 +1,8 @@
 using Dataflow.Backends.Cpu;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Dsl;
-using Dataflow.Runner.Generation;
-using Dataflow.Runner.Training;
+using Dataflow.Generation;
+using Dataflow.Training;
 using Dataflow.Tests.Dsl;
 
 namespace Dataflow.Tests.LanguageModels;

@@ -2,8 +2,8 @@ using Dataflow.Backends.Cpu;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
-using Dataflow.Runner.Tasks;
-using Dataflow.Runner.Training;
+using Dataflow.Training.Tasks;
+using Dataflow.Training;
 using Dataflow.Tests.Dsl;
 using Dataflow.Tests.Support;
 
@@ -61,16 +61,17 @@ public sealed class GreedyDecodingTests
             EvalEvery = 300,   // evaluate once, at the end: greedy decoding is most of a Debug run's time
             EvalPerLength = 32,
             Preset = "tiny",
-            Overrides = Small,
+            Overrides = CliOverrides(Small),
             CheckpointPath = dir.File("reverse.ckpt"),
         };
-        var result = Seq2SeqTrainer.Run(settings, new PlainProgress(TextWriter.Null));
+        var result = Trainer.Run(Seq2SeqRun.Plan(settings), new CpuBackend());
 
         Assert.Equal(300, result.Steps);
         Assert.True(result.ValidationAccuracy >= 0.9, $"exact match {result.ValidationAccuracy:F3} after 300 steps (val loss {result.ValidationLoss:F3})");
         // The tiny preset says average = 5: the checkpoint holds the mean of the last five snapshots.
         Assert.Equal("5", CheckpointReader.ReadHeader(settings.CheckpointPath).Config["averaged_snapshots"]);
-        var metrics = Seq2SeqEvaluator.Evaluate(settings.ModelPath, settings.CheckpointPath, task: null, "tiny", Small, "cpu");
+        var model = DslTestSupport.LoadModel("transformer.dfg", "tiny", CliOverrides(Small), training: false);
+        var metrics = Seq2SeqEvaluator.EvaluateCheckpoint(model, settings.CheckpointPath, task: null, new CpuBackend());
         Assert.Equal("reverse", metrics.Task);
         Assert.Equal(result.ValidationAccuracy, metrics.ExactMatch);
         Assert.Equal([5, 6], metrics.PerLength.Select(p => p.Length));

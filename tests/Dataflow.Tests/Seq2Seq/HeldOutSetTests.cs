@@ -1,4 +1,4 @@
-using Dataflow.Runner.Tasks;
+using Dataflow.Training.Tasks;
 
 namespace Dataflow.Tests.Seq2Seq;
 

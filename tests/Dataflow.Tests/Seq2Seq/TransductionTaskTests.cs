@@ -1,6 +1,6 @@
 using Dataflow.Engine.Data;
-using Dataflow.Runner.Cli;
-using Dataflow.Runner.Tasks;
+using Dataflow.Engine;
+using Dataflow.Training.Tasks;
 
 namespace Dataflow.Tests.Seq2Seq;
 
@@ -59,7 +59,7 @@ public sealed class TransductionTaskTests
     [Fact]
     public void An_unknown_task_is_a_usage_error_listing_the_known_ones()
     {
-        var error = Assert.Throws<UsageException>(() => TransductionTasks.Create("copy"));
+        var error = Assert.Throws<ConfigurationException>(() => TransductionTasks.Create("copy"));
         Assert.Contains("reverse, sort", error.Message);
     }
 }

@@ -7,7 +7,9 @@ using Dataflow.Engine.Optim;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Tensors;
+using Dataflow.Backends;
 using Dataflow.Runner.Cli;
+using Dataflow.Training;
 
 namespace Dataflow.Runner.Bench;
 
@@ -38,8 +40,8 @@ public sealed class TrainBench : IDisposable
         Label = label;
         var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(null, overrides, training: true));
         var defaults = model.Training;
-        var optimizer = OptimizerConfig.FromArgs(defaults.Optimizer, defaults.OptimizerArgs);
-        _session = new Session(BackendFactory.Create(backend), seed, options)
+        var optimizer = OptimizerSettings.From(defaults, learningRate: null);
+        _session = new Session(BackendCatalog.Create(backend), seed, options)
         {
             Optimizer = optimizer,
             Schedule = new ConstantSchedule(optimizer.LearningRate),

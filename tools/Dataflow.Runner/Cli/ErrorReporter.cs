@@ -1,13 +1,16 @@
+using Dataflow.Engine;
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
 using Dataflow.Engine.Data;
 using Dataflow.Engine.Frame;
 using Dataflow.Engine.Tokenizers;
+using Dataflow.Generation;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Ir;
 using Dataflow.Graph.Tensors;
 using Dataflow.Mpi;
+using Dataflow.Training;
 
 namespace Dataflow.Runner.Cli;
 
@@ -24,6 +27,7 @@ public static class ErrorReporter
         {
             DfgException e => (ExitCodes.BadInput, e.Diagnostic.ToString()),
             CheckpointException or DataException or FeedException or TokenizerException or UsageException or ShapeException or GraphException or CompileException
+                or ConfigurationException or TrainingDivergedException or NonFiniteLogitsException
                 => (ExitCodes.BadInput, exception.Message),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),

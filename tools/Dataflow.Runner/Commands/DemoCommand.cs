@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Dataflow.Backends;
 using Dataflow.Runner.Cli;
-using Dataflow.Runner.Training;
+using Dataflow.Runner.Progress;
+using Dataflow.Training;
 
 namespace Dataflow.Runner.Commands;
 
@@ -18,13 +20,14 @@ public static class DemoCommand
         {
             string model = Path.Combine(RepositoryRoot(), "graph", "models", "mlp.dfg");
             string checkpoint = Path.Combine(Path.GetTempPath(), "dataflow-demo-mlp.ckpt");
-            var progress = ProgressSink.Create(json: false);
+            var progress = ConsoleProgress.Create(json: false);
             progress.Line($"Training {model} on Fashion-MNIST (CPU backend); checkpoint {checkpoint}");
-            var result = ClassifierTrainer.Run(new TrainSettings
+            var plan = ClassifierRun.Plan(new ClassifierSettings
             {
                 ModelPath = model, Data = "fashion-mnist", Epochs = r.GetValue(epochs), CheckpointPath = checkpoint,
-            }, progress);
-            progress.Line($"trained {result.Steps} steps in {result.Seconds:F1} s; validation accuracy {result.ValidationAccuracy:F4}");
+            });
+            var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create("cpu"), progress));
+            progress.Line($"validation accuracy {result.ValidationAccuracy:F4}");
             progress.Line("");
             EvalCommand.Print(EvalCommand.Evaluate(model, checkpoint, "fashion-mnist", null, [], "cpu"), Console.Out);
             return ExitCodes.Ok;

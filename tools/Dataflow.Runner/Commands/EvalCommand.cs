@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Dataflow.Backends;
 using Dataflow.Engine.Data;
-using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Dsl;
 using Dataflow.Runner.Cli;
-using Dataflow.Runner.Training;
+using Dataflow.Training;
 
 namespace Dataflow.Runner.Commands;
 
@@ -42,10 +42,11 @@ public static class EvalCommand
 
     private static int EvaluateTask(string model, string checkpoint, string? task, string? preset, string[] overrides, string backend, bool json)
     {
-        var metrics = Seq2SeqEvaluator.Evaluate(model, checkpoint, task, preset, overrides, backend);
+        var loaded = ModelLoader.Load(model, CommonOptions.ModelOptions(preset, overrides, training: false));
+        var metrics = Seq2SeqEvaluator.EvaluateCheckpoint(loaded, checkpoint, task, BackendCatalog.Create(backend));
         var output = json ? Console.Error : Console.Out;
         output.WriteLine($"task {metrics.Task}: exact match {metrics.ExactMatch:F4}, token accuracy {metrics.TokenAccuracy:F4}, loss {metrics.Loss:F4} ({metrics.Count} held-out sequences)");
-        output.WriteLine("per length: " + Seq2SeqTrainer.FormatPerLength(metrics));
+        output.WriteLine("per length: " + metrics.FormatPerLength());
         if (json)
             Console.WriteLine(new JsonObject
             {
@@ -59,7 +60,8 @@ public static class EvalCommand
     {
         if (preset is not null || overrides.Length > 0)
             throw new UsageException("with --text the preset and settings come from the checkpoint; drop --preset and --set");
-        var metrics = LanguageModelEvaluator.Evaluate(model, checkpoint, text, backend, Console.Error);
+        var metrics = LanguageModelEvaluator.EvaluateCheckpoint(model, checkpoint, text, BackendCatalog.Create(backend));
+        if (metrics.Note is { } note) Console.Error.WriteLine(note);
         var output = json ? Console.Error : Console.Out;
         output.WriteLine($"validation loss {metrics.Loss:F4}  perplexity {metrics.Perplexity:F2}  ({metrics.Tokens} tokens in {metrics.Windows} windows)");
         if (json)
@@ -67,15 +69,9 @@ public static class EvalCommand
         return ExitCodes.Ok;
     }
 
-    public static ClassifierMetrics Evaluate(string modelPath, string checkpointPath, string data, string? preset, string[] overrides, string backend)
-    {
-        var model = ModelLoader.Load(modelPath, CommonOptions.ModelOptions(preset, overrides, training: false));
-        using var session = new Session(BackendFactory.Create(backend), seed: 0);
-        SessionCheckpoint.Load(session, model.Graph, checkpointPath);
-        var test = DataSources.FashionMnistTest(data);
-        var inputs = ClassifierInputs.Of(model.Graph, test.FeatureWidth, data);
-        return ClassifierEvaluator.Evaluate(session, model.Graph, inputs, test, FashionMnist.ClassNames.Count);
-    }
+    public static ClassifierMetrics Evaluate(string modelPath, string checkpointPath, string data, string? preset, string[] overrides, string backend) =>
+        ClassifierEvaluator.EvaluateCheckpoint(ModelLoader.Load(modelPath, CommonOptions.ModelOptions(preset, overrides, training: false)), checkpointPath, data,
+            BackendCatalog.Create(backend));
 
     public static void Print(ClassifierMetrics metrics, TextWriter output)
     {

@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
+using Dataflow.Backends;
 using Dataflow.Engine.Compile;
+using Dataflow.Generation;
 using Dataflow.Runner.Cli;
-using Dataflow.Runner.Generation;
 
 namespace Dataflow.Runner.Commands;
 
@@ -33,11 +35,13 @@ public static class GenerateCommand
                 MaxTokens = r.GetValue(maxTokens),
                 Sampling = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP)),
                 Seed = r.GetValue(seed),
-                Backend = r.GetValue(backend)!,
-                Verbose = r.GetValue(verbose),
                 CompileOptions = new CompileOptions { Fusion = !r.GetValue(noFusion) },
             };
-            TextGenerator.Run(settings, r.InvocationConfiguration.Output, r.InvocationConfiguration.Error);
+            if (settings.MaxTokens < 0) throw new UsageException($"--max-tokens {settings.MaxTokens}: must not be negative");
+            var stats = TextGenerator.Run(settings, BackendCatalog.Create(r.GetValue(backend)!), r.InvocationConfiguration.Output);
+            if (r.GetValue(verbose) >= 1)
+                r.InvocationConfiguration.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"prefill {stats.PromptTokens} tokens in {stats.Prefill.TotalMilliseconds:F1} ms; {stats.GeneratedTokens} tokens in {stats.Total.TotalSeconds:F2} s ({stats.MillisecondsPerToken:F2} ms/token)"));
             return ExitCodes.Ok;
         });
         return command;

@@ -1,89 +1,76 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Dataflow.Backends;
 using Dataflow.Engine.Compile;
 using Dataflow.Runner.Cli;
-using Dataflow.Runner.Training;
+using Dataflow.Runner.Progress;
+using Dataflow.Training;
+using Dataflow.Training.Tasks;
 
 namespace Dataflow.Runner.Commands;
 
 /// <summary>
 /// <c>dataflow train MODEL</c> with one source of examples: <c>--data</c> (a classification
 /// dataset), <c>--text</c> (next-token pre-training on a text file) or <c>--task</c> (a generated
-/// transduction task for an encoder–decoder).
+/// transduction task for an encoder–decoder). The flags become a <see cref="TrainingPlan"/>; the
+/// library's <see cref="Trainer"/> runs it, reporting to the console and to <c>--log</c>.
 /// </summary>
 public static class TrainCommand
 {
+    private sealed class Flags
+    {
+        public readonly Argument<string> Model = new("model") { Description = "The .dfg model file" };
+        public readonly Option<string?> Data = new("--data") { Description = "Classification dataset: fashion-mnist" };
+        public readonly Option<string?> Text = new("--text") { Description = "Train a language model on this text file (90% train, 10% validation)" };
+        public readonly Option<string?> Task = new("--task") { Description = "Train an encoder–decoder on a generated task: reverse | sort" };
+        public readonly Option<string> Tokenizer = new("--tokenizer") { Description = "With --text: char | bpe:N | a vocab.json/merges.txt path | cl100k_base | o200k_base", DefaultValueFactory = _ => "char" };
+        public readonly Option<int?> Epochs = new("--epochs") { Description = "With --data: total epochs to reach (a resumed run continues to this count)" };
+        public readonly Option<int?> Steps = new("--steps") { Description = "With --text or --task: total optimizer steps to reach" };
+        public readonly Option<int?> Batch = new("--batch") { Description = "Mini-batch size" };
+        public readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate" };
+        public readonly Option<double?> MinLr = new("--min-lr") { Description = "With --text: the learning rate the cosine decay ends at" };
+        public readonly Option<int?> Warmup = new("--warmup") { Description = "With --text or --task: warm-up steps" };
+        public readonly Option<int?> EvalInterval = new("--eval-interval") { Description = "With --text or --task: evaluate every N steps" };
+        public readonly Option<int?> EvalIters = new("--eval-iters") { Description = "With --text: batches per loss estimate" };
+        public readonly Option<int> MinLength = new("--min-length") { Description = "With --task: shortest source sequence", DefaultValueFactory = _ => 5 };
+        public readonly Option<int> MaxLength = new("--max-length") { Description = "With --task: longest source sequence", DefaultValueFactory = _ => 20 };
+        public readonly Option<int?> EvalPerLength = new("--eval-per-length") { Description = "With --task: held-out sequences per source length" };
+        public readonly Option<int?> Average = new("--average") { Description = "With --task: end on the mean of the parameters at the last N snapshots (the paper's checkpoint averaging; 0: off)" };
+        public readonly Option<int> Patience = new("--patience") { Description = "Stop after N evaluations in a row without a lower validation loss (0: never)", DefaultValueFactory = _ => 0 };
+        public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "Save a checkpoint here (atomically) at every evaluation or epoch" };
+        public readonly Option<string?> Resume = new("--resume") { Description = "Continue from this checkpoint" };
+        public readonly Option<string?> Log = new("--log") { Description = "Write metrics here as JSON lines: one object per step (step, loss, lr, examples or tokens per second) and one per evaluation" };
+        public readonly Option<int> Seed = CommonOptions.Seed();
+        public readonly Option<string?> Preset = CommonOptions.Preset();
+        public readonly Option<string[]> Set = CommonOptions.Set();
+        public readonly Option<bool> Json = CommonOptions.Json();
+        public readonly Option<string> Backend = CommonOptions.Backend();
+        public readonly Option<int> Verbose = CommonOptions.Verbose();
+        public readonly Option<bool> NoFusion = CommonOptions.NoFusion();
+
+        public Command Command() => new("train", "Train a model")
+        {
+            Model, Data, Text, Task, Tokenizer, Epochs, Steps, Batch, Lr, MinLr, Warmup, EvalInterval, EvalIters, MinLength, MaxLength, EvalPerLength, Average,
+            Patience, Seed, Preset, Set, Checkpoint, Resume, Log, Json, Backend, Verbose, NoFusion,
+        };
+    }
+
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The .dfg model file" };
-        var data = new Option<string?>("--data") { Description = "Classification dataset: fashion-mnist" };
-        var text = new Option<string?>("--text") { Description = "Train a language model on this text file (90% train, 10% validation)" };
-        var task = new Option<string?>("--task") { Description = "Train an encoder–decoder on a generated task: reverse | sort" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "With --text: char | bpe:N | a vocab.json/merges.txt path | cl100k_base | o200k_base", DefaultValueFactory = _ => "char" };
-        var epochs = new Option<int?>("--epochs") { Description = "With --data: total epochs to reach (a resumed run continues to this count)" };
-        var steps = new Option<int?>("--steps") { Description = "With --text or --task: total optimizer steps to reach" };
-        var batch = new Option<int?>("--batch") { Description = "Mini-batch size" };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate" };
-        var minLr = new Option<double?>("--min-lr") { Description = "With --text: the learning rate the cosine decay ends at" };
-        var warmup = new Option<int?>("--warmup") { Description = "With --text or --task: warm-up steps" };
-        var evalInterval = new Option<int?>("--eval-interval") { Description = "With --text or --task: evaluate every N steps" };
-        var evalIters = new Option<int?>("--eval-iters") { Description = "With --text: batches per loss estimate" };
-        var minLength = new Option<int>("--min-length") { Description = "With --task: shortest source sequence", DefaultValueFactory = _ => 5 };
-        var maxLength = new Option<int>("--max-length") { Description = "With --task: longest source sequence", DefaultValueFactory = _ => 20 };
-        var evalPerLength = new Option<int?>("--eval-per-length") { Description = "With --task: held-out sequences per source length" };
-        var average = new Option<int?>("--average") { Description = "With --task: end on the mean of the parameters at the last N snapshots (the paper's checkpoint averaging; 0: off)" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Save a checkpoint here (atomically) at every evaluation or epoch" };
-        var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint" };
-        var (seed, preset, set, json, backend, verbose, noFusion) =
-            (CommonOptions.Seed(), CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend(), CommonOptions.Verbose(), CommonOptions.NoFusion());
-        var command = new Command("train", "Train a model")
-        {
-            model, data, text, task, tokenizer, epochs, steps, batch, lr, minLr, warmup, evalInterval, evalIters, minLength, maxLength, evalPerLength, average,
-            seed, preset, set, checkpoint, resume, json, backend, verbose, noFusion,
-        };
+        var f = new Flags();
+        var command = f.Command();
         command.SetAction(r =>
         {
-            var sources = new[] { r.GetValue(data), r.GetValue(text), r.GetValue(task) }.Count(v => v is not null);
+            var sources = new[] { r.GetValue(f.Data), r.GetValue(f.Text), r.GetValue(f.Task) }.Count(v => v is not null);
             if (sources != 1) throw new UsageException("train needs exactly one of --data, --text or --task");
-            bool asJson = r.GetValue(json);
-            var compile = new CompileOptions { Fusion = !r.GetValue(noFusion) };
-            var progress = ProgressSink.Create(asJson);
-            TrainResult result;
-            if (r.GetValue(text) is { } textPath)
-            {
-                result = LanguageModelTrainer.Run(new LanguageModelSettings
-                {
-                    ModelPath = r.GetValue(model)!, TextPath = textPath, Tokenizer = r.GetValue(tokenizer)!,
-                    Steps = r.GetValue(steps), Batch = r.GetValue(batch), LearningRate = r.GetValue(lr), MinLearningRate = r.GetValue(minLr),
-                    Warmup = r.GetValue(warmup), EvalInterval = r.GetValue(evalInterval), EvalIters = r.GetValue(evalIters),
-                    Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
-                    CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
-                    Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), Compile = compile,
-                }, progress);
-            }
-            else if (r.GetValue(task) is { } taskName)
-            {
-                result = Seq2SeqTrainer.Run(new Seq2SeqSettings
-                {
-                    ModelPath = r.GetValue(model)!, Task = taskName, Steps = r.GetValue(steps), Batch = r.GetValue(batch),
-                    LearningRate = r.GetValue(lr), Warmup = r.GetValue(warmup), MinLength = r.GetValue(minLength), MaxLength = r.GetValue(maxLength),
-                    EvalEvery = r.GetValue(evalInterval), EvalPerLength = r.GetValue(evalPerLength) ?? Tasks.HeldOutSet.DefaultPerLength,
-                    Average = r.GetValue(average),
-                    Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
-                    CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
-                    Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), Compile = compile,
-                }, progress);
-            }
-            else
-            {
-                result = ClassifierTrainer.Run(new TrainSettings
-                {
-                    ModelPath = r.GetValue(model)!, Data = r.GetValue(data)!, Epochs = r.GetValue(epochs), Batch = r.GetValue(batch),
-                    LearningRate = r.GetValue(lr), Seed = r.GetValue(seed), Preset = r.GetValue(preset), Overrides = r.GetValue(set) ?? [],
-                    CheckpointPath = r.GetValue(checkpoint), ResumePath = r.GetValue(resume), Json = asJson,
-                    Backend = r.GetValue(backend)!, Verbose = r.GetValue(verbose), Compile = compile,
-                }, progress);
-            }
+            if (r.GetValue(f.Patience) < 0) throw new UsageException($"--patience {r.GetValue(f.Patience)}: must be 0 (off) or positive");
+            bool asJson = r.GetValue(f.Json);
+            var progress = ConsoleProgress.Create(asJson);
+            var plan = Plan(f, r, progress);
+            using var log = r.GetValue(f.Log) is { } path ? new JsonlMetricsObserver(path) : null;
+            ITrainingObserver[] observers = log is null ? [progress] : [progress, log];
+            var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(f.Backend)!), observers));
+
             progress.Line($"done: {result.Steps} steps in {result.Seconds:F1} s; final loss {result.FinalLoss:F6}, validation loss {result.ValidationLoss:F6}" +
                           (double.IsNaN(result.ValidationAccuracy) ? "" : $", validation accuracy {result.ValidationAccuracy:F4}"));
             if (asJson)
@@ -99,5 +86,40 @@ public static class TrainCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The run the flags describe: a language model (--text), a sequence task (--task) or a classifier (--data).</summary>
+    private static TrainingPlan Plan(Flags f, ParseResult r, ConsoleProgress progress)
+    {
+        var common = new ClassifierSettings
+        {
+            ModelPath = r.GetValue(f.Model)!, Data = r.GetValue(f.Data) ?? "", Epochs = r.GetValue(f.Epochs), Batch = r.GetValue(f.Batch), LearningRate = r.GetValue(f.Lr),
+            Seed = r.GetValue(f.Seed), Preset = r.GetValue(f.Preset), Overrides = CommonOptions.ParseOverrides(r.GetValue(f.Set)),
+            CheckpointPath = r.GetValue(f.Checkpoint), ResumePath = r.GetValue(f.Resume), Patience = r.GetValue(f.Patience), Verbose = r.GetValue(f.Verbose),
+            Compile = new CompileOptions { Fusion = !r.GetValue(f.NoFusion) },
+        };
+        if (r.GetValue(f.Text) is { } textPath)
+        {
+            var (plan, description) = LanguageModelRun.Plan(new LanguageModelSettings
+            {
+                ModelPath = common.ModelPath, TextPath = textPath, Tokenizer = r.GetValue(f.Tokenizer)!,
+                Steps = r.GetValue(f.Steps), Batch = common.Batch, LearningRate = common.LearningRate, MinLearningRate = r.GetValue(f.MinLr),
+                Warmup = r.GetValue(f.Warmup), EvalInterval = r.GetValue(f.EvalInterval), EvalIters = r.GetValue(f.EvalIters),
+                Seed = common.Seed, Preset = common.Preset, Overrides = common.Overrides, CheckpointPath = common.CheckpointPath, ResumePath = common.ResumePath,
+                Patience = common.Patience, Verbose = common.Verbose, Compile = common.Compile,
+            });
+            progress.Line(description);
+            return plan;
+        }
+        if (r.GetValue(f.Task) is { } taskName)
+            return Seq2SeqRun.Plan(new Seq2SeqSettings
+            {
+                ModelPath = common.ModelPath, Task = taskName, Steps = r.GetValue(f.Steps), Batch = common.Batch,
+                LearningRate = common.LearningRate, Warmup = r.GetValue(f.Warmup), MinLength = r.GetValue(f.MinLength), MaxLength = r.GetValue(f.MaxLength),
+                EvalEvery = r.GetValue(f.EvalInterval), EvalPerLength = r.GetValue(f.EvalPerLength) ?? HeldOutSet.DefaultPerLength, Average = r.GetValue(f.Average),
+                Seed = common.Seed, Preset = common.Preset, Overrides = common.Overrides, CheckpointPath = common.CheckpointPath, ResumePath = common.ResumePath,
+                Patience = common.Patience, Verbose = common.Verbose, Compile = common.Compile,
+            });
+        return ClassifierRun.Plan(common);
     }
 }

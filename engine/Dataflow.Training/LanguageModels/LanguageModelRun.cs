@@ -1,0 +1,106 @@
+using System.Globalization;
+using Dataflow.Engine;
+using Dataflow.Engine.Optim;
+using Dataflow.Engine.Tokenizers;
+using Dataflow.Graph.Checkpoints;
+using Dataflow.Graph.Dsl;
+
+namespace Dataflow.Training;
+
+/// <summary>
+/// nanoGPT's train.py for a model file, as a <see cref="TrainingPlan"/>: tokenize the text and split
+/// it 90/10, draw random windows, AdamW with warm-up and cosine decay over --steps, and every
+/// EvalInterval steps (and at step 0 and the end) estimate train and validation loss on a
+/// dropout-free copy of the model and checkpoint; the loss reported in the end is the whole
+/// validation split's (<see cref="LanguageModelEvaluator"/>). The checkpoint carries the tokenizer and
+/// the model text, so generation needs nothing else.
+/// </summary>
+public static class LanguageModelRun
+{
+    /// <summary>The plan, and a line describing the run (parameters, tokenizer, split, schedule) for people.</summary>
+    public static (TrainingPlan Plan, string Description) Plan(LanguageModelSettings s)
+    {
+        var resumed = s.ResumePath is null ? null : CheckpointReader.Load(s.ResumePath);
+        string text = TextCorpus.Read(s.TextPath);
+        // A resumed run keeps the tokenizer it was trained with (a BPE would be retrained otherwise).
+        var tokenizer = resumed?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : TokenizerFactory.Create(s.Tokenizer, text);
+        var config = Configure(s, tokenizer);
+        var model = config.Load(training: true);
+        var evalModel = config.Load(training: false);
+        var inputs = LanguageModelInputs.Of(model.Graph);
+        var corpus = TextCorpus.Encode(text, tokenizer, s.TextPath);
+
+        var defaults = model.Training;
+        int steps = s.Steps ?? (int)defaults.TrainArgs.GetValueOrDefault("steps", 5000);
+        int batch = s.Batch ?? (int)defaults.TrainArgs.GetValueOrDefault("batch", 12);
+        int evalInterval = s.EvalInterval ?? Math.Max(1, Math.Min(250, steps / 4));
+        int evalIters = s.EvalIters ?? 50;
+        if (steps < 1 || batch < 1 || evalInterval < 1 || evalIters < 1)
+            throw new ConfigurationException($"--steps, --batch, --eval-interval and --eval-iters must be positive (got {steps}, {batch}, {evalInterval}, {evalIters})");
+        var optimizer = OptimizerSettings.From(defaults, s.LearningRate);
+        var schedule = Schedule(s, defaults, optimizer.LearningRate, steps);
+        var plan = new TrainingPlan
+        {
+            Title = $"train {model.Name}",
+            Model = model,
+            Batches = new LanguageModelBatches(corpus.Train, inputs, batch, config.Context, (ulong)s.Seed),
+            Evaluator = new LanguageModelEstimate(evalModel.Graph, inputs, corpus, batch, config.Context, evalIters, s.Seed),
+            FinalEvaluator = new LanguageModelEvaluator(evalModel.Graph, inputs, corpus.Validation, config.Context, batch),
+            Steps = steps,
+            EvalEvery = evalInterval,
+            EvaluateFirst = true,
+            Optimizer = optimizer,
+            Schedule = schedule,
+            TokenizerJson = tokenizer.ToJson(),
+            CheckpointConfig = (_, _) => config.ToConfig(model, s.Seed, batch, new Dictionary<string, string>
+            {
+                ["tokenizer"] = s.Tokenizer,
+                ["steps"] = steps.ToString(CultureInfo.InvariantCulture),
+            }),
+            Seed = s.Seed, Compile = s.Compile, CheckpointPath = s.CheckpointPath, ResumePath = s.ResumePath, Patience = s.Patience, Verbose = s.Verbose,
+        };
+        string description = string.Create(CultureInfo.InvariantCulture,
+            $"{model.Name}: {model.Graph.ParameterCount() / 1e6:F2}M parameters; {tokenizer.Kind} tokenizer, vocab {tokenizer.VocabSize}; " +
+            $"{corpus.Train.Length} train / {corpus.Validation.Length} val tokens; batch {batch} × context {config.Context}; " +
+            $"lr {schedule.Peak:G3} → {schedule.MinLearningRate:G3}, warmup {schedule.WarmupSteps}, {steps} steps");
+        return (plan, description);
+    }
+
+    /// <summary>
+    /// The model text and options the run trains and its checkpoint stores: the vocabulary comes from
+    /// the tokenizer unless the overrides say otherwise (a smaller vocab is an error; a larger one pads, as nanoGPT's 50304).
+    /// </summary>
+    private static LanguageModelConfig Configure(LanguageModelSettings s, ITokenizer tokenizer)
+    {
+        var overrides = new Dictionary<string, string>(s.Overrides, StringComparer.Ordinal);
+        if (overrides.TryGetValue("vocab", out var given))
+        {
+            if (!int.TryParse(given, NumberStyles.None, CultureInfo.InvariantCulture, out int vocab) || vocab < tokenizer.VocabSize)
+                throw new ConfigurationException($"--set vocab={given}: the {tokenizer.Kind} tokenizer needs a vocabulary of at least {tokenizer.VocabSize}");
+        }
+        else overrides["vocab"] = tokenizer.VocabSize.ToString(CultureInfo.InvariantCulture);
+
+        // Loading from the path first gives the usual diagnostics (an unreadable file, a bad --set).
+        var probe = ModelLoader.Load(s.ModelPath, new ModelOptions(s.Preset, overrides, Training: false));
+        string source = File.ReadAllText(s.ModelPath);
+        if (!probe.Settings.TryGetValue("ctx", out var ctx) || ctx < 1 || ctx != Math.Floor(ctx))
+            throw new ConfigurationException($"model {probe.Name}: a language model needs a whole-number parameter 'ctx' (the context length)");
+        return new LanguageModelConfig(Path.GetFileName(s.ModelPath), source, s.Preset, overrides, (int)ctx);
+    }
+
+    /// <summary>
+    /// nanoGPT's schedule: linear warm-up, then cosine decay to min-lr at --steps (lr_decay_iters =
+    /// max_iters). The defaults follow the model file's schedule line, but warm-up never takes more than
+    /// a tenth of the run, and min-lr is a tenth of the peak unless the file or --min-lr says otherwise.
+    /// </summary>
+    private static WarmupCosineSchedule Schedule(LanguageModelSettings s, TrainingDefaults defaults, double peak, int steps)
+    {
+        bool fileCosine = defaults.Schedule is "warmup_cosine" or "cosine";
+        double minLr = s.MinLearningRate
+            ?? (s.LearningRate is null && fileCosine && defaults.ScheduleArgs.TryGetValue("min_lr", out var m) ? m : peak / 10);
+        int warmup = s.Warmup ?? (int)Math.Min(defaults.ScheduleArgs.GetValueOrDefault("warmup", 0), steps / 10);
+        if (minLr < 0 || minLr > peak) throw new ConfigurationException($"--min-lr {minLr} must be between 0 and the peak learning rate {peak}");
+        if (warmup < 0) throw new ConfigurationException($"--warmup {warmup} must not be negative");
+        return new WarmupCosineSchedule(peak, minLr, warmup, steps);
+    }
+}

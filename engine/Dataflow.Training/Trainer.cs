@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Sessions;
+
+namespace Dataflow.Training;
+
+/// <summary>
+/// The one training loop, for every kind of run: resume, then step until <see cref="TrainingPlan.Steps"/>,
+/// checking every loss; every <see cref="TrainingPlan.EvalEvery"/> steps evaluate, checkpoint (only
+/// when every parameter and moment is finite) and maybe stop early; at the end average the snapshots
+/// and report. What differs between kinds is the plan's batch source and evaluator. Progress goes to
+/// observers; nothing here prints.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TrainingPlan _plan;
+    private readonly Session _session;
+    private readonly ITrainingObserver _events;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private long _firstStep;
+    private double _trainingSeconds, _intervalSum, _finalLoss = double.NaN;
+    private int _intervalSteps;
+    private float _lastLoss = float.NaN;
+    private Evaluation? _last;
+    private CompiledGraph? _step;
+    private TrainingBatch? _batch;
+
+    private Trainer(TrainingPlan plan, Session session, ITrainingObserver events) => (_plan, _session, _events) = (plan, session, events);
+
+    /// <summary>Runs <paramref name="plan"/> on <paramref name="backend"/> (which the run disposes) and returns its summary.</summary>
+    public static TrainResult Run(TrainingPlan plan, IBackend backend, params ITrainingObserver[] observers)
+    {
+        using var session = new Session(backend, plan.Seed, plan.Compile) { Optimizer = plan.Optimizer, Schedule = plan.Schedule };
+        return new Trainer(plan, session, new ObserverList(observers)).Run();
+    }
+
+    private TrainResult Run()
+    {
+        var training = TrainingGraph.ForTraining(_plan.Model.Graph, withGradNorm: _plan.Optimizer.ClipNorm > 0);
+        _session.DeclareParameters(_plan.Model.Graph);    // the initial weights depend on the seed alone
+        Resume();
+        _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
+        if (_plan.EvaluateFirst && _session.Step == 0) Evaluate();
+        var stop = new EarlyStop(_plan.Patience);
+        var average = new ParameterAverage(_session.Parameters);
+        while (_session.Step < _plan.Steps)
+        {
+            var batch = _plan.Batches.Next();
+            var step = CompiledFor(training, batch);
+            long started = Stopwatch.GetTimestamp();
+            _lastLoss = _session.TrainStep(step, batch.Inputs).Results[TrainingGraph.LossOutput][0];
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            _trainingSeconds += seconds;
+            if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
+            (_intervalSum, _intervalSteps) = (_intervalSum + _lastLoss, _intervalSteps + 1);
+            _events.OnStep(new StepReport(_session.Step, _plan.Steps, _lastLoss, _plan.Schedule.At(_session.Step - 1), batch.Examples, batch.Tokens, seconds));
+            if (_plan.Averaging?.IsSnapshot(_session.Step) == true) average.Add();
+            if (_session.Step % _plan.EvalEvery != 0 && _session.Step != _plan.Steps) continue;
+
+            var evaluation = Evaluate();
+            SaveCheckpoint(averaged: 0);
+            if (!stop.ShouldStop(evaluation.Loss)) continue;
+            _events.OnMessage($"early stop at step {_session.Step}: the validation loss has not improved for {stop.Patience} evaluations");
+            break;
+        }
+        _last ??= Evaluate();    // resumed at or past the last step: report on the checkpoint as it is
+        if (average.Count > 0) ApplyAverage(average);
+        return Finish();
+    }
+
+    private void Resume()
+    {
+        if (_plan.ResumePath is not { } path) return;
+        var checkpoint = SessionCheckpoint.Load(_session, _plan.Model.Graph, path);
+        _plan.CheckResumed?.Invoke(checkpoint);
+        _plan.Batches.SetState(checkpoint.RngState);
+        _firstStep = _session.Step;
+        _events.OnMessage($"resumed from {path} at step {_session.Step}");
+    }
+
+    /// <summary>The step compiled for the batch's shape; a source with one shape compiles once.</summary>
+    private CompiledGraph CompiledFor(TrainingGraph training, TrainingBatch batch)
+    {
+        if (_step is not null && ReferenceEquals(batch.Bindings, _batch?.Bindings)) { _batch = batch; return _step; }
+        bool first = _step is null;
+        (_step, _batch) = (_session.Compile(training, batch.Bindings), batch);
+        if (first && _plan.Verbose >= 1) _events.OnMessage($"device: {_session.Backend.Device.Name} ({_session.Backend.Name}); {_step.KernelCount} kernels per step");
+        if (first && _plan.Verbose >= 3) _events.OnMessage(_step.Describe(withTimings: false));
+        return _step;
+    }
+
+    private Evaluation Evaluate()
+    {
+        var evaluation = _plan.Evaluator.Evaluate(_session);
+        double intervalMean = _intervalSteps > 0 ? _intervalSum / _intervalSteps : double.NaN;
+        (_intervalSum, _intervalSteps) = (0, 0);
+        _finalLoss = double.IsNaN(evaluation.TrainLoss) ? intervalMean : evaluation.TrainLoss;
+        _events.OnEvaluation(new EvaluationReport(_session.Step, _plan.Steps, _finalLoss, _session.CurrentLearningRate, _clock.Elapsed.TotalSeconds, evaluation));
+        if (_plan.Verbose >= 1 && evaluation.Detail is { } detail) _events.OnMessage("  " + detail);
+        return _last = evaluation;
+    }
+
+    /// <summary>Writes the checkpoint only when the run is sound: a finite last loss, and every parameter and optimizer moment finite.</summary>
+    private void SaveCheckpoint(int averaged)
+    {
+        if (_plan.CheckpointPath is not { } path || _session.Step <= _firstStep) return;
+        if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
+        if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
+        SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _plan.Batches.GetState(), _plan.TokenizerJson);
+    }
+
+    /// <summary>
+    /// The one place a run is declared diverged. The engine's diagnosis of the first kernel whose
+    /// output went non-finite belongs here: run it on <see cref="_step"/> with <see cref="_batch"/>'s
+    /// inputs and append the kernel it names to the message.
+    /// </summary>
+    private TrainingDivergedException Diverged(string what)
+    {
+        string kept = _plan.CheckpointPath is { } path && File.Exists(path) ? $" ({path} keeps its last good state)" : "";
+        return new TrainingDivergedException(_session.Step,
+            $"step {_session.Step}: {what}; no checkpoint was written{kept}; try a smaller learning rate (--lr) or a longer warm-up (--warmup)");
+    }
+
+    private void ApplyAverage(ParameterAverage average)
+    {
+        average.Apply();
+        _last = _plan.Evaluator.Evaluate(_session);
+        _events.OnMessage($"averaged the parameters of the last {average.Count} snapshots ({_plan.Averaging!.Value.Every} steps apart): {_last.Summary}");
+        if (_plan.Verbose >= 1 && _last.Detail is { } detail) _events.OnMessage("  " + detail);
+        SaveCheckpoint(average.Count);
+    }
+
+    private TrainResult Finish()
+    {
+        var final = _last!;
+        if (_plan.FinalEvaluator is { } finalEvaluator)
+        {
+            final = finalEvaluator.Evaluate(_session);
+            _events.OnMessage(final.Detail ?? final.Summary);
+        }
+        long trained = _session.Step - _firstStep;
+        _events.OnMessage(string.Create(CultureInfo.InvariantCulture,
+            $"trained {trained} steps in {_trainingSeconds:F1} s ({(trained > 0 ? 1000 * _trainingSeconds / trained : 0):F1} ms/step); {_clock.Elapsed.TotalSeconds:F1} s in all"));
+        if (_plan.Verbose >= 2 && _step is not null && _batch is not null) Profile(_step, _batch);
+        var result = new TrainResult(_finalLoss, _session.Step, _plan.Epochs, final.Loss, final.Accuracy, _clock.Elapsed.TotalSeconds);
+        _events.OnEnd(result);
+        return result;
+    }
+
+    /// <summary>Per-kernel timings of forward and backward without the update, so profiling leaves the trained model as it is.</summary>
+    private void Profile(CompiledGraph step, TrainingBatch batch)
+    {
+        step.Profile = true;
+        for (int i = 0; i < 5; i++) _session.Run(step, batch.Inputs, [TrainingGraph.LossOutput]);
+        step.Profile = false;
+        _events.OnMessage(step.Describe(withTimings: true));
+    }
+}
