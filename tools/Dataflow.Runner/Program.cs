@@ -30,6 +30,7 @@ public static class Program
                 Console.Error.WriteLine("Run 'dataflow --help' for usage.");
                 return ExitCodes.BadInput;
             }
+            FlagRules.Check(parsed);
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)
