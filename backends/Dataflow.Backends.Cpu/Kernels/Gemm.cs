@@ -173,27 +173,31 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
-    /// How many row ranges × column ranges to cut each matrix into: the tasks must divide evenly
-    /// among the workers (a parallel-for hands each its own range up to four per worker), and among
-    /// the cuts that do, the one with the least estimated time wins — the largest task times the
-    /// tasks per worker, plus packing, since every column range repacks A and every row range B.
+    /// How many row ranges × column ranges to cut each matrix into. A parallel-for hands each task its
+    /// own range while there are at most four per worker, and threads take ranges as they come free,
+    /// so four per worker keeps both cores busy even when one is slowed by other load (a shared
+    /// machine) — fewer, larger tasks leave one core idle at the end. Among the cuts with the most
+    /// tasks (up to that), the cheapest wins: the largest task's product plus the packing, where
+    /// every column range repacks its rows of A and every row range its columns of B.
     /// </summary>
     private static (int Rows, int Cols) Split(int batch, int m, int n, int k, in GemmMicroKernel kernel, int workers)
     {
-        if (workers <= 1 || batch >= 2 * workers) return (1, 1);
+        if (workers <= 1 || batch >= 4 * workers) return (1, 1);
         int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
         (int, int) best = (1, 1);
         double bestCost = double.MaxValue;
+        int bestTasks = batch;
         for (int rows = 1; rows <= Math.Min(mPanels, 4 * workers); rows++)
         for (int cols = 1; cols <= Math.Min(nPanels, 4 * workers); cols++)
         {
             int tasks = batch * rows * cols;
-            if (tasks > 4 * workers || tasks % workers != 0) continue;
+            if (tasks > 4 * workers || tasks < bestTasks || (tasks % workers != 0 && tasks != batch)) continue;
             long taskRows = (long)(mPanels + rows - 1) / rows * kernel.MR, taskCols = (long)(nPanels + cols - 1) / cols * kernel.NR;
-            // Cost in multiply-adds; packing one element costs about as much as 16 of them.
-            double compute = (double)taskRows * taskCols * k, packing = 16.0 * (taskRows + taskCols) * k;
-            double cost = (double)tasks / workers * (compute + packing);
-            if (cost < bestCost) (best, bestCost) = ((rows, cols), cost);
+            // In multiply-adds, per worker: the products, plus packing. An element of A costs about 16 of
+            // them (scalar interleaving of MR rows), one of B about 3 (vector copies or 8×8 transposes).
+            double cost = (double)tasks / workers * taskRows * taskCols * k
+                + (16.0 * cols * m + 3.0 * rows * n) * k / workers;
+            if (tasks > bestTasks || cost < bestCost) (best, bestCost, bestTasks) = ((rows, cols), cost, tasks);
         }
         return best;
     }
@@ -218,9 +222,24 @@ internal static unsafe class Gemm
                 for (int p = 0; p < kc; p++) CopyShort(origin + p * cs, panel + p * mr0, mr0);
                 continue;
             }
+            if (cs == 1 && mr == mr0 && mr0 % 6 == 0)
+            {
+                // Rows contiguous in k (the usual A): read six rows in step, write the panel in order.
+                for (int r = 0; r < mr0; r += 6)
+                {
+                    float* r0 = origin + r * rs, r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs, r4 = r3 + rs, r5 = r4 + rs;
+                    float* to = panel + r;
+                    for (int p = 0; p < kc; p++, to += mr0)
+                    {
+                        to[0] = r0[p]; to[1] = r1[p]; to[2] = r2[p];
+                        to[3] = r3[p]; to[4] = r4[p]; to[5] = r5[p];
+                    }
+                }
+                continue;
+            }
             if (cs == 1)
             {
-                // Rows contiguous in k: read each row once, write it down the panel's column.
+                // An edge panel: each row once, down the panel's column.
                 for (int r = 0; r < mr; r++)
                 {
                     float* row = origin + r * rs;

@@ -11,7 +11,7 @@ public static class GemmBenchCommand
     public static Command Create()
     {
         var seconds = new Option<double>("--seconds") { Description = "Time spent per size, thread count and library", DefaultValueFactory = _ => 0.25 };
-        var json = CommonOptions.Json();
+        var json = new Option<bool>("--json") { Description = "One JSON object per shape and thread count on stdout, a line each (the table goes to stderr)" };
         var command = new Command("gemm", "GEMM GFLOP/s against OpenBLAS's cblas_sgemm (when installed) and the FMA peak, on 1 and all threads") { seconds, json };
         command.SetAction(r =>
         {
