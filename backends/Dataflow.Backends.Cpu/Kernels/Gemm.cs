@@ -117,17 +117,19 @@ internal static unsafe class Gemm
                 float* a = _a + (_opA.Offsets is null ? 0 : _opA.Offsets[bi]);
                 float* b = _b + (_opB.Offsets is null ? 0 : _opB.Offsets[bi]);
                 float* c = _c + (long)bi * _m * _n;
-                for (int jc = j0; jc < j0 + cols; jc += nc0)
+                // Even blocks (256 rows with MC 252 would leave a 4-row block that streams all of B for little work).
+                int mcStep = Even(rows, mc0, _kernel.MR), ncStep = Even(cols, nc0, _kernel.NR), kcStep = Even(_k, kc0, 1);
+                for (int jc = j0; jc < j0 + cols; jc += ncStep)
                 {
-                    int nc = Math.Min(nc0, j0 + cols - jc);
-                    for (int pc = 0; pc < _k; pc += kc0)
+                    int nc = Math.Min(ncStep, j0 + cols - jc);
+                    for (int pc = 0; pc < _k; pc += kcStep)
                     {
-                        int kc = Math.Min(kc0, _k - pc);
+                        int kc = Math.Min(kcStep, _k - pc);
                         bool accumulate = pc > 0 || _epilogue.Accumulate;
                         PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
-                        for (int ic = i0; ic < i0 + rows; ic += mc0)
+                        for (int ic = i0; ic < i0 + rows; ic += mcStep)
                         {
-                            int mc = Math.Min(mc0, i0 + rows - ic);
+                            int mc = Math.Min(mcStep, i0 + rows - ic);
                             PackA(a, _opA.RowStride, _opA.ColStride, ic, mc, pc, kc, ap, _kernel.MR);
                             MacroKernel(kc, mc, nc, ap, bp, c + (long)ic * _n + jc, accumulate, edge);
                         }
@@ -136,6 +138,14 @@ internal static unsafe class Gemm
                 if (_epilogue.Bias != null)
                     for (int i = i0; i < i0 + rows; i++) AddBias(c + (long)i * _n + j0, _epilogue.Bias + j0, cols);
             }
+        }
+
+        /// <summary>The step that cuts <paramref name="length"/> into as few blocks of at most <paramref name="block"/> as possible, of equal size (in whole <paramref name="unit"/>s).</summary>
+        private static int Even(int length, int block, int unit)
+        {
+            int blocks = (length + block - 1) / block;
+            int step = (length + blocks - 1) / blocks;
+            return Math.Min(block, (step + unit - 1) / unit * unit);
         }
 
         /// <summary>Every (A micro-panel, B micro-panel) pair of one packed block: B's panel stays in L1 while A's stream past it.</summary>

@@ -63,6 +63,29 @@ public unsafe class GemmTests
     }
 
     [Fact]
+    public void SteadyStateLaunchAllocatesNothing()
+    {
+        const int m = 70, n = 90, k = 300;
+        var (a, b, c) = (Values(m * k, 1), Values(k * n, 2), new float[m * n]);
+        long allocated = -1;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            float* pA = pa, pB = pb, pC = pc;
+            var opA = new Gemm.Operand(null, k, 1);
+            var opB = new Gemm.Operand(null, 1, k);
+            // One thread, so the job system's own bookkeeping (outside the GEMM) is not counted.
+            Par.Serial(() =>
+            {
+                Gemm.Run(1, m, n, k, pA, opA, pB, opB, pC); // warm-up: JIT, scratch growth
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 3; i++) Gemm.Run(1, m, n, k, pA, opA, pB, opB, pC);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            });
+        }
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
     public void BatchesReadTheirOwnOffsets()
     {
         const int batch = 3, m = 20, n = 35, k = 17;
