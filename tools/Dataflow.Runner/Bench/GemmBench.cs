@@ -47,8 +47,8 @@ public static class GemmBench
     ];
 
     /// <summary>
-    /// Measures every shape at each thread count; OpenBLAS first, then a pause so its threads stop
-    /// spinning before ours start, then ours. <paramref name="progress"/> sees each row as it lands.
+    /// Measures every shape at each thread count (ascending), ours then OpenBLAS's.
+    /// <paramref name="progress"/> sees each row as it lands.
     /// </summary>
     public static List<GemmResult> Run(IEnumerable<GemmShape> shapes, int[] threadCounts, IReadOnlyDictionary<int, double> peaks,
         OpenBlas? openBlas, double seconds, Action<GemmResult> progress)
@@ -59,16 +59,16 @@ public static class GemmBench
             using var matmul = new CpuMatMulCase(shape.M, shape.N, shape.K, shape.TransposeA, shape.TransposeB, shape.Batch);
             foreach (int threads in threadCounts)
             {
+                // Ours first: OpenBLAS's pool threads keep spinning for a while after a call, and
+                // with the thread counts ascending only its single-threaded call (no pool) precedes ours.
+                double gflops = matmul.Measure(threads, seconds);
                 double reference = double.NaN, difference = double.NaN;
-                float[]? expected = null;
                 if (openBlas is not null)
                 {
                     reference = openBlas.Measure(shape.Batch, shape.M, shape.N, shape.K, shape.TransposeA, shape.TransposeB,
-                        matmul.A, matmul.B, threads, seconds, out expected);
-                    Thread.Sleep(100);
+                        matmul.A, matmul.B, threads, seconds, out var expected);
+                    difference = MaxDifference(matmul.Result(), expected);
                 }
-                double gflops = matmul.Measure(threads, seconds);
-                if (expected is not null) difference = MaxDifference(matmul.Result(), expected);
                 var result = new GemmResult(shape, threads, gflops, reference, peaks[threads], difference);
                 results.Add(result);
                 progress(result);
