@@ -232,19 +232,19 @@ internal static unsafe class Gemm
                 for (int p = 0; p < kc; p++) CopyShort(origin + p * cs, panel + p * mr0, mr0);
                 continue;
             }
-            if (cs == 1 && mr == mr0 && mr0 % 6 == 0)
+            if (cs == 1 && mr == mr0 && Avx.IsSupported)
             {
-                // Rows contiguous in k (the usual A): read six rows in step, write the panel in order.
-                for (int r = 0; r < mr0; r += 6)
-                {
-                    float* r0 = origin + r * rs, r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs, r4 = r3 + rs, r5 = r4 + rs;
-                    float* to = panel + r;
-                    for (int p = 0; p < kc; p++, to += mr0)
-                    {
-                        to[0] = r0[p]; to[1] = r1[p]; to[2] = r2[p];
-                        to[3] = r3[p]; to[4] = r4[p]; to[5] = r5[p];
-                    }
-                }
+                // Rows contiguous in k (the usual A): transpose 8 k steps × up to 8 rows in registers.
+                // A group of fewer than 8 rows stores 8 lanes anyway, spilling zeros into the next
+                // columns; the spill is always overwritten later (the lower group, the next row, the
+                // next block or panel) or lands in the scratch's slack, so the higher group goes first.
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                    for (int g = (mr0 - 1) / 8 * 8; g >= 0; g -= 8)
+                        Transpose8x8(origin + g * rs + p, rs, Math.Min(8, mr0 - g), panel + p * mr0 + g, mr0);
+                for (; p < kc; p++)
+                    for (int r = 0; r < mr0; r++)
+                        panel[p * mr0 + r] = origin[r * rs + p];
                 continue;
             }
             if (cs == 1)
@@ -286,7 +286,7 @@ internal static unsafe class Gemm
                 int p = 0;
                 for (; p + 8 <= kc; p += 8)
                     for (int j = 0; j < nr0; j += 8)
-                        Transpose8x8(origin + j * cs + p, cs, panel + p * nr0 + j, nr0);
+                        Transpose8x8(origin + j * cs + p, cs, 8, panel + p * nr0 + j, nr0);
                 for (; p < kc; p++)
                     for (int j = 0; j < nr0; j++)
                         panel[p * nr0 + j] = origin[j * cs + p];
@@ -314,13 +314,22 @@ internal static unsafe class Gemm
         for (; i < count; i++) to[i] = from[i];
     }
 
-    /// <summary>dst[r*ldd + c] = src[c*lds + r] for an 8×8 block (AVX: unpack, shuffle, swap 128-bit halves).</summary>
-    private static void Transpose8x8(float* src, long lds, float* dst, long ldd)
+    /// <summary>
+    /// dst[r*ldd + c] = src[c*lds + r] for an 8×8 block (AVX: unpack, shuffle, swap 128-bit halves);
+    /// only the first <paramref name="rows"/> source rows are read, the rest count as zeros.
+    /// Stores go in ascending destination rows.
+    /// </summary>
+    private static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd)
     {
-        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + lds);
-        var r2 = Avx.LoadVector256(src + 2 * lds); var r3 = Avx.LoadVector256(src + 3 * lds);
-        var r4 = Avx.LoadVector256(src + 4 * lds); var r5 = Avx.LoadVector256(src + 5 * lds);
-        var r6 = Avx.LoadVector256(src + 6 * lds); var r7 = Avx.LoadVector256(src + 7 * lds);
+        var z = Vector256<float>.Zero;
+        var r0 = Avx.LoadVector256(src);
+        var r1 = rows > 1 ? Avx.LoadVector256(src + lds) : z;
+        var r2 = rows > 2 ? Avx.LoadVector256(src + 2 * lds) : z;
+        var r3 = rows > 3 ? Avx.LoadVector256(src + 3 * lds) : z;
+        var r4 = rows > 4 ? Avx.LoadVector256(src + 4 * lds) : z;
+        var r5 = rows > 5 ? Avx.LoadVector256(src + 5 * lds) : z;
+        var r6 = rows > 6 ? Avx.LoadVector256(src + 6 * lds) : z;
+        var r7 = rows > 7 ? Avx.LoadVector256(src + 7 * lds) : z;
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);

@@ -10,7 +10,7 @@ public static class GemmBenchCommand
 {
     public static Command Create()
     {
-        var seconds = new Option<double>("--seconds") { Description = "Time spent per size, thread count and library", DefaultValueFactory = _ => 0.25 };
+        var seconds = new Option<double>("--seconds") { Description = "Time spent per size, thread count and library", DefaultValueFactory = _ => 0.2 };
         var json = new Option<bool>("--json") { Description = "One JSON object per shape and thread count on stdout, a line each (the table goes to stderr)" };
         var command = new Command("gemm", "GEMM GFLOP/s against OpenBLAS's cblas_sgemm (when installed) and the FMA peak, on 1 and all threads") { seconds, json };
         command.SetAction(r =>
@@ -24,7 +24,8 @@ public static class GemmBenchCommand
                 string.Join(", ", threadCounts.Select(t => $"{peaks[t]:F1} GFLOP/s on {t} thread{(t == 1 ? "" : "s")}")));
             output.WriteLine(openBlas is null
                 ? "OpenBLAS: not installed (tools/setup installs libopenblas0-pthread); its columns read n/a"
-                : $"OpenBLAS: core {openBlas.CoreName}" + (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { } pinned ? $" (OPENBLAS_CORETYPE={pinned} pins it)" : ""));
+                : $"OpenBLAS: core {openBlas.CoreName}" + (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { } pinned
+                    ? $" (pinned by OPENBLAS_CORETYPE={pinned}; for its best kernels run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)" : ""));
             output.WriteLine($"{"shape",-28} {"m",6} {"n",6} {"k",6} {"thr",3} {"GFLOP/s",8} {"OpenBLAS",8} {"ratio",6} {"of peak",7} {"max|Δ|",8}");
             var rows = new JsonArray();
             GemmBench.Run(GemmBench.Shapes, threadCounts, peaks, openBlas, r.GetValue(seconds), row =>
