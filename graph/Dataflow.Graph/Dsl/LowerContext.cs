@@ -41,8 +41,14 @@ public sealed class LowerContext
 
     public DfgException Error(Loc loc, string message) => _source.Error(loc, message);
 
+    /// <summary>
+    /// The hint after "unknown name 'x'": where x is defined later in the file when it is, else the
+    /// nearest visible name. Set by the lowerer, which knows the file; plain suggestions without it.
+    /// </summary>
+    public Func<string, Loc, IEnumerable<string>, string> NameHint { get; init; } = (name, _, candidates) => Suggest.Hint(name, candidates);
+
     public DfgException UnknownName(SymbolValue symbol) =>
-        Error(symbol.Loc, $"unknown name '{symbol.Name}'{Suggest.Hint(symbol.Name, VisibleNames())}");
+        Error(symbol.Loc, $"unknown name '{symbol.Name}'{NameHint(symbol.Name, symbol.Loc, VisibleNames())}");
 
     /// <summary>
     /// A name not yet used in the current scope: <paramref name="baseName"/> the first time, then

@@ -94,7 +94,7 @@ internal sealed partial class Lowerer
             case NameExpr name when char.IsAsciiLetterUpper(name.Name[0]):
                 return Dim.Symbol(name.Name);
             case NameExpr name:
-                throw _source.Error(name.Loc, $"unknown name '{name.Name}'{Suggest.Hint(name.Name, VisibleNames())} (dimension symbols start with a capital letter, like B or T)");
+                throw _source.Error(name.Loc, $"unknown name '{name.Name}'{NameHint(name.Name, name.Loc, VisibleNames())} (dimension symbols start with a capital letter, like B or T)");
             case NegateExpr neg:
                 return EvaluateDim(neg.Operand) * Dim.Const(-1);
             case BinaryExpr b:
@@ -143,7 +143,7 @@ internal sealed partial class Lowerer
             throw _source.Error(call.Loc, $"'{call.Callee}' is {target.Describe()}, not something that can be called");
         var callable = LayerRegistry.Names.Concat(_blocks.Keys).Append("repeat")
             .Concat(_env.Names.Where(n => _env.TryGet(n, out var v) && v is LayerObject));
-        throw _source.Error(call.Loc, $"unknown layer or function '{call.Callee}'{Suggest.Hint(call.Callee, callable)}");
+        throw _source.Error(call.Loc, $"unknown layer or function '{call.Callee}'{NameHint(call.Callee, call.Loc, callable)}");
     }
 
     /// <summary>

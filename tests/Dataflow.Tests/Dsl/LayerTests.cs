@@ -68,7 +68,7 @@ public class LayerTests
     [Fact]
     public void Numbers_are_computed_when_functions_get_numbers()
     {
-        var m = Lower("y = x * sqrt(d) / 2 + exp(0)\n");
+        var m = Lower("y = x * sqrt(d) / 2 + exp(0)\noutput y\n");
         var constants = m.Graph.Nodes.Where(n => n.Op == OpCode.Constant).Select(n => n.Attrs.Value).ToList();
         Assert.Contains(Math.Sqrt(8), constants);
     }
