@@ -82,9 +82,17 @@ public sealed class LowerContext
         using (Builder.Scope(name))
         {
             result = Guard(loc, kind, lower);
-            long count = earlierParameters;
-            for (int i = before; i < Builder.Graph.Parameters.Count; i++)
-                count += Builder.Graph.Parameters[i].Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b);
+            long count = Guard(loc, kind, () =>
+            {
+                long sum = earlierParameters;
+                for (int i = before; i < Builder.Graph.Parameters.Count; i++)
+                {
+                    var shape = Builder.Graph.Parameters[i].Node.Shape;
+                    try { sum = checked(sum + shape.ElementCount()); }
+                    catch (OverflowException) { throw new ShapeException($"the parameters of this layer have more than 2^63 - 1 elements in all"); }
+                }
+                return sum;
+            });
             if (result is TensorValue t)
                 Builder.Graph.AddLayer(new LayerInfo(Builder.CurrentScope, kind, t.Node.Type, count, parent));
             else if (result is LayerObject layer)

@@ -151,13 +151,30 @@ internal sealed partial class Lowerer
     /// (<c>block.0</c>, <c>block.1</c>, ...) and so with its own parameters; the output of one is
     /// the first argument of the next, the extra arguments go to every copy unchanged.
     /// </summary>
+    /// <summary>The most graph nodes one lowering builds: past it a repeat is refused before it spends minutes and gigabytes.</summary>
+    internal const long MaxGraphNodes = 20_000_000;
+
+    /// <summary>Copies after the first see the same types (the block maps its input type to itself), so they are alike.</summary>
+    private static bool CopiesAreAlike(Value input, Value output) =>
+        input is TensorValue a && output is TensorValue b && a.Node.Type.Equals(b.Node.Type);
+
+    /// <summary>n copies must have a 64-bit parameter count and, when built, a graph of bounded size.</summary>
+    private void CheckCopiesFit(CallExpr call, BlockStmt block, long n, long perCopy, long nodesPerCopy)
+    {
+        if (perCopy > 0 && n > long.MaxValue / perCopy)
+            throw _source.Error(call.Loc, $"repeat: {n} copies of '{block.Name}' with {perCopy:N0} parameters each make more than 2^63 - 1 parameters");
+        if (!_options.CountOnly && nodesPerCopy > 0 && n > MaxGraphNodes / nodesPerCopy)
+            throw _source.Error(call.Loc, $"repeat: {n:N0} copies of '{block.Name}' ({nodesPerCopy:N0} graph nodes each) are more than one graph may hold " +
+                $"({MaxGraphNodes:N0} nodes); `dataflow inspect` counts such a model without building it");
+    }
+
     private Value Repeat(CallExpr call)
     {
         var args = EvaluateArgs(call);
         if (args.Count < 3 || args.Take(3).Any(a => a.Name is not null))
             throw _source.Error(call.Loc, "repeat takes (n, block, x, more block arguments...), the first three positional");
-        var n = args[0].Value is NumberValue { Number: var count } && count >= 0 && count == Math.Floor(count)
-            ? (int)count
+        var n = args[0].Value is NumberValue { Number: var count } && count >= 0 && count == Math.Floor(count) && count < 9.2e18
+            ? (long)count
             : throw _source.Error(args[0].Loc, $"repeat: n must be a whole number >= 0, got {args[0].Value.Describe()}");
         var block = args[1].Value switch
         {
@@ -167,11 +184,29 @@ internal sealed partial class Lowerer
         };
         var rest = args.Skip(2).ToList();
         using var scope = _builder.Scope(_context.UniqueName(block.Name));
-        for (int i = 0; i < n; i++)
+        for (long i = 0; i < n; i++)
         {
+            int parametersBefore = _graph.Parameters.Count, nodesBefore = _graph.Nodes.Count;
+            var input = rest[0].Value;
             var result = InvokeBlock(block, rest, call.Loc, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             rest[0] = rest[0] with { Value = result };
+            if (i == 0 && n > 1 && CopiesAreAlike(input, result))
+            {
+                var perCategory = _graph.Parameters.Skip(parametersBefore).GroupBy(p => p.Category)
+                    .ToDictionary(g => g.Key, g => _context.Guard(call.Loc, "repeat", () => g.Aggregate(0L, (sum, p) => checked(sum + p.Node.Shape.ElementCount()))));
+                long perCopy = perCategory.Values.Aggregate(0L, (a, b) => checked(a + b));
+                CheckCopiesFit(call, block, n, perCopy, _graph.Nodes.Count - nodesBefore);
+                if (_options.CountOnly)
+                {
+                    var type = ((TensorValue)result).Node.Type;
+                    _graph.AddRepeatedCopies(new RepeatedCopies($"{_builder.CurrentScope}.0", block.Name, n - 1, perCopy, perCategory, type));
+                    // One row standing for the copies not built, so a layer table still adds up.
+                    _graph.AddLayer(new LayerInfo(n == 2 ? $"{_builder.CurrentScope}.1" : $"{_builder.CurrentScope}.1..{n - 1}",
+                        $"{block.Name} x{n - 1:N0}", type, perCopy * (n - 1), _builder.CurrentScope));
+                    break;
+                }
+            }
         }
-        return rest[0].Value;
+                return rest[0].Value;
     }
 }

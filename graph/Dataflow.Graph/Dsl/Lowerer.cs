@@ -61,6 +61,15 @@ internal sealed partial class Lowerer
             _graph.SetOutput("loss", node);
         }
 
+        try
+        {
+            _graph.ParameterCount();
+        }
+        catch (GraphException e)
+        {
+            throw _source.Error(_model.Loc, e.Message);
+        }
+
         // No layer, no output, no loss: nothing to compute, which is what a file cut short before
         // (or inside) its first layer looks like.
         if (_graph.Outputs.Count == 0 && _graph.Layers.Count == 0)

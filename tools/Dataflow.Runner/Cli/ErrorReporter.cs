@@ -22,7 +22,7 @@ public static class ErrorReporter
         var (code, message) = exception switch
         {
             DfgException e => (ExitCodes.BadInput, e.Diagnostic.ToString()),
-            CheckpointException or DataException or FeedException or TokenizerException or UsageException or ShapeException or GraphException or CompileException
+            CheckpointException or DataException or FeedException or TokenizerException or UsageException or ShapeException or GraphException or CompileException or DeviceMemoryException
                 => (ExitCodes.BadInput, exception.Message),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),
