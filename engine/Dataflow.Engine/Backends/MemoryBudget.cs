@@ -19,7 +19,7 @@ public static class MemoryBudget
         }
         catch (OverflowException)
         {
-            throw new DeviceMemoryException($"{what}: {elements:N0} elements of {bytesPerElement} bytes is more than 2^63 bytes");
+            throw new DeviceMemoryException($"{what}: {elements:N0} elements of {bytesPerElement} bytes are more than 2^63 bytes; use a smaller batch, sequence length or model");
         }
     }
 
@@ -30,7 +30,7 @@ public static class MemoryBudget
         foreach (var count in elementCounts)
         {
             try { total = checked(total + count); }
-            catch (OverflowException) { throw new DeviceMemoryException($"{what}: more than 2^63 elements in all"); }
+            catch (OverflowException) { throw new DeviceMemoryException($"{what}: more than 2^63 elements in all; use a smaller batch, sequence length or model"); }
         }
         return Bytes(total, what);
     }
@@ -42,7 +42,7 @@ public static class MemoryBudget
     public static void Require(long bytesNeeded, long bytesAvailable, string what)
     {
         if (bytesAvailable > 0 && bytesNeeded > bytesAvailable)
-            throw new DeviceMemoryException($"{what} needs {Format(bytesNeeded)} but the device has {Format(bytesAvailable)}; use a smaller batch, sequence length or model");
+            throw new DeviceMemoryException($"{what}: {Format(bytesNeeded)} needed, but the device has {Format(bytesAvailable)}; use a smaller batch, sequence length or model");
     }
 
     /// <summary>Refuses one buffer larger than a backend's per-buffer limit.</summary>

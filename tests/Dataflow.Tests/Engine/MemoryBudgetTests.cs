@@ -13,7 +13,7 @@ public sealed class MemoryBudgetTests
     {
         MemoryBudget.Require(1024, 2048, "x");
         var error = Assert.Throws<DeviceMemoryException>(() => MemoryBudget.Require(3L << 40, 128L << 30, "training"));
-        Assert.Equal("training needs 3.0 TiB but the device has 128.0 GiB; use a smaller batch, sequence length or model", error.Message);
+        Assert.Equal("training: 3.0 TiB needed, but the device has 128.0 GiB; use a smaller batch, sequence length or model", error.Message);
         Assert.Throws<DeviceMemoryException>(() => MemoryBudget.Bytes(long.MaxValue / 2, "a buffer"));
     }
 
@@ -24,7 +24,7 @@ public sealed class MemoryBudgetTests
         using var session = TestGraphs.SessionWith(graph, new Dictionary<string, float[]>());
         var error = Assert.Throws<DeviceMemoryException>(() =>
             session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long> { ["B"] = int.MaxValue }));
-        Assert.StartsWith("this graph's buffers on cpu", error.Message);
+        Assert.StartsWith("the buffers of this graph on cpu", error.Message);
         Assert.Contains("but the device has", error.Message);
     }
 
