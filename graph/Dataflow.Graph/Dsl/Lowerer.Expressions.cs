@@ -146,11 +146,6 @@ internal sealed partial class Lowerer
         throw _source.Error(call.Loc, $"unknown layer or function '{call.Callee}'{NameHint(call.Callee, call.Loc, callable)}");
     }
 
-    /// <summary>
-    /// <c>repeat(n, block, x, extra...)</c>: n copies of the block, each in its own scope
-    /// (<c>block.0</c>, <c>block.1</c>, ...) and so with its own parameters; the output of one is
-    /// the first argument of the next, the extra arguments go to every copy unchanged.
-    /// </summary>
     /// <summary>The most graph nodes one lowering builds: past it a repeat is refused before it spends minutes and gigabytes.</summary>
     internal const long MaxGraphNodes = 20_000_000;
 
@@ -158,16 +153,21 @@ internal sealed partial class Lowerer
     private static bool CopiesAreAlike(Value input, Value output) =>
         input is TensorValue a && output is TensorValue b && a.Node.Type.Equals(b.Node.Type);
 
-    /// <summary>n copies must have a 64-bit parameter count and, when built, a graph of bounded size.</summary>
-    private void CheckCopiesFit(CallExpr call, BlockStmt block, long n, long perCopy, long nodesPerCopy)
+    /// <summary>n copies must have a 64-bit parameter count and, when <paramref name="built"/>, a graph of bounded size.</summary>
+    private void CheckCopiesFit(CallExpr call, BlockStmt block, long n, long perCopy, long nodesPerCopy, bool built)
     {
         if (perCopy > 0 && n > long.MaxValue / perCopy)
             throw _source.Error(call.Loc, $"repeat: {n} copies of '{block.Name}' with {perCopy:N0} parameters each make more than 2^63 - 1 parameters");
-        if (!_options.CountOnly && nodesPerCopy > 0 && n > MaxGraphNodes / nodesPerCopy)
+        if (built && nodesPerCopy > 0 && n > MaxGraphNodes / nodesPerCopy)
             throw _source.Error(call.Loc, $"repeat: {n:N0} copies of '{block.Name}' ({nodesPerCopy:N0} graph nodes each) are more than one graph may hold " +
                 $"({MaxGraphNodes:N0} nodes); `dataflow inspect` counts such a model without building it");
     }
 
+    /// <summary>
+    /// <c>repeat(n, block, x, extra...)</c>: n copies of the block, each in its own scope
+    /// (<c>block.0</c>, <c>block.1</c>, ...) and so with its own parameters; the output of one is
+    /// the first argument of the next, the extra arguments go to every copy unchanged.
+    /// </summary>
     private Value Repeat(CallExpr call)
     {
         var args = EvaluateArgs(call);
@@ -190,13 +190,14 @@ internal sealed partial class Lowerer
             var input = rest[0].Value;
             var result = InvokeBlock(block, rest, call.Loc, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             rest[0] = rest[0] with { Value = result };
-            if (i == 0 && n > 1 && CopiesAreAlike(input, result))
+            if (i == 0 && n > 1)
             {
+                bool alike = CopiesAreAlike(input, result);
                 var perCategory = _graph.Parameters.Skip(parametersBefore).GroupBy(p => p.Category)
                     .ToDictionary(g => g.Key, g => _context.Guard(call.Loc, "repeat", () => g.Aggregate(0L, (sum, p) => checked(sum + p.Node.Shape.ElementCount()))));
                 long perCopy = perCategory.Values.Aggregate(0L, (a, b) => checked(a + b));
-                CheckCopiesFit(call, block, n, perCopy, _graph.Nodes.Count - nodesBefore);
-                if (_options.CountOnly)
+                CheckCopiesFit(call, block, n, alike ? perCopy : 0, _graph.Nodes.Count - nodesBefore, built: !(alike && _options.CountOnly));
+                if (alike && _options.CountOnly)
                 {
                     var type = ((TensorValue)result).Node.Type;
                     _graph.AddRepeatedCopies(new RepeatedCopies($"{_builder.CurrentScope}.0", block.Name, n - 1, perCopy, perCategory, type));
@@ -207,6 +208,6 @@ internal sealed partial class Lowerer
                 }
             }
         }
-                return rest[0].Value;
+        return rest[0].Value;
     }
 }
