@@ -1,3 +1,5 @@
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine.Compile;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
@@ -25,10 +27,12 @@ public sealed class NonFiniteDiagnosisTests
         return graph;
     }
 
-    private static (NonFiniteSource? Source, float Loss) Diagnose(float[] w, float[] x)
+    private static (NonFiniteSource? Source, float Loss) Diagnose(float[] w, float[] x, bool fusion = true)
     {
         var graph = Graph();
-        using var session = TestGraphs.SessionWith(graph, new Dictionary<string, float[]> { ["w"] = w });
+        using var session = new Session(new CpuBackend(), seed: 1, new CompileOptions { Fusion = fusion });
+        session.DeclareParameters(graph);
+        session.Parameters.Write(session.Parameters.Get("w").Value, w);
         var compiled = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long>());
         var feeds = new Dictionary<string, Array> { ["x"] = x };
         var loss = session.Run(compiled, feeds).Results[TrainingGraph.LossOutput][0];
@@ -43,7 +47,15 @@ public sealed class NonFiniteDiagnosisTests
         Assert.NotNull(source);
         Assert.Equal(NonFiniteSource.Origin.Kernel, source.Kind);
         Assert.Matches(@"^kernel k\d+ \(.+ in head\) produced \+inf from finite inputs \(first at element 2\)$", source.Description);
+        Assert.Equal("kernel k0 (fused[mul exp add log] in head) produced +inf from finite inputs (first at element 2)", source.Description);
         Assert.Equal(2, source.Index);
+    }
+
+    [Fact]
+    public void WithoutFusionTheSingleOpIsNamed()
+    {
+        var (source, _) = Diagnose([1, 1, 1, 1], [1, 2, 100, 3], fusion: false);
+        Assert.Matches(@"^kernel k\d+ \(fused\[exp\] in head\) produced \+inf from finite inputs \(first at element 2\)$", source!.Description);
     }
 
     [Fact]
