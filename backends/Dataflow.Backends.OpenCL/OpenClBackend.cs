@@ -123,6 +123,9 @@ public sealed unsafe class OpenClBackend : IBackend
             nuint bytes = (nuint)(Math.Max(1, elements) * sizeof(float));
             int err;
             nint mem = _cl.CreateBuffer(_context, MemFlags.ReadWrite, bytes, null, &err);
+            // CL_INVALID_BUFFER_SIZE, CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES: too large, a user's choice.
+            if (err is -61 or -4 or -5)
+                throw new DeviceMemoryException($"the opencl device cannot allocate a buffer of {elements:N0} elements ({MemoryBudget.Format(MemoryBudget.Bytes(elements, "a buffer"))}); use a smaller batch, sequence length or model");
             if (err != 0) throw new OpenClException($"clCreateBuffer of {elements} elements", err);
             // Zero-initialised like every backend's buffers; queued, so it lands before any later launch.
             float zero = 0;

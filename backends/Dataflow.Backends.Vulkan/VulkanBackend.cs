@@ -730,6 +730,19 @@ public sealed unsafe class VulkanBackend : IBackend
     /// <summary>A zero-filled, mapped storage buffer (like every backend's buffers).</summary>
     private VulkanBuffer CreateBuffer(long elements)
     {
+        try
+        {
+            return CreateBufferUnchecked(elements);
+        }
+        catch (VulkanException e) when (e.Result is Result.ErrorOutOfDeviceMemory or Result.ErrorOutOfHostMemory)
+        {
+            // Too large for the device: a user's choice (batch, length, model), not a bug.
+            throw new DeviceMemoryException($"the vulkan device cannot allocate a buffer of {elements:N0} elements ({MemoryBudget.Format(MemoryBudget.Bytes(elements, "a buffer"))}); use a smaller batch, sequence length or model");
+        }
+    }
+
+    private VulkanBuffer CreateBufferUnchecked(long elements)
+    {
         ulong bytes = (ulong)Math.Max(1, elements) * sizeof(float);
         var info = new BufferCreateInfo
         {

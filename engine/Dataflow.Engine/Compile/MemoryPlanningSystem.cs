@@ -70,6 +70,13 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
             }
         }
 
+        // Refuse a plan that cannot fit before allocating any of it: the transient slots plus every
+        // tensor that keeps its own buffer (parameters are already allocated and are not counted).
+        var ownBuffers = context.TensorOf.Values.Select(Storage).Distinct()
+            .Where(r => !world.Has<ParamTag>(r) && !slotOf.ContainsKey(r)).Select(r => Math.Max(1, Elements(world, r)));
+        foreach (var size in slotSizes.Concat(ownBuffers)) MemoryBudget.RequireBuffer(context.Backend.Name, size, long.MaxValue / sizeof(float));
+        MemoryBudget.Require(context.Backend, MemoryBudget.Bytes(slotSizes.Concat(ownBuffers), "the planned buffers"), "the buffers of this graph");
+
         var slotBuffers = slotSizes.Select(size => Allocate(size)).ToArray();
         context.TransientElements = slotSizes.Sum();
         context.UnplannedElements = slotOf.Keys.Sum(r => Elements(world, r));

@@ -9,7 +9,15 @@ namespace Dataflow.Graph.Dsl;
 /// inputs <c>cache.SCOPE.k</c>/<c>.v</c> and returned as outputs of the same names, and the tokens
 /// fed are those at <c>position</c>, <c>position + 1</c>, …. Decode mode is for inference only.
 /// </summary>
-public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true, int? CacheLength = null);
+public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true, int? CacheLength = null)
+{
+    /// <summary>
+    /// Lower for counting only (<c>inspect</c>): <c>repeat(n, block, …)</c> lowers its first copy and
+    /// counts the other n − 1 (<see cref="ComputeGraph.RepeatedCopies"/>) instead of building them, so
+    /// a 10⁶-layer or GPT-3-sized model answers at once. The graph is then not for running.
+    /// </summary>
+    public bool CountOnly { get; init; }
+}
 
 /// <summary>The optimizer, schedule and other training numbers a model file suggests; the runner's flags may override them.</summary>
 public sealed record TrainingDefaults(

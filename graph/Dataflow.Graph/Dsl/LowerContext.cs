@@ -41,8 +41,14 @@ public sealed class LowerContext
 
     public DfgException Error(Loc loc, string message) => _source.Error(loc, message);
 
+    /// <summary>
+    /// The hint after "unknown name 'x'": where x is defined later in the file when it is, else the
+    /// nearest visible name. Set by the lowerer, which knows the file; plain suggestions without it.
+    /// </summary>
+    public Func<string, Loc, IEnumerable<string>, string> NameHint { get; init; } = (name, _, candidates) => Suggest.Hint(name, candidates);
+
     public DfgException UnknownName(SymbolValue symbol) =>
-        Error(symbol.Loc, $"unknown name '{symbol.Name}'{Suggest.Hint(symbol.Name, VisibleNames())}");
+        Error(symbol.Loc, $"unknown name '{symbol.Name}'{NameHint(symbol.Name, symbol.Loc, VisibleNames())}");
 
     /// <summary>
     /// A name not yet used in the current scope: <paramref name="baseName"/> the first time, then
@@ -76,9 +82,17 @@ public sealed class LowerContext
         using (Builder.Scope(name))
         {
             result = Guard(loc, kind, lower);
-            long count = earlierParameters;
-            for (int i = before; i < Builder.Graph.Parameters.Count; i++)
-                count += Builder.Graph.Parameters[i].Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b);
+            long count = Guard(loc, kind, () =>
+            {
+                long sum = earlierParameters;
+                for (int i = before; i < Builder.Graph.Parameters.Count; i++)
+                {
+                    var shape = Builder.Graph.Parameters[i].Node.Shape;
+                    try { sum = checked(sum + shape.ElementCount()); }
+                    catch (OverflowException) { throw new ShapeException($"the parameters of this layer have more than 2^63 - 1 elements in all"); }
+                }
+                return sum;
+            });
             if (result is TensorValue t)
                 Builder.Graph.AddLayer(new LayerInfo(Builder.CurrentScope, kind, t.Node.Type, count, parent));
             else if (result is LayerObject layer)

@@ -51,6 +51,7 @@ public sealed class GraphBuilder
 
     public Node Parameter(string name, Shape shape, ParamInit init, ParamCategory category = ParamCategory.Other)
     {
+        if (shape.IsConcrete) shape.ElementCount();    // a parameter's size must fit in 64 bits
         var node = Apply(OpCode.Parameter, new OpAttrs { Name = name, Shape = shape, Init = init });
         Graph.RegisterParameter(new ParameterInfo(node, category));
         return node;

@@ -35,12 +35,10 @@ public static class InspectCommand
 
     private static void InspectModel(string path, string? preset, string[]? overrides, bool json)
     {
-        var model = ModelLoader.Load(path, CommonOptions.ModelOptions(preset, overrides, training: false));
+        var model = ModelLoader.Load(path, CommonOptions.ModelOptions(preset, overrides, training: false) with { CountOnly = true });
         var graph = model.Graph;
         long total = graph.ParameterCount();
-        var byKind = graph.Parameters
-            .GroupBy(p => p.Category)
-            .ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Sum(p => p.Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b)));
+        var byKind = graph.ParameterCountByCategory().ToDictionary(c => c.Key.ToString().ToLowerInvariant(), c => c.Value);
 
         if (json)
         {
