@@ -52,7 +52,7 @@ public sealed class Trainer
             _lastLoss = _session.TrainStep(step, batch.Inputs).Results[TrainingGraph.LossOutput][0];
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _trainingSeconds += seconds;
-            if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
+            if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}" + Diagnose(step, batch));
             (_intervalSum, _intervalSteps) = (_intervalSum + _lastLoss, _intervalSteps + 1);
             _events.OnStep(new StepReport(_session.Step, _plan.Steps, _lastLoss, _plan.Schedule.At(_session.Step - 1), batch.Examples, batch.Tokens, seconds));
             if (_plan.Averaging?.IsSnapshot(_session.Step) == true) average.Add();
@@ -101,20 +101,24 @@ public sealed class Trainer
         return _last = evaluation;
     }
 
-    /// <summary>Writes the checkpoint only when the run is sound: a finite last loss, and every parameter and optimizer moment finite.</summary>
+    /// <summary>Writes the checkpoint only when the run is sound: finite last training and validation losses, and every parameter and optimizer moment finite.</summary>
     private void SaveCheckpoint(int averaged)
     {
         if (_plan.CheckpointPath is not { } path || _session.Step <= _firstStep) return;
         if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
+        if (_last is { Loss: var validation } && !double.IsFinite(validation)) throw Diverged($"the validation loss became {validation}");
         if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
         SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _plan.Batches.GetState(), _plan.TokenizerJson);
     }
 
     /// <summary>
-    /// The one place a run is declared diverged. The engine's diagnosis of the first kernel whose
-    /// output went non-finite belongs here: run it on <see cref="_step"/> with <see cref="_batch"/>'s
-    /// inputs and append the kernel it names to the message.
+    /// Where the step's non-finite loss came from. A step with a non-finite loss does not update the
+    /// parameters, so re-running it kernel by kernel finds the first op that overflowed.
     /// </summary>
+    private string Diagnose(CompiledGraph step, TrainingBatch batch) =>
+        NonFiniteDiagnosis.Find(_session, step, batch.Inputs) is { } source ? $" ({source.Description})" : "";
+
+    /// <summary>The one place a run is declared diverged; nothing is written after it.</summary>
     private TrainingDivergedException Diverged(string what)
     {
         string kept = _plan.CheckpointPath is { } path && File.Exists(path) ? $" ({path} keeps its last good state)" : "";

@@ -36,11 +36,21 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
             _pairs = [.. pairs.OrderBy(p => p.Item1.Name, StringComparer.Ordinal)];
         }
 
+        // A step whose loss or gradient norm is not finite leaves the parameters as they were: the
+        // run is failing anyway, and the parameters that produced the bad step are what a diagnosis
+        // (NonFiniteDiagnosis) needs to find the op that overflowed.
+        double? normSquared = ReadOutput(world, TrainingGraph.GradNormSquared);
+        if ((ReadOutput(world, TrainingGraph.LossOutput) is { } loss && !double.IsFinite(loss)) || (normSquared is { } n && !double.IsFinite(n)))
+        {
+            context.UpdateSkipped = true;
+            return;
+        }
+
         var scalars = (float[])update.Scalars.Clone();
         scalars[OptimizerScalars.GradientScale] = 1f;
-        if (ReadGradNormSquared(world) is { } normSquared)
+        if (normSquared is not null)
         {
-            context.GradientNorm = Math.Sqrt(normSquared);
+            context.GradientNorm = Math.Sqrt(normSquared.Value);
             if (update.ClipNorm > 0 && context.GradientNorm > update.ClipNorm)
                 scalars[OptimizerScalars.GradientScale] = (float)(update.ClipNorm / (context.GradientNorm + 1e-6));
         }
@@ -62,12 +72,13 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         }
     }
 
-    private double? ReadGradNormSquared(World world)
+    /// <summary>The scalar output <paramref name="name"/> of this step, or null when the graph has none.</summary>
+    private double? ReadOutput(World world, string name)
     {
         double? result = null;
         world.ForEach(in Outputs, (ref OutputTag tag, ref BufferSlot slot) =>
         {
-            if (!tag.Names.Contains(TrainingGraph.GradNormSquared)) return;
+            if (result is not null || !tag.Names.Contains(name)) return;
             Span<float> value = stackalloc float[1];
             backend.Wait();
             backend.Download(slot.Buffer, value);
