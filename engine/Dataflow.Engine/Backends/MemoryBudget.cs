@@ -42,7 +42,19 @@ public static class MemoryBudget
     public static void Require(long bytesNeeded, long bytesAvailable, string what)
     {
         if (bytesAvailable > 0 && bytesNeeded > bytesAvailable)
-            throw new DeviceMemoryException($"{what}: {Format(bytesNeeded)} needed, but the device has {Format(bytesAvailable)}; use a smaller batch, sequence length or model");
+            throw new DeviceMemoryException($"{what}: {Format(bytesNeeded)} needed, but {Format(bytesAvailable)} is available; use a smaller batch, sequence length or model");
+    }
+
+    /// <summary>
+    /// The length of a host array of <paramref name="elements"/> (a batch staged for feeding), refused
+    /// up front when the machine lacks the memory or one array cannot hold that many.
+    /// </summary>
+    public static int HostArray(long elements, int bytesPerElement, string what)
+    {
+        Require(Bytes(elements, what, bytesPerElement), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, $"{what} in host memory");
+        if (elements > Array.MaxLength)
+            throw new DeviceMemoryException($"{what}: {elements:N0} elements are more than one array holds ({Array.MaxLength:N0}); use a smaller batch");
+        return (int)elements;
     }
 
     /// <summary>Refuses one buffer larger than a backend's per-buffer limit.</summary>
