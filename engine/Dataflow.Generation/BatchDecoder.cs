@@ -1,0 +1,93 @@
+using Dataflow.Engine.Sessions;
+using Dataflow.Graph.Dsl;
+using Dataflow.Training;
+
+namespace Dataflow.Generation;
+
+/// <summary>
+/// Many sequences decoded together, each in its own slot of key/value caches that live in device
+/// buffers (state tensors of the session, updated in place by the graphs). Two graphs, each compiled
+/// once: the batched decode step (every slot feeds one token at its own position; an idle slot is fed
+/// position L and writes nothing) and the chunked prefill (C tokens into one slot). No graph is
+/// compiled per prompt length and no cache crosses to the host.
+/// </summary>
+/// <remarks>
+/// A prompt of n tokens is prefilled in chunks of C starting at 0, C, 2C, …; the last chunk is moved
+/// back to end exactly at n (it rewrites a few rows with the same values), and a prompt shorter than C
+/// is padded at positions n … C−1, rows that are rewritten before any query can see them. So every
+/// position fed is inside the cache.
+/// </remarks>
+public sealed class BatchDecoder
+{
+    private readonly Session _session;
+    private readonly CompiledGraph _decode, _prefill;
+    private readonly LanguageModelInputs _decodeInputs, _prefillInputs;
+    private readonly string[] _fetchDecode, _fetchPrefill;
+    private readonly int[] _decodeTokens, _decodePositions, _chunk, _chunkPosition = new int[1], _chunkSlot = new int[1];
+    private readonly Dictionary<string, Array> _decodeFeed, _prefillFeed;
+
+    /// <param name="load">Lowers the model in decode mode: (cache length, slots per row or null for "rows are slots").</param>
+    public BatchDecoder(Session session, Func<int, int?, LoadedModel> load, int slots, int cacheLength, int chunk)
+    {
+        if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), "at least one slot");
+        if (chunk <= 0 || chunk > cacheLength) throw new ArgumentOutOfRangeException(nameof(chunk), $"a prefill chunk of {chunk} does not fit a cache of {cacheLength}");
+        (_session, Slots, CacheLength, Chunk) = (session, slots, cacheLength, chunk);
+
+        var decodeModel = load(cacheLength, null);
+        var prefillModel = load(cacheLength, slots);
+        _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
+        _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
+        _decode = session.Compile(TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
+        _prefill = session.Compile(TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, chunk));
+        _fetchDecode = [_decodeInputs.Logits];
+        _fetchPrefill = [_prefillInputs.Logits];
+
+        (_decodeTokens, _decodePositions, _chunk) = (new int[slots], new int[slots], new int[chunk]);
+        _decodeFeed = new(StringComparer.Ordinal) { [_decodeInputs.Tokens] = _decodeTokens, [DecodeInputs.Position] = _decodePositions };
+        _prefillFeed = new(StringComparer.Ordinal) { [_prefillInputs.Tokens] = _chunk, [DecodeInputs.Position] = _chunkPosition, [DecodeInputs.Slot] = _chunkSlot };
+    }
+
+    public int Slots { get; }
+    public int CacheLength { get; }
+    public int Chunk { get; }
+
+    /// <summary>
+    /// Writes <paramref name="tokens"/> (positions 0 … n−1) into <paramref name="slot"/>; returns the
+    /// logits of the last one (the vocabulary's width).
+    /// </summary>
+    public float[] Prefill(int slot, ReadOnlySpan<int> tokens)
+    {
+        if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} of {Slots}");
+        if (tokens.Length == 0 || tokens.Length > CacheLength)
+            throw new ArgumentException($"a prompt of {tokens.Length} tokens does not fit a cache of {CacheLength} positions", nameof(tokens));
+        float[] logits = [];
+        for (int start = 0; start < tokens.Length; start += Chunk)
+            logits = PrefillChunk(slot, tokens, Math.Max(0, Math.Min(start, tokens.Length - Chunk)));
+        int last = Math.Min(tokens.Length, Chunk) - 1;    // the last chunk ends at the prompt's last token
+        int width = logits.Length / Chunk;
+        return logits.AsSpan(last * width, width).ToArray();
+    }
+
+    private float[] PrefillChunk(int slot, ReadOnlySpan<int> tokens, int start)
+    {
+        int count = Math.Min(Chunk, tokens.Length - start);
+        tokens.Slice(start, count).CopyTo(_chunk);
+        _chunk.AsSpan(count).Clear();
+        _chunkPosition[0] = start;
+        _chunkSlot[0] = slot;
+        return _session.Run(_prefill, _prefillFeed, _fetchPrefill).Results[_prefillInputs.Logits];
+    }
+
+    /// <summary>
+    /// One batched step: slot s feeds <paramref name="tokens"/>[s] at <paramref name="positions"/>[s]
+    /// (a position of <see cref="CacheLength"/> or more leaves the slot idle). Returns logits [slots, vocab].
+    /// </summary>
+    public float[] Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
+    {
+        if (tokens.Length != Slots || positions.Length != Slots)
+            throw new ArgumentException($"a decode step takes one token and one position per slot ({Slots}), got {tokens.Length} and {positions.Length}");
+        tokens.CopyTo(_decodeTokens);
+        for (int s = 0; s < Slots; s++) _decodePositions[s] = Math.Clamp(positions[s], 0, CacheLength);
+        return _session.Run(_decode, _decodeFeed, _fetchDecode).Results[_decodeInputs.Logits];
+    }
+}
