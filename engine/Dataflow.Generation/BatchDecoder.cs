@@ -57,25 +57,32 @@ public sealed class BatchDecoder
     /// </summary>
     public float[] Prefill(int slot, ReadOnlySpan<int> tokens)
     {
+        float[] logits = [];
+        int done = 0;
+        do logits = PrefillChunk(slot, tokens, ref done); while (done < tokens.Length);
+        return logits;
+    }
+
+    /// <summary>
+    /// The next chunk of a prefill that has written <paramref name="done"/> of <paramref name="tokens"/>
+    /// into <paramref name="slot"/> (one chunk per frame keeps a long prompt from stalling the others).
+    /// Advances <paramref name="done"/>; returns the logits of the chunk's last token.
+    /// </summary>
+    public float[] PrefillChunk(int slot, ReadOnlySpan<int> tokens, ref int done)
+    {
         if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} of {Slots}");
         if (tokens.Length == 0 || tokens.Length > CacheLength)
             throw new ArgumentException($"a prompt of {tokens.Length} tokens does not fit a cache of {CacheLength} positions", nameof(tokens));
-        float[] logits = [];
-        for (int start = 0; start < tokens.Length; start += Chunk)
-            logits = PrefillChunk(slot, tokens, Math.Max(0, Math.Min(start, tokens.Length - Chunk)));
-        int last = Math.Min(tokens.Length, Chunk) - 1;    // the last chunk ends at the prompt's last token
-        int width = logits.Length / Chunk;
-        return logits.AsSpan(last * width, width).ToArray();
-    }
-
-    private float[] PrefillChunk(int slot, ReadOnlySpan<int> tokens, int start)
-    {
+        int start = Math.Max(0, Math.Min(done, tokens.Length - Chunk));   // the last chunk ends at the last token
         int count = Math.Min(Chunk, tokens.Length - start);
         tokens.Slice(start, count).CopyTo(_chunk);
         _chunk.AsSpan(count).Clear();
         _chunkPosition[0] = start;
         _chunkSlot[0] = slot;
-        return _session.Run(_prefill, _prefillFeed, _fetchPrefill).Results[_prefillInputs.Logits];
+        var logits = _session.Run(_prefill, _prefillFeed, _fetchPrefill).Results[_prefillInputs.Logits];
+        done = start + count;
+        int width = logits.Length / Chunk;
+        return logits.AsSpan((count - 1) * width, width).ToArray();
     }
 
     /// <summary>

@@ -35,22 +35,9 @@ public sealed class TextGenerator : IDisposable
     /// <summary>Loads a checkpoint written by language-model training onto <paramref name="backend"/> (which the generator disposes).</summary>
     public static TextGenerator Open(string checkpointPath, IBackend backend, int seed = 1, Engine.Compile.CompileOptions? options = null)
     {
-        var checkpoint = CheckpointReader.Load(checkpointPath);
-        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, checkpointPath);
-        var tokenizer = TokenizerFactory.FromJson(checkpoint.TokenizerJson
-            ?? throw new CheckpointException(checkpointPath, "carries no tokenizer, so its tokens cannot be turned into text"));
-        LoadedModel model = config.Load(training: false, cacheLength: config.Context);
-        var session = new Session(backend, seed, options);
-        try
-        {
-            SessionCheckpoint.Load(session, model.Graph, checkpointPath);
-            return new TextGenerator(session, new CachedDecoder(session, model, config.Context), tokenizer, config.Context);
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
+        var opened = CheckpointModel.Open(checkpointPath, backend, seed, options);
+        var model = opened.Config.Load(training: false, cacheLength: opened.Config.Context);
+        return new TextGenerator(opened.Session, new CachedDecoder(opened.Session, model, opened.Config.Context), opened.Tokenizer, opened.Config.Context);
     }
 
     /// <summary>The generate verb: streams the prompt and then each piece of generated text to <paramref name="output"/> as it is decoded.</summary>
