@@ -19,7 +19,7 @@ namespace Dataflow.Generation;
 /// </summary>
 public sealed class TextGenerator : IDisposable
 {
-    public const string EndOfText = "<|endoftext|>";
+    public const string EndOfText = PromptEncoder.EndOfText;
 
     private readonly Session _session;
     private readonly CachedDecoder _decoder;
@@ -93,17 +93,7 @@ public sealed class TextGenerator : IDisposable
     }
 
     /// <summary>The prompt's tokens; an empty prompt starts from &lt;|endoftext|&gt; where the tokenizer has it.</summary>
-    private int[] Encode(string prompt)
-    {
-        if (prompt.Length == 0)
-            return Tokenizer.SpecialTokens.TryGetValue(EndOfText, out int eot)
-                ? [eot]
-                : throw new ConfigurationException($"--prompt is empty and the {Tokenizer.Kind} tokenizer has no {EndOfText} to start from; give a prompt");
-        int[] ids = Tokenizer.Encode(prompt);
-        if (ids.Length > Context)
-            throw new ConfigurationException($"--prompt is {ids.Length} tokens but the model's context is {Context} tokens; shorten the prompt");
-        return ids;
-    }
+    private int[] Encode(string prompt) => PromptEncoder.Encode(Tokenizer, prompt, Context);
 
     /// <summary>
     /// The last fed token's logits, cut to the tokenizer's ids: a model may pad its vocabulary
