@@ -23,7 +23,7 @@ public sealed class BatchDecoder
     private readonly CompiledGraph _decode, _prefill;
     private readonly LanguageModelInputs _decodeInputs, _prefillInputs;
     private readonly string[] _fetchDecode, _fetchPrefill;
-    private readonly int[] _decodeTokens, _decodePositions, _chunk, _chunkPosition = new int[1], _chunkSlot = new int[1];
+    private readonly int[] _decodeTokens, _decodePositions, _chunk, _chunkPosition = new int[1], _chunkSlot = new int[1], _chunkLast = new int[1];
     private readonly Dictionary<string, Array> _decodeFeed, _prefillFeed;
 
     /// <param name="load">Lowers the model in decode mode: (cache length, slots per row or null for "rows are slots").</param>
@@ -44,8 +44,11 @@ public sealed class BatchDecoder
 
         (_decodeTokens, _decodePositions, _chunk) = (new int[slots], new int[slots], new int[chunk]);
         _decodeFeed = new(StringComparer.Ordinal) { [_decodeInputs.Tokens] = _decodeTokens, [DecodeInputs.Position] = _decodePositions };
-        _prefillFeed = new(StringComparer.Ordinal) { [_prefillInputs.Tokens] = _chunk, [DecodeInputs.Position] = _chunkPosition, [DecodeInputs.Slot] = _chunkSlot };
+        _prefillFeed = new(StringComparer.Ordinal) { [_prefillInputs.Tokens] = _chunk, [DecodeInputs.Position] = _chunkPosition, [DecodeInputs.Slot] = _chunkSlot, [DecodeInputs.Last] = _chunkLast };
     }
+
+    /// <summary>The compiled decode step (for profiling: <see cref="CompiledGraph.Profile"/>, <see cref="CompiledGraph.Describe"/>).</summary>
+    public CompiledGraph DecodeGraph => _decode;
 
     public int Slots { get; }
     public int CacheLength { get; }
@@ -66,7 +69,7 @@ public sealed class BatchDecoder
     /// <summary>
     /// The next chunk of a prefill that has written <paramref name="done"/> of <paramref name="tokens"/>
     /// into <paramref name="slot"/> (one chunk per frame keeps a long prompt from stalling the others).
-    /// Advances <paramref name="done"/>; returns the logits of the chunk's last token.
+    /// Advances <paramref name="done"/>; returns the logits of the chunk's last token (the only row the prefill graph projects).
     /// </summary>
     public float[] PrefillChunk(int slot, ReadOnlySpan<int> tokens, ref int done)
     {
@@ -79,10 +82,9 @@ public sealed class BatchDecoder
         _chunk.AsSpan(count).Clear();
         _chunkPosition[0] = start;
         _chunkSlot[0] = slot;
-        var logits = _session.Run(_prefill, _prefillFeed, _fetchPrefill).Results[_prefillInputs.Logits];
+        _chunkLast[0] = count - 1;
         done = start + count;
-        int width = logits.Length / Chunk;
-        return logits.AsSpan((count - 1) * width, width).ToArray();
+        return _session.Run(_prefill, _prefillFeed, _fetchPrefill).Results[_prefillInputs.Logits];
     }
 
     /// <summary>

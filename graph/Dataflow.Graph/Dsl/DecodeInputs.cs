@@ -12,6 +12,9 @@ public static class DecodeInputs
     /// <summary><c>slot : i32[B]</c>: the cache slot of each row (only when the cache's slots are not the rows).</summary>
     public const string Slot = "slot";
 
+    /// <summary><c>last : i32[B]</c>: the prefill graph's row whose logits are wanted (the chunk's last real token).</summary>
+    public const string Last = "last";
+
     public const string CachePrefix = "cache.";
 
     /// <summary>The key cache of the attention layer in <paramref name="scope"/>: a state tensor.</summary>

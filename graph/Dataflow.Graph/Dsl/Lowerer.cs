@@ -50,7 +50,11 @@ internal sealed partial class Lowerer
         CollectBlocks();
 
         foreach (var statement in _file.Statements.Skip(1))
+        {
+            // Decode mode only predicts (its prefill graph projects one row per sequence): it has no loss.
+            if (_options.CacheLength is not null && statement is AssignStmt { Target: "loss" }) continue;
             ExecuteGuarded(statement);
+        }
 
         if (_globals.TryGet("loss", out var loss))
         {

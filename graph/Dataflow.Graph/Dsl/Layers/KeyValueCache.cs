@@ -30,6 +30,18 @@ internal static class KeyValueCache
     /// <summary>i32[B, T]: the positions of the tokens fed this step.</summary>
     public static Node Positions(LowerContext c, Dim length) => c.Builder.Cast(PositionsF32(c, length), DType.I32);
 
+    /// <summary>x [B, T, d] → [B, 1, d]: row <c>last[b]</c> of each sequence (the prefill graph's <c>last</c> input).</summary>
+    public static Node LastRows(LowerContext c, Node x)
+    {
+        var b = c.Builder;
+        if (x.Shape.Rank != 3) throw new ShapeException($"unembed: in decode mode x must be [B, T, d], got {x.Type}");
+        var (batch, tokens, width) = (x.Shape[0], x.Shape[1], x.Shape[2]);
+        var last = b.Input(DecodeInputs.Last, new TensorType(DType.I32, Shape.Of(c.DecodeBatch())));
+        var row = b.Add(b.Mul(b.Cast(b.Iota(batch), DType.F32), b.DimValue(tokens)), b.Cast(last, DType.F32));
+        var picked = b.Gather(b.Reshape(x, Shape.Of(batch * tokens, width)), b.Cast(row, DType.I32));
+        return b.Reshape(picked, Shape.Of(batch, Dim.Const(1), width));
+    }
+
     /// <summary>
     /// Attention of q [B, h, T, dk] over the cache after writing k and v [B, h, T, dk] into it;
     /// returns weights·V [B, h, T, dk]. There is no attention dropout: decode mode never trains.
