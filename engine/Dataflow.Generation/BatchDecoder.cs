@@ -50,6 +50,9 @@ public sealed class BatchDecoder
     /// <summary>The compiled decode step (for profiling: <see cref="CompiledGraph.Profile"/>, <see cref="CompiledGraph.Describe"/>).</summary>
     public CompiledGraph DecodeGraph => _decode;
 
+    /// <summary>The compiled prefill chunk (for profiling).</summary>
+    public CompiledGraph PrefillGraph => _prefill;
+
     public int Slots { get; }
     public int CacheLength { get; }
     public int Chunk { get; }

@@ -47,10 +47,13 @@ public static class GenerateBench
         int generated = results.Sum(r => r.GeneratedTokens);
         if (profile is not null)
         {
-            decoder.DecodeGraph.Profile = true;
+            decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = true;
             generator.Submit(new GenerationRequest([1]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
             generator.Run();
+            profile.WriteLine("decode step:");
             profile.Write(decoder.DecodeGraph.Describe(withTimings: true));
+            profile.WriteLine("prefill chunk:");
+            profile.Write(decoder.PrefillGraph.Describe(withTimings: true));
         }
         return new GenerateBenchResult(shape.Name, batch, "f32", tokens, generated / seconds, seconds * 1000 / tokens,
             results.Average(r => r.TimeToFirstToken.TotalMilliseconds), weightBytes);
