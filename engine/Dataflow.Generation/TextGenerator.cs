@@ -4,9 +4,6 @@ using Dataflow.Engine.Backends;
 using Dataflow.Engine.Data;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
-using Dataflow.Graph.Checkpoints;
-using Dataflow.Graph.Dsl;
-using Dataflow.Training;
 
 namespace Dataflow.Generation;
 
