@@ -6,9 +6,10 @@ namespace Dataflow.Generation;
 
 /// <summary>
 /// Many sequences decoded together, each in its own slot of key/value caches that live in device
-/// buffers (state tensors of the session, updated in place by the graphs). Two graphs, each compiled
-/// once: the batched decode step (every slot feeds one token at its own position; an idle slot is fed
-/// position L and writes nothing) and the chunked prefill (C tokens into one slot). No graph is
+/// buffers (state tensors of the session, updated in place by the graphs). Graphs compiled once each:
+/// the batched decode step (every slot feeds one token at its own position; an idle slot is fed
+/// position L and writes nothing) and the chunked prefill (C tokens into one slot, plus a C/8 chunk
+/// for what remains of a prompt when that is no more, so a short prompt is not padded to C). No graph is
 /// compiled per prompt length and no cache crosses to the host.
 /// </summary>
 /// <remarks>
@@ -20,11 +21,15 @@ namespace Dataflow.Generation;
 public sealed class BatchDecoder
 {
     private readonly Session _session;
-    private readonly CompiledGraph _decode, _prefill;
+    private readonly CompiledGraph _decode;
+    private readonly PrefillGraphOf _prefill, _tail;
     private readonly LanguageModelInputs _decodeInputs, _prefillInputs;
     private readonly string[] _fetchDecode, _fetchPrefill;
-    private readonly int[] _decodeTokens, _decodePositions, _chunk, _chunkPosition = new int[1], _chunkSlot = new int[1], _chunkLast = new int[1];
-    private readonly Dictionary<string, Array> _decodeFeed, _prefillFeed;
+    private readonly int[] _decodeTokens, _decodePositions;
+    private readonly Dictionary<string, Array> _decodeFeed;
+
+    /// <summary>A compiled prefill graph of one chunk size and the arrays it is fed from.</summary>
+    private sealed record PrefillGraphOf(CompiledGraph Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
 
     /// <param name="load">Lowers the model in decode mode: (cache length, slots per row or null for "rows are slots").</param>
     public BatchDecoder(Session session, Func<int, int?, LoadedModel> load, int slots, int cacheLength, int chunk)
@@ -38,20 +43,30 @@ public sealed class BatchDecoder
         _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
         _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
         _decode = session.Compile(TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
-        _prefill = session.Compile(TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, chunk));
+        PrefillGraphOf Compile(int size)
+        {
+            var graph = session.Compile(TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, size));
+            var (tokens, position, slot, last) = (new int[size], new int[1], new int[1], new int[1]);
+            return new PrefillGraphOf(graph, size, tokens, position, slot, last, new(StringComparer.Ordinal)
+            {
+                [_prefillInputs.Tokens] = tokens, [DecodeInputs.Position] = position, [DecodeInputs.Slot] = slot, [DecodeInputs.Last] = last,
+            });
+        }
+        _prefill = Compile(chunk);
+        // A short prompt (or a prompt's short remainder) is padded to a small chunk, not the full one.
+        _tail = chunk > 8 ? Compile(Math.Max(1, chunk / 8)) : _prefill;
         _fetchDecode = [_decodeInputs.Logits];
         _fetchPrefill = [_prefillInputs.Logits];
 
-        (_decodeTokens, _decodePositions, _chunk) = (new int[slots], new int[slots], new int[chunk]);
+        (_decodeTokens, _decodePositions) = (new int[slots], new int[slots]);
         _decodeFeed = new(StringComparer.Ordinal) { [_decodeInputs.Tokens] = _decodeTokens, [DecodeInputs.Position] = _decodePositions };
-        _prefillFeed = new(StringComparer.Ordinal) { [_prefillInputs.Tokens] = _chunk, [DecodeInputs.Position] = _chunkPosition, [DecodeInputs.Slot] = _chunkSlot, [DecodeInputs.Last] = _chunkLast };
     }
 
     /// <summary>The compiled decode step (for profiling: <see cref="CompiledGraph.Profile"/>, <see cref="CompiledGraph.Describe"/>).</summary>
     public CompiledGraph DecodeGraph => _decode;
 
     /// <summary>The compiled prefill chunk (for profiling).</summary>
-    public CompiledGraph PrefillGraph => _prefill;
+    public CompiledGraph PrefillGraph => _prefill.Graph;
 
     public int Slots { get; }
     public int CacheLength { get; }
@@ -79,15 +94,14 @@ public sealed class BatchDecoder
         if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} of {Slots}");
         if (tokens.Length == 0 || tokens.Length > CacheLength)
             throw new ArgumentException($"a prompt of {tokens.Length} tokens does not fit a cache of {CacheLength} positions", nameof(tokens));
-        int start = Math.Max(0, Math.Min(done, tokens.Length - Chunk));   // the last chunk ends at the last token
-        int count = Math.Min(Chunk, tokens.Length - start);
-        tokens.Slice(start, count).CopyTo(_chunk);
-        _chunk.AsSpan(count).Clear();
-        _chunkPosition[0] = start;
-        _chunkSlot[0] = slot;
-        _chunkLast[0] = count - 1;
+        var p = tokens.Length - done <= _tail.Size ? _tail : _prefill;
+        int start = Math.Max(0, Math.Min(done, tokens.Length - p.Size));   // the last chunk ends at the last token
+        int count = Math.Min(p.Size, tokens.Length - start);
+        tokens.Slice(start, count).CopyTo(p.Tokens);
+        p.Tokens.AsSpan(count).Clear();
+        (p.Position[0], p.Slot[0], p.Last[0]) = (start, slot, count - 1);
         done = start + count;
-        return _session.Run(_prefill, _prefillFeed, _fetchPrefill).Results[_prefillInputs.Logits];
+        return _session.Run(p.Graph, p.Feed, _fetchPrefill).Results[_prefillInputs.Logits];
     }
 
     /// <summary>

@@ -65,6 +65,9 @@ public sealed class Generator : IDisposable
     /// <summary>Frames run so far.</summary>
     public long Frame => _frame.Number;
 
+    /// <summary>How long each system took in the last frame (for --verbose and profiling).</summary>
+    public IReadOnlyList<(string System, TimeSpan Elapsed)> LastFrameTimings => _schedule.LastTimings;
+
     /// <summary>Sequences submitted and not yet retired.</summary>
     public int Active => _world.EntityCount;
 

@@ -49,7 +49,14 @@ public static class GenerateBench
         {
             decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = true;
             generator.Submit(new GenerationRequest([1]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
-            generator.Run();
+            for (int frame = 0; generator.Step(); frame++)
+                if (frame < 4 || frame % 8 == 0)
+                    profile.WriteLine($"frame {frame}: " + string.Join(", ", generator.LastFrameTimings.Select(t => $"{t.System} {t.Elapsed.TotalMilliseconds:F2} ms")));
+            decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = false;
+            var (ids, at) = (new int[batch], new int[batch]);
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 20; i++) decoder.Decode(ids, at);
+            profile.WriteLine($"decode step alone (no generator systems): {Stopwatch.GetElapsedTime(start).TotalMilliseconds / 20:F2} ms");
             profile.WriteLine("decode step:");
             profile.Write(decoder.DecodeGraph.Describe(withTimings: true));
             profile.WriteLine("prefill chunk:");
