@@ -21,12 +21,13 @@ public sealed record GenerateBenchResult(string Shape, int Batch, string Weights
 
 /// <summary>
 /// Greedy generation from random weights through the <see cref="Generator"/> (the path <c>generate</c>
-/// takes): <c>batch</c> sequences of a one-token prompt, each <c>tokens</c> long, decoded together.
+/// takes): <c>batch</c> sequences of a prompt of <c>promptTokens</c> ids (default one), each generating
+/// <c>tokens</c>, decoded together.
 /// The time runs from submission to the last token, prefill included.
 /// </summary>
 public static class GenerateBench
 {
-    public static GenerateBenchResult Run(string modelPath, GenerateShape shape, int batch, int tokens, int seed, string backend, CompileOptions options, TextWriter? profile = null)
+    public static GenerateBenchResult Run(string modelPath, GenerateShape shape, int batch, int tokens, int seed, string backend, CompileOptions options, TextWriter? profile = null, int promptTokens = 1)
     {
         using var session = new Session(BackendCatalog.Create(backend), seed, options);
         var overrides = CommonOptionsOverrides(shape);
@@ -41,7 +42,7 @@ public static class GenerateBench
 
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < batch; i++)
-            generator.Submit(new GenerationRequest([1 + i]) { MaxTokens = tokens, Sampling = new SamplingOptions(0) });
+            generator.Submit(new GenerationRequest([.. Enumerable.Range(1 + i, promptTokens)]) { MaxTokens = tokens, Sampling = new SamplingOptions(0) });
         var results = generator.Run().Skip(1).ToList();
         double seconds = clock.Elapsed.TotalSeconds;
         int generated = results.Sum(r => r.GeneratedTokens);

@@ -19,11 +19,12 @@ public static class GenerateBenchCommand
         var shapes = new Option<string[]>("--shape") { Description = "15m | 110m (repeatable; default both)" };
         var batches = new Option<int[]>("--batch") { Description = "Sequences decoded together (repeatable; default 1 and 16)" };
         var model = new Option<string?>("--model") { Description = "Model file (default: graph/models/gpt.dfg of this checkout)" };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length of each sequence (time to first token covers its prefill)", DefaultValueFactory = _ => 1 };
         var profile = new Option<bool>("--profile") { Description = "Also list the decode step's kernels with their times (stderr)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("gpt-generate", "Greedy generation tokens/s of GPT shapes 15m and 110m (vocab 32000, random weights), batch 1 and 16, against the read-bandwidth bound")
         {
-            tokens, shapes, batches, model, profile, seed, json, backend,
+            tokens, shapes, batches, model, promptTokens, profile, seed, json, backend,
         };
         command.SetAction(r =>
         {
@@ -36,6 +37,8 @@ public static class GenerateBenchCommand
             if (batchSizes.Any(x => x <= 0)) throw new UsageException("--batch: every batch must be positive");
             int count = r.GetValue(tokens);
             if (count <= 0) throw new UsageException($"--tokens {count}: must be positive");
+            int prompt = r.GetValue(promptTokens);
+            if (prompt <= 0 || wanted.Any(s => prompt > s.Context)) throw new UsageException($"--prompt-tokens {prompt}: must be between 1 and the context");
 
             double bandwidth = ReadBandwidth.Measure();
             output.WriteLine($"gpt-generate: {count} tokens per sequence, greedy, {JobSystem.Shared.WorkerCount} threads; read bandwidth {bandwidth:F1} GB/s");
@@ -45,7 +48,7 @@ public static class GenerateBenchCommand
                 foreach (int batch in batchSizes)
                 {
                     var result = GenerateBench.Run(path, shape, batch, count, r.GetValue(seed), r.GetValue(backend)!, CompileOptions.Default,
-                        r.GetValue(profile) ? Console.Error : null);
+                        r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens));
                     double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
                     output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {result.TimeToFirstTokenMs,8:F1}");
                     rows.Add(new JsonObject
