@@ -27,14 +27,29 @@ public sealed class LowerContext
     /// <summary>Decode mode: the key/value cache's length in positions; null for ordinary lowering.</summary>
     public int? CacheLength { get; init; }
 
-    private Node? _decodePosition;
+    /// <summary>Decode mode's slots when each row names its own (<see cref="ModelOptions.CacheSlots"/>); null: row b is slot b.</summary>
+    public int? CacheSlots { get; init; }
+
+    private Node? _decodePosition, _decodeSlot;
 
     /// <summary>
-    /// Decode mode's <c>position : i32[1]</c> input, the position of the first token fed; created on
-    /// first use so a model without attention or positions does not ask for it.
+    /// The batch axis of decode mode's per-row inputs: that of the token input (the first i32[B, T]
+    /// input the model declares), so positions and caches line up with the rows fed.
+    /// </summary>
+    public Dim DecodeBatch() =>
+        Builder.Graph.Inputs.Values.FirstOrDefault(n => n.DType == DType.I32 && n.Shape.Rank == 2 && !n.Attrs.Persistent)?.Shape[0]
+        ?? throw new ShapeException("decode mode needs an i32[B, T] token input declared before attention or positions");
+
+    /// <summary>
+    /// Decode mode's <c>position : i32[B]</c> input, the position of each row's first token fed;
+    /// created on first use so a model without attention or positions does not ask for it.
     /// </summary>
     public Node DecodePosition() =>
-        _decodePosition ??= Builder.Input(DecodeInputs.Position, new TensorType(DType.I32, Shape.Of(Dim.Const(1))));
+        _decodePosition ??= Builder.Input(DecodeInputs.Position, new TensorType(DType.I32, Shape.Of(DecodeBatch())));
+
+    /// <summary>The prefill graph's <c>slot : i32[B]</c> input, the cache slot each row writes and reads.</summary>
+    public Node DecodeSlot() =>
+        _decodeSlot ??= Builder.Input(DecodeInputs.Slot, new TensorType(DType.I32, Shape.Of(DecodeBatch())));
 
     /// <summary>The names an identifier could have meant, for "did you mean" hints.</summary>
     public Func<IEnumerable<string>> VisibleNames { get; }

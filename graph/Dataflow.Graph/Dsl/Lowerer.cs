@@ -44,12 +44,17 @@ internal sealed partial class Lowerer
             throw _source.Error(_model.Loc, cacheLength <= 0
                 ? $"a key/value cache needs a positive length, got {cacheLength}"
                 : "decode mode (a key/value cache) is for inference; load the model with training off");
-        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, NameHint = NameHint };
+        if (_options.CacheSlots is <= 0) throw _source.Error(_model.Loc, $"a key/value cache needs a positive number of slots, got {_options.CacheSlots}");
+        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, CacheSlots = _options.CacheSlots, NameHint = NameHint };
         foreach (var (name, value) in settings) _globals.Set(name, new NumberValue(value));
         CollectBlocks();
 
         foreach (var statement in _file.Statements.Skip(1))
+        {
+            // Decode mode only predicts (its prefill graph projects one row per sequence): it has no loss.
+            if (_options.CacheLength is not null && statement is AssignStmt { Target: "loss" }) continue;
             ExecuteGuarded(statement);
+        }
         CheckUnusedBlocks();
 
         if (_globals.TryGet("loss", out var loss))

@@ -9,7 +9,7 @@ using Dataflow.Runner.Cli;
 namespace Dataflow.Runner.Commands;
 
 /// <summary>
-/// <c>dataflow bench matmul | gemm | gpt-train | mlp-train</c>: speed checks of the CPU backend. Every
+/// <c>dataflow bench matmul | gemm | gpt-train | mlp-train | gpt-generate</c>: speed checks of the CPU backend. Every
 /// number is printed next to a reference measured in the same run (the FMA peak of this machine,
 /// or the same model without fusion), because absolute times on a shared machine mean little.
 /// </summary>
@@ -28,6 +28,7 @@ public static class BenchCommand
                 "gpt.dfg", BabyGpt, batch: 12, context: 64),
             Train("mlp-train", "Training steps of the Fashion-MNIST MLP (784-512-256-10, batch 128) on random images",
                 "mlp.dfg", ["dropout=0"], batch: 128, context: null),
+            GenerateBenchCommand.Create(),
         };
         return command;
     }
