@@ -86,6 +86,10 @@ public static class CheckpointReader
         {
             throw new CheckpointException(path, $"cannot read: {ex.Message}", ex);
         }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException)
+        {
+            throw new CheckpointException(path.Length == 0 ? "''" : path, "not a usable file path", ex);
+        }
     }
 
     private static ReadOnlySequence<byte> ReadAll(string path)

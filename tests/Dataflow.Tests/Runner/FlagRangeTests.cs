@@ -66,4 +66,10 @@ public sealed class FlagRangeTests
         AssertRefused(["train", RunnerProcess.Model("gpt.dfg"), "--text", text, "--set", "ctx=8", "--batch", "2147483647"], "GiB needed, but");
         AssertRefused(["train", RunnerProcess.Model("transformer.dfg"), "--task", "reverse", "--preset", "tiny", "--batch", "2147483647"], "GiB needed, but");
     }
+
+    [Theory]
+    [InlineData("--checkpoint")]
+    [InlineData("--prompts")]
+    public void AnEmptyPathIsRefusedNamingTheFlag(string flag) =>
+        AssertRefused(flag == "--checkpoint" ? ["generate", flag, ""] : ["generate", "--checkpoint", "x.ckpt", flag, ""], $"{flag} '': needs a path");
 }

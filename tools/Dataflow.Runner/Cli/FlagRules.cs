@@ -45,6 +45,9 @@ public static class FlagRules
         ["--verbose"] = new(v => v is >= 0 and <= 4, "a whole number from 0 to 4"),
     };
 
+    /// <summary>Flags that name a file or folder: an empty value is never one.</summary>
+    private static readonly HashSet<string> PathFlags = ["--checkpoint", "--resume", "--text", "--out", "--log", "--prompts", "--file", "--model", "--adapter", "--from", "--data"];
+
     /// <summary>Throws a <see cref="UsageException"/> naming the first flag whose value is out of its range.</summary>
     public static void Check(ParseResult parsed)
     {
@@ -53,7 +56,10 @@ public static class FlagRules
             if (result is not CommandResult command) continue;
             foreach (var option in command.Children.OfType<OptionResult>())
             {
-                if (option.Implicit || !Rules.TryGetValue(option.Option.Name, out var rule)) continue;
+                if (option.Implicit) continue;
+                if (PathFlags.Contains(option.Option.Name) && option.Tokens.Any(t => t.Value.Trim().Length == 0))
+                    throw new UsageException($"{option.Option.Name} '': needs a path");
+                if (!Rules.TryGetValue(option.Option.Name, out var rule)) continue;
                 foreach (var token in option.Tokens)
                 {
                     bool parsedNumber = double.TryParse(token.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double value);
