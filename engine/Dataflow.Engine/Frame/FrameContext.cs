@@ -15,6 +15,9 @@ public sealed class FrameContext
     /// <summary>When set, the step also updates the parameters from their gradients.</summary>
     public StepUpdate? Update { get; init; }
 
+    /// <summary>With <see cref="Update"/>: what to do with the gradients before they are applied (data-parallel averaging); null: nothing.</summary>
+    public IGradientExchange? Exchange { get; init; }
+
     /// <summary>Names of outputs to read back after the step (null: all).</summary>
     public IReadOnlyCollection<string>? Fetch { get; init; }
 

@@ -16,6 +16,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
     private static readonly QueryDescription Outputs = new QueryDescription().WithAll<OutputTag, BufferSlot>();
     private readonly Dictionary<(OptimizerKind, long), ICompiledKernel> _kernels = [];
     private (ParameterSlot Slot, IDeviceBuffer Gradient)[]? _pairs;
+    // Host copies of the distinct gradient buffers, for an exchange; reused every step.
+    private (IDeviceBuffer Buffer, float[] Host)[]? _exchanged;
 
     public string Name => nameof(OptimizeSystem);
 
@@ -38,7 +40,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
 
         var scalars = (float[])update.Scalars.Clone();
         scalars[OptimizerScalars.GradientScale] = 1f;
-        if (ReadGradNormSquared(world) is { } normSquared)
+        double? gradNormSquared = context.Exchange is { } exchange ? Exchange(exchange) : ReadGradNormSquared(world);
+        if (gradNormSquared is { } normSquared)
         {
             context.GradientNorm = Math.Sqrt(normSquared);
             if (update.ClipNorm > 0 && context.GradientNorm > update.ClipNorm)
@@ -60,6 +63,26 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
             var parameters = slot.Shape.Length >= 2 ? launch : vectorLaunch;
             backend.Enqueue(kernel, buffers, in parameters);
         }
+    }
+
+    /// <summary>
+    /// Downloads every distinct gradient, lets the exchange replace it (its mean over ranks), uploads it
+    /// back, and returns the squared norm of the exchanged gradients: the graph's own norm would be of
+    /// this rank's gradients only, and clipping must see the global one.
+    /// </summary>
+    private double Exchange(IGradientExchange exchange)
+    {
+        _exchanged ??= [.. _pairs!.DistinctBy(p => p.Gradient).Select(p => (p.Gradient, new float[p.Slot.Elements]))];
+        backend.Wait();
+        foreach (var (buffer, host) in _exchanged) backend.Download(buffer, host);
+        exchange.Exchange([.. _exchanged.Select(e => (Memory<float>)e.Host)]);
+        double sum = 0;
+        foreach (var (buffer, host) in _exchanged)
+        {
+            backend.Upload(buffer, host);
+            foreach (float g in host) sum += (double)g * g;
+        }
+        return sum;
     }
 
     private double? ReadGradNormSquared(World world)

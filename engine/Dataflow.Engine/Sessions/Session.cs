@@ -35,6 +35,15 @@ public sealed class Session : IDisposable
     public OptimizerConfig Optimizer { get; set; } = new();
     public LearningRateSchedule Schedule { get; set; } = new ConstantSchedule(1e-3);
 
+    /// <summary>Applied to every training step's gradients before the update (data-parallel training); null: none.</summary>
+    public IGradientExchange? GradientExchange { get; set; }
+
+    /// <summary>
+    /// Mixed into every step's random seed (dropout), so that the ranks of a data-parallel run draw
+    /// different masks for their different examples; 0 (one process) leaves the seeds as they were.
+    /// </summary>
+    public int RandomStream { get; set; }
+
     /// <summary>Creates any parameters of <paramref name="graph"/> the session lacks, from the session's seed.</summary>
     public void DeclareParameters(ComputeGraph graph) => Parameters.Declare(graph, _initRandom.NextDouble);
 
@@ -64,6 +73,7 @@ public sealed class Session : IDisposable
             Inputs = inputs,
             Seed = StepSeed(),
             Update = UpdateFor(Step),
+            Exchange = GradientExchange,
             Fetch = fetch ?? [TrainingGraph.LossOutput],
         };
         graph.Run(frame);
@@ -82,7 +92,7 @@ public sealed class Session : IDisposable
     /// <summary>The learning rate the schedule gives the next step.</summary>
     public double CurrentLearningRate => Schedule.At(Step);
 
-    private ulong StepSeed() => ((ulong)(uint)Seed << 32) ^ (ulong)Step;
+    private ulong StepSeed() => (((ulong)(uint)Seed << 32) ^ (ulong)Step) + (ulong)(uint)RandomStream * 0x9E3779B97F4A7C15UL;
 
     private StepUpdate UpdateFor(long step)
     {

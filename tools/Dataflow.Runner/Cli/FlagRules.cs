@@ -38,6 +38,7 @@ public static class FlagRules
         ["--max-length"] = AtLeastOne(),
         ["--max-tokens"] = AtLeastOne(),
         ["--vocab"] = AtLeastOne(),
+        ["--collective-timeout"] = Positive(),
         ["--warmup"] = ZeroOrMore(),
         ["--average"] = ZeroOrMore(),
         ["--top-k"] = ZeroOrMore(),
