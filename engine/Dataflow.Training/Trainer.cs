@@ -57,7 +57,7 @@ public sealed class Trainer
         Resume();
         _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
         if (_parallel.Size > 1) _events.OnMessage($"data-parallel over {_parallel.Size} ranks ({_parallel.Description}): each trains on 1/{_parallel.Size} of every global batch");
-        if (_plan.EvaluateFirst && _session.Step == 0) Evaluate();
+        if (_plan.EvaluateFirst && _session.Step == 0 && IsRoot) Evaluate();
         var stop = new EarlyStop(_plan.Patience);
         var average = new ParameterAverage(_session.Parameters);
         while (_session.Step < _plan.Steps)

@@ -83,29 +83,27 @@ public static class TrainCommand
 
     private static int Train(Flags f, ParseResult r, DistributedRun distributed)
     {
-        {
-            bool asJson = r.GetValue(f.Json);
-            var progress = distributed.IsRoot ? ConsoleProgress.Create(asJson) : new PlainProgress(TextWriter.Null);
-            var plan = Plan(f, r, progress) with { Parallel = distributed.Parallel };
-            using var log = distributed.IsRoot && r.GetValue(f.Log) is { } path ? new JsonlMetricsObserver(path) : null;
-            ITrainingObserver[] observers = log is null ? [progress] : [progress, log];
-            var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(f.Backend)!), observers));
-            if (!distributed.IsRoot) return ExitCodes.Ok;
+        bool asJson = r.GetValue(f.Json);
+        var progress = distributed.IsRoot ? ConsoleProgress.Create(asJson) : new PlainProgress(TextWriter.Null);
+        var plan = Plan(f, r, progress) with { Parallel = distributed.Parallel };
+        using var log = distributed.IsRoot && r.GetValue(f.Log) is { } path ? new JsonlMetricsObserver(path) : null;
+        ITrainingObserver[] observers = log is null ? [progress] : [progress, log];
+        var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(f.Backend)!), observers));
+        if (!distributed.IsRoot) return ExitCodes.Ok;
 
-            progress.Line($"done: {result.Steps} steps in {result.Seconds:F1} s; final loss {result.FinalLoss:F6}, validation loss {result.ValidationLoss:F6}" +
-                          (double.IsNaN(result.ValidationAccuracy) ? "" : $", validation accuracy {result.ValidationAccuracy:F4}"));
-            if (asJson)
+        progress.Line($"done: {result.Steps} steps in {result.Seconds:F1} s; final loss {result.FinalLoss:F6}, validation loss {result.ValidationLoss:F6}" +
+                      (double.IsNaN(result.ValidationAccuracy) ? "" : $", validation accuracy {result.ValidationAccuracy:F4}"));
+        if (asJson)
+        {
+            var summary = new JsonObject
             {
-                var summary = new JsonObject
-                {
-                    ["final_loss"] = result.FinalLoss, ["steps"] = result.Steps, ["val_loss"] = result.ValidationLoss, ["seconds"] = result.Seconds,
-                };
-                if (result.Epochs > 0) summary["epochs"] = result.Epochs;
-                if (!double.IsNaN(result.ValidationAccuracy)) summary["val_accuracy"] = result.ValidationAccuracy;
-                Console.WriteLine(summary.ToJsonString());
-            }
-            return ExitCodes.Ok;
+                ["final_loss"] = result.FinalLoss, ["steps"] = result.Steps, ["val_loss"] = result.ValidationLoss, ["seconds"] = result.Seconds,
+            };
+            if (result.Epochs > 0) summary["epochs"] = result.Epochs;
+            if (!double.IsNaN(result.ValidationAccuracy)) summary["val_accuracy"] = result.ValidationAccuracy;
+            Console.WriteLine(summary.ToJsonString());
         }
+        return ExitCodes.Ok;
     }
 
     /// <summary>The run the flags describe: a language model (--text), a sequence task (--task) or a classifier (--data).</summary>
