@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dataflow.Engine.Frame;
 using Dataflow.Mpi;
 
 namespace Dataflow.Training.Mpi;
@@ -6,9 +7,11 @@ namespace Dataflow.Training.Mpi;
 /// <summary>
 /// The Trainer's ranks over an <see cref="ICommunicator"/>: gradients averaged by a
 /// <see cref="GradientBucketer"/> (fixed-order buckets, so every rank ends bit-identical), scalars
-/// all-reduced or broadcast from rank 0 in double. Times every collective for the run's report.
+/// all-reduced or broadcast from rank 0 in double; with <paramref name="shardOptimizerState"/>, ZeRO
+/// stage 1's gather of the parameters. Times every collective for the run's report.
 /// </summary>
-public sealed class MpiDataParallel(ICommunicator world, long bucketBytes = GradientBucketer.DefaultBucketBytes) : IDataParallel
+public sealed class MpiDataParallel(ICommunicator world, bool shardOptimizerState = false, long bucketBytes = GradientBucketer.DefaultBucketBytes)
+    : IDataParallel, IOptimizerSharding
 {
     private readonly GradientBucketer _bucketer = new(world, bucketBytes);
     private readonly double[] _scalar = new double[1];
@@ -37,6 +40,15 @@ public sealed class MpiDataParallel(ICommunicator world, long bucketBytes = Grad
         world.Broadcast(bytes, root: 0);
         _scalarTicks += Stopwatch.GetTimestamp() - started;
         return BitConverter.ToDouble(bytes);
+    }
+
+    public IOptimizerSharding? Sharding => shardOptimizerState ? this : null;
+
+    public void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts)
+    {
+        long started = Stopwatch.GetTimestamp();
+        world.AllGatherV(send, receive, counts);
+        _scalarTicks += Stopwatch.GetTimestamp() - started;
     }
 
     public void Heartbeat() => (world as WatchedCommunicator)?.Watchdog.Heartbeat();

@@ -38,6 +38,7 @@ public sealed class Trainer
         if (_parallel.Size == 1) return;
         _batches = new ShardedBatches(plan.Batches, plan.Model.Graph, _parallel.Rank, _parallel.Size);
         _session.GradientExchange = _parallel;
+        _session.OptimizerSharding = _parallel.Sharding;
         _session.RandomStream = _parallel.Rank;    // each rank's examples get their own dropout masks
     }
 
@@ -128,6 +129,7 @@ public sealed class Trainer
     private void SaveCheckpoint(int averaged)
     {
         if (_plan.CheckpointPath is not { } path || _session.Step <= _firstStep) return;
+        _session.Shards?.GatherState(_session.Backend);    // ZeRO-1: the moments from their owners, so the file is the unsharded one
         if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
         if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
         if (!IsRoot) return;

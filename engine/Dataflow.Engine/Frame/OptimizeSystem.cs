@@ -56,6 +56,7 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         var vectorLaunch = new LaunchParams(0, noDecay);
         foreach (var (slot, gradient) in _pairs)
         {
+            if (context.Shards?.Owns(slot) == false) continue;    // ZeRO-1: another rank updates it
             var key = (update.Kind, slot.Elements);
             if (!_kernels.TryGetValue(key, out var kernel))
                 _kernels[key] = kernel = backend.Compile(new OptimizerStepSpec(update.Kind, slot.Elements));
@@ -63,6 +64,7 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
             var parameters = slot.Shape.Length >= 2 ? launch : vectorLaunch;
             backend.Enqueue(kernel, buffers, in parameters);
         }
+        context.Shards?.GatherValues(backend);
     }
 
     /// <summary>

@@ -39,6 +39,22 @@ public sealed class Session : IDisposable
     public IGradientExchange? GradientExchange { get; set; }
 
     /// <summary>
+    /// ZeRO stage 1: when set, each step updates only this rank's shard of the parameters and then
+    /// gathers them all; <see cref="OptimizerShards.GatherState"/> brings the moments together for a checkpoint.
+    /// </summary>
+    public IOptimizerSharding? OptimizerSharding
+    {
+        get => _sharding;
+        set => (_sharding, _shards) = (value, null);
+    }
+
+    /// <summary>The shards of the parameters under <see cref="OptimizerSharding"/> (null without it); fixed once the parameters are declared.</summary>
+    public OptimizerShards? Shards => _sharding is null ? null : _shards ??= new OptimizerShards(Parameters, _sharding);
+
+    private IOptimizerSharding? _sharding;
+    private OptimizerShards? _shards;
+
+    /// <summary>
     /// Mixed into every step's random seed (dropout), so that the ranks of a data-parallel run draw
     /// different masks for their different examples; 0 (one process) leaves the seeds as they were.
     /// </summary>
@@ -74,6 +90,7 @@ public sealed class Session : IDisposable
             Seed = StepSeed(),
             Update = UpdateFor(Step),
             Exchange = GradientExchange,
+            Shards = Shards,
             Fetch = fetch ?? [TrainingGraph.LossOutput],
         };
         graph.Run(frame);

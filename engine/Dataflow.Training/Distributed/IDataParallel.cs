@@ -26,6 +26,9 @@ public interface IDataParallel : IGradientExchange
     /// <summary>Tells the stall guard this rank is alive during long work that the others wait for (rank 0's evaluation).</summary>
     void Heartbeat();
 
+    /// <summary>ZeRO stage 1 (each rank updates its shard of the parameters and moments, then all are gathered); null: every rank updates everything.</summary>
+    IOptimizerSharding? Sharding { get; }
+
     /// <summary>What the collectives have cost so far.</summary>
     DataParallelStatistics Statistics { get; }
 }
@@ -45,5 +48,6 @@ public sealed class SingleProcess : IDataParallel
     public double FromRoot(double value) => value;
     public void Heartbeat() { }
     public void Exchange(IReadOnlyList<Memory<float>> gradients) { }
+    public IOptimizerSharding? Sharding => null;
     public DataParallelStatistics Statistics => new(0, 0, TimeSpan.Zero);
 }

@@ -47,11 +47,13 @@ public sealed class DistributedTrainingTests
     public void Two_ranks_train_the_mlp_like_one_process_to_the_same_accuracy()
     {
         using var dir = new TempDirectory();
-        // Batch 256: an epoch of Fashion-MNIST's 55,000 training images is 214 steps.
-        string[] common = ["train", RunnerProcess.Model("mlp.dfg"), "--data", "fashion-mnist", "--preset", "small", "--batch", "256", "--epochs", "1", "--seed", "5", "--json"];
-        var one = RunnerProcess.Run([.. common, "--log", dir.File("one.jsonl")]);
+        // Batch 128: an epoch of Fashion-MNIST's 55,000 training images is 429 steps. (Not 256 with this
+        // seed: there the run is chaotic, rounding noise grows to 2% by step 40 even between the CPU and
+        // OpenCL backends in one process, so no reduction order could match it to 1e-6.)
+        string[] common = ["train", RunnerProcess.Model("mlp.dfg"), "--data", "fashion-mnist", "--preset", "small", "--batch", "128", "--seed", "5", "--json"];
+        var one = RunnerProcess.Run([.. common, "--epochs", "1", "--log", dir.File("one.jsonl")]);
         Assert.True(one.ExitCode == 0, one.ToString());
-        var two = MpiTrainRun.Run(2, [.. common, "--log", dir.File("two.jsonl"), "--checkpoint", dir.File("mlp.ckpt")]);
+        var two = MpiTrainRun.Run(2, [.. common, "--epochs", "1", "--log", dir.File("two.jsonl"), "--checkpoint", dir.File("mlp.ckpt")]);
         Assert.True(two.ExitCode == 0, two.ToString());
 
         AssertSameLosses(StepLosses(dir.File("one.jsonl")), StepLosses(dir.File("two.jsonl")), atLeast: 200);
@@ -59,7 +61,7 @@ public sealed class DistributedTrainingTests
         Assert.Equal(a.GetProperty("val_accuracy").GetDouble(), b.GetProperty("val_accuracy").GetDouble());
         Assert.Equal(a.GetProperty("val_loss").GetDouble(), b.GetProperty("val_loss").GetDouble(), Tolerance * a.GetProperty("val_loss").GetDouble());
 
-        var resumed = RunnerProcess.Run([.. common[..^3], "--epochs", "2", "--json", "--resume", dir.File("mlp.ckpt")]);
+        var resumed = RunnerProcess.Run([.. common, "--epochs", "2", "--resume", dir.File("mlp.ckpt")]);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Equal(2 * a.GetProperty("steps").GetInt64(), LastJson(resumed.Stdout).GetProperty("steps").GetInt64());
     }

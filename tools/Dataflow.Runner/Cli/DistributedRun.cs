@@ -21,7 +21,8 @@ public sealed class DistributedRun : IDisposable
 
     /// <param name="mode">null or "auto": MPI when launched by one; "mpi": MPI always; "none": one process</param>
     /// <param name="collectiveTimeout">the longest a rank waits in one collective (it must cover rank 0's evaluations and checkpoints)</param>
-    public static DistributedRun Open(string? mode, TimeSpan collectiveTimeout)
+    /// <param name="zero">0: every rank updates every parameter; 1: ZeRO stage 1, the optimizer state sharded over the ranks</param>
+    public static DistributedRun Open(string? mode, TimeSpan collectiveTimeout, int zero = 0)
     {
         bool? forceMpi = mode switch
         {
@@ -34,7 +35,7 @@ public sealed class DistributedRun : IDisposable
             return new DistributedRun(new SingleProcessCommunicator(), SingleProcess.Instance);
         var world = new WatchedCommunicator(Communicator.FromEnvironment(forceMpi: true), new WatchdogOptions(collectiveTimeout),
             report: message => { Console.Error.WriteLine("dataflow: " + message); Console.Error.Flush(); });
-        return new DistributedRun(world, world.Size == 1 ? SingleProcess.Instance : new MpiDataParallel(world));
+        return new DistributedRun(world, world.Size == 1 ? SingleProcess.Instance : new MpiDataParallel(world, shardOptimizerState: zero == 1));
     }
 
     /// <summary>

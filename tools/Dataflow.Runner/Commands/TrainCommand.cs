@@ -50,12 +50,13 @@ public static class TrainCommand
         public readonly Option<int> Verbose = CommonOptions.Verbose();
         public readonly Option<bool> NoFusion = CommonOptions.NoFusion();
         public readonly Option<string?> Distributed = new("--distributed") { Description = "auto (MPI when started by mpirun or srun) | mpi | none: data-parallel training, one rank per process" };
+        public readonly Option<int> Zero = new("--zero") { Description = "Distributed: 1 shards the optimizer state over the ranks (ZeRO stage 1; the checkpoint is the same file); 0: off", DefaultValueFactory = _ => 0 };
         public readonly Option<double> CollectiveTimeout = new("--collective-timeout") { Description = "Distributed: seconds a rank waits in one collective before ending the run (must cover rank 0's evaluations and checkpoints)", DefaultValueFactory = _ => 300 };
 
         public Command Command() => new("train", "Train a model")
         {
             Model, Data, Text, Task, Tokenizer, Epochs, Steps, Batch, Lr, MinLr, Warmup, EvalInterval, EvalIters, MinLength, MaxLength, EvalPerLength, Average,
-            Patience, Seed, Preset, Set, Checkpoint, Resume, Log, Json, Backend, Verbose, NoFusion, Distributed, CollectiveTimeout,
+            Patience, Seed, Preset, Set, Checkpoint, Resume, Log, Json, Backend, Verbose, NoFusion, Distributed, Zero, CollectiveTimeout,
         };
     }
 
@@ -68,7 +69,7 @@ public static class TrainCommand
             var sources = new[] { r.GetValue(f.Data), r.GetValue(f.Text), r.GetValue(f.Task) }.Count(v => v is not null);
             if (sources != 1) throw new UsageException("train needs exactly one of --data, --text or --task");
             if (r.GetValue(f.Patience) < 0) throw new UsageException($"--patience {r.GetValue(f.Patience)}: must be 0 (off) or positive");
-            using var distributed = DistributedRun.Open(r.GetValue(f.Distributed), TimeSpan.FromSeconds(r.GetValue(f.CollectiveTimeout)));
+            using var distributed = DistributedRun.Open(r.GetValue(f.Distributed), TimeSpan.FromSeconds(r.GetValue(f.CollectiveTimeout)), r.GetValue(f.Zero));
             try
             {
                 return Train(f, r, distributed);
