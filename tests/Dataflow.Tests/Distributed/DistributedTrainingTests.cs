@@ -37,10 +37,19 @@ public sealed class DistributedTrainingTests
         Assert.Single(Lines(two.Stdout, "done: "));                      // rank 0 alone reports
         Assert.Equal(["lm.ckpt", "two.jsonl"], Directory.GetFiles(dir.File("two")).Select(Path.GetFileName).Order());
 
-        var resumed = RunnerProcess.Run([.. TinyGpt(dir, 220), "--resume", dir.File("two/lm.ckpt")]);
+        var resumed = RunnerProcess.Run([.. TinyGpt(dir, 220), "--resume", dir.File("two/lm.ckpt"), "--log", dir.File("resumed.jsonl")]);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains("at step 200", resumed.Stdout);
         Assert.Contains("done: 220 steps", resumed.Stdout);
+
+        // ZeRO-1: each rank updates its shard with the same kernels, so the run is bit-identical to the
+        // unsharded one, and its checkpoint (moments gathered from their owners) resumes identically.
+        var zero = MpiTrainRun.Run(2, [.. TinyGpt(dir, 200), "--zero", "1", "--log", dir.File("zero.jsonl"), "--checkpoint", dir.File("zero.ckpt")]);
+        Assert.True(zero.ExitCode == 0, zero.ToString());
+        Assert.Equal(StepLosses(dir.File("two/two.jsonl")), StepLosses(dir.File("zero.jsonl")));
+        var resumedZero = RunnerProcess.Run([.. TinyGpt(dir, 220), "--resume", dir.File("zero.ckpt"), "--log", dir.File("resumed-zero.jsonl")]);
+        Assert.True(resumedZero.ExitCode == 0, resumedZero.ToString());
+        Assert.Equal(StepLosses(dir.File("resumed.jsonl")), StepLosses(dir.File("resumed-zero.jsonl")));
     }
 
     [Fact]
