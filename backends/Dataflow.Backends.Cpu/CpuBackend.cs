@@ -74,6 +74,7 @@ public sealed class CpuBackend : IBackend
             OpCode.Gather => new GatherKernel(op),
             OpCode.ScatterAdd => new ScatterAddKernel(op),
             OpCode.OneHot => new OneHotKernel(op),
+            OpCode.StoreRows => new StoreRowsKernel(op),
             _ => throw new NotSupportedException($"cpu: no kernel for {op.DisplayName}"),
         },
         _ => throw new NotSupportedException($"cpu: unknown kernel spec {spec.GetType().Name}"),

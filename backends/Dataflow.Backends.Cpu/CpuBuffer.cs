@@ -15,7 +15,7 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
     internal CpuBuffer(CpuBackend owner, long elements)
     {
         if (elements < 0) throw new ArgumentOutOfRangeException(nameof(elements), "a buffer cannot have a negative size");
-        if (elements > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(elements), $"the cpu backend holds at most {Array.MaxLength} elements per buffer, asked for {elements}");
+        MemoryBudget.RequireBuffer("cpu", elements, Array.MaxLength);
         Owner = owner;
         Elements = elements;
         _data = GC.AllocateArray<float>((int)elements, pinned: true); // zeroed by the runtime

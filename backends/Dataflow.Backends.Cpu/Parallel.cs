@@ -11,12 +11,29 @@ internal static class Par
     /// <summary>About this many simple element operations per chunk before splitting pays off.</summary>
     public const long GrainOps = 32 * 1024;
 
+    /// <summary>Set inside <see cref="Serial"/>: loops on this thread run inline, as on a one-core machine.</summary>
+    [ThreadStatic] private static bool _serial;
+
     public static void For(int count, long opsPerItem, Action<int, int> body)
     {
         if (count <= 0) return;
+        if (_serial)
+        {
+            body(0, count);
+            return;
+        }
         long minChunk = Math.Max(1, GrainOps / Math.Max(1, opsPerItem));
         JobSystem.Shared.ParallelFor(count, (int)Math.Min(minChunk, int.MaxValue), body);
     }
 
-    public static int Workers => JobSystem.Shared.WorkerCount;
+    public static int Workers => _serial ? 1 : JobSystem.Shared.WorkerCount;
+
+    /// <summary>Runs <paramref name="action"/> with every backend loop on the calling thread (single-thread benchmarks).</summary>
+    public static void Serial(Action action)
+    {
+        bool was = _serial;
+        _serial = true;
+        try { action(); }
+        finally { _serial = was; }
+    }
 }

@@ -107,7 +107,7 @@ public sealed unsafe class OpenClBackend : IBackend
                 Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
             OpCode.Constant or OpCode.Iota or OpCode.CausalMask or OpCode.DropoutMask or OpCode.ReduceSum or OpCode.ReduceMax
                 or OpCode.Reshape or OpCode.Permute or OpCode.Expand or OpCode.MatMul or OpCode.Gather or OpCode.ScatterAdd
-                or OpCode.OneHot => Support.Yes,
+                or OpCode.OneHot or OpCode.StoreRows => Support.Yes,
             _ => Support.No($"opencl has no kernel for {op.DisplayName}"),
         },
         FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
@@ -123,6 +123,9 @@ public sealed unsafe class OpenClBackend : IBackend
             nuint bytes = (nuint)(Math.Max(1, elements) * sizeof(float));
             int err;
             nint mem = _cl.CreateBuffer(_context, MemFlags.ReadWrite, bytes, null, &err);
+            // CL_INVALID_BUFFER_SIZE, CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES: too large, a user's choice.
+            if (err is -61 or -4 or -5)
+                throw new DeviceMemoryException($"the opencl device cannot allocate a buffer of {elements:N0} elements ({MemoryBudget.Format(MemoryBudget.Bytes(elements, "a buffer"))}); use a smaller batch, sequence length or model");
             if (err != 0) throw new OpenClException($"clCreateBuffer of {elements} elements", err);
             // Zero-initialised like every backend's buffers; queued, so it lands before any later launch.
             float zero = 0;
@@ -345,6 +348,7 @@ public sealed unsafe class OpenClBackend : IBackend
             OpCode.Gather => IndexSource.Gather(op),
             OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism),
             OpCode.OneHot => IndexSource.OneHot(op),
+            OpCode.StoreRows => IndexSource.StoreRows(op),
             _ => throw new NotSupportedException($"opencl: no kernel for {op.DisplayName}"),
         },
         _ => throw new NotSupportedException($"opencl: unknown kernel spec {spec.GetType().Name}"),

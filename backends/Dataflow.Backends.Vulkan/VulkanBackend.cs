@@ -223,7 +223,7 @@ public sealed unsafe class VulkanBackend : IBackend
                     Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
                 OpCode.Constant or OpCode.Iota or OpCode.CausalMask or OpCode.DropoutMask or OpCode.ReduceSum or OpCode.ReduceMax
                     or OpCode.Reshape or OpCode.Permute or OpCode.Expand or OpCode.MatMul or OpCode.Gather or OpCode.ScatterAdd
-                    or OpCode.OneHot => Support.Yes,
+                    or OpCode.OneHot or OpCode.StoreRows => Support.Yes,
                 _ => Support.No($"vulkan has no kernel for {op.DisplayName}"),
             },
             FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
@@ -496,6 +496,7 @@ public sealed unsafe class VulkanBackend : IBackend
                 OpCode.Gather => IndexSource.Gather(op, group),
                 OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism, group, _loopBudget),
                 OpCode.OneHot => IndexSource.OneHot(op, group),
+                OpCode.StoreRows => IndexSource.StoreRows(op, group),
                 _ => throw new NotSupportedException($"vulkan: no kernel for {op.DisplayName}"),
             },
             _ => throw new NotSupportedException($"vulkan: unknown kernel spec {spec.GetType().Name}"),
@@ -729,6 +730,19 @@ public sealed unsafe class VulkanBackend : IBackend
 
     /// <summary>A zero-filled, mapped storage buffer (like every backend's buffers).</summary>
     private VulkanBuffer CreateBuffer(long elements)
+    {
+        try
+        {
+            return CreateBufferUnchecked(elements);
+        }
+        catch (VulkanException e) when (e.Result is Result.ErrorOutOfDeviceMemory or Result.ErrorOutOfHostMemory)
+        {
+            // Too large for the device: a user's choice (batch, length, model), not a bug.
+            throw new DeviceMemoryException($"the vulkan device cannot allocate a buffer of {elements:N0} elements ({MemoryBudget.Format(MemoryBudget.Bytes(elements, "a buffer"))}); use a smaller batch, sequence length or model");
+        }
+    }
+
+    private VulkanBuffer CreateBufferUnchecked(long elements)
     {
         ulong bytes = (ulong)Math.Max(1, elements) * sizeof(float);
         var info = new BufferCreateInfo

@@ -5,18 +5,17 @@ using Dataflow.Training;
 namespace Dataflow.Generation;
 
 /// <summary>
-/// Runs a model lowered in decode mode (<see cref="ModelOptions.CacheLength"/>) for one sequence:
-/// holds every attention layer's key/value cache on the host, feeds it with the new tokens and their
-/// first position, and keeps the updated caches the graph returns. A step of T tokens costs T
-/// positions of projections and MLPs, never the whole prefix. One compiled graph per T (the prompt's
-/// length for the prefill, 1 for each generated token).
+/// Runs a model lowered in decode mode (<see cref="ModelOptions.CacheLength"/>) for one sequence in
+/// cache slot 0: the key/value caches are state tensors the session keeps on the device and the graph
+/// updates in place, so a step feeds only the new tokens and their first position and fetches only
+/// the logits. One compiled graph per T (a step of T tokens). <see cref="BatchDecoder"/> is the
+/// many-sequence form with a fixed prefill chunk.
 /// </summary>
 public sealed class CachedDecoder
 {
     private readonly Session _session;
     private readonly TrainingGraph _graph;
     private readonly LanguageModelInputs _inputs;
-    private readonly Dictionary<string, float[]> _caches = new(StringComparer.Ordinal);
     private readonly string[] _fetch;
 
     public CachedDecoder(Session session, LoadedModel decodeModel, int cacheLength)
@@ -25,14 +24,7 @@ public sealed class CachedDecoder
         CacheLength = cacheLength;
         _inputs = LanguageModelInputs.Of(decodeModel.Graph);
         _graph = TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false);
-        foreach (var (name, node) in decodeModel.Graph.Inputs)
-            if (DecodeInputs.IsCache(name))
-            {
-                // The batch axis is bound to 1; every other axis of a cache is fixed.
-                long elements = node.Shape.Dims.Skip(1).Aggregate(1L, (a, d) => a * d.Value);
-                _caches[name] = new float[elements];
-            }
-        _fetch = [_inputs.Logits, .. _caches.Keys];
+        _fetch = [_inputs.Logits];
     }
 
     public int CacheLength { get; }
@@ -40,12 +32,11 @@ public sealed class CachedDecoder
     /// <summary>How many positions the caches hold so far.</summary>
     public int Position { get; private set; }
 
-    /// <summary>Forgets the sequence: the next step starts at position 0.</summary>
-    public void Reset()
-    {
-        foreach (var cache in _caches.Values) Array.Clear(cache);
-        Position = 0;
-    }
+    /// <summary>
+    /// Forgets the sequence: the next step starts at position 0. The cache keeps its old rows, but a
+    /// query never sees a position after its own, and each position is written before it is read.
+    /// </summary>
+    public void Reset() => Position = 0;
 
     /// <summary>Feeds <paramref name="tokens"/> at the next positions; returns the logits [T, vocab] of every one.</summary>
     public float[] Step(int[] tokens)
@@ -54,9 +45,7 @@ public sealed class CachedDecoder
             throw new InvalidOperationException($"{tokens.Length} tokens at position {Position} do not fit a cache of {CacheLength}");
         var compiled = _session.Compile(_graph, _inputs.Bindings(1, tokens.Length));
         var fed = new Dictionary<string, Array>(StringComparer.Ordinal) { [_inputs.Tokens] = tokens, [DecodeInputs.Position] = new[] { Position } };
-        foreach (var (name, cache) in _caches) fed[name] = cache;
         var results = _session.Run(compiled, fed, _fetch).Results;
-        foreach (var name in _caches.Keys.ToArray()) _caches[name] = results[name];
         Position += tokens.Length;
         return results[_inputs.Logits];
     }

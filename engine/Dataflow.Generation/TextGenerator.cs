@@ -4,9 +4,6 @@ using Dataflow.Engine.Backends;
 using Dataflow.Engine.Data;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
-using Dataflow.Graph.Checkpoints;
-using Dataflow.Graph.Dsl;
-using Dataflow.Training;
 
 namespace Dataflow.Generation;
 
@@ -19,7 +16,7 @@ namespace Dataflow.Generation;
 /// </summary>
 public sealed class TextGenerator : IDisposable
 {
-    public const string EndOfText = "<|endoftext|>";
+    public const string EndOfText = PromptEncoder.EndOfText;
 
     private readonly Session _session;
     private readonly CachedDecoder _decoder;
@@ -35,22 +32,9 @@ public sealed class TextGenerator : IDisposable
     /// <summary>Loads a checkpoint written by language-model training onto <paramref name="backend"/> (which the generator disposes).</summary>
     public static TextGenerator Open(string checkpointPath, IBackend backend, int seed = 1, Engine.Compile.CompileOptions? options = null)
     {
-        var checkpoint = CheckpointReader.Load(checkpointPath);
-        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, checkpointPath);
-        var tokenizer = TokenizerFactory.FromJson(checkpoint.TokenizerJson
-            ?? throw new CheckpointException(checkpointPath, "carries no tokenizer, so its tokens cannot be turned into text"));
-        LoadedModel model = config.Load(training: false, cacheLength: config.Context);
-        var session = new Session(backend, seed, options);
-        try
-        {
-            SessionCheckpoint.Load(session, model.Graph, checkpointPath);
-            return new TextGenerator(session, new CachedDecoder(session, model, config.Context), tokenizer, config.Context);
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
+        var opened = CheckpointModel.Open(checkpointPath, backend, seed, options);
+        var model = opened.Config.Load(training: false, cacheLength: opened.Config.Context);
+        return new TextGenerator(opened.Session, new CachedDecoder(opened.Session, model, opened.Config.Context), opened.Tokenizer, opened.Config.Context);
     }
 
     /// <summary>The generate verb: streams the prompt and then each piece of generated text to <paramref name="output"/> as it is decoded.</summary>
@@ -106,17 +90,7 @@ public sealed class TextGenerator : IDisposable
     }
 
     /// <summary>The prompt's tokens; an empty prompt starts from &lt;|endoftext|&gt; where the tokenizer has it.</summary>
-    private int[] Encode(string prompt)
-    {
-        if (prompt.Length == 0)
-            return Tokenizer.SpecialTokens.TryGetValue(EndOfText, out int eot)
-                ? [eot]
-                : throw new ConfigurationException($"--prompt is empty and the {Tokenizer.Kind} tokenizer has no {EndOfText} to start from; give a prompt");
-        int[] ids = Tokenizer.Encode(prompt);
-        if (ids.Length > Context)
-            throw new ConfigurationException($"--prompt is {ids.Length} tokens but the model's context is {Context} tokens; shorten the prompt");
-        return ids;
-    }
+    private int[] Encode(string prompt) => PromptEncoder.Encode(Tokenizer, prompt, Context);
 
     /// <summary>
     /// The last fed token's logits, cut to the tokenizer's ids: a model may pad its vocabulary

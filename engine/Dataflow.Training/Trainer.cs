@@ -70,7 +70,7 @@ public sealed class Trainer
             if (_parallel.Size > 1) _lastLoss = (float)_parallel.Mean(_lastLoss);    // equal shards: the global batch's mean
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _trainingSeconds += seconds;
-            if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
+            if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}" + Diagnose(step, batch));
             (_intervalSum, _intervalSteps) = (_intervalSum + _lastLoss, _intervalSteps + 1);
             _events.OnStep(new StepReport(_session.Step, _plan.Steps, _lastLoss, _plan.Schedule.At(_session.Step - 1), batch.Examples, batch.Tokens, seconds));
             if (_plan.Averaging?.IsSnapshot(_session.Step) == true) average.Add();
@@ -122,15 +122,17 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Writes the checkpoint only when the run is sound: a finite last loss, and every parameter and
-    /// optimizer moment finite. Every rank checks (their state is identical, so all stop together);
-    /// rank 0 alone writes.
+    /// Writes the checkpoint only when the run is sound: finite last training and validation losses,
+    /// and every parameter and optimizer moment finite. Every rank checks (their state is identical,
+    /// and the validation loss is rank 0's, so all stop together); rank 0 alone writes.
     /// </summary>
     private void SaveCheckpoint(int averaged)
     {
         if (_plan.CheckpointPath is not { } path || _session.Step <= _firstStep) return;
         _session.Shards?.GatherState(_session.Backend);    // ZeRO-1: the moments from their owners, so the file is the unsharded one
         if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
+        double validation = _parallel.FromRoot(_last?.Loss ?? 0);    // only rank 0 evaluates
+        if (!double.IsFinite(validation)) throw Diverged($"the validation loss became {validation}");
         if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
         if (!IsRoot) return;
         _parallel.Heartbeat();
@@ -138,10 +140,13 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// The one place a run is declared diverged. The engine's diagnosis of the first kernel whose
-    /// output went non-finite belongs here: run it on <see cref="_step"/> with <see cref="_batch"/>'s
-    /// inputs and append the kernel it names to the message.
+    /// Where the step's non-finite loss came from. A step with a non-finite loss does not update the
+    /// parameters, so re-running it kernel by kernel finds the first op that overflowed.
     /// </summary>
+    private string Diagnose(CompiledGraph step, TrainingBatch batch) =>
+        NonFiniteDiagnosis.Find(_session, step, batch.Inputs) is { } source ? $" ({source.Description})" : "";
+
+    /// <summary>The one place a run is declared diverged; nothing is written after it.</summary>
     private TrainingDivergedException Diverged(string what)
     {
         string kept = _plan.CheckpointPath is { } path && File.Exists(path) ? $" ({path} keeps its last good state)" : "";

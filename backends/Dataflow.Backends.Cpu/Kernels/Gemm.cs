@@ -1,241 +1,350 @@
-using System.Runtime.CompilerServices;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Batched single-precision GEMM, C[b] = A[b] · B[b], in the GotoBLAS / BLIS layout:
-/// B is packed once per launch into KC×16 column panels (shared by all threads, parallel packing);
-/// each task owns a block of C rows, packs its MC×KC block of A into 6-row panels in per-thread
-/// scratch (L2-resident) and sweeps the B panels (L1-resident) with a 6×16 register-blocked FMA
-/// micro-kernel: 12 ymm accumulators, 2 B loads and 6 broadcasts per k step.
-/// Operands are read through (row, column) strides, so transposed inputs cost nothing but a
-/// different packing loop. Panels are zero-padded, so the micro-kernel always runs full tiles and
-/// only the store of an edge tile is partial.
+/// Batched single-precision GEMM, C[b] = A[b] · B[b] (with an optional <see cref="GemmEpilogue"/>),
+/// in the GotoBLAS / BLIS layout. C is cut into a grid of tasks — batches × row ranges × column
+/// ranges, as many as the cores can share evenly — and each task runs the single-threaded BLIS
+/// loops over its part: for each NC block of columns and KC block of k, pack B into NR-wide
+/// micro-panels; for each MC block of rows, pack A into MR-tall micro-panels; sweep every A
+/// micro-panel (from L2) past each B micro-panel (from L1) with the register-tiled micro-kernel.
+/// Packing goes to per-thread scratch, so tasks share nothing and launches do not allocate.
+/// Operands are read through (row, column) strides, so transposed inputs (Aᵀ·B, A·Bᵀ, which
+/// backward needs) cost nothing but a different packing loop. Panels are zero-padded, so the
+/// micro-kernel always runs full tiles and only the store of an edge tile is partial.
 /// </summary>
 internal static unsafe class Gemm
 {
-    public const int MR = 6;
-    public const int NR = 16;
-    public const int KC = 256;   // 16 KiB B panel fits L1 (32 KiB on Zen 3)
-    public const int MC = 96;    // 96 KiB A block fits L2 (512 KiB)
-
     /// <summary>
     /// One strided matrix operand: element (i, j) of batch b is at Base[Offsets[b] + i*RowStride + j*ColStride];
     /// Offsets null means every batch reads the same matrix.
     /// </summary>
     public readonly record struct Operand(long[]? Offsets, long RowStride, long ColStride);
 
-    public static void Run(int batch, int m, int n, int k, float* a, in Operand opA, float* b, in Operand opB, float* c)
+    public static void Run(int batch, int m, int n, int k, float* a, in Operand opA, float* b, in Operand opB, float* c) =>
+        Run(batch, m, n, k, a, opA, b, opB, c, GemmEpilogue.None, GemmMicroKernel.Best);
+
+    /// <param name="blocking">Cache blocking; null sizes it for <paramref name="kernel"/> from the host's caches (tests pass tiny blocks to reach every loop).</param>
+    public static void Run(int batch, int m, int n, int k, float* a, in Operand opA, float* b, in Operand opB, float* c,
+        in GemmEpilogue epilogue, in GemmMicroKernel kernel, GemmBlocking? blocking = null)
     {
         if (batch == 0 || m == 0 || n == 0) return;
         if (k == 0)
         {
-            new Span<float>(c, checked(batch * m * n)).Clear();
+            if (!epilogue.Accumulate) new Span<float>(c, checked(batch * m * n)).Clear();
+            if (epilogue.Bias != null)
+                for (long row = 0; row < (long)batch * m; row++) AddBias(c + row * n, epilogue.Bias, n);
             return;
         }
 
-        if (Gemv.Applies(m, n, opA, opB))
+        if (epilogue.IsNone && Gemv.Applies(m, n, opA, opB))
         {
             Gemv.Run(batch, m, n, k, a, opA, b, opB, c);
             return;
         }
 
-        var (aOffsets, rsA, csA) = opA;
-        var (bOffsets, rsB, csB) = opB;
-        int nPanels = (n + NR - 1) / NR;
-        long nPad = (long)nPanels * NR;
-        int kBlocks = (k + KC - 1) / KC;
-        bool sharedB = bOffsets is null || Array.TrueForAll(bOffsets, o => o == bOffsets[0]);
-        int packedBatches = sharedB ? 1 : batch;
-        long packedStride = k * nPad;
-
-        using var packed = Scratch.RentShared(packedBatches * packedStride);
-        float* bp = packed.Pointer;
-
-        // Phase 1: pack B, one (batch, k block, column panel) per task.
-        int packTasks = packedBatches * kBlocks * nPanels;
-        Par.For(packTasks, (long)KC * NR, (first, last) =>
+        // One reusable job per calling thread: no closure or other managed allocation per launch.
+        var job = _job ??= new Job();
+        job.Set(batch, m, n, k, a, opA, b, opB, c, epilogue, kernel, blocking ?? GemmBlocking.For(kernel, CacheSizes.Host, Par.Workers));
+        try
         {
+            Par.For(job.Tasks, job.FlopsPerTask, job.Body);
+        }
+        finally
+        {
+            job.Clear();
+        }
+    }
+
+    [ThreadStatic] private static Job? _job;
+
+    /// <summary>The state of one launch, shared read-only by the threads that run its tasks.</summary>
+    private sealed class Job
+    {
+        public readonly Action<int, int> Body;
+        private int _m, _n, _k, _rowsPerTask, _colsPerTask, _rowSplit, _colSplit;
+        private float* _a, _b, _c;
+        private Operand _opA, _opB;
+        private GemmEpilogue _epilogue;
+        private GemmMicroKernel _kernel;
+        private GemmBlocking _blocking;
+
+        public Job() => Body = Execute;
+
+        public int Tasks { get; private set; }
+        public long FlopsPerTask { get; private set; }
+
+        public void Set(int batch, int m, int n, int k, float* a, in Operand opA, float* b, in Operand opB, float* c,
+            in GemmEpilogue epilogue, in GemmMicroKernel kernel, GemmBlocking blocking)
+        {
+            (_m, _n, _k, _opA, _opB, _epilogue, _kernel) = (m, n, k, opA, opB, epilogue, kernel);
+            _a = a;
+            _b = b;
+            _c = c;
+            _blocking = blocking;
+            (_rowSplit, _colSplit) = Split(batch, m, n, k, kernel, Par.Workers);
+            int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
+            _rowsPerTask = (mPanels + _rowSplit - 1) / _rowSplit * kernel.MR;
+            _colsPerTask = (nPanels + _colSplit - 1) / _colSplit * kernel.NR;
+            _rowSplit = (m + _rowsPerTask - 1) / _rowsPerTask;
+            _colSplit = (n + _colsPerTask - 1) / _colsPerTask;
+            Tasks = batch * _rowSplit * _colSplit;
+            FlopsPerTask = 2L * _rowsPerTask * _colsPerTask * k;
+        }
+
+        public void Clear()
+        {
+            (_opA, _opB) = (default, default);
+            _a = _b = _c = null;
+        }
+
+        private void Execute(int first, int last)
+        {
+            var (kc0, mc0, nc0) = _blocking;
+            int nc0Task = Math.Min(nc0, _colsPerTask);
+            float* ap = Scratch.ThreadLocal(Scratch.PackA, (long)Math.Min(mc0, _rowsPerTask) * kc0 + 64);
+            float* bp = Scratch.ThreadLocal(Scratch.PackB, (long)nc0Task * kc0 + 64);
+            float* edge = stackalloc float[_kernel.MR * _kernel.NR];
+            int perBatch = _rowSplit * _colSplit;
             for (int t = first; t < last; t++)
             {
-                int pb = t / (kBlocks * nPanels), rest = t % (kBlocks * nPanels);
-                int p0 = rest / nPanels * KC, jp = rest % nPanels;
-                int kc = Math.Min(KC, k - p0);
-                float* src = b + (bOffsets is null ? 0 : bOffsets[pb]);
-                PackB(src, rsB, csB, p0, kc, jp * NR, Math.Min(NR, n - jp * NR),
-                    bp + pb * packedStride + p0 * nPad + (long)jp * kc * NR);
-            }
-        });
-
-        // Phase 2: blocks of C rows (and column ranges when there are too few row blocks to keep every core busy).
-        int mBlocks = (m + MC - 1) / MC;
-        int mc = (m + mBlocks - 1) / mBlocks;
-        mc = (mc + MR - 1) / MR * MR;
-        mBlocks = (m + mc - 1) / mc;
-        int rowTasks = batch * mBlocks;
-        int wanted = Par.Workers * 4;
-        int nChunks = rowTasks >= wanted ? 1 : Math.Min(nPanels, (wanted + rowTasks - 1) / rowTasks);
-        int panelsPerChunk = (nPanels + nChunks - 1) / nChunks;
-        nChunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk;
-        long flopsPerTask = 2L * mc * Math.Min(n, panelsPerChunk * NR) * k;
-
-        Par.For(rowTasks * nChunks, flopsPerTask, (first, last) =>
-        {
-            float* ap = Scratch.ThreadLocal(Scratch.PackA, (long)MC * KC + 64);
-            float* edge = stackalloc float[MR * NR];
-            for (int t = first; t < last; t++)
-            {
-                int bi = t / (mBlocks * nChunks), rest = t % (mBlocks * nChunks);
-                int i0 = rest / nChunks * mc, chunk = rest % nChunks;
-                int mcur = Math.Min(mc, m - i0);
-                int jp0 = chunk * panelsPerChunk, jp1 = Math.Min(nPanels, jp0 + panelsPerChunk);
-                float* aBase = a + (aOffsets is null ? 0 : aOffsets[bi]);
-                float* bBase = bp + (sharedB ? 0 : bi * packedStride);
-                float* cBase = c + ((long)bi * m + i0) * n;
-
-                for (int p0 = 0; p0 < k; p0 += KC)
+                int bi = t / perBatch, rest = t % perBatch;
+                int i0 = rest / _colSplit * _rowsPerTask, j0 = rest % _colSplit * _colsPerTask;
+                int rows = Math.Min(_rowsPerTask, _m - i0), cols = Math.Min(_colsPerTask, _n - j0);
+                float* a = _a + (_opA.Offsets is null ? 0 : _opA.Offsets[bi]);
+                float* b = _b + (_opB.Offsets is null ? 0 : _opB.Offsets[bi]);
+                float* c = _c + (long)bi * _m * _n;
+                // Even blocks (256 rows with MC 252 would leave a 4-row block that streams all of B for little work).
+                int mcStep = Even(rows, mc0, _kernel.MR), ncStep = Even(cols, nc0, _kernel.NR), kcStep = Even(_k, kc0, 1);
+                for (int jc = j0; jc < j0 + cols; jc += ncStep)
                 {
-                    int kc = Math.Min(KC, k - p0);
-                    bool accumulate = p0 > 0;
-                    PackA(aBase, rsA, csA, i0, mcur, p0, kc, ap);
-                    for (int jp = jp0; jp < jp1; jp++)
+                    int nc = Math.Min(ncStep, j0 + cols - jc);
+                    for (int pc = 0; pc < _k; pc += kcStep)
                     {
-                        float* bPanel = bBase + p0 * nPad + (long)jp * kc * NR;
-                        int ncur = Math.Min(NR, n - jp * NR);
-                        for (int ip = 0; ip < mcur; ip += MR)
+                        int kc = Math.Min(kcStep, _k - pc);
+                        bool accumulate = pc > 0 || _epilogue.Accumulate;
+                        PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
+                        for (int ic = i0; ic < i0 + rows; ic += mcStep)
                         {
-                            int mr = Math.Min(MR, mcur - ip);
-                            float* cTile = cBase + (long)ip * n + jp * NR;
-                            float* aPanel = ap + (long)ip * kc;
-                            if (mr == MR && ncur == NR)
-                            {
-                                Kernel(kc, aPanel, bPanel, cTile, n, accumulate);
-                            }
-                            else
-                            {
-                                Kernel(kc, aPanel, bPanel, edge, NR, false);
-                                for (int r = 0; r < mr; r++)
-                                for (int j = 0; j < ncur; j++)
-                                    cTile[(long)r * n + j] = (accumulate ? cTile[(long)r * n + j] : 0f) + edge[r * NR + j];
-                            }
+                            int mc = Math.Min(mcStep, i0 + rows - ic);
+                            PackA(a, _opA.RowStride, _opA.ColStride, ic, mc, pc, kc, ap, _kernel.MR);
+                            MacroKernel(kc, mc, nc, ap, bp, c + (long)ic * _n + jc, accumulate, edge);
                         }
                     }
                 }
+                if (_epilogue.Bias != null)
+                    for (int i = i0; i < i0 + rows; i++) AddBias(c + (long)i * _n + j0, _epilogue.Bias + j0, cols);
             }
-        });
+        }
+
+        /// <summary>The step that cuts <paramref name="length"/> into as few blocks of at most <paramref name="block"/> as possible, of equal size (in whole <paramref name="unit"/>s).</summary>
+        private static int Even(int length, int block, int unit)
+        {
+            int blocks = (length + block - 1) / block;
+            int step = (length + blocks - 1) / blocks;
+            return Math.Min(block, (step + unit - 1) / unit * unit);
+        }
+
+        /// <summary>Every (A micro-panel, B micro-panel) pair of one packed block: B's panel stays in L1 while A's stream past it.</summary>
+        private void MacroKernel(int kc, int mc, int nc, float* ap, float* bp, float* c, bool accumulate, float* edge)
+        {
+            int mr0 = _kernel.MR, nr0 = _kernel.NR;
+            var run = _kernel.Run;
+            float alpha = _epilogue.Alpha;
+            long ldc = _n;
+            for (int jr = 0; jr < nc; jr += nr0)
+            {
+                int nr = Math.Min(nr0, nc - jr);
+                float* bPanel = bp + (long)jr * kc;
+                for (int ir = 0; ir < mc; ir += mr0)
+                {
+                    int mr = Math.Min(mr0, mc - ir);
+                    float* aPanel = ap + (long)ir * kc;
+                    float* tile = c + ir * ldc + jr;
+                    if (mr == mr0 && nr == nr0)
+                    {
+                        run(kc, aPanel, bPanel, tile, ldc, alpha, accumulate);
+                        continue;
+                    }
+                    run(kc, aPanel, bPanel, edge, nr0, alpha, false);
+                    for (int r = 0; r < mr; r++)
+                    {
+                        var from = new ReadOnlySpan<float>(edge + r * nr0, nr);
+                        var to = new Span<float>(tile + r * ldc, nr);
+                        if (accumulate) TensorPrimitives.Add(from, to, to);
+                        else from.CopyTo(to);
+                    }
+                }
+            }
+        }
     }
 
-    /// <summary>Rows [i0, i0+mc) × columns [p0, p0+kc) of A into 6-row panels: panel[p*6 + r] = A[i0+r, p0+p].</summary>
-    private static void PackA(float* a, long rs, long cs, int i0, int mc, int p0, int kc, float* dst)
+    /// <summary>
+    /// How many row ranges × column ranges to cut each matrix into. A parallel-for hands each task its
+    /// own range while there are at most four per worker, and threads take ranges as they come free,
+    /// so four per worker keeps both cores busy even when one is slowed by other load (a shared
+    /// machine) — fewer, larger tasks leave one core idle at the end. Among the cuts with the most
+    /// tasks (up to that), the cheapest wins: the largest task's product plus the packing, where
+    /// every column range repacks its rows of A and every row range its columns of B.
+    /// </summary>
+    private static (int Rows, int Cols) Split(int batch, int m, int n, int k, in GemmMicroKernel kernel, int workers)
     {
-        for (int ip = 0; ip < mc; ip += MR)
+        if (workers <= 1 || batch >= 4 * workers) return (1, 1);
+        int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
+        (int, int) best = (1, 1);
+        double bestCost = double.MaxValue;
+        int bestTasks = batch;
+        for (int rows = 1; rows <= Math.Min(mPanels, 4 * workers); rows++)
+        for (int cols = 1; cols <= Math.Min(nPanels, 4 * workers); cols++)
         {
-            int mr = Math.Min(MR, mc - ip);
+            int tasks = batch * rows * cols;
+            if (tasks > 4 * workers || tasks < bestTasks || (tasks % workers != 0 && tasks != batch)) continue;
+            long taskRows = (long)(mPanels + rows - 1) / rows * kernel.MR, taskCols = (long)(nPanels + cols - 1) / cols * kernel.NR;
+            // In multiply-adds, per worker: the products, plus packing. An element of A costs about 16 of
+            // them (scalar interleaving of MR rows), one of B about 3 (vector copies or 8×8 transposes).
+            double cost = (double)tasks / workers * taskRows * taskCols * k
+                + (16.0 * cols * m + 3.0 * rows * n) * k / workers;
+            if (tasks > bestTasks || cost < bestCost) (best, bestCost, bestTasks) = ((rows, cols), cost, tasks);
+        }
+        return best;
+    }
+
+    private static void AddBias(float* row, float* bias, int n)
+    {
+        var span = new Span<float>(row, n);
+        TensorPrimitives.Add(span, new ReadOnlySpan<float>(bias, n), span);
+    }
+
+    /// <summary>Rows [i0, i0+mc) × columns [p0, p0+kc) of A into MR-row panels: panel[p*MR + r] = A[i0+r, p0+p], zero-padded.</summary>
+    private static void PackA(float* a, long rs, long cs, int i0, int mc, int p0, int kc, float* dst, int mr0)
+    {
+        for (int ip = 0; ip < mc; ip += mr0)
+        {
+            int mr = Math.Min(mr0, mc - ip);
             float* panel = dst + (long)ip * kc;
             float* origin = a + (long)(i0 + ip) * rs + (long)p0 * cs;
-            if (cs == 1 && mr == MR)
+            if (rs == 1 && mr == mr0)
             {
-                // Rows contiguous in k: six streams read in step.
-                float* r0 = origin, r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs, r4 = r3 + rs, r5 = r4 + rs;
-                for (int p = 0; p < kc; p++, panel += MR)
+                // Transposed A (Aᵀ·B): each k step's MR values are contiguous.
+                for (int p = 0; p < kc; p++) CopyShort(origin + p * cs, panel + p * mr0, mr0);
+                continue;
+            }
+            if (cs == 1 && mr == mr0 && Avx.IsSupported)
+            {
+                // Rows contiguous in k (the usual A): transpose 8 k steps × up to 8 rows in registers.
+                // A group of fewer than 8 rows stores 8 lanes anyway, spilling zeros into the next
+                // columns; the spill is always overwritten later (the lower group, the next row, the
+                // next block or panel) or lands in the scratch's slack, so the higher group goes first.
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                    for (int g = (mr0 - 1) / 8 * 8; g >= 0; g -= 8)
+                        Transpose8x8(origin + g * rs + p, rs, Math.Min(8, mr0 - g), panel + p * mr0 + g, mr0);
+                for (; p < kc; p++)
+                    for (int r = 0; r < mr0; r++)
+                        panel[p * mr0 + r] = origin[r * rs + p];
+                continue;
+            }
+            if (cs == 1)
+            {
+                // An edge panel: each row once, down the panel's column.
+                for (int r = 0; r < mr; r++)
                 {
-                    panel[0] = r0[p]; panel[1] = r1[p]; panel[2] = r2[p];
-                    panel[3] = r3[p]; panel[4] = r4[p]; panel[5] = r5[p];
+                    float* row = origin + r * rs;
+                    for (int p = 0; p < kc; p++) panel[p * mr0 + r] = row[p];
                 }
             }
             else
             {
-                for (int p = 0; p < kc; p++, panel += MR)
+                for (int p = 0; p < kc; p++)
+                for (int r = 0; r < mr; r++)
+                    panel[p * mr0 + r] = origin[p * cs + r * rs];
+            }
+            if (mr < mr0)
+                for (int p = 0; p < kc; p++)
+                    new Span<float>(panel + p * mr0 + mr, mr0 - mr).Clear();
+        }
+    }
+
+    /// <summary>Rows [p0, p0+kc) × columns [j0, j0+nc) of B into NR-wide panels: panel[p*NR + j] = B[p0+p, j0+j], zero-padded.</summary>
+    private static void PackB(float* b, long rs, long cs, int p0, int kc, int j0, int nc, float* dst, int nr0)
+    {
+        for (int jp = 0; jp < nc; jp += nr0)
+        {
+            int nr = Math.Min(nr0, nc - jp);
+            float* panel = dst + (long)jp * kc;
+            float* origin = b + (long)p0 * rs + (long)(j0 + jp) * cs;
+            if (cs == 1)
+            {
+                for (int p = 0; p < kc; p++) CopyShort(origin + p * rs, panel + p * nr0, nr);
+            }
+            else if (rs == 1 && nr == nr0 && nr0 % 8 == 0 && Avx.IsSupported)
+            {
+                // Transposed B (A·Bᵀ): columns are contiguous in k; transpose 8×8 blocks in registers.
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                    for (int j = 0; j < nr0; j += 8)
+                        Transpose8x8(origin + j * cs + p, cs, 8, panel + p * nr0 + j, nr0);
+                for (; p < kc; p++)
+                    for (int j = 0; j < nr0; j++)
+                        panel[p * nr0 + j] = origin[j * cs + p];
+                continue;
+            }
+            else
+            {
+                for (int j = 0; j < nr; j++)
                 {
-                    float* col = origin + p * cs;
-                    int r = 0;
-                    for (; r < mr; r++) panel[r] = col[r * rs];
-                    for (; r < MR; r++) panel[r] = 0f;
+                    float* col = origin + j * cs;
+                    for (int p = 0; p < kc; p++) panel[p * nr0 + j] = col[p * rs];
                 }
             }
+            if (nr < nr0)
+                for (int p = 0; p < kc; p++)
+                    new Span<float>(panel + p * nr0 + nr, nr0 - nr).Clear();
         }
     }
 
-    /// <summary>Rows [p0, p0+kc) × columns [j0, j0+nc) of B into one 16-wide panel: panel[p*16 + j] = B[p0+p, j0+j].</summary>
-    private static void PackB(float* b, long rs, long cs, int p0, int kc, int j0, int nc, float* panel)
+    /// <summary>A short contiguous copy (one panel row), in vectors where the length allows.</summary>
+    private static void CopyShort(float* from, float* to, int count)
     {
-        float* origin = b + (long)p0 * rs + (long)j0 * cs;
-        if (cs == 1 && nc == NR)
-        {
-            for (int p = 0; p < kc; p++)
-            {
-                float* row = origin + p * rs;
-                Vector256.Store(Vector256.Load(row), panel + p * NR);
-                Vector256.Store(Vector256.Load(row + 8), panel + p * NR + 8);
-            }
-            return;
-        }
-        if (nc < NR) new Span<float>(panel, kc * NR).Clear();
-        if (cs == 1)
-        {
-            for (int p = 0; p < kc; p++)
-            for (int j = 0; j < nc; j++)
-                panel[p * NR + j] = origin[p * rs + j];
-        }
-        else
-        {
-            // Transposed B: each column is contiguous in k, so read along k.
-            for (int j = 0; j < nc; j++)
-            {
-                float* col = origin + j * cs;
-                for (int p = 0; p < kc; p++) panel[p * NR + j] = col[p * rs];
-            }
-        }
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(from + i), to + i);
+        for (; i < count; i++) to[i] = from[i];
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
-
-    /// <summary>C[6×16] (+)= Apanel[kc×6]ᵀ · Bpanel[kc×16], all twelve accumulators in registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(int kc, float* a, float* b, float* c, long ldc, bool accumulate)
+    /// <summary>
+    /// dst[r*ldd + c] = src[c*lds + r] for an 8×8 block (AVX: unpack, shuffle, swap 128-bit halves);
+    /// only the first <paramref name="rows"/> source rows are read, the rest count as zeros.
+    /// Stores go in ascending destination rows.
+    /// </summary>
+    private static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd)
     {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(a[0]);
-            c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
-            x = Vector256.Create(a[1]);
-            c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
-            x = Vector256.Create(a[2]);
-            c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
-            x = Vector256.Create(a[3]);
-            c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
-            x = Vector256.Create(a[4]);
-            c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
-            x = Vector256.Create(a[5]);
-            c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
-            a += MR;
-            b += NR;
-        }
-        Store(c, c00, c01, accumulate);
-        Store(c + ldc, c10, c11, accumulate);
-        Store(c + 2 * ldc, c20, c21, accumulate);
-        Store(c + 3 * ldc, c30, c31, accumulate);
-        Store(c + 4 * ldc, c40, c41, accumulate);
-        Store(c + 5 * ldc, c50, c51, accumulate);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* row, Vector256<float> lo, Vector256<float> hi, bool accumulate)
-    {
-        if (accumulate)
-        {
-            lo += Vector256.Load(row);
-            hi += Vector256.Load(row + 8);
-        }
-        lo.Store(row);
-        hi.Store(row + 8);
+        var z = Vector256<float>.Zero;
+        var r0 = Avx.LoadVector256(src);
+        var r1 = rows > 1 ? Avx.LoadVector256(src + lds) : z;
+        var r2 = rows > 2 ? Avx.LoadVector256(src + 2 * lds) : z;
+        var r3 = rows > 3 ? Avx.LoadVector256(src + 3 * lds) : z;
+        var r4 = rows > 4 ? Avx.LoadVector256(src + 4 * lds) : z;
+        var r5 = rows > 5 ? Avx.LoadVector256(src + 5 * lds) : z;
+        var r6 = rows > 6 ? Avx.LoadVector256(src + 6 * lds) : z;
+        var r7 = rows > 7 ? Avx.LoadVector256(src + 7 * lds) : z;
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 }

@@ -96,3 +96,36 @@ internal sealed unsafe class OneHotKernel(OpKernelSpec spec)
         });
     }
 }
+
+/// <summary>
+/// StoreRows: out = target with row index[n] replaced by values[n]; out-of-range indices are skipped.
+/// The engine gives out the target's own storage (an in-place write of a few cache rows); where the
+/// buffers differ the target is copied first, so the kernel is also correct standing alone.
+/// </summary>
+internal sealed unsafe class StoreRowsKernel : CpuKernel
+{
+    private readonly long _rows, _width, _count;
+
+    public StoreRowsKernel(OpKernelSpec spec) : base(spec, [spec.Inputs[0].Elements, spec.Inputs[1].Elements, spec.Inputs[2].Elements, spec.Output.Elements])
+    {
+        _rows = spec.Inputs[0].Shape[0];
+        _width = ShapeMath.Elements(spec.Inputs[0].Shape.AsSpan(1));
+        _count = spec.Inputs[2].Elements;
+    }
+
+    public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
+    {
+        float* target = buffers[0].Pointer, values = buffers[1].Pointer, output = buffers[3].Pointer;
+        int* index = (int*)buffers[2].Pointer;
+        long rows = _rows, width = _width;
+        if (target != output) Buffer.MemoryCopy(target, output, rows * width * sizeof(float), rows * width * sizeof(float));
+        Par.For((int)_count, width, (first, last) =>
+        {
+            for (long n = first; n < last; n++)
+            {
+                long i = index[n];
+                if (i >= 0 && i < rows) new ReadOnlySpan<float>(values + n * width, (int)width).CopyTo(new Span<float>(output + i * width, (int)width));
+            }
+        });
+    }
+}

@@ -18,6 +18,7 @@ internal static class FusedElementwiseSource
         long n = spec.Elements;
         var sb = ClCode.Preamble(spec.DisplayName, ClCode.Wide([n, .. spec.Inputs.Select(i => i.Elements)]));
         if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Max)) sb.AppendLine(MaxHelper);
+        if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Tanh)) sb.AppendLine(TanhHelper);
 
         var args = spec.Inputs.Select((d, i) => $"__global const {ClCode.CType(d.DType)}* in{i}")
             .Concat(spec.OutputTypes.Select((t, j) => $"__global {ClCode.CType(t)}* out{j}"));
@@ -73,6 +74,19 @@ internal static class FusedElementwiseSource
         }
         """;
 
+    /// <summary>
+    /// tanh rounds to ±1 in float beyond |x| = 9, but an implementation may return 1 − ulp there
+    /// (PoCL does): then the gradient 1 − tanh² is 1.2e−7 instead of 0, which a large factor (the
+    /// x³ of GELU at |x| = 1e4) turns into a gradient of thousands. Saturate exactly, as the CPU does.
+    /// </summary>
+    private const string TanhHelper = """
+        inline float df_tanh(float x)
+        {
+            if (fabs(x) > 9.0f) return x > 0.0f ? 1.0f : -1.0f;
+            return tanh(x);
+        }
+        """;
+
     private static string Compute(FusedInstruction ins)
     {
         string a = $"r{ins.A}", b = $"r{ins.B}";
@@ -83,7 +97,7 @@ internal static class FusedElementwiseSource
             OpCode.Log => $"log({a})",
             OpCode.Sqrt => $"sqrt({a})",
             OpCode.Recip => $"1.0f / {a}",
-            OpCode.Tanh => $"tanh({a})",
+            OpCode.Tanh => $"df_tanh({a})",
             OpCode.Sin => $"sin({a})",
             OpCode.Cast when ins.CastTo == DType.I32 => $"trunc({a})",
             OpCode.Cast or OpCode.Detach => a,

@@ -99,4 +99,25 @@ internal static class IndexSource
             """);
         return new KernelSource(sb.ToString(), ["one_hot"], [count, n], [n]);
     }
+
+    /// <summary>store_rows in place: a work-item per value copies it into its row (the engine binds the target as the output).</summary>
+    public static KernelSource StoreRows(OpKernelSpec spec)
+    {
+        var target = spec.Inputs[0];
+        long rows = target.Shape[0];
+        long width = target.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        long n = spec.Inputs[1].Elements;
+        var sb = ClCode.Preamble(spec.Key, ClCode.Wide(target.Elements, n));
+        sb.Append($$"""
+            __kernel void store_rows(__global const float* target, __global const float* values, __global const int* index, __global float* y)
+            {
+                const idx_t e = get_global_id(0);
+                if (e >= {{ClCode.Int(n)}}) return;
+                const idx_t r = index[e / {{ClCode.Int(width)}}];
+                if (r >= 0 && r < {{ClCode.Int(rows)}}) y[r * {{ClCode.Int(width)}} + e % {{ClCode.Int(width)}}] = values[e];
+            }
+
+            """);
+        return new KernelSource(sb.ToString(), ["store_rows"], [target.Elements, n, spec.Inputs[2].Elements, spec.Output.Elements], [Math.Max(1, n)]);
+    }
 }

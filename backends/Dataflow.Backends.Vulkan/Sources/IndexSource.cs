@@ -99,4 +99,23 @@ internal static class IndexSource
         GlslCode.GridLoop(sb, n, $"y[i] = (index[i / {GlslCode.UInt(depth)}] == int(i % {GlslCode.UInt(depth)})) ? 1.0 : 0.0;");
         return new KernelSource([sb.ToString()], [count, n], [n], [group]);
     }
+
+    /// <summary>store_rows in place: an invocation per value copies it into its row (the engine binds the target as the output).</summary>
+    public static KernelSource StoreRows(OpKernelSpec spec, int group)
+    {
+        var target = spec.Inputs[0];
+        long rows = target.Shape[0];
+        long width = target.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        long n = spec.Inputs[1].Elements;
+        string w = GlslCode.UInt(width);
+        var sb = GlslCode.Preamble(spec.DisplayName, group);
+        GlslCode.Buffer(sb, 0, "float", "target", readOnly: true);
+        GlslCode.Buffer(sb, 1, "float", "values", readOnly: true);
+        GlslCode.Buffer(sb, 2, "int", "index", readOnly: true);
+        GlslCode.Buffer(sb, 3, "float", "y", readOnly: false);
+        GlslCode.GridLoop(sb, n,
+            $"const int r = index[i / {w}];\n" +
+            $"if (r >= 0 && r < {rows}) y[uint(r) * {w} + i % {w}] = values[i];");
+        return new KernelSource([sb.ToString()], [target.Elements, n, spec.Inputs[2].Elements, spec.Output.Elements], [Math.Max(1, n)], [group]);
+    }
 }

@@ -15,6 +15,9 @@ internal static class FusedPatternCases
     {
         var list = new List<ConformanceCase>();
         list.AddRange(PatternPair("sigmoid[17,65]", new(1, 4), new(5, 15), c => Layers.Sigmoid(c.B, c.Param("x", [17, 65], -6, 6))));
+        // Where e^−x overflows (x < −88) the gradient of 1/(1 + e^−x) is ∞·0 = NaN; the composed form must stay finite.
+        list.AddRange(PatternPair("sigmoid-extremes[2,17]", new(1, 4), new(5, 15), c => Layers.Sigmoid(c.B, c.Param("x", [2, 17], ExtremeValues))));
+        list.AddRange(PatternPair("gelu-tanh-extremes[2,17]", new(1, 9), new(7, 31), c => Layers.GeluTanh(c.B, c.Param("x", [2, 17], ExtremeValues))));
         list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(7, 31), c => Layers.GeluTanh(c.B, c.Param("x", [3, 130], -4, 4))));
         list.AddRange(PatternPair("softmax[17,65]", new(4, 7), new(13, 28), c => Layers.Softmax(c.B, c.Param("x", [17, 65], -4, 4))));
         list.AddRange(PatternPair("log-softmax[17,65]", new(5, 8), new(14, 27), c => Layers.LogSoftmax(c.B, c.Param("x", [17, 65], -4, 4))));
@@ -39,6 +42,13 @@ internal static class FusedPatternCases
             }) { Kernels = backward ? new(17, 32) : new(9, 14) });
         return list;
     }
+
+    /// <summary>Inputs up to |x| = 1e4, around float's exp overflow (±88.7) and where tanh saturates.</summary>
+    private static readonly float[] ExtremeValues =
+    [
+        -1e4f, -1e3f, -200f, -100f, -89f, -88.5f, -88f, -50f, -20f, -9.5f, -3f, -1f, -0.25f, 0f, 0.25f, 1f, 3f,
+        9.5f, 20f, 50f, 88f, 88.5f, 89f, 100f, 200f, 1e3f, 1e4f, -7e3f, 7e3f, -0.01f, 0.01f, -1e-4f, 1e-4f, 5f,
+    ];
 
     /// <summary>The pattern forward only (its output fetched), and with Σ y·R as loss so its backward chain runs too.</summary>
     private static IEnumerable<ConformanceCase> PatternPair(string name, KernelCounts? forward, KernelCounts? backward, Func<CaseBuilder, Node> build) =>

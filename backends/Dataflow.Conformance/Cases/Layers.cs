@@ -8,7 +8,7 @@ namespace Dataflow.Conformance.Cases;
 /// </summary>
 internal static class Layers
 {
-    public static Node Sigmoid(GraphBuilder b, Node x) => b.Recip(b.Add(b.Scalar(1), b.Exp(b.Neg(x))));
+    public static Node Sigmoid(GraphBuilder b, Node x) => Graph.Dsl.Layers.Activations.Sigmoid(b, x);
 
     public static Node Relu(GraphBuilder b, Node x) => b.Max(x, b.Scalar(0));
 

@@ -78,6 +78,7 @@ public sealed class DoubleEvaluator(CaseInstance instance)
             OpCode.Gather => Gather(x, y.Data),
             OpCode.ScatterAdd => ScatterAdd(x, y.Data, count),
             OpCode.OneHot => OneHot(x.Data, shape[^1]),
+            OpCode.StoreRows => StoreRows(x, y.Data, _values[node.Inputs[2]].Data),
             _ => throw new NotSupportedException($"no double evaluation of {node.Op}"),
         };
         if (result.Length != count) throw new InvalidOperationException($"double evaluation of %{node.Id} gave {result.Length} values for [{string.Join(",", shape)}]");
@@ -222,6 +223,18 @@ public sealed class DoubleEvaluator(CaseInstance instance)
             long i = (long)index[n];
             if (i < 0 || i >= rows) continue; // out of range: skipped
             for (long c = 0; c < width; c++) r[i * width + c] += values.Data[n * width + c];
+        }
+        return r;
+    }
+
+    private static double[] StoreRows((double[] Data, long[] Shape) target, double[] values, double[] index)
+    {
+        long rows = target.Shape[0], width = Elements(target.Shape[1..]);
+        var r = (double[])target.Data.Clone();
+        for (long n = 0; n < index.Length; n++)
+        {
+            long i = (long)index[n];
+            if (i >= 0 && i < rows) Array.Copy(values, n * width, r, i * width, width); // out of range: skipped
         }
         return r;
     }

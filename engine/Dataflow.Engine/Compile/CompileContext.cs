@@ -18,6 +18,9 @@ public sealed class CompileContext
     public required ParameterStore Parameters { get; init; }
     public CompileOptions Options { get; init; } = CompileOptions.Default;
 
+    /// <summary>Where state tensors live; null gives the program states of its own (zeroed, freed with it).</summary>
+    public StateStore? States { get; init; }
+
     /// <summary>Nodes that must be readable after a step, by the name they are fetched with.</summary>
     public required IReadOnlyDictionary<string, Node> Outputs { get; init; }
 

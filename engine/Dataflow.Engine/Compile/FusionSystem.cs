@@ -41,6 +41,11 @@ public sealed class FusionSystem(CompileContext context) : ISystem
                 world.Add(context.TensorOf[node], new AliasOf { Source = context.TensorOf[node.Inputs[0]] });
                 continue;
             }
+            if (node.Op == OpCode.StoreRows)
+            {
+                CheckWrittenInPlace(node, consumers);
+                world.Add(context.TensorOf[node], new AliasOf { Source = context.TensorOf[node.Inputs[0]] });
+            }
             if (!IsFusable(node)) continue;
             var group = new List<Node> { node };
             if (context.Options.Fusion)
@@ -83,6 +88,23 @@ public sealed class FusionSystem(CompileContext context) : ISystem
             foreach (var input in node.Inputs.Distinct())
                 consumers[input].Add(node);
         return consumers;
+    }
+
+    /// <summary>
+    /// store_rows overwrites its target's storage, so the target (and whatever it aliases, up to the
+    /// tensor that owns the storage) must be read by nothing else, and must not be a parameter.
+    /// </summary>
+    private static void CheckWrittenInPlace(Node node, Dictionary<Node, List<Node>> consumers)
+    {
+        for (var target = node.Inputs[0]; ; target = target.Inputs[0])
+        {
+            if (target.Op == OpCode.Parameter)
+                throw new CompileException($"store_rows %{node.Id} would overwrite parameter '{target.Attrs.Name}' in place");
+            if (consumers[target].Count != 1)
+                throw new CompileException($"store_rows %{node.Id} writes %{target.Id} in place, but %{target.Id} is also read by %{consumers[target].First(c => c != node).Id}");
+            if (!IsAlias(target)) return;
+            node = target;
+        }
     }
 
     private static bool IsAlias(Node node) => node.Op is OpCode.Reshape or OpCode.Detach;

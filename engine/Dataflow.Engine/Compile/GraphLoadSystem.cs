@@ -13,7 +13,7 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
 {
     public string Name => nameof(GraphLoadSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [], writes: [typeof(TensorNode), typeof(InputTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [], writes: [typeof(TensorNode), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
 
     public void Run(World world)
     {
@@ -26,7 +26,8 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
             if (!live.Contains(node)) continue;
             var entity = world.Create(new TensorNode { Node = node });
             context.TensorOf[node] = entity;
-            if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
+            if (node.Op == OpCode.Input && node.Attrs.Persistent) world.Add(entity, new StateTag { Name = node.Attrs.Name! });
+            else if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
             if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = node.Attrs.Name! });
             if (outputNames.TryGetValue(node, out var names)) world.Add(entity, new OutputTag { Names = names });
             if (gradientOf.TryGetValue(node, out var parameters)) world.Add(entity, new GradOf { Parameters = parameters });

@@ -5,7 +5,7 @@ using Dataflow.Engine.Ecs;
 namespace Dataflow.Engine.Compile;
 
 /// <summary>
-/// Gives every tensor a buffer. Parameters live in the session's store; inputs and outputs get
+/// Gives every tensor a buffer. Parameters and states live in the session's stores; inputs and outputs get
 /// buffers of their own that no other tensor may overwrite; every other tensor lives from the
 /// kernel that writes it to the last kernel that reads it, and tensors whose lifetimes do not
 /// overlap share a slot (best fit by size). Aliases share their source's buffer and extend its life.
@@ -15,7 +15,7 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
     public string Name => nameof(MemoryPlanningSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(ProducedBy)],
+        reads: [typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(ProducedBy)],
         writes: [typeof(BufferSlot)]);
 
     public void Run(World world)
@@ -32,7 +32,7 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
         var pinned = new HashSet<Entity>();
         foreach (var tensor in context.TensorOf.Values)
         {
-            if (world.Has<InputTag>(tensor) || world.Has<ParamTag>(tensor) || world.Has<OutputTag>(tensor) || world.Has<GradOf>(tensor))
+            if (world.Has<InputTag>(tensor) || world.Has<ParamTag>(tensor) || world.Has<StateTag>(tensor) || world.Has<OutputTag>(tensor) || world.Has<GradOf>(tensor))
                 pinned.Add(Storage(tensor));
         }
 
@@ -70,6 +70,13 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
             }
         }
 
+        // Refuse a plan that cannot fit before allocating any of it: the transient slots plus every
+        // tensor that keeps its own buffer (parameters are already allocated and are not counted).
+        var ownBuffers = context.TensorOf.Values.Select(Storage).Distinct()
+            .Where(r => !world.Has<ParamTag>(r) && !slotOf.ContainsKey(r)).Select(r => Math.Max(1, Elements(world, r)));
+        foreach (var size in slotSizes.Concat(ownBuffers)) MemoryBudget.RequireBuffer(context.Backend.Name, size, long.MaxValue / sizeof(float));
+        MemoryBudget.Require(context.Backend, MemoryBudget.Bytes(slotSizes.Concat(ownBuffers), "the planned buffers"), "the buffers of this graph");
+
         var slotBuffers = slotSizes.Select(size => Allocate(size)).ToArray();
         context.TransientElements = slotSizes.Sum();
         context.UnplannedElements = slotOf.Keys.Sum(r => Elements(world, r));
@@ -82,6 +89,8 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
             int slot = -1;
             if (world.Has<ParamTag>(root))
                 buffer = context.Parameters.Get(world.Get<ParamTag>(root).Name).Value;
+            else if (world.Has<StateTag>(root) && !pinnedBuffers.TryGetValue(root, out buffer!))
+                pinnedBuffers[root] = buffer = StateBuffer(world.Get<StateTag>(root).Name, Elements(world, root));
             else if (slotOf.TryGetValue(root, out slot))
                 buffer = slotBuffers[slot];
             else if (!pinnedBuffers.TryGetValue(root, out buffer!))
@@ -109,6 +118,14 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
     }
 
     private static long Elements(World world, Entity tensor) => world.Get<TensorInfo>(tensor).Desc.Elements;
+
+    private IDeviceBuffer StateBuffer(string name, long elements)
+    {
+        if (context.States is { } states) return states.Get(name, elements);
+        var buffer = Allocate(elements);
+        context.Backend.Upload(buffer, new float[buffer.Elements]);
+        return buffer;
+    }
 
     private IDeviceBuffer Allocate(long elements)
     {

@@ -26,6 +26,12 @@ public struct InputTag
     public string Name;
 }
 
+/// <summary>The tensor is a state (a key/value cache) whose storage lives in the session's state store, kept between steps.</summary>
+public struct StateTag
+{
+    public string Name;
+}
+
 /// <summary>The tensor is a trainable parameter whose storage lives in the session's parameter store.</summary>
 public struct ParamTag
 {
@@ -44,7 +50,7 @@ public struct OutputTag
     public string[] Names;
 }
 
-/// <summary>The tensor shares storage with another (reshape and detach move no data).</summary>
+/// <summary>The tensor shares storage with another (reshape and detach move no data; store_rows writes its target in place).</summary>
 public struct AliasOf
 {
     public Entity Source;

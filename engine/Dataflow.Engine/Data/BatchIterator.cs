@@ -22,9 +22,10 @@ public sealed class BatchIterator
 
     public BatchIterator(Dataset data, int batchSize, bool shuffle, bool dropLast, ulong seed = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        // A user's choice, not a bug: named so the caller can say what to change.
+        if (batchSize <= 0) throw new DataException($"the batch size must be positive, got {batchSize}");
         if (dropLast && data.Count < batchSize)
-            throw new ArgumentException($"{data.Count} examples do not make one batch of {batchSize}", nameof(batchSize));
+            throw new DataException($"a batch of {batchSize} examples is larger than the data set ({data.Count} examples); choose a batch of at most {data.Count}");
         Data = data;
         BatchSize = batchSize;
         Shuffles = shuffle;

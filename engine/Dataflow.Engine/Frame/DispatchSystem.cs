@@ -47,7 +47,7 @@ public sealed class DispatchSystem(IReadOnlyList<Entity> kernels, Func<FrameCont
         }
     }
 
-    private static ulong Mix(ulong seed, ulong salt)
+    internal static ulong Mix(ulong seed, ulong salt)
     {
         ulong z = seed + 0x9E3779B97F4A7C15UL * (salt + 1);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

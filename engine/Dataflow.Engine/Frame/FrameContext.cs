@@ -28,4 +28,7 @@ public sealed class FrameContext
 
     /// <summary>Global gradient norm before clipping, when the step updated parameters.</summary>
     public double GradientNorm { get; set; }
+
+    /// <summary>True when the step's loss or gradient norm was not finite, so its update was not applied.</summary>
+    public bool UpdateSkipped { get; set; }
 }

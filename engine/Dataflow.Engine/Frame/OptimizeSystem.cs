@@ -38,12 +38,24 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
             _pairs = [.. pairs.OrderBy(p => p.Item1.Name, StringComparer.Ordinal)];
         }
 
+        // A step whose loss or gradient norm is not finite leaves the parameters as they were: the
+        // run is failing anyway, and the parameters that produced the bad step are what a diagnosis
+        // (NonFiniteDiagnosis) needs to find the op that overflowed. Under an exchange every rank must
+        // take part in it, so it comes first, and the decision rests on the exchanged norm alone (the
+        // same on every rank: a NaN on one reaches all); the trainer's mean loss stops them together.
+        double? normSquared = context.Exchange is { } exchange ? Exchange(exchange) : ReadOutput(world, TrainingGraph.GradNormSquared);
+        bool lossNotFinite = context.Exchange is null && ReadOutput(world, TrainingGraph.LossOutput) is { } loss && !double.IsFinite(loss);
+        if (lossNotFinite || (normSquared is { } n && !double.IsFinite(n)))
+        {
+            context.UpdateSkipped = true;
+            return;
+        }
+
         var scalars = (float[])update.Scalars.Clone();
         scalars[OptimizerScalars.GradientScale] = 1f;
-        double? gradNormSquared = context.Exchange is { } exchange ? Exchange(exchange) : ReadGradNormSquared(world);
-        if (gradNormSquared is { } normSquared)
+        if (normSquared is not null)
         {
-            context.GradientNorm = Math.Sqrt(normSquared);
+            context.GradientNorm = Math.Sqrt(normSquared.Value);
             if (update.ClipNorm > 0 && context.GradientNorm > update.ClipNorm)
                 scalars[OptimizerScalars.GradientScale] = (float)(update.ClipNorm / (context.GradientNorm + 1e-6));
         }
@@ -87,12 +99,13 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         return sum;
     }
 
-    private double? ReadGradNormSquared(World world)
+    /// <summary>The scalar output <paramref name="name"/> of this step, or null when the graph has none.</summary>
+    private double? ReadOutput(World world, string name)
     {
         double? result = null;
         world.ForEach(in Outputs, (ref OutputTag tag, ref BufferSlot slot) =>
         {
-            if (!tag.Names.Contains(TrainingGraph.GradNormSquared)) return;
+            if (result is not null || !tag.Names.Contains(name)) return;
             Span<float> value = stackalloc float[1];
             backend.Wait();
             backend.Download(slot.Buffer, value);

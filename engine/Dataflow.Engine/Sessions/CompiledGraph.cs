@@ -17,7 +17,7 @@ public sealed class CompiledGraph : IDisposable
     private readonly DispatchSystem _dispatch;
     private FrameContext? _frame;
 
-    public CompiledGraph(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings, IBackend backend, ParameterStore parameters, CompileOptions options)
+    public CompiledGraph(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings, IBackend backend, ParameterStore parameters, CompileOptions options, StateStore? states = null)
     {
         World = new World();
         Context = new CompileContext
@@ -26,6 +26,7 @@ public sealed class CompiledGraph : IDisposable
             Bindings = bindings,
             Backend = backend,
             Parameters = parameters,
+            States = states,
             Options = options,
             Outputs = graph.Outputs,
             Gradients = graph.Gradients,

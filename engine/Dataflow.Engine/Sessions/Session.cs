@@ -21,6 +21,7 @@ public sealed class Session : IDisposable
         Seed = seed;
         Options = options ?? CompileOptions.Default;
         Parameters = new ParameterStore(backend);
+        States = new StateStore(backend);
         _initRandom = new Random(seed);
     }
 
@@ -28,6 +29,9 @@ public sealed class Session : IDisposable
     public int Seed { get; }
     public CompileOptions Options { get; }
     public ParameterStore Parameters { get; }
+
+    /// <summary>State tensors (key/value caches) the session's graphs share and update in place.</summary>
+    public StateStore States { get; }
 
     /// <summary>Optimizer steps taken so far (restored from checkpoints).</summary>
     public long Step { get; set; }
@@ -75,7 +79,7 @@ public sealed class Session : IDisposable
         if (!_compiled.TryGetValue(key, out var compiled))
         {
             DeclareParameters(graph.Graph);
-            _compiled[key] = compiled = new CompiledGraph(graph, bindings, Backend, Parameters, Options);
+            _compiled[key] = compiled = new CompiledGraph(graph, bindings, Backend, Parameters, Options, States);
         }
         return compiled;
     }
@@ -131,6 +135,7 @@ public sealed class Session : IDisposable
         foreach (var compiled in _compiled.Values) compiled.Dispose();
         _compiled.Clear();
         Parameters.Dispose();
+        States.Dispose();
         Backend.Dispose();
     }
 }

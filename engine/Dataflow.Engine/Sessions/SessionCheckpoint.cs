@@ -40,9 +40,13 @@ public static class SessionCheckpoint
     }
 
     /// <summary>Loads a checkpoint into the session after checking it belongs to <paramref name="graph"/>; returns it for its header and RNG state.</summary>
-    public static Checkpoint Load(Session session, ComputeGraph graph, string path)
+    public static Checkpoint Load(Session session, ComputeGraph graph, string path) =>
+        Load(session, graph, path, CheckpointLoadOptions.Default);
+
+    /// <summary>As <see cref="Load(Session, ComputeGraph, string)"/>; <paramref name="options"/> may allow non-finite values.</summary>
+    public static Checkpoint Load(Session session, ComputeGraph graph, string path, CheckpointLoadOptions options)
     {
-        var checkpoint = CheckpointReader.Load(path);
+        var checkpoint = CheckpointReader.Load(path, options);
         CheckpointValidator.CheckMatches(checkpoint, path, graph.Name, Layout(graph));
         session.DeclareParameters(graph);
         var byName = checkpoint.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);

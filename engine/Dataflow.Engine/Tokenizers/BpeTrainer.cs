@@ -11,6 +11,12 @@ namespace Dataflow.Engine.Tokenizers;
 public static class BpeTrainer
 {
     /// <summary>
+    /// The largest vocabulary trained: 2^24 ids, 80 times o200k's. Beyond that a request is a
+    /// mistake, and its tables would not fit in memory anyway.
+    /// </summary>
+    public const int MaxVocabSize = 1 << 24;
+
+    /// <summary>
     /// Trains on <paramref name="text"/> until the vocabulary has <paramref name="vocabSize"/> ids:
     /// 256 byte tokens (id = byte value), then one id per merge, then the special tokens (the
     /// defaults and <paramref name="specialTokens"/>) last. Ties between equally frequent pairs go
@@ -21,15 +27,21 @@ public static class BpeTrainer
     public static BytePairTokenizer Train(string text, int vocabSize, IEnumerable<string>? specialTokens = null,
         Action<int, int>? progress = null)
     {
+        if (vocabSize > MaxVocabSize)
+            throw new TokenizerException($"vocab size {vocabSize} is too large: at most {MaxVocabSize} ids are trained (o200k has 200,019)");
+        if (text.Length == 0)
+            throw new TokenizerException("the training text is empty: there are no pairs to learn merges from");
         var specials = SpecialTokenNames.Defaults.Concat(specialTokens ?? []).Distinct(StringComparer.Ordinal).ToList();
         int mergesWanted = vocabSize - 256 - specials.Count;
         if (mergesWanted < 0)
             throw new TokenizerException($"vocab size {vocabSize} is too small: 256 byte tokens and {specials.Count} special tokens need at least {256 + specials.Count}");
 
         var words = CountPreTokens(text, specials);
-        var tokenText = new List<string>(256 + mergesWanted);
+        // A text of n bytes allows fewer than n merges, so that bounds what is reserved.
+        int mergesPossible = (int)Math.Min(mergesWanted, Encoding.UTF8.GetByteCount(text));
+        var tokenText = new List<string>(256 + mergesPossible);
         for (int b = 0; b < 256; b++) tokenText.Add(ByteLevelAlphabet.ByteToChar((byte)b).ToString());
-        var merges = new List<(string Left, string Right)>(mergesWanted);
+        var merges = new List<(string Left, string Right)>(mergesPossible);
 
         var state = new PairCounts(words);
         while (merges.Count < mergesWanted && state.TryTakeBest(out int left, out int right))

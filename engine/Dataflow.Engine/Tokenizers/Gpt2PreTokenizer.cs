@@ -19,12 +19,20 @@ public static partial class Gpt2PreTokenizer
     /// </summary>
     public static void Split(ReadOnlySpan<char> text, Action<ReadOnlySpan<char>> onPiece)
     {
+        Split(Pattern(), text, onPiece);
+    }
+
+    /// <summary>As above with any pre-tokenizer pattern, matched on code points (<see cref="CodePointMatcher"/>).</summary>
+    internal static void Split(Regex pattern, ReadOnlySpan<char> text, Action<ReadOnlySpan<char>> onPiece)
+    {
+        var ranges = new List<(int Start, int Length)>();
+        CodePointMatcher.Matches(pattern, text, (start, length) => ranges.Add((start, length)));
         int covered = 0;
-        foreach (ValueMatch m in Pattern().EnumerateMatches(text))
+        foreach (var (start, length) in ranges)
         {
-            if (m.Index > covered) onPiece(text[covered..m.Index]);
-            onPiece(text.Slice(m.Index, m.Length));
-            covered = m.Index + m.Length;
+            if (start > covered) onPiece(text[covered..start]);
+            onPiece(text.Slice(start, length));
+            covered = start + length;
         }
         if (covered < text.Length) onPiece(text[covered..]);
     }

@@ -14,6 +14,7 @@ public sealed class TiktokenTokenizer : ITokenizer
     public static IReadOnlyList<string> Encodings { get; } = ["cl100k_base", "o200k_base", "gpt2"];
 
     private readonly MlTiktoken _inner;
+    private readonly SpecialTokenSplitter _specials;
 
     public TiktokenTokenizer(string encoding)
     {
@@ -25,6 +26,7 @@ public sealed class TiktokenTokenizer : ITokenizer
         var special = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, id) in _inner.SpecialTokens ?? new Dictionary<string, int>()) special[token] = id;
         SpecialTokens = special;
+        _specials = new SpecialTokenSplitter(special.Keys);
         // The library does not expose its id table; in all three encodings the special tokens hold
         // the highest ids (cl100k_base 100276, o200k_base 200018, gpt2 50256), so they fix the size.
         VocabSize = special.Values.Max() + 1;
@@ -38,7 +40,20 @@ public sealed class TiktokenTokenizer : ITokenizer
 
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
-    public int[] Encode(string text) => _inner.EncodeToIds(text).ToArray();
+    /// <summary>
+    /// Special tokens are cut out first, the rest is pre-tokenized here on code points
+    /// (<see cref="TiktokenPreTokenizer"/>; the library's own pre-tokenizer matches UTF-16 units),
+    /// and each piece goes to the library's byte-pair encoder as it is.
+    /// </summary>
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 1);
+        _specials.Split(text,
+            chunk => TiktokenPreTokenizer.Split(Encoding, chunk.AsSpan(), piece =>
+                ids.AddRange(_inner.EncodeToIds(piece.ToString(), considerPreTokenization: false, considerNormalization: false))),
+            special => ids.Add(SpecialTokens[special]));
+        return [.. ids];
+    }
 
     public string Decode(ReadOnlySpan<int> ids)
     {

@@ -24,6 +24,14 @@ public sealed record ClassifierInputs(string Features, string Labels, string Log
         return new ClassifierInputs(features[0].Attrs.Name!, labels[0].Attrs.Name!, "logits");
     }
 
+    /// <summary>How many classes the model tells apart: the last dimension of its logits.</summary>
+    public long ClassCount(ComputeGraph graph)
+    {
+        var shape = graph.Outputs[Logits].Shape;
+        var last = shape[shape.Rank - 1];
+        return last.IsConstant ? last.Value : throw new ConfigurationException($"model {graph.Name}: the last dimension of '{Logits}' must be a number (the classes), got {last}");
+    }
+
     /// <summary>The batch dimension's symbol (B in f32[B, 784]).</summary>
     public static string BatchSymbol(ComputeGraph graph, string features)
     {

@@ -16,6 +16,10 @@ public static class ClassifierRun
         var (model, evalModel) = s.LoadModels();
         var data = DataSources.FashionMnistTraining(s.Data);
         var inputs = ClassifierInputs.Of(model.Graph, data.Train.FeatureWidth, s.Data);
+        // Out-of-range labels are refused now, not after an epoch spent on them.
+        long classes = inputs.ClassCount(model.Graph);
+        LabelValidation.RequireClassIndices(data.Train, classes, $"--data {s.Data} (training split)");
+        LabelValidation.RequireClassIndices(data.Validation, classes, $"--data {s.Data} (validation split)");
 
         var defaults = model.Training;
         int epochs = s.Epochs ?? (int)defaults.TrainArgs.GetValueOrDefault("epochs", 10);

@@ -1,3 +1,4 @@
+using Dataflow.Engine.Backends;
 using Dataflow.Engine.Data;
 
 namespace Dataflow.Training;
@@ -14,7 +15,8 @@ public sealed class LanguageModelBatches : IBatchSource
     {
         _sampler = new TokenBatchSampler(trainTokens, context);
         _random = new SeededRandom(seed);
-        (_tokens, _targets) = (new int[batchSize * context], new int[batchSize * context]);
+        int length = MemoryBudget.HostArray(2L * batchSize * context, sizeof(int), $"token batches of {batchSize} × {context}") / 2;
+        (_tokens, _targets) = (new int[length], new int[length]);
         _batch = new TrainingBatch(inputs.Bindings(batchSize, context),
             new Dictionary<string, Array> { [inputs.Tokens] = _tokens, [inputs.Targets] = _targets }, batchSize, (long)batchSize * context);
     }

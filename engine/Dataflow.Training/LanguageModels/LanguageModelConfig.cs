@@ -15,10 +15,11 @@ public sealed record LanguageModelConfig(string ModelFile, string ModelSource, s
 {
     private const string Kind = "language_model";
 
-    public ModelOptions Options(bool training, int? cacheLength = null) => new(Preset, Overrides, training, cacheLength);
+    public ModelOptions Options(bool training, int? cacheLength = null, int? cacheSlots = null) => new(Preset, Overrides, training, cacheLength, cacheSlots);
 
-    /// <summary>The model lowered again from the stored text, as it was trained or in decode mode.</summary>
-    public LoadedModel Load(bool training, int? cacheLength = null) => ModelLoader.LoadSource(ModelFile, ModelSource, Options(training, cacheLength));
+    /// <summary>The model lowered again from the stored text, as it was trained or in decode mode (<see cref="ModelOptions"/>).</summary>
+    public LoadedModel Load(bool training, int? cacheLength = null, int? cacheSlots = null) =>
+        ModelLoader.LoadSource(ModelFile, ModelSource, Options(training, cacheLength, cacheSlots));
 
     /// <summary>The checkpoint config: what every run stores (<see cref="RunSettings.BaseConfig(LoadedModel, string, string?, IReadOnlyDictionary{string, string}, int, int)"/>), <paramref name="extra"/>, and what generation needs.</summary>
     public Dictionary<string, string> ToConfig(LoadedModel model, int seed, int batch, IReadOnlyDictionary<string, string> extra)

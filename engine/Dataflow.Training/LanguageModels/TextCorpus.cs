@@ -11,9 +11,10 @@ public sealed record TextCorpus(int[] Train, int[] Validation)
 {
     public const double TrainFraction = 0.9;
 
+    /// <summary>The text of <paramref name="path"/>, refused unless it is valid UTF-8 without NUL bytes (<see cref="TextValidation"/>).</summary>
     public static string Read(string path)
     {
-        try { return File.ReadAllText(path); }
+        try { return TextValidation.DecodeUtf8(File.ReadAllBytes(path), $"--text {path}"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             var reason = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message;

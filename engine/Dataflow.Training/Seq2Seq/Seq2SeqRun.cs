@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dataflow.Engine;
+using Dataflow.Engine.Backends;
 using Dataflow.Engine.Optim;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
@@ -26,6 +27,8 @@ public static class Seq2SeqRun
         long steps = s.Steps ?? (long)defaults.TrainArgs.GetValueOrDefault("steps", 2000);
         int batch = s.Batch ?? (int)defaults.TrainArgs.GetValueOrDefault("batch", 64);
         if (steps < 1 || batch < 1) throw new ConfigurationException($"--steps and --batch must be positive (got {steps} and {batch})");
+        // Source, decoder input and decoder target, each up to the longest sequence plus BOS/EOS.
+        MemoryBudget.HostArray(3L * batch * (s.MaxLength + 2), sizeof(int), $"sequence batches of {batch} × {s.MaxLength + 2}");
         long evalEvery = s.EvalEvery ?? Math.Max(1, steps / 10);
         if (evalEvery < 1) throw new ConfigurationException($"the evaluation interval must be positive, got {evalEvery}");
         var optimizer = OptimizerSettings.From(defaults, s.LearningRate);

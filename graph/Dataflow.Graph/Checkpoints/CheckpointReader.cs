@@ -13,7 +13,17 @@ namespace Dataflow.Graph.Checkpoints;
 /// </summary>
 public static class CheckpointReader
 {
-    public static Checkpoint Load(string path)
+    /// <summary>Loads and checks a checkpoint; one whose tensors hold NaN or ±∞ is refused (see <see cref="CheckpointLoadOptions"/>).</summary>
+    public static Checkpoint Load(string path) => Load(path, CheckpointLoadOptions.Default);
+
+    public static Checkpoint Load(string path, CheckpointLoadOptions options)
+    {
+        var checkpoint = LoadUnchecked(path);
+        NonFiniteValues.Check(checkpoint, path, options);
+        return checkpoint;
+    }
+
+    private static Checkpoint LoadUnchecked(string path)
     {
         var bytes = ReadAll(path);
         var reader = new MessagePackReader(bytes);

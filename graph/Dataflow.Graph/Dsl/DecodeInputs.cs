@@ -6,15 +6,21 @@ namespace Dataflow.Graph.Dsl;
 /// </summary>
 public static class DecodeInputs
 {
-    /// <summary><c>position : i32[1]</c>: the position of the first token fed this step.</summary>
+    /// <summary><c>position : i32[B]</c>: the position of each row's first token fed this step.</summary>
     public const string Position = "position";
+
+    /// <summary><c>slot : i32[B]</c>: the cache slot of each row (only when the cache's slots are not the rows).</summary>
+    public const string Slot = "slot";
+
+    /// <summary><c>last : i32[B]</c>: the prefill graph's row whose logits are wanted (the chunk's last real token).</summary>
+    public const string Last = "last";
 
     public const string CachePrefix = "cache.";
 
-    /// <summary>The key cache of the attention layer in <paramref name="scope"/>: an input and an output.</summary>
+    /// <summary>The key cache of the attention layer in <paramref name="scope"/>: a state tensor.</summary>
     public static string Keys(string scope) => CachePrefix + scope + ".k";
 
-    /// <summary>The value cache of the attention layer in <paramref name="scope"/>: an input and an output.</summary>
+    /// <summary>The value cache of the attention layer in <paramref name="scope"/>: a state tensor.</summary>
     public static string Values(string scope) => CachePrefix + scope + ".v";
 
     public static bool IsCache(string name) => name.StartsWith(CachePrefix, StringComparison.Ordinal);

@@ -8,9 +8,12 @@ public sealed record Diagnostic(string File, int Line, int Column, string Messag
 {
     public override string ToString()
     {
-        if (Line <= 0) return $"{File}: error: {Message}";
-        var caret = new string(' ', Math.Max(0, Column - 1)) + "^";
-        return $"{File}:{Line}:{Column}: error: {Message}\n  {SourceLine}\n  {caret}";
+        var message = Visible.Escape(Message, keepNewlines: true);
+        if (Line <= 0) return $"{File}: error: {message}";
+        // The caret goes under the same character after escaping widened what comes before it.
+        var before = Visible.Escape(SourceLine[..Math.Clamp(Column - 1, 0, SourceLine.Length)]);
+        var caret = new string(' ', before.Length + Math.Max(0, Column - 1 - SourceLine.Length)) + "^";
+        return $"{File}:{Line}:{Column}: error: {message}\n  {Visible.Escape(SourceLine)}\n  {caret}";
     }
 }
 

@@ -89,7 +89,7 @@ public static class Lexer
                 }
                 else
                 {
-                    throw source.Error(loc, $"unexpected character '{c}'");
+                    throw source.Error(loc, $"unexpected character '{Visible.Escape(c)}'");
                 }
                 lineHasTokens = true;
             }
@@ -126,7 +126,7 @@ public static class Lexer
             else i = mark;   // '2e' followed by something else: the 'e' starts an identifier
         }
         if (i < line.Length && (char.IsAsciiLetter(line[i]) || line[i] == '_'))
-            throw source.Error(new Loc(loc.Line, i + 1), $"unexpected '{line[i]}' after the number {line[start..i]}");
+            throw source.Error(new Loc(loc.Line, i + 1), $"unexpected '{Visible.Escape(line[i])}' after the number {line[start..i]}");
         var text = line[start..i];
         return new Token(TokenKind.Number, text, loc, double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
     }

@@ -5,11 +5,23 @@ namespace Dataflow.Graph.Dsl;
 /// <summary>
 /// How to load a model: which preset, which <c>--set name=value</c> overrides, and whether to build
 /// for training (dropout on). <paramref name="CacheLength"/> selects decode mode (key/value cache,
-/// see graph/README.md): causal attention reads and writes a cache of that many positions, fed as
-/// inputs <c>cache.SCOPE.k</c>/<c>.v</c> and returned as outputs of the same names, and the tokens
-/// fed are those at <c>position</c>, <c>position + 1</c>, …. Decode mode is for inference only.
+/// see graph/README.md): causal attention keeps its keys and values in state tensors
+/// <c>cache.SCOPE.k</c>/<c>.v</c> f32[slots, heads, L, dk] that the session holds on the device and
+/// the graph updates in place; row b of the batch feeds its tokens at positions
+/// <c>position[b]</c>, <c>position[b] + 1</c>, …. Without <paramref name="CacheSlots"/> row b is
+/// cache slot b (the batched decode graph, compiled with B = the number of slots); with it the cache
+/// has that many slots and row b writes and reads slot <c>slot[b]</c> (the prefill graph, B = 1).
+/// Decode mode is for inference only.
 /// </summary>
-public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true, int? CacheLength = null);
+public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<string, string>? Overrides = null, bool Training = true, int? CacheLength = null, int? CacheSlots = null)
+{
+    /// <summary>
+    /// Lower for counting only (<c>inspect</c>): <c>repeat(n, block, …)</c> lowers its first copy and
+    /// counts the other n − 1 (<see cref="ComputeGraph.RepeatedCopies"/>) instead of building them, so
+    /// a 10⁶-layer or GPT-3-sized model answers at once. The graph is then not for running.
+    /// </summary>
+    public bool CountOnly { get; init; }
+}
 
 /// <summary>The optimizer, schedule and other training numbers a model file suggests; the runner's flags may override them.</summary>
 public sealed record TrainingDefaults(

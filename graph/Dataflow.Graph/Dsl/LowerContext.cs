@@ -27,22 +27,43 @@ public sealed class LowerContext
     /// <summary>Decode mode: the key/value cache's length in positions; null for ordinary lowering.</summary>
     public int? CacheLength { get; init; }
 
-    private Node? _decodePosition;
+    /// <summary>Decode mode's slots when each row names its own (<see cref="ModelOptions.CacheSlots"/>); null: row b is slot b.</summary>
+    public int? CacheSlots { get; init; }
+
+    private Node? _decodePosition, _decodeSlot;
 
     /// <summary>
-    /// Decode mode's <c>position : i32[1]</c> input, the position of the first token fed; created on
-    /// first use so a model without attention or positions does not ask for it.
+    /// The batch axis of decode mode's per-row inputs: that of the token input (the first i32[B, T]
+    /// input the model declares), so positions and caches line up with the rows fed.
+    /// </summary>
+    public Dim DecodeBatch() =>
+        Builder.Graph.Inputs.Values.FirstOrDefault(n => n.DType == DType.I32 && n.Shape.Rank == 2 && !n.Attrs.Persistent)?.Shape[0]
+        ?? throw new ShapeException("decode mode needs an i32[B, T] token input declared before attention or positions");
+
+    /// <summary>
+    /// Decode mode's <c>position : i32[B]</c> input, the position of each row's first token fed;
+    /// created on first use so a model without attention or positions does not ask for it.
     /// </summary>
     public Node DecodePosition() =>
-        _decodePosition ??= Builder.Input(DecodeInputs.Position, new TensorType(DType.I32, Shape.Of(Dim.Const(1))));
+        _decodePosition ??= Builder.Input(DecodeInputs.Position, new TensorType(DType.I32, Shape.Of(DecodeBatch())));
+
+    /// <summary>The prefill graph's <c>slot : i32[B]</c> input, the cache slot each row writes and reads.</summary>
+    public Node DecodeSlot() =>
+        _decodeSlot ??= Builder.Input(DecodeInputs.Slot, new TensorType(DType.I32, Shape.Of(DecodeBatch())));
 
     /// <summary>The names an identifier could have meant, for "did you mean" hints.</summary>
     public Func<IEnumerable<string>> VisibleNames { get; }
 
     public DfgException Error(Loc loc, string message) => _source.Error(loc, message);
 
+    /// <summary>
+    /// The hint after "unknown name 'x'": where x is defined later in the file when it is, else the
+    /// nearest visible name. Set by the lowerer, which knows the file; plain suggestions without it.
+    /// </summary>
+    public Func<string, Loc, IEnumerable<string>, string> NameHint { get; init; } = (name, _, candidates) => Suggest.Hint(name, candidates);
+
     public DfgException UnknownName(SymbolValue symbol) =>
-        Error(symbol.Loc, $"unknown name '{symbol.Name}'{Suggest.Hint(symbol.Name, VisibleNames())}");
+        Error(symbol.Loc, $"unknown name '{symbol.Name}'{NameHint(symbol.Name, symbol.Loc, VisibleNames())}");
 
     /// <summary>
     /// A name not yet used in the current scope: <paramref name="baseName"/> the first time, then
@@ -76,9 +97,17 @@ public sealed class LowerContext
         using (Builder.Scope(name))
         {
             result = Guard(loc, kind, lower);
-            long count = earlierParameters;
-            for (int i = before; i < Builder.Graph.Parameters.Count; i++)
-                count += Builder.Graph.Parameters[i].Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b);
+            long count = Guard(loc, kind, () =>
+            {
+                long sum = earlierParameters;
+                for (int i = before; i < Builder.Graph.Parameters.Count; i++)
+                {
+                    var shape = Builder.Graph.Parameters[i].Node.Shape;
+                    try { sum = checked(sum + shape.ElementCount()); }
+                    catch (OverflowException) { throw new ShapeException($"the parameters of this layer have more than 2^63 - 1 elements in all"); }
+                }
+                return sum;
+            });
             if (result is TensorValue t)
                 Builder.Graph.AddLayer(new LayerInfo(Builder.CurrentScope, kind, t.Node.Type, count, parent));
             else if (result is LayerObject layer)

@@ -94,7 +94,7 @@ internal sealed partial class Lowerer
             case NameExpr name when char.IsAsciiLetterUpper(name.Name[0]):
                 return Dim.Symbol(name.Name);
             case NameExpr name:
-                throw _source.Error(name.Loc, $"unknown name '{name.Name}'{Suggest.Hint(name.Name, VisibleNames())} (dimension symbols start with a capital letter, like B or T)");
+                throw _source.Error(name.Loc, $"unknown name '{name.Name}'{NameHint(name.Name, name.Loc, VisibleNames())} (dimension symbols start with a capital letter, like B or T)");
             case NegateExpr neg:
                 return EvaluateDim(neg.Operand) * Dim.Const(-1);
             case BinaryExpr b:
@@ -143,7 +143,24 @@ internal sealed partial class Lowerer
             throw _source.Error(call.Loc, $"'{call.Callee}' is {target.Describe()}, not something that can be called");
         var callable = LayerRegistry.Names.Concat(_blocks.Keys).Append("repeat")
             .Concat(_env.Names.Where(n => _env.TryGet(n, out var v) && v is LayerObject));
-        throw _source.Error(call.Loc, $"unknown layer or function '{call.Callee}'{Suggest.Hint(call.Callee, callable)}");
+        throw _source.Error(call.Loc, $"unknown layer or function '{call.Callee}'{NameHint(call.Callee, call.Loc, callable)}");
+    }
+
+    /// <summary>The most graph nodes one lowering builds: past it a repeat is refused before it spends minutes and gigabytes.</summary>
+    internal const long MaxGraphNodes = 20_000_000;
+
+    /// <summary>Copies after the first see the same types (the block maps its input type to itself), so they are alike.</summary>
+    private static bool CopiesAreAlike(Value input, Value output) =>
+        input is TensorValue a && output is TensorValue b && a.Node.Type.Equals(b.Node.Type);
+
+    /// <summary>n copies must have a 64-bit parameter count and, when <paramref name="built"/>, a graph of bounded size.</summary>
+    private void CheckCopiesFit(CallExpr call, BlockStmt block, long n, long perCopy, long nodesPerCopy, bool built)
+    {
+        if (perCopy > 0 && n > long.MaxValue / perCopy)
+            throw _source.Error(call.Loc, $"repeat: {n} copies of '{block.Name}' with {perCopy:N0} parameters each make more than 2^63 - 1 parameters");
+        if (built && nodesPerCopy > 0 && n > MaxGraphNodes / nodesPerCopy)
+            throw _source.Error(call.Loc, $"repeat: {n:N0} copies of '{block.Name}' ({nodesPerCopy:N0} graph nodes each) are more than one graph may hold " +
+                $"({MaxGraphNodes:N0} nodes); `dataflow inspect` counts such a model without building it");
     }
 
     /// <summary>
@@ -156,8 +173,8 @@ internal sealed partial class Lowerer
         var args = EvaluateArgs(call);
         if (args.Count < 3 || args.Take(3).Any(a => a.Name is not null))
             throw _source.Error(call.Loc, "repeat takes (n, block, x, more block arguments...), the first three positional");
-        var n = args[0].Value is NumberValue { Number: var count } && count >= 0 && count == Math.Floor(count)
-            ? (int)count
+        var n = args[0].Value is NumberValue { Number: var count } && count >= 0 && count == Math.Floor(count) && count < 9.2e18
+            ? (long)count
             : throw _source.Error(args[0].Loc, $"repeat: n must be a whole number >= 0, got {args[0].Value.Describe()}");
         var block = args[1].Value switch
         {
@@ -167,10 +184,29 @@ internal sealed partial class Lowerer
         };
         var rest = args.Skip(2).ToList();
         using var scope = _builder.Scope(_context.UniqueName(block.Name));
-        for (int i = 0; i < n; i++)
+        for (long i = 0; i < n; i++)
         {
+            int parametersBefore = _graph.Parameters.Count, nodesBefore = _graph.Nodes.Count;
+            var input = rest[0].Value;
             var result = InvokeBlock(block, rest, call.Loc, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             rest[0] = rest[0] with { Value = result };
+            if (i == 0 && n > 1)
+            {
+                bool alike = CopiesAreAlike(input, result);
+                var perCategory = _graph.Parameters.Skip(parametersBefore).GroupBy(p => p.Category)
+                    .ToDictionary(g => g.Key, g => _context.Guard(call.Loc, "repeat", () => g.Aggregate(0L, (sum, p) => checked(sum + p.Node.Shape.ElementCount()))));
+                long perCopy = perCategory.Values.Aggregate(0L, (a, b) => checked(a + b));
+                CheckCopiesFit(call, block, n, alike ? perCopy : 0, _graph.Nodes.Count - nodesBefore, built: !(alike && _options.CountOnly));
+                if (alike && _options.CountOnly)
+                {
+                    var type = ((TensorValue)result).Node.Type;
+                    _graph.AddRepeatedCopies(new RepeatedCopies($"{_builder.CurrentScope}.0", block.Name, n - 1, perCopy, perCategory, type));
+                    // One row standing for the copies not built, so a layer table still adds up.
+                    _graph.AddLayer(new LayerInfo(n == 2 ? $"{_builder.CurrentScope}.1" : $"{_builder.CurrentScope}.1..{n - 1}",
+                        $"{block.Name} x{n - 1:N0}", type, perCopy * (n - 1), _builder.CurrentScope));
+                    break;
+                }
+            }
         }
         return rest[0].Value;
     }

@@ -44,12 +44,18 @@ internal sealed partial class Lowerer
             throw _source.Error(_model.Loc, cacheLength <= 0
                 ? $"a key/value cache needs a positive length, got {cacheLength}"
                 : "decode mode (a key/value cache) is for inference; load the model with training off");
-        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength };
+        if (_options.CacheSlots is <= 0) throw _source.Error(_model.Loc, $"a key/value cache needs a positive number of slots, got {_options.CacheSlots}");
+        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, CacheSlots = _options.CacheSlots, NameHint = NameHint };
         foreach (var (name, value) in settings) _globals.Set(name, new NumberValue(value));
         CollectBlocks();
 
         foreach (var statement in _file.Statements.Skip(1))
+        {
+            // Decode mode only predicts (its prefill graph projects one row per sequence): it has no loss.
+            if (_options.CacheLength is not null && statement is AssignStmt { Target: "loss" }) continue;
             ExecuteGuarded(statement);
+        }
+        CheckUnusedBlocks();
 
         if (_globals.TryGet("loss", out var loss))
         {
@@ -59,6 +65,20 @@ internal sealed partial class Lowerer
             _graph.Loss = node;
             _graph.SetOutput("loss", node);
         }
+
+        try
+        {
+            _graph.ParameterCount();
+        }
+        catch (GraphException e)
+        {
+            throw _source.Error(_model.Loc, e.Message);
+        }
+
+        // No layer, no output, no loss: nothing to compute, which is what a file cut short before
+        // (or inside) its first layer looks like.
+        if (_graph.Outputs.Count == 0 && _graph.Layers.Count == 0)
+            throw EndOfText("has no layers, no 'output' and no 'loss' (is the file cut short?)");
 
         return new LoadedModel
         {
@@ -72,6 +92,53 @@ internal sealed partial class Lowerer
     }
 
     private IEnumerable<string> VisibleNames() => _env.Names.Concat(_blocks.Keys);
+
+    private readonly HashSet<string> _calledBlocks = new(StringComparer.Ordinal);
+
+    /// <summary>Blocks the model never called are still checked for unknown names and a return.</summary>
+    private void CheckUnusedBlocks()
+    {
+        var checker = new UnusedBlockChecker(_source, [.. _globals.Names], _blocks.Keys,
+            name => name == "repeat" || LayerRegistry.TryGet(name, out _), NameHint);
+        foreach (var block in _blocks.Values.Where(b => !_calledBlocks.Contains(b.Name)).OrderBy(b => b.Loc.Line))
+            checker.Check(block);
+    }
+
+    /// <summary>An error about the model as a whole, placed where its text ends.</summary>
+    private DfgException EndOfText(string problem)
+    {
+        var lines = _source.Text.Replace("\r\n", "\n").Split('\n');
+        int last = lines.Length;
+        while (last > 1 && lines[last - 1].Trim().Length == 0) last--;
+        var loc = new Loc(last, _source.Line(last).Length + 1);
+        return _source.Error(loc, $"the text ends here, at line {loc.Line} column {loc.Column}, and the model {problem}");
+    }
+
+    /// <summary>
+    /// The hint for an unknown name: when the file defines it further down (an assignment or input
+    /// after the use), say so, as the suggestion of the name itself would be useless; else the nearest name.
+    /// </summary>
+    private string NameHint(string name, Loc use, IEnumerable<string> candidates)
+    {
+        var later = Definitions(_file.Statements).FirstOrDefault(d => d.Name == name && (d.Loc.Line > use.Line || (d.Loc.Line == use.Line && d.Loc.Column > use.Column)));
+        return later.Name is null ? Suggest.Hint(name, candidates)
+            : $" ('{name}' is defined later, at line {later.Loc.Line}; define it before this use)";
+    }
+
+    private static IEnumerable<(string Name, Loc Loc)> Definitions(IEnumerable<Stmt> statements)
+    {
+        foreach (var statement in statements)
+        {
+            switch (statement)
+            {
+                case AssignStmt a: yield return (a.Target, a.Loc); break;
+                case InputStmt i: yield return (i.Name, i.Loc); break;
+                case BlockStmt b:
+                    foreach (var d in Definitions(b.Body)) yield return d;
+                    break;
+            }
+        }
+    }
 
     private void CollectBlocks()
     {
@@ -186,6 +253,7 @@ internal sealed partial class Lowerer
         for (int i = 0; i < bound.Length; i++)
             if (bound[i] is null) throw _source.Error(loc, $"block {block.Name} needs the argument '{block.Parameters[i]}'");
         if (_blockDepth >= 32) throw _source.Error(loc, $"blocks call each other too deeply (is '{block.Name}' recursive?)");
+        _calledBlocks.Add(block.Name);
 
         return _context.RunLayer(block.Name, scopeName, loc, () =>
         {

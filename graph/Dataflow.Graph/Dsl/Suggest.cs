@@ -11,6 +11,8 @@ public static class Suggest
         int bestDistance = int.MaxValue;
         foreach (var candidate in candidates.Distinct().Order(StringComparer.Ordinal))
         {
+            // The name itself is no suggestion: it is known but not usable here (defined later, say).
+            if (candidate == name) continue;
             int d = Distance(name, candidate);
             if (d < bestDistance) (best, bestDistance) = (candidate, d);
         }

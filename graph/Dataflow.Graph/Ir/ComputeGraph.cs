@@ -23,6 +23,14 @@ public sealed record ParameterInfo(Node Node, ParamCategory Category)
 public sealed record LayerInfo(string Name, string Kind, TensorType Output, long Parameters, string Scope);
 
 /// <summary>
+/// Copies of a repeated block that a count-only lowering did not build: <see cref="Copies"/> more of
+/// the block lowered as <see cref="FirstScope"/>, each with <see cref="ParametersPerCopy"/> parameters
+/// (by category in <see cref="PerCategory"/>).
+/// </summary>
+public sealed record RepeatedCopies(string FirstScope, string Kind, long Copies, long ParametersPerCopy,
+    IReadOnlyDictionary<ParamCategory, long> PerCategory, TensorType Output);
+
+/// <summary>
 /// A static computation graph: nodes in topological order, named inputs, parameters and outputs.
 /// Training adds the backward nodes to the same graph (see <see cref="Autodiff.Differentiator"/>).
 /// </summary>
@@ -34,6 +42,7 @@ public sealed class ComputeGraph
     private readonly List<ParameterInfo> _parameters = [];
     private readonly HashSet<string> _parameterNames = new(StringComparer.Ordinal);
     private readonly List<LayerInfo> _layers = [];
+    private readonly List<RepeatedCopies> _repeated = [];
 
     public ComputeGraph(string name) => Name = name;
 
@@ -44,14 +53,48 @@ public sealed class ComputeGraph
     public IReadOnlyList<ParameterInfo> Parameters => _parameters;
     public IReadOnlyList<LayerInfo> Layers => _layers;
 
+    /// <summary>Copies counted but not built (count-only lowering); empty for a graph that runs.</summary>
+    public IReadOnlyList<RepeatedCopies> RepeatedCopies => _repeated;
+
+    public void AddRepeatedCopies(RepeatedCopies copies) => _repeated.Add(copies);
+
+    /// <summary>Parameter elements by category, the copies counted but not built included (checked).</summary>
+    public IReadOnlyDictionary<ParamCategory, long> ParameterCountByCategory()
+    {
+        var counts = new Dictionary<ParamCategory, long>();
+        void Add(ParamCategory c, long n)
+        {
+            counts.TryGetValue(c, out var sum);
+            try { counts[c] = checked(sum + n); }
+            catch (OverflowException) { throw new GraphException($"graph {Name} has more than 2^63 - 1 parameters"); }
+        }
+        foreach (var p in _parameters) Add(p.Category, p.Node.Shape.ElementCount());
+        foreach (var r in _repeated)
+            foreach (var (c, n) in r.PerCategory)
+            {
+                try { Add(c, checked(n * r.Copies)); }
+                catch (OverflowException) { throw new GraphException($"graph {Name} has more than 2^63 - 1 parameters"); }
+            }
+        return counts;
+    }
+
     /// <summary>The scalar the optimizer minimises, when the model declares one.</summary>
     public Node? Loss { get; set; }
 
     /// <summary>Model settings after defaults, preset and overrides; recorded in checkpoints.</summary>
     public IReadOnlyDictionary<string, double> Settings { get; set; } = new Dictionary<string, double>();
 
-    public long ParameterCount(IReadOnlyDictionary<string, long>? bindings = null) =>
-        _parameters.Sum(p => p.Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b));
+    /// <summary>All parameters' elements, checked: a total past 2^63 is a GraphException, never a negative count.</summary>
+    public long ParameterCount(IReadOnlyDictionary<string, long>? bindings = null)
+    {
+        long total = 0;
+        foreach (var n in ParameterCountByCategory().Values)
+        {
+            try { total = checked(total + n); }
+            catch (OverflowException) { throw new GraphException($"graph {Name} has more than 2^63 - 1 parameters"); }
+        }
+        return total;
+    }
 
     internal Node Append(OpCode op, IEnumerable<Node> inputs, OpAttrs attrs, TensorType type, string scope)
     {

@@ -49,8 +49,17 @@ public sealed class GraphBuilder
         return node;
     }
 
+    /// <summary>A state tensor (<see cref="OpAttrs.Persistent"/>): an input the session keeps between steps instead of being fed.</summary>
+    public Node State(string name, TensorType type)
+    {
+        var node = Apply(OpCode.Input, new OpAttrs { Name = name, Shape = type.Shape, DType = type.DType, Persistent = true });
+        Graph.RegisterInput(node);
+        return node;
+    }
+
     public Node Parameter(string name, Shape shape, ParamInit init, ParamCategory category = ParamCategory.Other)
     {
+        if (shape.IsConcrete) shape.ElementCount();    // a parameter's size must fit in 64 bits
         var node = Apply(OpCode.Parameter, new OpAttrs { Name = name, Shape = shape, Init = init });
         Graph.RegisterParameter(new ParameterInfo(node, category));
         return node;
@@ -129,6 +138,12 @@ public sealed class GraphBuilder
 
     public Node Gather(Node table, Node index) => Apply(OpCode.Gather, OpAttrs.None, table, index);
     public Node ScatterAdd(Node values, Node index, Dim rows) => Apply(OpCode.ScatterAdd, new OpAttrs { Count = rows }, values, index);
+    /// <summary>
+    /// The target with row index[n] replaced by values[n] (out-of-range indices are skipped; indices
+    /// must be distinct). Written in place: the result shares the target's storage, so nothing else
+    /// may read the target (the engine checks); it is how a graph updates a state tensor.
+    /// </summary>
+    public Node StoreRows(Node target, Node values, Node index) => Apply(OpCode.StoreRows, OpAttrs.None, target, values, index);
     public Node OneHot(Node index, Dim depth) => Apply(OpCode.OneHot, new OpAttrs { Count = depth }, index);
 
     /// <summary>

@@ -38,6 +38,12 @@ public sealed record OpAttrs
     /// <summary>Input and Cast: the element type.</summary>
     public DType DType { get; init; }
 
+    /// <summary>
+    /// Input: a state tensor (a key/value cache): never fed, its buffer belongs to the session and
+    /// keeps its contents from one step to the next (zeros at first use); graphs write it in place with store_rows.
+    /// </summary>
+    public bool Persistent { get; init; }
+
     /// <summary>Input and Parameter: the name users see.</summary>
     public string? Name { get; init; }
 
@@ -53,6 +59,7 @@ public sealed record OpAttrs
         if (Data is not null) Field("data", $"<{Data.Length} values, hash {DataHash(Data):x8}>");
         if (!Axes.IsEmpty) Field("axes", "[" + string.Join(",", Axes) + "]");
         if (KeepDims) Field("keepdims", true);
+        if (Persistent) Field("persistent", true);
         if (Shape is not null) Field("shape", Shape);
         if (!Perm.IsEmpty) Field("perm", "[" + string.Join(",", Perm) + "]");
         if (TransposeA) Field("transA", true);

@@ -85,6 +85,8 @@ public static class OpCatalog
                 RequireDType("one_hot", t[0], DType.I32);
                 return new TensorType(DType.F32, new Shape(t[0].Shape.Dims.Add(a.Count!)));
             }, null),
+            // Inference state only (key/value caches): nothing upstream of a cache is trained.
+            new(OpCode.StoreRows, "store_rows", 3, OpKind.Index, StoreRowsType, null),
         };
 
         var table = new OpDef[Enum.GetValues<OpCode>().Length];
@@ -221,5 +223,18 @@ public static class OpCatalog
         if (values.Rank < index.Rank || !values.Dims[..index.Rank].SequenceEqual(index.Dims))
             throw new ShapeException($"scatter_add: values {values} do not start with the index shape {index}");
         return new TensorType(t[0].DType, new Shape(values.Dims[index.Rank..].Insert(0, a.Count!)));
+    }
+
+    /// <summary>store_rows(target [R, ...], values [...index, ...], index i32[...]): the target with row index[n] replaced by values[n].</summary>
+    private static TensorType StoreRowsType(IReadOnlyList<TensorType> t, OpAttrs a)
+    {
+        RequireDType("store_rows", t[0], DType.F32);
+        RequireDType("store_rows", t[1], DType.F32);
+        RequireDType("store_rows", t[2], DType.I32);
+        var (target, values, index) = (t[0].Shape, t[1].Shape, t[2].Shape);
+        if (target.Rank < 1 || values.Rank != index.Rank + target.Rank - 1
+            || !values.Dims[..index.Rank].SequenceEqual(index.Dims) || !values.Dims[index.Rank..].SequenceEqual(target.Dims[1..]))
+            throw new ShapeException($"store_rows: values {values} must be the index shape {index} followed by a row of the target {target}");
+        return t[0];
     }
 }

@@ -51,6 +51,7 @@ public enum OpCode : byte
     Gather,
     ScatterAdd,
     OneHot,
+    StoreRows,
 }
 
 /// <summary>What kind of work an op does; fusion and the backends group ops by it.</summary>

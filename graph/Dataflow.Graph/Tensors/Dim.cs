@@ -39,21 +39,34 @@ public sealed class Dim : IEquatable<Dim>
     // Constant operands are by far the most common (every fixed width); they skip normalisation,
     // which keeps building large graphs (GPT-3: ~8k nodes) fast.
     public static Dim operator +(Dim a, Dim b) =>
-        a.IsConstant && b.IsConstant ? Const(a.Value + b.Value)
+        a.IsConstant && b.IsConstant ? Const(Checked(a.Value, b.Value, '+'))
         : a.Terms.Length == 0 ? b : b.Terms.Length == 0 ? a : Normalize(a.Terms.Concat(b.Terms));
 
     public static Dim operator -(Dim a, Dim b) => a + (b * -1);
 
     public static Dim operator *(Dim a, Dim b)
     {
-        if (a.IsConstant && b.IsConstant) return Const(a.Value * b.Value);
+        if (a.IsConstant && b.IsConstant) return Const(Checked(a.Value, b.Value, '*'));
         if (a.IsConstant && a.Value == 1) return b;
         if (b.IsConstant && b.Value == 1) return a;
         var terms = new List<Term>();
         foreach (var x in a.Terms)
             foreach (var y in b.Terms)
-                terms.Add(new Term(x.Coefficient * y.Coefficient, x.Symbols.AddRange(y.Symbols).Sort(StringComparer.Ordinal)));
+                terms.Add(new Term(Checked(x.Coefficient, y.Coefficient, '*'), x.Symbols.AddRange(y.Symbols).Sort(StringComparer.Ordinal)));
         return Normalize(terms);
+    }
+
+    /// <summary>Sizes are 64-bit and checked: a product past 2^63 is an error, never a wrapped (negative) size.</summary>
+    private static long Checked(long a, long b, char op)
+    {
+        try
+        {
+            return op == '*' ? checked(a * b) : checked(a + b);
+        }
+        catch (OverflowException)
+        {
+            throw new ShapeException($"the dimension {a} {op} {b} does not fit in 64 bits (more than 2^63 - 1)");
+        }
     }
 
     /// <summary>Exact division by a constant; null when some coefficient is not divisible.</summary>

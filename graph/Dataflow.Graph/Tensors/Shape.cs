@@ -39,6 +39,18 @@ public sealed class Shape : IEquatable<Shape>, IReadOnlyList<Dim>
 
     public long[] ToConcrete() => Dims.Select(d => d.Value).ToArray();
 
+    /// <summary>The number of elements of a concrete shape, checked: past 2^63 it is a ShapeException naming the shape.</summary>
+    public long ElementCount()
+    {
+        long count = 1;
+        foreach (var d in Dims)
+        {
+            try { count = checked(count * d.Value); }
+            catch (OverflowException) { throw new ShapeException($"a tensor of shape {this} has more than 2^63 - 1 elements"); }
+        }
+        return count;
+    }
+
     public Shape Replace(int axis, Dim dim) => new(Dims.SetItem(NormalizeAxis(axis), dim));
 
     /// <summary>NumPy broadcasting of two shapes; null when they are incompatible.</summary>

@@ -16,6 +16,9 @@ internal static class SampleCheckpoints
         ("l1.bias", [3]),
     ];
 
+    /// <summary>Loads that keep NaN and ±∞: the format tests round-trip them bit for bit (<see cref="Small"/> holds a NaN).</summary>
+    public static readonly CheckpointLoadOptions Raw = new(AllowNonFinite: true);
+
     public static Checkpoint Small(long step = 42) => new()
     {
         Header = CheckpointHeader.Create("mlp", ParameterLayout.Hash(MlpLayout), step, Created,

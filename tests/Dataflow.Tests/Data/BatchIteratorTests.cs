@@ -133,6 +133,9 @@ public sealed class BatchIteratorTests
         var batches = BatchIterator.ForTraining(Numbered(10), 4, seed: 1);
 
         Assert.Throws<ArgumentException>(() => batches.TryNext(new float[7], new int[4], out _));
-        Assert.Throws<ArgumentException>(() => BatchIterator.ForTraining(Numbered(3), 4, seed: 1));
+        Assert.Equal("a batch of 4 examples is larger than the data set (3 examples); choose a batch of at most 3",
+            Assert.Throws<DataException>(() => BatchIterator.ForTraining(Numbered(3), 4, seed: 1)).Message);
+        Assert.Throws<DataException>(() => BatchIterator.ForTraining(Numbered(3), int.MaxValue, seed: 1));
+        Assert.Throws<DataException>(() => BatchIterator.ForEvaluation(Numbered(3), 0));
     }
 }

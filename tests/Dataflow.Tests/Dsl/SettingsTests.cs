@@ -52,6 +52,8 @@ public class SettingsTests
             optimizer sgd(lr = base_lr / 10, momentum = 0.9)
             schedule warmup_cosine(warmup = 100, min_lr = 0)
             train(batch = 16, epochs = 3, anything = 1)
+            input x : f32[B, 2]
+            output x
             """, new ModelOptions());
         Assert.Equal("sgd", m.Training.Optimizer);
         Assert.Equal(0.05, m.Training.OptimizerArgs["lr"], 12);
@@ -64,7 +66,7 @@ public class SettingsTests
     [Fact]
     public void Missing_training_lines_give_plain_defaults()
     {
-        var m = ModelLoader.LoadSource("t.dfg", "model m()\n", new ModelOptions());
+        var m = ModelLoader.LoadSource("t.dfg", "model m()\ninput x : f32[B, 2]\noutput x\n", new ModelOptions());
         Assert.Equal(("adam", "constant"), (m.Training.Optimizer, m.Training.Schedule));
         Assert.Empty(m.Training.TrainArgs);
     }

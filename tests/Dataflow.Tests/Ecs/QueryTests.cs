@@ -134,9 +134,16 @@ public class QueryTests
         ForEachRef<Position, Velocity> move = static (ref Position p, ref Velocity v) => p.X += v.X;
         world.ForEach(description, move); // warm up: query cache, JIT
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int k = 0; k < 10; k++) world.ForEach(description, move);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(11, world.Get<Position>(new Entity(0, 1)).X);
+        // The runtime may allocate once on this thread while it moves the loop to a higher JIT tier;
+        // a real per-iteration allocation shows in every round, so one clean round of three suffices.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3 && allocated != 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int k = 0; k < 10; k++) world.ForEach(description, move);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Assert.Equal(0, allocated);
+        Assert.True(world.Get<Position>(new Entity(0, 1)).X is 11 or 21 or 31);
     }
 }

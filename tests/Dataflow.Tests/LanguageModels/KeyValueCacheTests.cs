@@ -75,17 +75,42 @@ public class KeyValueCacheTests
     }
 
     [Fact]
-    public void Decode_mode_declares_a_cache_per_causal_attention_and_returns_it_updated()
+    public void Decode_mode_keeps_a_cache_per_causal_attention_as_state_neither_fed_nor_fetched()
     {
         var graph = TinyGpt.Load(cacheLength: TinyGpt.Context).Graph;
         string[] caches = ["cache.decoder.0.attention.k", "cache.decoder.0.attention.v", "cache.decoder.1.attention.k", "cache.decoder.1.attention.v"];
         Assert.Equal(caches, graph.Inputs.Keys.Where(DecodeInputs.IsCache).Order());
-        Assert.Equal(caches, graph.Outputs.Keys.Where(DecodeInputs.IsCache).Order());
+        Assert.All(caches, name => Assert.True(graph.Inputs[name].Attrs.Persistent));
+        Assert.DoesNotContain(graph.Outputs.Keys, DecodeInputs.IsCache);
+        Assert.Equal(caches.Length, graph.Nodes.Count(n => n.Op == OpCode.StoreRows));
         Assert.Equal("f32[B, 2, 8, 8]", graph.Inputs["cache.decoder.0.attention.k"].Type.ToString());
-        Assert.Equal("i32[1]", graph.Inputs[DecodeInputs.Position].Type.ToString());
+        Assert.Equal("i32[B]", graph.Inputs[DecodeInputs.Position].Type.ToString());
         Assert.DoesNotContain(graph.Nodes, n => n.Op == OpCode.CausalMask);
+        // The prefill form names a fixed number of slots and a slot per row.
+        var prefill = ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, TinyGpt.Overrides, Training: false, CacheLength: 8, CacheSlots: 3)).Graph;
+        Assert.Equal("f32[3, 2, 8, 8]", prefill.Inputs["cache.decoder.0.attention.k"].Type.ToString());
+        Assert.Equal("i32[B]", prefill.Inputs[DecodeInputs.Slot].Type.ToString());
         // The ordinary graph is untouched by the option's existence.
         Assert.DoesNotContain(TinyGpt.Load().Graph.Inputs.Keys, DecodeInputs.IsCache);
+    }
+
+    [Fact]
+    public void The_session_holds_the_caches_on_the_device_and_a_step_writes_only_its_own_row()
+    {
+        using var session = TinyGpt.NewSession();
+        var decoder = new Dataflow.Generation.CachedDecoder(session, TinyGpt.Load(cacheLength: TinyGpt.Context), TinyGpt.Context);
+        decoder.Step([3, 1]);
+        const string keys = "cache.decoder.0.attention.k";
+        var before = session.States.Read(keys);      // [1, heads 2, L 8, dk 8]
+        decoder.Step([4]);
+        var after = session.States.Read(keys);
+        for (int head = 0; head < 2; head++)
+            for (int position = 0; position < TinyGpt.Context; position++)
+            {
+                var row = (head * TinyGpt.Context + position) * 8;
+                bool changed = !before.AsSpan(row, 8).SequenceEqual(after.AsSpan(row, 8));
+                Assert.Equal(position == 2, changed);
+            }
     }
 
     [Fact]

@@ -56,4 +56,14 @@ public sealed class FlagRangeTests
         Assert.Contains("no-such-text-is-read.txt", result.Stderr);
         Assert.DoesNotContain("must be", result.Stderr);
     }
+
+    [Fact]
+    public void ABatchTooLargeForTheMachineIsRefusedWithTheBytesItNeeds()
+    {
+        using var dir = new Support.TempDirectory();
+        var text = dir.File("tiny.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("Before we proceed any further, hear me speak.\n", 20)));
+        AssertRefused(["train", RunnerProcess.Model("gpt.dfg"), "--text", text, "--set", "ctx=8", "--batch", "2147483647"], "GiB needed, but");
+        AssertRefused(["train", RunnerProcess.Model("transformer.dfg"), "--task", "reverse", "--preset", "tiny", "--batch", "2147483647"], "GiB needed, but");
+    }
 }

@@ -49,23 +49,34 @@ public sealed class RunnerTrainLogTests
         var run = RunnerProcess.Run(TinyLanguageModel(dir, 8, lr: "1e30"));
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.Matches(@"dataflow: step \d+: the loss became (NaN|-?Infinity); no checkpoint was written", run.Stderr);
+        Assert.Matches(@"dataflow: step \d+: the (validation )?loss became (NaN|-?Infinity)( \(.*\))?; no checkpoint was written", run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
         Assert.Equal(good, File.ReadAllBytes(dir.File("lm.ckpt")));
     }
 
     [Fact]
-    public void Generating_from_a_checkpoint_with_NaN_weights_exits_1_instead_of_printing_garbage()
+    public void A_diverged_step_names_the_first_kernel_that_overflowed()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("text.txt"), TinyGpt.RepetitiveText(2000));
+        var run = RunnerProcess.Run(TinyLanguageModel(dir, 8, lr: "1e30"));
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Matches(@"step \d+: the loss became (NaN|-?Infinity) \(kernel k\d+ \(.+\) produced (NaN|[+-]inf) from finite inputs", run.Stderr);
+        Assert.False(File.Exists(dir.File("lm.ckpt")), "a run that diverged before its first evaluation wrote a checkpoint");
+    }
+
+    [Fact]
+    public void Generating_from_weights_whose_logits_overflow_exits_1_instead_of_printing_garbage()
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("text.txt"), TinyGpt.RepetitiveText(2000));
         Assert.Equal(0, RunnerProcess.Run(TinyLanguageModel(dir, 2)).ExitCode);
-        // What a diverged run would have written had nothing stopped it.
+        // Weights that are finite, so the checkpoint loads, but so large that the logits overflow.
         var checkpoint = CheckpointReader.Load(dir.File("lm.ckpt"));
         var poisoned = new Checkpoint
         {
             Header = checkpoint.Header,
-            Tensors = checkpoint.Tensors.Select(t => NamedTensor.FromFloats(t.Name, t.Shape, t.AsFloats().Select(_ => float.NaN).ToArray())).ToList(),
+            Tensors = checkpoint.Tensors.Select(t => NamedTensor.FromFloats(t.Name, t.Shape, t.AsFloats().Select(v => v * 3e37f).ToArray())).ToList(),
             OptimizerState = checkpoint.OptimizerState,
             RngState = checkpoint.RngState,
             TokenizerJson = checkpoint.TokenizerJson,

@@ -94,3 +94,22 @@ public class BpeTrainerTests
         Assert.Equal(256 + 1 + Specials, tokenizer.VocabSize);
     }
 }
+
+public sealed class BpeTrainerRefusalTests
+{
+    [Fact]
+    public void EmptyTextIsRefused() =>
+        Assert.Equal("the training text is empty: there are no pairs to learn merges from",
+            Assert.Throws<TokenizerException>(() => BpeTrainer.Train("", 300)).Message);
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(BpeTrainer.MaxVocabSize + 1)]
+    public void AbsurdVocabSizesAreRefusedBeforeAnythingIsAllocated(int vocabSize) =>
+        Assert.StartsWith($"vocab size {vocabSize} is too large",
+            Assert.Throws<TokenizerException>(() => BpeTrainer.Train("three small words", vocabSize)).Message);
+
+    [Fact]
+    public void ALargeButAllowedVocabStopsWhenTheTextRunsOutOfPairs() =>
+        Assert.True(BpeTrainer.Train("hug hug pug", BpeTrainer.MaxVocabSize).VocabSize < 300);
+}

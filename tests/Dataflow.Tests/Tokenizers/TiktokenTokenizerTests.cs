@@ -56,4 +56,39 @@ public class TiktokenTokenizerTests
         Assert.Throws<TokenizerException>(() => tokenizer.Decode([1, 100277]));
         Assert.Throws<TokenizerException>(() => tokenizer.Decode([-1]));
     }
+
+    /// <summary>
+    /// tiktoken matches its pattern on code points: 𝟘 (U+1D7D8) is a digit, so `a 𝟘` splits into
+    /// `a`, ` `, `𝟘`. On UTF-16 units the surrogates read as punctuation and ` 𝟘` became one piece
+    /// (64 82350 253 246). The ids are js-tiktoken's, which matches OpenAI's tiktoken.
+    /// </summary>
+    [Fact]
+    public void Cl100kPreTokenizesOnCodePointsAsTiktokenDoes() =>
+        Assert.Equal([64, 220, 57352, 253, 246], TokenizerFactory.Create("cl100k_base", null).Encode("a 𝟘"));
+
+    [Theory]
+    [InlineData("cl100k_base")]
+    [InlineData("o200k_base")]
+    [InlineData("gpt2")]
+    public void LettersAndDigitsOutsideTheBmpSplitLikeTheirBmpCounterparts(string encoding)
+    {
+        var tokenizer = TokenizerFactory.Create(encoding, null);
+        // A digit after a space stands alone (cl100k, o200k) or takes the space (gpt2: ' ?\p{N}+'), as '0' does.
+        int[] separate = [.. tokenizer.Encode("a"), .. tokenizer.Encode(" "), .. tokenizer.Encode("𝟘")];
+        int[] joined = [.. tokenizer.Encode("a"), .. tokenizer.Encode(" 𝟘")];
+        Assert.Equal(encoding == "gpt2" ? joined : separate, tokenizer.Encode("a 𝟘"));
+        Assert.Equal("x 𝐀𝐁c 𝟘𝟙", tokenizer.Decode(tokenizer.Encode("x 𝐀𝐁c 𝟘𝟙")));
+    }
+
+    [Theory]
+    [InlineData("cl100k_base")]
+    [InlineData("o200k_base")]
+    [InlineData("gpt2")]
+    public void TextWithinTheBmpEncodesExactlyAsTheLibraryDoes(string encoding)
+    {
+        var library = encoding == "gpt2" ? MlTiktoken.CreateForModel("gpt2") : MlTiktoken.CreateForEncoding(encoding);
+        var ours = TokenizerFactory.Create(encoding, null);
+        foreach (string text in TokenizerTestText.Awkward.Append(TokenizerTestText.Corpus(3_000)).Append(Sample))
+            Assert.Equal(library.EncodeToIds(text).ToArray(), ours.Encode(text));
+    }
 }

@@ -54,6 +54,15 @@ public class TokenizerCommandTests
         Assert.Throws<TokenizerException>(() => Run("tokenizer", "encode", "--tokenizer", "gpt2"));
         Assert.Throws<TokenizerException>(() => Run("tokenizer", "decode", "--tokenizer", "gpt2", "--ids", "1 x 3"));
         Assert.Throws<TokenizerException>(() => Run("tokenizer", "encode", "--tokenizer", "nonsense", "--text", "a"));
-        Assert.Throws<TokenizerException>(() => Run("tokenizer", "train", "--text", "/no/such/file", "--vocab", "300", "--out", "/tmp/x"));
+        // What cannot be read as text is a data error, the same as for training.
+        Assert.Throws<Dataflow.Engine.Data.DataException>(() => Run("tokenizer", "train", "--text", "/no/such/file", "--vocab", "300", "--out", "/tmp/x"));
+        var binary = Path.Combine(Path.GetTempPath(), $"dataflow-binary-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(binary, [0x41, 0x42, 0xC3, 0x28]);
+        try
+        {
+            var error = Assert.Throws<Dataflow.Engine.Data.DataException>(() => Run("tokenizer", "train", "--text", binary, "--vocab", "300", "--out", "/tmp/x"));
+            Assert.Contains("byte offset 2 (0xC3) is not valid UTF-8", error.Message);
+        }
+        finally { File.Delete(binary); }
     }
 }

@@ -28,7 +28,7 @@ public static class ErrorReporter
         {
             DfgException e => (ExitCodes.BadInput, e.Diagnostic.ToString()),
             CheckpointException or DataException or FeedException or TokenizerException or UsageException or ShapeException or GraphException or CompileException
-                or ConfigurationException or TrainingDivergedException or NonFiniteLogitsException
+                or ConfigurationException or TrainingDivergedException or NonFiniteLogitsException or DeviceMemoryException
                 => (ExitCodes.BadInput, exception.Message),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),

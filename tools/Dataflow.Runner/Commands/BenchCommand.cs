@@ -9,7 +9,7 @@ using Dataflow.Runner.Cli;
 namespace Dataflow.Runner.Commands;
 
 /// <summary>
-/// <c>dataflow bench matmul | gpt-train | mlp-train</c>: speed checks of the CPU backend. Every
+/// <c>dataflow bench matmul | gemm | gpt-train | mlp-train | gpt-generate</c>: speed checks of the CPU backend. Every
 /// number is printed next to a reference measured in the same run (the FMA peak of this machine,
 /// or the same model without fusion), because absolute times on a shared machine mean little.
 /// </summary>
@@ -23,10 +23,12 @@ public static class BenchCommand
         var command = new Command("bench", "Measure the CPU backend: matmul GFLOP/s against the FMA peak, training steps of GPT and MLP models")
         {
             MatMul(),
+            GemmBenchCommand.Create(),
             Train("gpt-train", "Training steps of nanoGPT's CPU baby GPT (4 layers, 4 heads, d 128, ctx 64, batch 12, vocab 65) on random tokens",
                 "gpt.dfg", BabyGpt, batch: 12, context: 64),
             Train("mlp-train", "Training steps of the Fashion-MNIST MLP (784-512-256-10, batch 128) on random images",
                 "mlp.dfg", ["dropout=0"], batch: 128, context: null),
+            GenerateBenchCommand.Create(),
         };
         return command;
     }

@@ -20,14 +20,15 @@ public static class InspectCommand
         var preset = CommonOptions.Preset();
         var set = CommonOptions.Set();
         var json = CommonOptions.Json();
-        var command = new Command("inspect", "Show a model's layers and parameter counts, or a checkpoint's contents") { path, preset, set, json };
+        var allowNonFinite = new Option<bool>("--allow-non-finite") { Description = "Show a checkpoint whose tensors hold NaN or ±∞ (every other verb refuses to load one)" };
+        var command = new Command("inspect", "Show a model's layers and parameter counts, or a checkpoint's contents") { path, preset, set, json, allowNonFinite };
         command.SetAction(result =>
         {
             var target = result.GetValue(path)!;
             if (target.EndsWith(".dfg", StringComparison.OrdinalIgnoreCase))
                 InspectModel(target, result.GetValue(preset), result.GetValue(set), result.GetValue(json));
             else
-                InspectCheckpoint(target, result.GetValue(json));
+                InspectCheckpoint(target, result.GetValue(json), new CheckpointLoadOptions(AllowNonFinite: result.GetValue(allowNonFinite)));
             return ExitCodes.Ok;
         });
         return command;
@@ -35,12 +36,10 @@ public static class InspectCommand
 
     private static void InspectModel(string path, string? preset, string[]? overrides, bool json)
     {
-        var model = ModelLoader.Load(path, CommonOptions.ModelOptions(preset, overrides, training: false));
+        var model = ModelLoader.Load(path, CommonOptions.ModelOptions(preset, overrides, training: false) with { CountOnly = true });
         var graph = model.Graph;
         long total = graph.ParameterCount();
-        var byKind = graph.Parameters
-            .GroupBy(p => p.Category)
-            .ToDictionary(g => g.Key.ToString().ToLowerInvariant(), g => g.Sum(p => p.Node.Shape.ToConcrete().Aggregate(1L, (a, b) => a * b)));
+        var byKind = graph.ParameterCountByCategory().ToDictionary(c => c.Key.ToString().ToLowerInvariant(), c => c.Value);
 
         if (json)
         {
@@ -72,9 +71,9 @@ public static class InspectCommand
         Console.WriteLine($"  {"total",-12} {total,16:N0}");
     }
 
-    private static void InspectCheckpoint(string path, bool json)
+    private static void InspectCheckpoint(string path, bool json, CheckpointLoadOptions options)
     {
-        var checkpoint = CheckpointReader.Load(path);
+        var checkpoint = CheckpointReader.Load(path, options);
         var h = checkpoint.Header;
         if (json)
         {

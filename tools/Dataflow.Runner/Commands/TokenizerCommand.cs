@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Dataflow.Engine.Data;
 using Dataflow.Engine.Tokenizers;
 
 namespace Dataflow.Runner.Commands;
@@ -103,12 +104,5 @@ public static class TokenizerCommand
         return ids;
     }
 
-    private static string ReadText(string path)
-    {
-        try { return File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new TokenizerException($"{path}: cannot read: {e.Message}", e);
-        }
-    }
+    private static string ReadText(string path) => TextValidation.ReadUtf8File(path);
 }

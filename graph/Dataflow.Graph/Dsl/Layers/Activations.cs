@@ -12,7 +12,7 @@ public static class Activations
     public static IEnumerable<LayerDef> All =>
     [
         Unary("relu", Relu, x => Math.Max(x, 0)),
-        Unary("sigmoid", Sigmoid, x => 1 / (1 + Math.Exp(-x))),
+        Unary("sigmoid", Sigmoid, x => 0.5 * (1 + Math.Tanh(0.5 * x))),
         Unary("tanh", (b, x) => b.Tanh(x), Math.Tanh),
         Unary("gelu", Gelu, x => 0.5 * x * (1 + Math.Tanh(GeluScale * (x + 0.044715 * x * x * x)))),
         Unary("exp", (b, x) => b.Exp(x), Math.Exp),
@@ -34,7 +34,14 @@ public static class Activations
 
     public static Node Relu(GraphBuilder b, Node x) => b.Max(x, b.Scalar(0));
 
-    public static Node Sigmoid(GraphBuilder b, Node x) => b.Recip(b.Add(b.Scalar(1), b.Exp(b.Neg(x))));
+    /// <summary>
+    /// σ(x) = ½·(1 + tanh(x/2)), not 1/(1 + e^−x): there e^−x overflows to infinity for x below
+    /// about −88 in float, and although the forward pass still gives 0, its gradient multiplies that
+    /// infinity by 0 (NaN). tanh saturates to ±1 with a gradient 1 − tanh² that goes to 0, so both
+    /// passes stay finite for any finite input.
+    /// </summary>
+    public static Node Sigmoid(GraphBuilder b, Node x) =>
+        b.Add(b.Scalar(0.5), b.Mul(b.Scalar(0.5), b.Tanh(b.Mul(b.Scalar(0.5), x))));
 
     private static readonly double GeluScale = Math.Sqrt(2 / Math.PI);
 

@@ -4,25 +4,42 @@ using Dataflow.Graph.Tensors;
 namespace Dataflow.Graph.Dsl.Layers;
 
 /// <summary>
-/// Decode mode's lowering for causal self-attention and positions. The T tokens fed sit at positions
-/// p … p+T−1 (p = the <c>position</c> input). Each attention layer's past keys and values come in as
-/// inputs <c>cache.SCOPE.k/.v</c> f32[B, heads, L, dk] (L = the cache length); the new rows are written
-/// at their positions with a one-hot matrix W [T, L] (cache·(1 − Σ_t W_t) + Wᵀ·k_new), the queries
-/// attend over all L slots with slots after their own position masked out, and the updated caches
-/// become outputs of the same names. So a step computes projections and MLPs for the new tokens only,
-/// and everything is existing primitives: no op and no kernel is specific to caching.
+/// Decode mode's lowering for causal self-attention and positions. Row b of the batch feeds T tokens
+/// at positions p_b … p_b+T−1 (p = the <c>position</c> input, i32[B]). Each attention layer keeps its
+/// keys and values in state tensors <c>cache.SCOPE.k/.v</c> f32[slots, heads, L, dk] (L = the cache
+/// length) that the session holds on the device: <c>store_rows</c> writes the new rows in place at
+/// each row's own positions (a position outside [0, L) writes nothing, so a row fed position L is
+/// idle), and the queries attend over all L positions of their slot with those after their own
+/// position masked out. Slots are the rows (the batched decode graph, B = slots) or, with
+/// <see cref="LowerContext.CacheSlots"/>, named per row by the <c>slot</c> input (the prefill graph,
+/// which reads its row's slot with a gather). A step computes projections and MLPs for the new tokens only.
 /// </summary>
 internal static class KeyValueCache
 {
     /// <summary>Far below any score, but finite: 0·mask must stay 0 where a slot is visible.</summary>
     private const double Hidden = -1e30;
 
-    /// <summary>i32[T]: p, p+1, …, p+T−1, the positions of the tokens fed this step.</summary>
-    public static Node Positions(LowerContext c, Dim length)
+    /// <summary>f32[B, T]: p_b + t, the position of each token fed this step.</summary>
+    private static Node PositionsF32(LowerContext c, Dim length)
     {
         var b = c.Builder;
-        var first = b.Cast(c.DecodePosition(), DType.F32);
-        return b.Cast(b.Add(b.Cast(b.Iota(length), DType.F32), first), DType.I32);
+        var first = b.Reshape(b.Cast(c.DecodePosition(), DType.F32), Shape.Of(c.DecodeBatch(), Dim.Const(1)));
+        return b.Add(first, b.Cast(b.Iota(length), DType.F32));
+    }
+
+    /// <summary>i32[B, T]: the positions of the tokens fed this step.</summary>
+    public static Node Positions(LowerContext c, Dim length) => c.Builder.Cast(PositionsF32(c, length), DType.I32);
+
+    /// <summary>x [B, T, d] → [B, 1, d]: row <c>last[b]</c> of each sequence (the prefill graph's <c>last</c> input).</summary>
+    public static Node LastRows(LowerContext c, Node x)
+    {
+        var b = c.Builder;
+        if (x.Shape.Rank != 3) throw new ShapeException($"unembed: in decode mode x must be [B, T, d], got {x.Type}");
+        var (batch, tokens, width) = (x.Shape[0], x.Shape[1], x.Shape[2]);
+        var last = b.Input(DecodeInputs.Last, new TensorType(DType.I32, Shape.Of(c.DecodeBatch())));
+        var row = b.Add(b.Mul(b.Cast(b.Iota(batch), DType.F32), b.DimValue(tokens)), b.Cast(last, DType.F32));
+        var picked = b.Gather(b.Reshape(x, Shape.Of(batch * tokens, width)), b.Cast(row, DType.I32));
+        return b.Reshape(picked, Shape.Of(batch, Dim.Const(1), width));
     }
 
     /// <summary>
@@ -32,27 +49,39 @@ internal static class KeyValueCache
     public static Node Attend(LowerContext c, Node q, Node k, Node v, long headSize)
     {
         var b = c.Builder;
-        var length = Dim.Const(c.CacheLength ?? throw new InvalidOperationException("not in decode mode"));
+        long cacheLength = c.CacheLength ?? throw new InvalidOperationException("not in decode mode");
+        var (length, batch, heads, tokens) = (Dim.Const(cacheLength), q.Shape[0], q.Shape[1], q.Shape[2]);
+        var slots = c.CacheSlots is { } s ? Dim.Const(s) : batch;
         var scope = b.CurrentScope;
-        var cacheShape = Shape.Of(k.Shape[0], k.Shape[1], length, k.Shape[3]);
+        var cacheShape = Shape.Of(slots, heads, length, Dim.Const(headSize));
 
-        var positions = Positions(c, q.Shape[2]);
-        var write = b.OneHot(positions, length);                                   // [T, L]
-        var keep = b.Sub(b.Scalar(1), b.Reshape(b.ReduceSum(write, [0]), Shape.Of(length, Dim.Const(1))));
+        // The cache viewed as rows of dk: token t of row b, head j goes to row (slot_b·h + j)·L + p_b + t,
+        // or to -1 (skipped) when its position is past the cache. Exact in f32 below 2^24 rows.
+        var positions = PositionsF32(c, tokens);                                          // [B, T]
+        var slot = c.CacheSlots is null ? b.Cast(b.Iota(batch), DType.F32) : b.Cast(c.DecodeSlot(), DType.F32);
+        var head = b.Reshape(b.Cast(b.Iota(heads), DType.F32), Shape.Of(Dim.Const(1), heads, Dim.Const(1)));
+        var firstRow = b.Mul(b.Add(b.Mul(b.Reshape(slot, Shape.Of(batch, Dim.Const(1), Dim.Const(1))), b.Scalar(heads.Value)), head), b.Scalar(cacheLength));
+        var at = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens));
+        var inside = b.Greater(b.Scalar(cacheLength), at);                                 // 1 where p < L
+        var row = b.Add(b.Mul(b.Add(firstRow, at), inside), b.Sub(inside, b.Scalar(1)));   // [B, h, T]
+        var index = b.Cast(row, DType.I32);
+
         Node Update(string name, Node fresh)
         {
-            var past = b.Input(name, new TensorType(DType.F32, cacheShape));
-            var updated = b.Add(b.Mul(past, keep), b.MatMul(write, fresh, transposeA: true));
-            b.Graph.SetOutput(name, updated);
-            return updated;
+            var state = b.State(name, new TensorType(DType.F32, cacheShape));
+            var rows = b.Reshape(state, Shape.Of(slots * heads * length, Dim.Const(headSize)));
+            var written = b.StoreRows(rows, fresh, index);
+            if (c.CacheSlots is null) return b.Reshape(written, cacheShape);
+            var perSlot = b.Reshape(written, Shape.Of(slots, heads * length * headSize));
+            return b.Reshape(b.Gather(perSlot, c.DecodeSlot()), Shape.Of(batch, heads, length, Dim.Const(headSize)));
         }
         var keys = Update(DecodeInputs.Keys(scope), k);
         var values = Update(DecodeInputs.Values(scope), v);
 
-        // Slot s is visible to the query at position p+t when s ≤ p+t.
-        var slot = b.Cast(b.Iota(length), DType.F32);
-        var query = b.Reshape(b.Cast(positions, DType.F32), Shape.Of(q.Shape[2], Dim.Const(1)));
-        var mask = b.Mul(b.Greater(slot, query), b.Scalar(Hidden));              // [T, L]
+        // Position l is visible to the query at p_b + t when l ≤ p_b + t.
+        var slotPosition = b.Cast(b.Iota(length), DType.F32);
+        var query = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens, Dim.Const(1)));
+        var mask = b.Mul(b.Greater(slotPosition, query), b.Scalar(Hidden));               // [B, 1, T, L]
 
         var scores = b.Add(b.Mul(b.MatMul(q, keys, transposeB: true), b.Scalar(1 / Math.Sqrt(headSize))), mask);
         return b.MatMul(Softmax.Apply(b, scores, -1), values);

@@ -10,7 +10,8 @@ namespace Dataflow.Graph.Dsl.Layers;
 /// (its second-to-last axis), so <c>wte(tokens) + positions(learned, ctx, d)</c> needs no T.
 /// learned: Gather(table [ctx, d], Iota(T)). sinusoidal (Vaswani et al.): sin(pos·ω_i + φ_i) with
 /// ω_i = 10000^(-2⌊i/2⌋/d) and φ_i = π/2 on odd i (so odd columns are cosines); no parameters.
-/// In decode mode the rows are those of positions p … p+T−1 (<see cref="KeyValueCache.Positions"/>).
+/// In decode mode row b of the batch takes positions p_b … p_b+T−1 (<see cref="KeyValueCache.Positions"/>),
+/// so the result is [B, T, d]; a position past the table gives zeros (an idle row's).
 /// </summary>
 public static class Positions
 {
@@ -58,7 +59,7 @@ public static class Positions
             frequencies[i] = (float)Math.Pow(10000, -2.0 * (i / 2) / width);
             phases[i] = i % 2 == 0 ? 0 : (float)(Math.PI / 2);
         }
-        var position = b.Reshape(b.Cast(index, DType.F32), Shape.Of(length, Dim.Const(1)));
+        var position = b.Reshape(b.Cast(index, DType.F32), new Shape(index.Shape.Dims.Add(Dim.Const(1))));
         var angles = b.Add(b.Mul(position, b.Constant(frequencies, Shape.Of(d))), b.Constant(phases, Shape.Of(d)));
         return b.Sin(angles);
     }

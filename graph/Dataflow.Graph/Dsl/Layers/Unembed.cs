@@ -5,13 +5,16 @@ namespace Dataflow.Graph.Dsl.Layers;
 
 /// <summary>
 /// <c>unembed(x, tied = wte)</c>: logits x @ wteᵀ, reusing the embedding table (no new parameters);
-/// <c>unembed(x, vocab)</c>: an untied output projection [d, vocab] without bias.
+/// <c>unembed(x, vocab)</c>: an untied output projection [d, vocab] without bias. In the prefill
+/// graph of decode mode only row <c>last[b]</c> of each sequence is projected (logits [B, 1, vocab]).
 /// </summary>
 public static class Unembed
 {
     public static IEnumerable<LayerDef> All => [new("unembed", ["x", "vocab?", "tied?", "std?"], (a, c) =>
     {
         var x = a.Tensor("x");
+        // A prefill chunk needs the next-token logits of its last token only: the vocabulary projection is the costliest matmul.
+        if (c.CacheSlots is not null) x = KeyValueCache.LastRows(c, x);
         if (a.Raw("tied") is { } tied)
         {
             if (a.Has("vocab")) throw a.Error("vocab", "give either vocab (untied) or tied = an embedding, not both");

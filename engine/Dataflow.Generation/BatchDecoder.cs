@@ -1,0 +1,119 @@
+using Dataflow.Engine.Sessions;
+using Dataflow.Graph.Dsl;
+using Dataflow.Training;
+
+namespace Dataflow.Generation;
+
+/// <summary>
+/// Many sequences decoded together, each in its own slot of key/value caches that live in device
+/// buffers (state tensors of the session, updated in place by the graphs). Graphs compiled once each:
+/// the batched decode step (every slot feeds one token at its own position; an idle slot is fed
+/// position L and writes nothing) and the chunked prefill (C tokens into one slot, plus a C/8 chunk
+/// for what remains of a prompt when that is no more, so a short prompt is not padded to C). No graph is
+/// compiled per prompt length and no cache crosses to the host.
+/// </summary>
+/// <remarks>
+/// A prompt of n tokens is prefilled in chunks of C starting at 0, C, 2C, …; the last chunk is moved
+/// back to end exactly at n (it rewrites a few rows with the same values), and a prompt shorter than C
+/// is padded at positions n … C−1, rows that are rewritten before any query can see them. So every
+/// position fed is inside the cache.
+/// </remarks>
+public sealed class BatchDecoder
+{
+    private readonly Session _session;
+    private readonly CompiledGraph _decode;
+    private readonly PrefillGraphOf _prefill, _tail;
+    private readonly LanguageModelInputs _decodeInputs, _prefillInputs;
+    private readonly string[] _fetchDecode, _fetchPrefill;
+    private readonly int[] _decodeTokens, _decodePositions;
+    private readonly Dictionary<string, Array> _decodeFeed;
+
+    /// <summary>A compiled prefill graph of one chunk size and the arrays it is fed from.</summary>
+    private sealed record PrefillGraphOf(CompiledGraph Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
+
+    /// <param name="load">Lowers the model in decode mode: (cache length, slots per row or null for "rows are slots").</param>
+    public BatchDecoder(Session session, Func<int, int?, LoadedModel> load, int slots, int cacheLength, int chunk)
+    {
+        if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), "at least one slot");
+        if (chunk <= 0 || chunk > cacheLength) throw new ArgumentOutOfRangeException(nameof(chunk), $"a prefill chunk of {chunk} does not fit a cache of {cacheLength}");
+        (_session, Slots, CacheLength, Chunk) = (session, slots, cacheLength, chunk);
+
+        var decodeModel = load(cacheLength, null);
+        var prefillModel = load(cacheLength, slots);
+        _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
+        _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
+        _decode = session.Compile(TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
+        PrefillGraphOf Compile(int size)
+        {
+            var graph = session.Compile(TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, size));
+            var (tokens, position, slot, last) = (new int[size], new int[1], new int[1], new int[1]);
+            return new PrefillGraphOf(graph, size, tokens, position, slot, last, new(StringComparer.Ordinal)
+            {
+                [_prefillInputs.Tokens] = tokens, [DecodeInputs.Position] = position, [DecodeInputs.Slot] = slot, [DecodeInputs.Last] = last,
+            });
+        }
+        _prefill = Compile(chunk);
+        // A short prompt (or a prompt's short remainder) is padded to a small chunk, not the full one.
+        _tail = chunk > 8 ? Compile(Math.Max(1, chunk / 8)) : _prefill;
+        _fetchDecode = [_decodeInputs.Logits];
+        _fetchPrefill = [_prefillInputs.Logits];
+
+        (_decodeTokens, _decodePositions) = (new int[slots], new int[slots]);
+        _decodeFeed = new(StringComparer.Ordinal) { [_decodeInputs.Tokens] = _decodeTokens, [DecodeInputs.Position] = _decodePositions };
+    }
+
+    /// <summary>The compiled decode step (for profiling: <see cref="CompiledGraph.Profile"/>, <see cref="CompiledGraph.Describe"/>).</summary>
+    public CompiledGraph DecodeGraph => _decode;
+
+    /// <summary>The compiled prefill chunk (for profiling).</summary>
+    public CompiledGraph PrefillGraph => _prefill.Graph;
+
+    public int Slots { get; }
+    public int CacheLength { get; }
+    public int Chunk { get; }
+
+    /// <summary>
+    /// Writes <paramref name="tokens"/> (positions 0 … n−1) into <paramref name="slot"/>; returns the
+    /// logits of the last one (the vocabulary's width).
+    /// </summary>
+    public float[] Prefill(int slot, ReadOnlySpan<int> tokens)
+    {
+        float[] logits = [];
+        int done = 0;
+        do logits = PrefillChunk(slot, tokens, ref done); while (done < tokens.Length);
+        return logits;
+    }
+
+    /// <summary>
+    /// The next chunk of a prefill that has written <paramref name="done"/> of <paramref name="tokens"/>
+    /// into <paramref name="slot"/> (one chunk per frame keeps a long prompt from stalling the others).
+    /// Advances <paramref name="done"/>; returns the logits of the chunk's last token (the only row the prefill graph projects).
+    /// </summary>
+    public float[] PrefillChunk(int slot, ReadOnlySpan<int> tokens, ref int done)
+    {
+        if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} of {Slots}");
+        if (tokens.Length == 0 || tokens.Length > CacheLength)
+            throw new ArgumentException($"a prompt of {tokens.Length} tokens does not fit a cache of {CacheLength} positions", nameof(tokens));
+        var p = tokens.Length - done <= _tail.Size ? _tail : _prefill;
+        int start = Math.Max(0, Math.Min(done, tokens.Length - p.Size));   // the last chunk ends at the last token
+        int count = Math.Min(p.Size, tokens.Length - start);
+        tokens.Slice(start, count).CopyTo(p.Tokens);
+        p.Tokens.AsSpan(count).Clear();
+        (p.Position[0], p.Slot[0], p.Last[0]) = (start, slot, count - 1);
+        done = start + count;
+        return _session.Run(p.Graph, p.Feed, _fetchPrefill).Results[_prefillInputs.Logits];
+    }
+
+    /// <summary>
+    /// One batched step: slot s feeds <paramref name="tokens"/>[s] at <paramref name="positions"/>[s]
+    /// (a position of <see cref="CacheLength"/> or more leaves the slot idle). Returns logits [slots, vocab].
+    /// </summary>
+    public float[] Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
+    {
+        if (tokens.Length != Slots || positions.Length != Slots)
+            throw new ArgumentException($"a decode step takes one token and one position per slot ({Slots}), got {tokens.Length} and {positions.Length}");
+        tokens.CopyTo(_decodeTokens);
+        for (int s = 0; s < Slots; s++) _decodePositions[s] = Math.Clamp(positions[s], 0, CacheLength);
+        return _session.Run(_decode, _decodeFeed, _fetchDecode).Results[_decodeInputs.Logits];
+    }
+}

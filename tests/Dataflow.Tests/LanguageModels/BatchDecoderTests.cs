@@ -1,0 +1,144 @@
+using Dataflow.Engine.Sessions;
+using Dataflow.Generation;
+using Dataflow.Graph.Dsl;
+using Dataflow.Training;
+
+namespace Dataflow.Tests.LanguageModels;
+
+/// <summary>
+/// The batched decoder against decoding alone and against recomputing without a cache: gpt.dfg
+/// shrunk (vocabulary 11, context 32), random weights from the session's seed.
+/// </summary>
+public class BatchDecoderTests
+{
+    private const int Vocab = TinyGpt.Vocab, Context = 32;
+
+    private static readonly Dictionary<string, string> Overrides = new(TinyGpt.Overrides) { ["ctx"] = $"{Context}" };
+
+    private static LoadedModel Load(int? cacheLength, int? slots = null) =>
+        ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: false, CacheLength: cacheLength, CacheSlots: slots));
+
+    private static BatchDecoder NewDecoder(Session session, int slots, int chunk = 4) => new(session, (length, perRow) => Load(length, perRow), slots, Context, chunk);
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double difference = 0, scale = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            difference = Math.Max(difference, Math.Abs(expected[i] - actual[i]));
+            scale = Math.Max(scale, Math.Abs(expected[i]));
+        }
+        Assert.True(difference <= 1e-5 * Math.Max(1, scale), $"{what}: max difference {difference:E3} against max |logit| {scale:E3}");
+    }
+
+    /// <summary>Greedy decoding of each prompt: the logits of every step, prompts prefilled one by one, then decoded together.</summary>
+    private static List<float[]>[] DecodeGreedy(BatchDecoder decoder, int[][] prompts, int steps, int firstSlot)
+    {
+        var logits = prompts.Select(_ => new List<float[]>()).ToArray();
+        var tokens = new int[decoder.Slots];
+        var positions = Enumerable.Repeat(Context, decoder.Slots).ToArray();
+        for (int p = 0; p < prompts.Length; p++)
+        {
+            var last = decoder.Prefill(firstSlot + p, prompts[p]);
+            logits[p].Add(last);
+            tokens[firstSlot + p] = Sampler.ArgMax(last);
+            positions[firstSlot + p] = prompts[p].Length;
+        }
+        for (int step = 0; step < steps; step++)
+        {
+            var all = decoder.Decode(tokens, positions);
+            for (int p = 0; p < prompts.Length; p++)
+            {
+                int s = firstSlot + p;
+                var row = all.AsSpan(s * Vocab, Vocab).ToArray();
+                logits[p].Add(row);
+                tokens[s] = Sampler.ArgMax(row);
+                positions[s]++;
+            }
+        }
+        return logits;
+    }
+
+    [Fact]
+    public void Sixteen_prompts_decoded_together_match_each_decoded_alone()
+    {
+        var random = new Random(5);
+        var prompts = Enumerable.Range(1, 16).Select(n => Enumerable.Range(0, n).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        const int steps = 12;
+
+        List<float[]>[] together;
+        using (var session = TinyGpt.NewSession())
+            together = DecodeGreedy(NewDecoder(session, slots: 16), prompts, steps, firstSlot: 0);
+
+        for (int p = 0; p < prompts.Length; p++)
+        {
+            using var session = TinyGpt.NewSession();
+            var alone = DecodeGreedy(NewDecoder(session, slots: 1), [prompts[p]], steps, firstSlot: 0)[0];
+            for (int step = 0; step <= steps; step++)
+            {
+                AssertClose(alone[step], together[p][step], $"prompt {p} step {step}");
+                Assert.Equal(Sampler.ArgMax(alone[step]), Sampler.ArgMax(together[p][step]));
+            }
+        }
+    }
+
+    [Fact]
+    public void Slots_are_independent_a_prefill_into_one_leaves_the_others_unchanged()
+    {
+        using var session = TinyGpt.NewSession();
+        var decoder = NewDecoder(session, slots: 3);
+        int[] prompt = [1, 2, 3, 4, 5, 6];
+        var first = decoder.Prefill(1, prompt);
+        decoder.Prefill(0, [7, 7, 7, 7, 7, 7, 7, 7, 7]);
+        decoder.Prefill(2, [9]);
+        var tokens = new[] { 0, Sampler.ArgMax(first), 0 };
+        var positions = new[] { Context, prompt.Length, Context };
+        var step = decoder.Decode(tokens, positions).AsSpan(Vocab, Vocab).ToArray();
+
+        using var alone = TinyGpt.NewSession();
+        var solo = NewDecoder(alone, slots: 1);
+        AssertClose(solo.Prefill(0, prompt), first, "prefill");
+        AssertClose(solo.Decode([tokens[1]], [prompt.Length]), step, "decode");
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(32)]
+    public void Cached_decoding_equals_recomputing_the_window_without_a_cache_over_128_tokens(int chunk)
+    {
+        var random = new Random(11);
+        var tokens = Enumerable.Range(0, 128).Select(_ => random.Next(Vocab)).ToArray();
+        using var session = TinyGpt.NewSession();
+        var decoder = NewDecoder(session, slots: 2, chunk);
+        var full = Load(cacheLength: null);
+        var fullInputs = LanguageModelInputs.Of(full.Graph);
+        var fullGraph = TrainingGraph.ForInference(full.Graph, includeLoss: false);
+
+        const int prompt = 5, slot = 1;
+        int start = 0, slides = 0;
+        var cached = decoder.Prefill(slot, tokens.AsSpan(0, prompt));
+        for (int n = prompt; ; n++)
+        {
+            // The reference: the window's tokens through the ordinary graph, last row.
+            var window = tokens[start..n];
+            var compiled = session.Compile(fullGraph, fullInputs.Bindings(1, window.Length));
+            var reference = session.Run(compiled, new Dictionary<string, Array> { [fullInputs.Tokens] = window }, [fullInputs.Logits]).Results[fullInputs.Logits];
+            AssertClose(reference.AsSpan((window.Length - 1) * Vocab, Vocab), cached, $"{n} tokens, window from {start}");
+            if (n == tokens.Length) break;
+
+            int slid = SlidingWindow.Start(start, n + 1, Context);
+            if (slid != start)
+            {
+                (start, slides) = (slid, slides + 1);
+                cached = decoder.Prefill(slot, tokens.AsSpan(start, n + 1 - start));
+            }
+            else
+            {
+                var positions = new[] { Context, n - start };
+                cached = decoder.Decode([0, tokens[n]], positions).AsSpan(slot * Vocab, Vocab).ToArray();
+            }
+        }
+        Assert.True(slides >= 6, $"128 tokens through a context of {Context} slide {slides} times");
+    }
+}

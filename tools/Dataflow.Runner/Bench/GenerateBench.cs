@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Dataflow.Backends;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Sessions;
+using Dataflow.Engine.Tokenizers;
+using Dataflow.Generation;
+using Dataflow.Graph.Dsl;
+
+namespace Dataflow.Runner.Bench;
+
+/// <summary>A model shape for <c>bench gpt-generate</c>: llama2.c's 15M and 110M sizes with this project's GPT blocks.</summary>
+public sealed record GenerateShape(string Name, int D, int Layers, int Heads, int Context, int Vocab = 32000)
+{
+    public static readonly GenerateShape[] All = [new("15m", 288, 6, 6, 256), new("110m", 768, 12, 12, 1024)];
+
+    public string[] Overrides => [$"vocab={Vocab}", $"ctx={Context}", $"d={D}", $"heads={Heads}", $"layers={Layers}", "dropout=0"];
+}
+
+/// <summary>One measured configuration: tokens/s of all sequences together, ms per decode step, and the weights' bytes.</summary>
+public sealed record GenerateBenchResult(string Shape, int Batch, string Weights, int Tokens, double TokensPerSecond, double MsPerToken, double TimeToFirstTokenMs, long WeightBytes);
+
+/// <summary>
+/// Greedy generation from random weights through the <see cref="Generator"/> (the path <c>generate</c>
+/// takes): <c>batch</c> sequences of a prompt of <c>promptTokens</c> ids (default one), each generating
+/// <c>tokens</c>, decoded together.
+/// The time runs from submission to the last token, prefill included.
+/// </summary>
+public static class GenerateBench
+{
+    public static GenerateBenchResult Run(string modelPath, GenerateShape shape, int batch, int tokens, int seed, string backend, CompileOptions options, TextWriter? profile = null, int promptTokens = 1)
+    {
+        using var session = new Session(BackendCatalog.Create(backend), seed, options);
+        var overrides = CommonOptionsOverrides(shape);
+        LoadedModel Load(int length, int? slots) => ModelLoader.Load(modelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: slots));
+        var decoder = new BatchDecoder(session, Load, batch, shape.Context, Math.Min(64, shape.Context));
+        long weightBytes = session.Parameters.Slots.Sum(p => p.Elements) * sizeof(float);
+        using var generator = new Generator(decoder, new IdTokenizer(shape.Vocab));
+
+        // Warm-up: JIT and first touch of every buffer.
+        generator.Submit(new GenerationRequest([1]) { MaxTokens = 3, Sampling = new SamplingOptions(0) });
+        generator.Run();
+
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < batch; i++)
+            generator.Submit(new GenerationRequest([.. Enumerable.Range(1 + i, promptTokens)]) { MaxTokens = tokens, Sampling = new SamplingOptions(0) });
+        var results = generator.Run().Skip(1).ToList();
+        double seconds = clock.Elapsed.TotalSeconds;
+        int generated = results.Sum(r => r.GeneratedTokens);
+        if (profile is not null)
+        {
+            decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = true;
+            generator.Submit(new GenerationRequest([1]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
+            for (int frame = 0; generator.Step(); frame++)
+                if (frame < 4 || frame % 8 == 0)
+                    profile.WriteLine($"frame {frame}: " + string.Join(", ", generator.LastFrameTimings.Select(t => $"{t.System} {t.Elapsed.TotalMilliseconds:F2} ms")));
+            decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = false;
+            var (ids, at) = (new int[batch], new int[batch]);
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 20; i++) decoder.Decode(ids, at);
+            profile.WriteLine($"decode step alone (no generator systems): {Stopwatch.GetElapsedTime(start).TotalMilliseconds / 20:F2} ms");
+            profile.WriteLine("decode step:");
+            profile.Write(decoder.DecodeGraph.Describe(withTimings: true));
+            profile.WriteLine("prefill chunk:");
+            profile.Write(decoder.PrefillGraph.Describe(withTimings: true));
+        }
+        return new GenerateBenchResult(shape.Name, batch, "f32", tokens, generated / seconds, seconds * 1000 / tokens,
+            results.Average(r => r.TimeToFirstToken.TotalMilliseconds), weightBytes);
+    }
+
+    private static Dictionary<string, string> CommonOptionsOverrides(GenerateShape shape) =>
+        shape.Overrides.Select(o => o.Split('=')).ToDictionary(p => p[0], p => p[1]);
+
+    /// <summary>Token ids as text (the bench never shows it): one "character" per id, so the stream system has something to decode.</summary>
+    private sealed class IdTokenizer(int vocab) : ITokenizer
+    {
+        public string Kind => "ids";
+        public int VocabSize => vocab;
+        public IReadOnlyDictionary<string, int> SpecialTokens { get; } = new Dictionary<string, int>();
+        public int[] Encode(string text) => [.. text.Select(c => (int)c)];
+        public string Decode(ReadOnlySpan<int> ids) => new('x', ids.Length);
+        public string ToJson() => "{\"kind\":\"ids\"}";
+    }
+}

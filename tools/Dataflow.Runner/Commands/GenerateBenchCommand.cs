@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Jobs;
+using Dataflow.Runner.Bench;
+using Dataflow.Runner.Cli;
+
+namespace Dataflow.Runner.Commands;
+
+/// <summary>
+/// <c>dataflow bench gpt-generate</c>: greedy decoding speed of the 15M and 110M GPT shapes (vocab
+/// 32000, random weights) at batch 1 and 16, next to the read-bandwidth bound measured in the same run.
+/// </summary>
+public static class GenerateBenchCommand
+{
+    public static Command Create()
+    {
+        var tokens = new Option<int>("--tokens") { Description = "Tokens generated per sequence", DefaultValueFactory = _ => 256 };
+        var shapes = new Option<string[]>("--shape") { Description = "15m | 110m (repeatable; default both)" };
+        var batches = new Option<int[]>("--batch") { Description = "Sequences decoded together (repeatable; default 1 and 16)" };
+        var model = new Option<string?>("--model") { Description = "Model file (default: graph/models/gpt.dfg of this checkout)" };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length of each sequence (time to first token covers its prefill)", DefaultValueFactory = _ => 1 };
+        var profile = new Option<bool>("--profile") { Description = "Also list the decode step's kernels with their times (stderr)" };
+        var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
+        var command = new Command("gpt-generate", "Greedy generation tokens/s of GPT shapes 15m and 110m (vocab 32000, random weights), batch 1 and 16, against the read-bandwidth bound")
+        {
+            tokens, shapes, batches, model, promptTokens, profile, seed, json, backend,
+        };
+        command.SetAction(r =>
+        {
+            var output = r.GetValue(json) ? Console.Error : Console.Out;
+            string path = r.GetValue(model) ?? Path.Combine(DemoCommand.RepositoryRoot(), "graph", "models", "gpt.dfg");
+            var wanted = r.GetValue(shapes) is { Length: > 0 } names
+                ? names.Select(n => GenerateShape.All.FirstOrDefault(s => s.Name == n) ?? throw new UsageException($"--shape {n}: expected one of {string.Join(", ", GenerateShape.All.Select(s => s.Name))}")).ToArray()
+                : GenerateShape.All;
+            int[] batchSizes = r.GetValue(batches) is { Length: > 0 } b ? b : [1, 16];
+            if (batchSizes.Any(x => x <= 0)) throw new UsageException("--batch: every batch must be positive");
+            int count = r.GetValue(tokens);
+            if (count <= 0) throw new UsageException($"--tokens {count}: must be positive");
+            int prompt = r.GetValue(promptTokens);
+            if (prompt <= 0 || wanted.Any(s => prompt > s.Context)) throw new UsageException($"--prompt-tokens {prompt}: must be between 1 and the context");
+
+            double bandwidth = ReadBandwidth.Measure();
+            output.WriteLine($"gpt-generate: {count} tokens per sequence, greedy, {JobSystem.Shared.WorkerCount} threads; read bandwidth {bandwidth:F1} GB/s");
+            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"bound tok/s",12} {"of bound",9} {"TTFT ms",8}");
+            var rows = new JsonArray();
+            foreach (var shape in wanted)
+                foreach (int batch in batchSizes)
+                {
+                    var result = GenerateBench.Run(path, shape, batch, count, r.GetValue(seed), r.GetValue(backend)!, CompileOptions.Default,
+                        r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens));
+                    double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
+                    output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {result.TimeToFirstTokenMs,8:F1}");
+                    rows.Add(new JsonObject
+                    {
+                        ["shape"] = result.Shape, ["batch"] = result.Batch, ["weights"] = result.Weights,
+                        ["tokens_per_s"] = result.TokensPerSecond, ["ms_per_token"] = result.MsPerToken,
+                        ["bound_tokens_per_s"] = bound, ["time_to_first_token_ms"] = result.TimeToFirstTokenMs, ["weight_bytes"] = result.WeightBytes,
+                    });
+                }
+            output.WriteLine($"read bandwidth after: {ReadBandwidth.Measure():F1} GB/s");
+            if (r.GetValue(json)) foreach (var row in rows) Console.WriteLine(row!.ToJsonString());
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
