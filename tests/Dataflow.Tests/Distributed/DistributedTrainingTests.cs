@@ -87,6 +87,23 @@ public sealed class DistributedTrainingTests
     }
 
     [Fact]
+    public void A_diverging_run_stops_every_rank_at_the_same_step_and_keeps_the_good_checkpoint()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("text.txt"), LanguageModels.TinyGpt.RepetitiveText(2000));
+        var good = MpiTrainRun.Run(2, [.. TinyGpt(dir, 4), "--checkpoint", dir.File("lm.ckpt")]);
+        Assert.True(good.ExitCode == 0, good.ToString());
+        var kept = File.ReadAllBytes(dir.File("lm.ckpt"));
+
+        var run = MpiTrainRun.Run(2, [.. TinyGpt(dir, 8), "--lr", "1e30", "--checkpoint", dir.File("lm.ckpt")]);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Matches(@"dataflow: rank \d of 2: step \d+: the loss became (NaN|-?Infinity)", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        Assert.Equal(kept, File.ReadAllBytes(dir.File("lm.ckpt")));
+    }
+
+    [Fact]
     public void A_killed_rank_ends_the_run_within_the_limit_naming_the_rank()
     {
         using var dir = new TempDirectory();
