@@ -10,13 +10,17 @@ namespace Dataflow.Training;
 /// checking every loss; every <see cref="TrainingPlan.EvalEvery"/> steps evaluate, checkpoint (only
 /// when every parameter and moment is finite) and maybe stop early; at the end average the snapshots
 /// and report. What differs between kinds is the plan's batch source and evaluator. Progress goes to
-/// observers; nothing here prints.
+/// observers; nothing here prints. Under <see cref="TrainingPlan.Parallel"/> with several ranks, each
+/// rank trains on its shard of every global batch with gradients averaged over ranks, and rank 0
+/// alone reports, evaluates and writes checkpoints (see Distributed/README.md).
 /// </summary>
 public sealed class Trainer
 {
     private readonly TrainingPlan _plan;
     private readonly Session _session;
     private readonly ITrainingObserver _events;
+    private readonly IDataParallel _parallel;
+    private readonly IBatchSource _batches;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _firstStep;
     private double _trainingSeconds, _intervalSum, _finalLoss = double.NaN;
@@ -26,7 +30,19 @@ public sealed class Trainer
     private CompiledGraph? _step;
     private TrainingBatch? _batch;
 
-    private Trainer(TrainingPlan plan, Session session, ITrainingObserver events) => (_plan, _session, _events) = (plan, session, events);
+    private Trainer(TrainingPlan plan, Session session, ITrainingObserver events)
+    {
+        (_plan, _session, _parallel) = (plan, session, plan.Parallel);
+        _events = IsRoot ? events : new ObserverList([]);
+        _batches = plan.Batches;
+        if (_parallel.Size == 1) return;
+        _batches = new ShardedBatches(plan.Batches, plan.Model.Graph, _parallel.Rank, _parallel.Size);
+        _session.GradientExchange = _parallel;
+        _session.OptimizerSharding = _parallel.Sharding;
+        _session.RandomStream = _parallel.Rank;    // each rank's examples get their own dropout masks
+    }
+
+    private bool IsRoot => _parallel.Rank == 0;
 
     /// <summary>Runs <paramref name="plan"/> on <paramref name="backend"/> (which the run disposes) and returns its summary.</summary>
     public static TrainResult Run(TrainingPlan plan, IBackend backend, params ITrainingObserver[] observers)
@@ -41,15 +57,17 @@ public sealed class Trainer
         _session.DeclareParameters(_plan.Model.Graph);    // the initial weights depend on the seed alone
         Resume();
         _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
-        if (_plan.EvaluateFirst && _session.Step == 0) Evaluate();
+        if (_parallel.Size > 1) _events.OnMessage($"data-parallel over {_parallel.Size} ranks ({_parallel.Description}): each trains on 1/{_parallel.Size} of every global batch");
+        if (_plan.EvaluateFirst && _session.Step == 0 && IsRoot) Evaluate();
         var stop = new EarlyStop(_plan.Patience);
         var average = new ParameterAverage(_session.Parameters);
         while (_session.Step < _plan.Steps)
         {
-            var batch = _plan.Batches.Next();
+            var batch = _batches.Next();
             var step = CompiledFor(training, batch);
             long started = Stopwatch.GetTimestamp();
             _lastLoss = _session.TrainStep(step, batch.Inputs).Results[TrainingGraph.LossOutput][0];
+            if (_parallel.Size > 1) _lastLoss = (float)_parallel.Mean(_lastLoss);    // equal shards: the global batch's mean
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _trainingSeconds += seconds;
             if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}" + Diagnose(step, batch));
@@ -58,13 +76,13 @@ public sealed class Trainer
             if (_plan.Averaging?.IsSnapshot(_session.Step) == true) average.Add();
             if (_session.Step % _plan.EvalEvery != 0 && _session.Step != _plan.Steps) continue;
 
-            var evaluation = Evaluate();
+            double validationLoss = _parallel.FromRoot(IsRoot ? Evaluate().Loss : double.NaN);
             SaveCheckpoint(averaged: 0);
-            if (!stop.ShouldStop(evaluation.Loss)) continue;
+            if (!stop.ShouldStop(validationLoss)) continue;
             _events.OnMessage($"early stop at step {_session.Step}: the validation loss has not improved for {stop.Patience} evaluations");
             break;
         }
-        _last ??= Evaluate();    // resumed at or past the last step: report on the checkpoint as it is
+        if (IsRoot) _last ??= Evaluate();    // resumed at or past the last step: report on the checkpoint as it is
         if (average.Count > 0) ApplyAverage(average);
         return Finish();
     }
@@ -74,7 +92,7 @@ public sealed class Trainer
         if (_plan.ResumePath is not { } path) return;
         var checkpoint = SessionCheckpoint.Load(_session, _plan.Model.Graph, path);
         _plan.CheckResumed?.Invoke(checkpoint);
-        _plan.Batches.SetState(checkpoint.RngState);
+        _batches.SetState(checkpoint.RngState);
         _firstStep = _session.Step;
         _events.OnMessage($"resumed from {path} at step {_session.Step}");
     }
@@ -92,7 +110,9 @@ public sealed class Trainer
 
     private Evaluation Evaluate()
     {
+        _parallel.Heartbeat();
         var evaluation = _plan.Evaluator.Evaluate(_session);
+        _parallel.Heartbeat();
         double intervalMean = _intervalSteps > 0 ? _intervalSum / _intervalSteps : double.NaN;
         (_intervalSum, _intervalSteps) = (0, 0);
         _finalLoss = double.IsNaN(evaluation.TrainLoss) ? intervalMean : evaluation.TrainLoss;
@@ -101,14 +121,22 @@ public sealed class Trainer
         return _last = evaluation;
     }
 
-    /// <summary>Writes the checkpoint only when the run is sound: finite last training and validation losses, and every parameter and optimizer moment finite.</summary>
+    /// <summary>
+    /// Writes the checkpoint only when the run is sound: finite last training and validation losses,
+    /// and every parameter and optimizer moment finite. Every rank checks (their state is identical,
+    /// and the validation loss is rank 0's, so all stop together); rank 0 alone writes.
+    /// </summary>
     private void SaveCheckpoint(int averaged)
     {
         if (_plan.CheckpointPath is not { } path || _session.Step <= _firstStep) return;
+        _session.Shards?.GatherState(_session.Backend);    // ZeRO-1: the moments from their owners, so the file is the unsharded one
         if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
-        if (_last is { Loss: var validation } && !double.IsFinite(validation)) throw Diverged($"the validation loss became {validation}");
+        double validation = _parallel.FromRoot(_last?.Loss ?? 0);    // only rank 0 evaluates
+        if (!double.IsFinite(validation)) throw Diverged($"the validation loss became {validation}");
         if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
-        SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _plan.Batches.GetState(), _plan.TokenizerJson);
+        if (!IsRoot) return;
+        _parallel.Heartbeat();
+        SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _batches.GetState(), _plan.TokenizerJson);
     }
 
     /// <summary>
@@ -129,27 +157,42 @@ public sealed class Trainer
     private void ApplyAverage(ParameterAverage average)
     {
         average.Apply();
-        _last = _plan.Evaluator.Evaluate(_session);
-        _events.OnMessage($"averaged the parameters of the last {average.Count} snapshots ({_plan.Averaging!.Value.Every} steps apart): {_last.Summary}");
-        if (_plan.Verbose >= 1 && _last.Detail is { } detail) _events.OnMessage("  " + detail);
+        if (IsRoot)
+        {
+            _last = _plan.Evaluator.Evaluate(_session);
+            _events.OnMessage($"averaged the parameters of the last {average.Count} snapshots ({_plan.Averaging!.Value.Every} steps apart): {_last.Summary}");
+            if (_plan.Verbose >= 1 && _last.Detail is { } detail) _events.OnMessage("  " + detail);
+        }
         SaveCheckpoint(average.Count);
     }
 
     private TrainResult Finish()
     {
+        long trained = _session.Step - _firstStep;
+        if (!IsRoot) return new TrainResult(_finalLoss, _session.Step, _plan.Epochs, double.NaN, double.NaN, _clock.Elapsed.TotalSeconds);
         var final = _last!;
         if (_plan.FinalEvaluator is { } finalEvaluator)
         {
             final = finalEvaluator.Evaluate(_session);
             _events.OnMessage(final.Detail ?? final.Summary);
         }
-        long trained = _session.Step - _firstStep;
         _events.OnMessage(string.Create(CultureInfo.InvariantCulture,
             $"trained {trained} steps in {_trainingSeconds:F1} s ({(trained > 0 ? 1000 * _trainingSeconds / trained : 0):F1} ms/step); {_clock.Elapsed.TotalSeconds:F1} s in all"));
+        if (_parallel.Size > 1) _events.OnMessage(CommunicationSummary(trained));
         if (_plan.Verbose >= 2 && _step is not null && _batch is not null) Profile(_step, _batch);
         var result = new TrainResult(_finalLoss, _session.Step, _plan.Epochs, final.Loss, final.Accuracy, _clock.Elapsed.TotalSeconds);
         _events.OnEnd(result);
         return result;
+    }
+
+    /// <summary>What the gradient exchange cost rank 0: bytes all-reduced per step and the share of the step time spent in collectives.</summary>
+    private string CommunicationSummary(long trained)
+    {
+        var stats = _parallel.Statistics;
+        double perStep = stats.Exchanges > 0 ? stats.BytesReduced / (double)stats.Exchanges : 0;
+        double communication = stats.Communication.TotalSeconds;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"communication: {perStep / 1e6:F3} MB all-reduced per step; {(trained > 0 ? 1000 * communication / trained : 0):F2} ms/step in collectives ({(_trainingSeconds > 0 ? 100 * communication / _trainingSeconds : 0):F1}% of the step time)");
     }
 
     /// <summary>Per-kernel timings of forward and backward without the update, so profiling leaves the trained model as it is.</summary>

@@ -63,6 +63,9 @@ public sealed record TrainingPlan
     /// <summary>For the report only: the epochs this run's steps make (0 for step-counted runs).</summary>
     public int Epochs { get; init; }
 
+    /// <summary>The ranks this run is one of (data-parallel training); one process by default.</summary>
+    public IDataParallel Parallel { get; init; } = SingleProcess.Instance;
+
     /// <summary>0..3: device and kernel counts, per-kernel timings at the end, the compiled kernels.</summary>
     public int Verbose { get; init; }
 }

@@ -15,6 +15,12 @@ public sealed class FrameContext
     /// <summary>When set, the step also updates the parameters from their gradients.</summary>
     public StepUpdate? Update { get; init; }
 
+    /// <summary>With <see cref="Update"/>: what to do with the gradients before they are applied (data-parallel averaging); null: nothing.</summary>
+    public IGradientExchange? Exchange { get; init; }
+
+    /// <summary>With <see cref="Update"/>: update only this rank's shard of the parameters, then gather them (ZeRO-1); null: update all.</summary>
+    public Optim.OptimizerShards? Shards { get; init; }
+
     /// <summary>Names of outputs to read back after the step (null: all).</summary>
     public IReadOnlyCollection<string>? Fetch { get; init; }
 

@@ -16,6 +16,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
     private static readonly QueryDescription Outputs = new QueryDescription().WithAll<OutputTag, BufferSlot>();
     private readonly Dictionary<(OptimizerKind, long), ICompiledKernel> _kernels = [];
     private (ParameterSlot Slot, IDeviceBuffer Gradient)[]? _pairs;
+    // Host copies of the distinct gradient buffers, for an exchange; reused every step.
+    private (IDeviceBuffer Buffer, float[] Host)[]? _exchanged;
 
     public string Name => nameof(OptimizeSystem);
 
@@ -38,9 +40,12 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
 
         // A step whose loss or gradient norm is not finite leaves the parameters as they were: the
         // run is failing anyway, and the parameters that produced the bad step are what a diagnosis
-        // (NonFiniteDiagnosis) needs to find the op that overflowed.
-        double? normSquared = ReadOutput(world, TrainingGraph.GradNormSquared);
-        if ((ReadOutput(world, TrainingGraph.LossOutput) is { } loss && !double.IsFinite(loss)) || (normSquared is { } n && !double.IsFinite(n)))
+        // (NonFiniteDiagnosis) needs to find the op that overflowed. Under an exchange every rank must
+        // take part in it, so it comes first, and the decision rests on the exchanged norm alone (the
+        // same on every rank: a NaN on one reaches all); the trainer's mean loss stops them together.
+        double? normSquared = context.Exchange is { } exchange ? Exchange(exchange) : ReadOutput(world, TrainingGraph.GradNormSquared);
+        bool lossNotFinite = context.Exchange is null && ReadOutput(world, TrainingGraph.LossOutput) is { } loss && !double.IsFinite(loss);
+        if (lossNotFinite || (normSquared is { } n && !double.IsFinite(n)))
         {
             context.UpdateSkipped = true;
             return;
@@ -63,6 +68,7 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
         var vectorLaunch = new LaunchParams(0, noDecay);
         foreach (var (slot, gradient) in _pairs)
         {
+            if (context.Shards?.Owns(slot) == false) continue;    // ZeRO-1: another rank updates it
             var key = (update.Kind, slot.Elements);
             if (!_kernels.TryGetValue(key, out var kernel))
                 _kernels[key] = kernel = backend.Compile(new OptimizerStepSpec(update.Kind, slot.Elements));
@@ -70,6 +76,27 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
             var parameters = slot.Shape.Length >= 2 ? launch : vectorLaunch;
             backend.Enqueue(kernel, buffers, in parameters);
         }
+        context.Shards?.GatherValues(backend);
+    }
+
+    /// <summary>
+    /// Downloads every distinct gradient, lets the exchange replace it (its mean over ranks), uploads it
+    /// back, and returns the squared norm of the exchanged gradients: the graph's own norm would be of
+    /// this rank's gradients only, and clipping must see the global one.
+    /// </summary>
+    private double Exchange(IGradientExchange exchange)
+    {
+        _exchanged ??= [.. _pairs!.DistinctBy(p => p.Gradient).Select(p => (p.Gradient, new float[p.Slot.Elements]))];
+        backend.Wait();
+        foreach (var (buffer, host) in _exchanged) backend.Download(buffer, host);
+        exchange.Exchange([.. _exchanged.Select(e => (Memory<float>)e.Host)]);
+        double sum = 0;
+        foreach (var (buffer, host) in _exchanged)
+        {
+            backend.Upload(buffer, host);
+            foreach (float g in host) sum += (double)g * g;
+        }
+        return sum;
     }
 
     /// <summary>The scalar output <paramref name="name"/> of this step, or null when the graph has none.</summary>

@@ -39,6 +39,31 @@ public sealed class Session : IDisposable
     public OptimizerConfig Optimizer { get; set; } = new();
     public LearningRateSchedule Schedule { get; set; } = new ConstantSchedule(1e-3);
 
+    /// <summary>Applied to every training step's gradients before the update (data-parallel training); null: none.</summary>
+    public IGradientExchange? GradientExchange { get; set; }
+
+    /// <summary>
+    /// ZeRO stage 1: when set, each step updates only this rank's shard of the parameters and then
+    /// gathers them all; <see cref="OptimizerShards.GatherState"/> brings the moments together for a checkpoint.
+    /// </summary>
+    public IOptimizerSharding? OptimizerSharding
+    {
+        get => _sharding;
+        set => (_sharding, _shards) = (value, null);
+    }
+
+    /// <summary>The shards of the parameters under <see cref="OptimizerSharding"/> (null without it); fixed once the parameters are declared.</summary>
+    public OptimizerShards? Shards => _sharding is null ? null : _shards ??= new OptimizerShards(Parameters, _sharding);
+
+    private IOptimizerSharding? _sharding;
+    private OptimizerShards? _shards;
+
+    /// <summary>
+    /// Mixed into every step's random seed (dropout), so that the ranks of a data-parallel run draw
+    /// different masks for their different examples; 0 (one process) leaves the seeds as they were.
+    /// </summary>
+    public int RandomStream { get; set; }
+
     /// <summary>Creates any parameters of <paramref name="graph"/> the session lacks, from the session's seed.</summary>
     public void DeclareParameters(ComputeGraph graph) => Parameters.Declare(graph, _initRandom.NextDouble);
 
@@ -68,6 +93,8 @@ public sealed class Session : IDisposable
             Inputs = inputs,
             Seed = StepSeed(),
             Update = UpdateFor(Step),
+            Exchange = GradientExchange,
+            Shards = Shards,
             Fetch = fetch ?? [TrainingGraph.LossOutput],
         };
         graph.Run(frame);
@@ -86,7 +113,7 @@ public sealed class Session : IDisposable
     /// <summary>The learning rate the schedule gives the next step.</summary>
     public double CurrentLearningRate => Schedule.At(Step);
 
-    private ulong StepSeed() => ((ulong)(uint)Seed << 32) ^ (ulong)Step;
+    private ulong StepSeed() => (((ulong)(uint)Seed << 32) ^ (ulong)Step) + (ulong)(uint)RandomStream * 0x9E3779B97F4A7C15UL;
 
     private StepUpdate UpdateFor(long step)
     {

@@ -20,7 +20,8 @@ namespace Dataflow.Runner.Cli;
 /// </summary>
 public static class ErrorReporter
 {
-    public static int Report(Exception exception, int verbosity)
+    /// <param name="prefix">put before the message: which rank of a distributed run failed</param>
+    public static int Report(Exception exception, int verbosity, string prefix = "")
     {
         if (exception is AggregateException { InnerExceptions.Count: 1 } aggregate) exception = aggregate.InnerExceptions[0];
         var (code, message) = exception switch
@@ -37,7 +38,7 @@ public static class ErrorReporter
             _ => (ExitCodes.Internal, $"internal error: {exception.GetType().Name}: {exception.Message}" +
                   (verbosity > 0 ? Environment.NewLine + exception.StackTrace : " (run with --verbose 1 for the stack trace)")),
         };
-        Console.Error.WriteLine("dataflow: " + message);
+        Console.Error.WriteLine("dataflow: " + prefix + message);
         return code;
     }
 }

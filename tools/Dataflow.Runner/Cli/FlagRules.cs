@@ -38,6 +38,8 @@ public static class FlagRules
         ["--max-length"] = AtLeastOne(),
         ["--max-tokens"] = AtLeastOne(),
         ["--vocab"] = AtLeastOne(),
+        ["--collective-timeout"] = Positive(),
+        ["--zero"] = new(v => v is 0 or 1, "0 (off) or 1 (shard the optimizer state)"),
         ["--warmup"] = ZeroOrMore(),
         ["--average"] = ZeroOrMore(),
         ["--top-k"] = ZeroOrMore(),

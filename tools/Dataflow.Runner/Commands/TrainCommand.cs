@@ -13,7 +13,9 @@ namespace Dataflow.Runner.Commands;
 /// <c>dataflow train MODEL</c> with one source of examples: <c>--data</c> (a classification
 /// dataset), <c>--text</c> (next-token pre-training on a text file) or <c>--task</c> (a generated
 /// transduction task for an encoder–decoder). The flags become a <see cref="TrainingPlan"/>; the
-/// library's <see cref="Trainer"/> runs it, reporting to the console and to <c>--log</c>.
+/// library's <see cref="Trainer"/> runs it, reporting to the console and to <c>--log</c>. Under
+/// <c>mpirun</c> (or <c>--distributed mpi</c>) this process is one rank of a data-parallel run: rank 0
+/// alone prints, logs and checkpoints; a failing rank names itself and aborts the job.
 /// </summary>
 public static class TrainCommand
 {
@@ -47,11 +49,14 @@ public static class TrainCommand
         public readonly Option<string> Backend = CommonOptions.Backend();
         public readonly Option<int> Verbose = CommonOptions.Verbose();
         public readonly Option<bool> NoFusion = CommonOptions.NoFusion();
+        public readonly Option<string?> Distributed = new("--distributed") { Description = "auto (MPI when started by mpirun or srun) | mpi | none: data-parallel training, one rank per process" };
+        public readonly Option<int> Zero = new("--zero") { Description = "Distributed: 1 shards the optimizer state over the ranks (ZeRO stage 1; the checkpoint is the same file); 0: off", DefaultValueFactory = _ => 0 };
+        public readonly Option<double> CollectiveTimeout = new("--collective-timeout") { Description = "Distributed: seconds a rank waits in one collective before ending the run (must cover rank 0's evaluations and checkpoints)", DefaultValueFactory = _ => 300 };
 
         public Command Command() => new("train", "Train a model")
         {
             Model, Data, Text, Task, Tokenizer, Epochs, Steps, Batch, Lr, MinLr, Warmup, EvalInterval, EvalIters, MinLength, MaxLength, EvalPerLength, Average,
-            Patience, Seed, Preset, Set, Checkpoint, Resume, Log, Json, Backend, Verbose, NoFusion,
+            Patience, Seed, Preset, Set, Checkpoint, Resume, Log, Json, Backend, Verbose, NoFusion, Distributed, Zero, CollectiveTimeout,
         };
     }
 
@@ -64,28 +69,42 @@ public static class TrainCommand
             var sources = new[] { r.GetValue(f.Data), r.GetValue(f.Text), r.GetValue(f.Task) }.Count(v => v is not null);
             if (sources != 1) throw new UsageException("train needs exactly one of --data, --text or --task");
             if (r.GetValue(f.Patience) < 0) throw new UsageException($"--patience {r.GetValue(f.Patience)}: must be 0 (off) or positive");
-            bool asJson = r.GetValue(f.Json);
-            var progress = ConsoleProgress.Create(asJson);
-            var plan = Plan(f, r, progress);
-            using var log = r.GetValue(f.Log) is { } path ? new JsonlMetricsObserver(path) : null;
-            ITrainingObserver[] observers = log is null ? [progress] : [progress, log];
-            var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(f.Backend)!), observers));
-
-            progress.Line($"done: {result.Steps} steps in {result.Seconds:F1} s; final loss {result.FinalLoss:F6}, validation loss {result.ValidationLoss:F6}" +
-                          (double.IsNaN(result.ValidationAccuracy) ? "" : $", validation accuracy {result.ValidationAccuracy:F4}"));
-            if (asJson)
+            using var distributed = DistributedRun.Open(r.GetValue(f.Distributed), TimeSpan.FromSeconds(r.GetValue(f.CollectiveTimeout)), r.GetValue(f.Zero));
+            try
             {
-                var summary = new JsonObject
-                {
-                    ["final_loss"] = result.FinalLoss, ["steps"] = result.Steps, ["val_loss"] = result.ValidationLoss, ["seconds"] = result.Seconds,
-                };
-                if (result.Epochs > 0) summary["epochs"] = result.Epochs;
-                if (!double.IsNaN(result.ValidationAccuracy)) summary["val_accuracy"] = result.ValidationAccuracy;
-                Console.WriteLine(summary.ToJsonString());
+                return Train(f, r, distributed);
             }
-            return ExitCodes.Ok;
+            catch (Exception e) when (distributed.IsMultiRank)
+            {
+                return distributed.Fail(e, r.GetValue(f.Verbose));
+            }
         });
         return command;
+    }
+
+    private static int Train(Flags f, ParseResult r, DistributedRun distributed)
+    {
+        bool asJson = r.GetValue(f.Json);
+        var progress = distributed.IsRoot ? ConsoleProgress.Create(asJson) : new PlainProgress(TextWriter.Null);
+        var plan = Plan(f, r, progress) with { Parallel = distributed.Parallel };
+        using var log = distributed.IsRoot && r.GetValue(f.Log) is { } path ? new JsonlMetricsObserver(path) : null;
+        ITrainingObserver[] observers = log is null ? [progress] : [progress, log];
+        var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(f.Backend)!), observers));
+        if (!distributed.IsRoot) return ExitCodes.Ok;
+
+        progress.Line($"done: {result.Steps} steps in {result.Seconds:F1} s; final loss {result.FinalLoss:F6}, validation loss {result.ValidationLoss:F6}" +
+                      (double.IsNaN(result.ValidationAccuracy) ? "" : $", validation accuracy {result.ValidationAccuracy:F4}"));
+        if (asJson)
+        {
+            var summary = new JsonObject
+            {
+                ["final_loss"] = result.FinalLoss, ["steps"] = result.Steps, ["val_loss"] = result.ValidationLoss, ["seconds"] = result.Seconds,
+            };
+            if (result.Epochs > 0) summary["epochs"] = result.Epochs;
+            if (!double.IsNaN(result.ValidationAccuracy)) summary["val_accuracy"] = result.ValidationAccuracy;
+            Console.WriteLine(summary.ToJsonString());
+        }
+        return ExitCodes.Ok;
     }
 
     /// <summary>The run the flags describe: a language model (--text), a sequence task (--task) or a classifier (--data).</summary>

@@ -1,0 +1,15 @@
+namespace Dataflow.Engine.Frame;
+
+/// <summary>
+/// ZeRO stage 1 for a data-parallel step: each rank updates only the parameters (and so the
+/// optimizer moments) of its shard, then the updated parameters are gathered so every rank holds
+/// all of them. <see cref="Optim.OptimizerShards"/> decides the shards; this is the collective it needs.
+/// </summary>
+public interface IOptimizerSharding
+{
+    int Rank { get; }
+    int Size { get; }
+
+    /// <summary>Rank r contributes counts[r] values; every rank receives them all, rank 0's first.</summary>
+    void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts);
+}

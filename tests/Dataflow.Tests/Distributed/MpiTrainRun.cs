@@ -1,0 +1,93 @@
+using System.Diagnostics;
+
+namespace Dataflow.Tests.Distributed;
+
+/// <summary>
+/// The built runner launched as N ranks by OpenMPI's mpirun, the way a user launches it: shared
+/// memory only (OMPI_MCA_btl=self,vader), more ranks than cores allowed, no terminal codes, and the
+/// whole job killed if it outlives <see cref="Limit"/>, so a hang fails the test instead of the suite.
+/// </summary>
+internal sealed class MpiTrainRun : IDisposable
+{
+    public static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    private readonly Process _process;
+    private readonly Task<string> _stdout, _stderr;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
+    {
+        public override string ToString() => $"exit {ExitCode} after {Elapsed.TotalSeconds:F1} s\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+    }
+
+    private MpiTrainRun(int ranks, string[] args)
+    {
+        var start = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["OMPI_MCA_btl"] = "self,vader";
+        start.Environment["TERM"] = "dumb";
+        foreach (var flag in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Path.Combine(AppContext.BaseDirectory, "dataflow.dll") })
+            start.ArgumentList.Add(flag);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        // mpirun missing is a failure, not a skip: tools/setup installs openmpi-bin.
+        _process = Process.Start(start) ?? throw new InvalidOperationException("mpirun did not start");
+        _stdout = _process.StandardOutput.ReadToEndAsync();
+        _stderr = _process.StandardError.ReadToEndAsync();
+    }
+
+    public static MpiTrainRun Start(int ranks, params string[] args) => new(ranks, args);
+
+    public static Result Run(int ranks, params string[] args)
+    {
+        using var run = Start(ranks, args);
+        return run.Wait();
+    }
+
+    public Result Wait()
+    {
+        if (!_process.WaitForExit(Limit - _clock.Elapsed))
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+            Assert.Fail($"mpirun ran past {Limit.TotalSeconds} s and was killed\nstdout:\n{_stdout.Result}\nstderr:\n{_stderr.Result}");
+        }
+        return new Result(_process.ExitCode, _stdout.Result, _stderr.Result, _clock.Elapsed);
+    }
+
+    /// <summary>The process id of one rank: the descendant of mpirun whose environment says OMPI_COMM_WORLD_RANK=rank (Linux /proc).</summary>
+    public int? RankProcess(int rank)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid) || !DescendsFromMpirun(pid)) continue;
+            try
+            {
+                var environment = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+                if (environment.Contains($"OMPI_COMM_WORLD_RANK={rank}") && File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("dataflow.dll")) return pid;
+            }
+            catch (IOException) { } // the process ended while we looked
+            catch (UnauthorizedAccessException) { }
+        }
+        return null;
+    }
+
+    private bool DescendsFromMpirun(int pid)
+    {
+        for (int depth = 0; depth < 8 && pid > 1; depth++)
+        {
+            if (pid == _process.Id) return depth > 0;
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                pid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);    // the field after the state: the parent
+            }
+            catch (IOException) { return false; }
+        }
+        return false;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.Dispose();
+    }
+}
