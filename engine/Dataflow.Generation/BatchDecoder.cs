@@ -27,6 +27,7 @@ public sealed class BatchDecoder
     private readonly string[] _fetchDecode, _fetchPrefill;
     private readonly int[] _decodeTokens, _decodePositions;
     private readonly Dictionary<string, Array> _decodeFeed;
+    private readonly Dictionary<string, float[]> _decodeInto = new(StringComparer.Ordinal);
 
     /// <summary>A compiled prefill graph of one chunk size and the arrays it is fed from.</summary>
     private sealed record PrefillGraphOf(CompiledGraph Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
@@ -106,7 +107,8 @@ public sealed class BatchDecoder
 
     /// <summary>
     /// One batched step: slot s feeds <paramref name="tokens"/>[s] at <paramref name="positions"/>[s]
-    /// (a position of <see cref="CacheLength"/> or more leaves the slot idle). Returns logits [slots, vocab].
+    /// (a position of <see cref="CacheLength"/> or more leaves the slot idle). Returns logits [slots, vocab]
+    /// in an array the decoder owns and overwrites at the next step (copy what must outlive it).
     /// </summary>
     public float[] Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
@@ -114,6 +116,9 @@ public sealed class BatchDecoder
             throw new ArgumentException($"a decode step takes one token and one position per slot ({Slots}), got {tokens.Length} and {positions.Length}");
         tokens.CopyTo(_decodeTokens);
         for (int s = 0; s < Slots; s++) _decodePositions[s] = Math.Clamp(positions[s], 0, CacheLength);
-        return _session.Run(_decode, _decodeFeed, _fetchDecode).Results[_decodeInputs.Logits];
+        var logits = _session.Run(_decode, _decodeFeed, _fetchDecode, _decodeInto).Results[_decodeInputs.Logits];
+        // The first step's logits array (slots × vocabulary) receives every later step's, so a step allocates nothing.
+        _decodeInto.TryAdd(_decodeInputs.Logits, logits);
+        return logits;
     }
 }

@@ -29,6 +29,7 @@ public sealed class Sampler(SamplingOptions options, SeededRandom random)
     private readonly SamplingOptions _options = options.Validated();
     private int[] _order = [];
     private double[] _weights = [];
+    private float[] _values = [];
 
     public int Next(ReadOnlySpan<float> logits)
     {
@@ -36,12 +37,17 @@ public sealed class Sampler(SamplingOptions options, SeededRandom random)
         CheckFinite(logits);
         if (_options.Temperature == 0) return ArgMax(logits);
 
-        if (_order.Length != logits.Length) (_order, _weights) = (new int[logits.Length], new double[logits.Length]);
-        for (int i = 0; i < _order.Length; i++) _order[i] = i;
-        var values = logits.ToArray();
-        Array.Sort(_order, (a, b) => values[a] != values[b] ? values[b].CompareTo(values[a]) : a.CompareTo(b));
-
+        if (_order.Length != logits.Length) (_order, _weights, _values) = (new int[logits.Length], new double[logits.Length], new float[logits.Length]);
+        logits.CopyTo(_values);
+        var values = _values;
         int kept = _options.TopK > 0 ? Math.Min(_options.TopK, _order.Length) : _order.Length;
+        Comparison<int> before = (a, b) => values[a] != values[b] ? values[b].CompareTo(values[a]) : a.CompareTo(b);
+        if (kept < _order.Length) SelectBest(values, kept, before);   // O(vocab log K), not a sort of the vocabulary
+        else
+        {
+            for (int i = 0; i < _order.Length; i++) _order[i] = i;
+            Array.Sort(_order, before);
+        }
         double max = values[_order[0]], total = 0;
         for (int i = 0; i < kept; i++)
         {
@@ -66,6 +72,43 @@ public sealed class Sampler(SamplingOptions options, SeededRandom random)
             if (draw < 0) return _order[i];
         }
         return _order[kept - 1];    // rounding left a sliver at the end
+    }
+
+    /// <summary>
+    /// Puts the <paramref name="k"/> best ids (by <paramref name="before"/>: larger logit, then lower id)
+    /// in <c>_order[0 … k−1]</c>, in that order — the same prefix a full sort gives, since the order is total.
+    /// A min-heap of the k best seen so far keeps its worst at the root.
+    /// </summary>
+    private void SelectBest(float[] values, int k, Comparison<int> before)
+    {
+        var heap = _order;   // heap[0 … k−1]; heap[0] is the worst kept
+        for (int id = 0; id < values.Length; id++)
+        {
+            if (id < k)
+            {
+                int child = id;
+                heap[child] = id;
+                while (child > 0 && before(heap[(child - 1) / 2], heap[child]) < 0)
+                {
+                    (heap[child], heap[(child - 1) / 2]) = (heap[(child - 1) / 2], heap[child]);
+                    child = (child - 1) / 2;
+                }
+            }
+            else if (before(id, heap[0]) < 0)
+            {
+                heap[0] = id;
+                for (int parent = 0; ;)
+                {
+                    int worst = parent, left = 2 * parent + 1, right = left + 1;
+                    if (left < k && before(heap[left], heap[worst]) > 0) worst = left;
+                    if (right < k && before(heap[right], heap[worst]) > 0) worst = right;
+                    if (worst == parent) break;
+                    (heap[parent], heap[worst]) = (heap[worst], heap[parent]);
+                    parent = worst;
+                }
+            }
+        }
+        Array.Sort(heap, 0, k, Comparer<int>.Create(before));
     }
 
     /// <summary>

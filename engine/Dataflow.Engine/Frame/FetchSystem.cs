@@ -17,10 +17,10 @@ public sealed class FetchSystem(Func<FrameContext> frame) : ISystem
         var context = frame();
         world.ForEach(in Outputs, (ref OutputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
         {
-            var wanted = context.Fetch is null ? tag.Names : tag.Names.Where(context.Fetch.Contains).ToArray();
+            var wanted = context.Fetch is null ? tag.Names : Wanted(tag.Names, context.Fetch);
             if (wanted.Length == 0) return;
             slot.Buffer.Owner.Wait();
-            var values = new float[info.Desc.Elements];
+            var values = Destination(context, wanted, info.Desc.Elements);
             if (info.Desc.DType == Graph.Tensors.DType.F32) slot.Buffer.Owner.Download(slot.Buffer, values);
             else
             {
@@ -30,5 +30,22 @@ public sealed class FetchSystem(Func<FrameContext> frame) : ISystem
             }
             foreach (var name in wanted) context.Results[name] = values;
         });
+    }
+
+    /// <summary>The output's names that were asked for; the names themselves when all were (the usual case, no allocation).</summary>
+    private static string[] Wanted(string[] names, IReadOnlyCollection<string> fetch)
+    {
+        int count = 0;
+        foreach (var name in names) if (fetch.Contains(name)) count++;
+        return count == names.Length ? names : count == 0 ? [] : names.Where(fetch.Contains).ToArray();
+    }
+
+    /// <summary>The caller's array for one of <paramref name="wanted"/> when it has one of the right length, else a fresh one.</summary>
+    private static float[] Destination(FrameContext context, string[] wanted, long elements)
+    {
+        if (context.FetchInto is { } into)
+            foreach (var name in wanted)
+                if (into.TryGetValue(name, out var array) && array.Length == elements) return array;
+        return new float[elements];
     }
 }

@@ -24,6 +24,13 @@ public sealed class FrameContext
     /// <summary>Names of outputs to read back after the step (null: all).</summary>
     public IReadOnlyCollection<string>? Fetch { get; init; }
 
+    /// <summary>
+    /// Arrays owned by the caller that outputs are read into instead of fresh ones (an output of
+    /// exactly that length); a decode loop passes the same logits array every token so that a step
+    /// allocates nothing. The result then is that array, overwritten by the next step.
+    /// </summary>
+    public IReadOnlyDictionary<string, float[]>? FetchInto { get; init; }
+
     public Dictionary<string, float[]> Results { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Global gradient norm before clipping, when the step updated parameters.</summary>

@@ -103,9 +103,11 @@ public sealed class Session : IDisposable
     }
 
     /// <summary>A forward pass without updating anything (evaluation, generation).</summary>
-    public FrameContext Run(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null)
+    /// <param name="into">Caller-owned arrays that outputs of the same length are read into (see <see cref="FrameContext.FetchInto"/>).</param>
+    public FrameContext Run(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
+        IReadOnlyDictionary<string, float[]>? into = null)
     {
-        var frame = new FrameContext { Inputs = inputs, Seed = StepSeed(), Fetch = fetch };
+        var frame = new FrameContext { Inputs = inputs, Seed = StepSeed(), Fetch = fetch, FetchInto = into };
         graph.Run(frame);
         return frame;
     }

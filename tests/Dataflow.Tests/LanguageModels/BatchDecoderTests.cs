@@ -141,4 +141,25 @@ public class BatchDecoderTests
         }
         Assert.True(slides >= 6, $"128 tokens through a context of {Context} slide {slides} times");
     }
+
+    [Fact]
+    public void Decode_steps_read_logits_into_one_array_and_agree_with_a_second_decoder()
+    {
+        using var session = TinyGpt.NewSession();
+        var decoder = NewDecoder(session, slots: 1);
+        using var freshSession = TinyGpt.NewSession();
+        var fresh = NewDecoder(freshSession, slots: 1);
+        var prompt = new[] { 3, 1, 4 };
+        int token = Sampler.ArgMax(decoder.Prefill(0, prompt));
+        Assert.Equal(token, Sampler.ArgMax(fresh.Prefill(0, prompt)));
+        float[]? first = null;
+        for (int step = 0; step < 5; step++)
+        {
+            var logits = decoder.Decode([token], [prompt.Length + step]);
+            first ??= logits;
+            Assert.Same(first, logits);    // no allocation per token
+            AssertClose(fresh.Decode([token], [prompt.Length + step]).ToArray(), logits, $"step {step}");
+            token = Sampler.ArgMax(logits);
+        }
+    }
 }

@@ -87,4 +87,29 @@ public class SamplerTests
         Assert.Throws<NonFiniteLogitsException>(() => sampler.Next([float.NegativeInfinity, float.NegativeInfinity]));
         Assert.Equal(1, sampler.Next([float.NegativeInfinity, 3f]));    // a masked token alone is fine
     }
+
+    [Fact]
+    public void Top_k_selection_draws_what_a_full_sort_of_the_vocabulary_would_with_ties()
+    {
+        var logits = Enumerable.Range(0, 500).Select(i => (float)(i * 7 % 13)).ToArray();   // many equal logits
+        foreach (int k in new[] { 1, 3, 40, 499 })
+        {
+            var options = new SamplingOptions(Temperature: 0.7, TopK: k);
+            var random = new SeededRandom(5);
+            var expected = Enumerable.Range(0, 50).Select(_ => FullSortDraw(logits, options, random)).ToArray();
+            Assert.Equal(expected, Draw(options, 5, 50, logits));
+        }
+    }
+
+    /// <summary>The reference: sort every id (larger logit first, then lower id), keep K, draw by the softmax weights.</summary>
+    private static int FullSortDraw(float[] logits, SamplingOptions options, SeededRandom random)
+    {
+        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ThenBy(i => i).Take(options.TopK).ToArray();
+        var weights = order.Select(i => Math.Exp((logits[i] - logits[order[0]]) / options.Temperature)).ToArray();
+        double total = 0;
+        foreach (var w in weights) total += w;
+        double draw = random.NextDouble() * total;
+        for (int i = 0; i < order.Length; i++) if ((draw -= weights[i]) < 0) return order[i];
+        return order[^1];
+    }
 }
