@@ -53,39 +53,29 @@ public sealed class HarnessSelfTests
     }
 
     /// <summary>The CPU backend with one fault switched on: an overrun after each launch, a perturbed output, or a refused op.</summary>
-    private sealed class FaultyBackend(CpuBackend inner) : IBackend
+    private sealed class FaultyBackend(CpuBackend inner) : ForwardingBackend(inner)
     {
         public bool Overrun { get; init; }
         public bool Perturb { get; init; }
         public OpCode? Refuse { get; init; }
 
-        public string Name => "faulty";
-        public DeviceInfo Device => inner.Device;
+        public override string Name => "faulty";
 
-        public Support SupportsOp(KernelSpec spec) =>
-            spec is OpKernelSpec op && op.Op == Refuse ? Support.No("no matmul here") : inner.SupportsOp(spec);
+        public override Support SupportsOp(KernelSpec spec) =>
+            spec is OpKernelSpec op && op.Op == Refuse ? Support.No("no matmul here") : Inner.SupportsOp(spec);
 
-        public IDeviceBuffer Allocate(long elements) => inner.Allocate(elements);
-        public void Upload(IDeviceBuffer buffer, ReadOnlySpan<float> source, long offset = 0) => inner.Upload(buffer, source, offset);
-        public void Upload(IDeviceBuffer buffer, ReadOnlySpan<int> source, long offset = 0) => inner.Upload(buffer, source, offset);
-        public void Download(IDeviceBuffer buffer, Span<float> destination, long offset = 0) => inner.Download(buffer, destination, offset);
-        public void Download(IDeviceBuffer buffer, Span<int> destination, long offset = 0) => inner.Download(buffer, destination, offset);
-        public ICompiledKernel Compile(KernelSpec spec) => inner.Compile(spec);
-        public void Wait() => inner.Wait();
-        public void Dispose() => inner.Dispose();
-
-        public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
+        public override void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
         {
-            inner.Enqueue(kernel, buffers, in launch);
+            Inner.Enqueue(kernel, buffers, in launch);
             if (kernel.Spec is not OpKernelSpec { Op: OpCode.MatMul } spec) return;
             var output = buffers[^1];
             if (Overrun && output.Elements > spec.Output.Elements)
-                inner.Upload(output, [42f], spec.Output.Elements); // one element past the tensor, as an off-by-one would
+                Inner.Upload(output, [42f], spec.Output.Elements); // one element past the tensor, as an off-by-one would
             if (Perturb)
             {
                 Span<float> first = stackalloc float[1];
-                inner.Download(output, first);
-                inner.Upload(output, [first[0] + 1f]);
+                Inner.Download(output, first);
+                Inner.Upload(output, [first[0] + 1f]);
             }
         }
     }
