@@ -6,6 +6,9 @@ namespace Dataflow.Generation;
 public sealed record GenerationSettings
 {
     public required string CheckpointPath { get; init; }
+
+    /// <summary>A LoRA adapter trained on <see cref="CheckpointPath"/>; null: the checkpoint alone.</summary>
+    public string? AdapterPath { get; init; }
     public string Prompt { get; init; } = "";
 
     /// <summary>Prompts to continue instead of <see cref="Prompt"/>, each with where it came from for errors ("p.txt line 3").</summary>

@@ -50,10 +50,10 @@ public sealed class Generator : IDisposable
         : this(new BatchDecoder(model.Session, (length, slots) => model.Config.Load(training: false, length, slots),
             options.Slots, model.Config.Context, options.Chunk), model.Tokenizer) => _owned = model.Session;
 
-    /// <summary>Opens a language-model checkpoint on <paramref name="backend"/> (which the generator disposes).</summary>
-    public static Generator Open(string checkpointPath, IBackend backend, GeneratorOptions options, CompileOptions? compile = null)
+    /// <summary>Opens a language-model checkpoint, with a LoRA adapter when <paramref name="adapterPath"/> is given, on <paramref name="backend"/> (which the generator disposes).</summary>
+    public static Generator Open(string checkpointPath, IBackend backend, GeneratorOptions options, CompileOptions? compile = null, string? adapterPath = null)
     {
-        var model = CheckpointModel.Open(checkpointPath, backend, options: compile);
+        var model = CheckpointModel.Open(checkpointPath, backend, options: compile, adapterPath: adapterPath);
         try { return new Generator(model, options.Validated(model.Config.Context)); }
         catch { model.Session.Dispose(); throw; }
     }

@@ -55,6 +55,11 @@ public sealed class Trainer
     {
         var training = TrainingGraph.ForTraining(_plan.Model.Graph, withGradNorm: _plan.Optimizer.ClipNorm > 0);
         _session.DeclareParameters(_plan.Model.Graph);    // the initial weights depend on the seed alone
+        if (_plan.FromPath is { } from && _plan.ResumePath is null)
+        {
+            SessionCheckpoint.LoadWeights(_session, _plan.Model.Graph, from);
+            _events.OnMessage($"starting from the weights of {from}");
+        }
         Resume();
         _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
         if (_parallel.Size > 1) _events.OnMessage($"data-parallel over {_parallel.Size} ranks ({_parallel.Description}): each trains on 1/{_parallel.Size} of every global batch");
@@ -136,7 +141,10 @@ public sealed class Trainer
         if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
         if (!IsRoot) return;
         _parallel.Heartbeat();
-        SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _batches.GetState(), _plan.TokenizerJson);
+        if (_plan.Lora is { } lora)
+            SessionAdapter.Save(_session, _plan.Model.Graph, lora, _plan.FromPath!, path, _plan.CheckpointConfig(_session, averaged));
+        else
+            SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _batches.GetState(), _plan.TokenizerJson);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Dataflow.Engine.Optim;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
+using Dataflow.Graph.Lora;
 
 namespace Dataflow.Training;
 
@@ -56,6 +57,15 @@ public sealed record TrainingPlan
 
     public string? CheckpointPath { get; init; }
     public string? ResumePath { get; init; }
+
+    /// <summary>Fine-tuning: a fresh run's base parameters start from this checkpoint's weights (step 0, no optimizer state).</summary>
+    public string? FromPath { get; init; }
+
+    /// <summary>
+    /// A LoRA run (the model lowered with this config, its base frozen): checkpoints are adapter files
+    /// holding the adapters and <see cref="FromPath"/>'s checksum, not the whole model.
+    /// </summary>
+    public LoraConfig? Lora { get; init; }
 
     /// <summary>Checks that a checkpoint to resume from belongs to this run (its task, say); throws if not.</summary>
     public Action<Checkpoint>? CheckResumed { get; init; }

@@ -22,7 +22,8 @@ public sealed class OptimizerShards
     public OptimizerShards(ParameterStore parameters, IOptimizerSharding sharding)
     {
         _sharding = sharding;
-        _slots = [.. parameters.Slots.OrderBy(s => s.Name, StringComparer.Ordinal)];
+        // Frozen parameters (a LoRA base) are never updated, so nobody owns them and nothing gathers them.
+        _slots = [.. parameters.Slots.Where(s => s.Trainable).OrderBy(s => s.Name, StringComparer.Ordinal)];
         long total = _slots.Sum(s => s.Elements), before = 0;
         _owners = new int[_slots.Length];
         _counts = new int[sharding.Size];

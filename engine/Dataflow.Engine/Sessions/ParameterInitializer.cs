@@ -24,6 +24,10 @@ public static class ParameterInitializer
                 double limit = Math.Sqrt(6.0 / (fanIn + fanOut));
                 for (long i = 0; i < count; i++) values[i] = (float)((uniform() * 2 - 1) * limit);
                 break;
+            case ParamInitKind.KaimingUniform:
+                double bound = 1 / Math.Sqrt(Fans(shape).FanIn);
+                for (long i = 0; i < count; i++) values[i] = (float)((uniform() * 2 - 1) * bound);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(init), init.Kind, "unknown initializer");
         }

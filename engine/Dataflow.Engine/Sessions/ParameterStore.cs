@@ -10,6 +10,9 @@ public sealed class ParameterSlot
     public required long[] Shape { get; init; }
     public required IDeviceBuffer Value { get; init; }
     public required ParamCategory Category { get; init; }
+
+    /// <summary>False for a frozen parameter (a LoRA base): it has no gradient and no optimizer state.</summary>
+    public bool Trainable { get; init; } = true;
     public IDeviceBuffer[] State { get; set; } = [];
     public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
 }
@@ -44,15 +47,16 @@ public sealed class ParameterStore(IBackend backend) : IDisposable
             var values = ParameterInitializer.Create(parameter.Node.Attrs.Init!, shape, uniform);
             var buffer = backend.Allocate(values.Length);
             backend.Upload(buffer, values);
-            _slots[parameter.Name] = new ParameterSlot { Name = parameter.Name, Shape = shape, Value = buffer, Category = parameter.Category };
+            _slots[parameter.Name] = new ParameterSlot { Name = parameter.Name, Shape = shape, Value = buffer, Category = parameter.Category, Trainable = parameter.Trainable };
         }
     }
 
-    /// <summary>Allocates zeroed optimizer state for each parameter (idempotent for the same count).</summary>
+    /// <summary>Allocates zeroed optimizer state for each trainable parameter (idempotent for the same count); frozen ones get none.</summary>
     public void EnsureState(int tensorsPerParameter)
     {
         foreach (var slot in _slots.Values)
         {
+            if (!slot.Trainable) continue;
             if (slot.State.Length == tensorsPerParameter) continue;
             foreach (var old in slot.State) old.Dispose();
             slot.State = Enumerable.Range(0, tensorsPerParameter).Select(_ => backend.Allocate(slot.Elements)).ToArray();

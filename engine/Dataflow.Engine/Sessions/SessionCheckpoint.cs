@@ -57,7 +57,7 @@ public static class SessionCheckpoint
         {
             var slot = session.Parameters.Get(name);
             session.Parameters.Write(slot.Value, byName[name].AsFloats());
-            for (int i = 0; i < stateCount; i++)
+            for (int i = 0; i < slot.State.Length; i++)    // a frozen parameter has none
             {
                 // A checkpoint from another optimizer (or none) starts the state from zero.
                 if (stateByName.TryGetValue(StateName(name, i, stateCount), out var tensor) && tensor.DType == DType.F32)
@@ -65,6 +65,26 @@ public static class SessionCheckpoint
             }
         }
         session.Step = checkpoint.Header.Step;
+        return checkpoint;
+    }
+
+    /// <summary>The layout of a graph's base: its parameters without LoRA's adapters, which a base checkpoint lacks.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> BaseLayout(ComputeGraph graph) =>
+        graph.Parameters.Where(p => p.Category != ParamCategory.Adapter).Select(p => (p.Name, p.Node.Shape.ToConcrete())).ToList();
+
+    /// <summary>
+    /// Starts the session from a checkpoint's weights (fine-tuning's <c>--from</c>): every base parameter
+    /// of <paramref name="graph"/> takes the checkpoint's value, after the usual layout check; adapters
+    /// keep their fresh values, the optimizer state stays zero and the step at 0.
+    /// </summary>
+    public static Checkpoint LoadWeights(Session session, ComputeGraph graph, string path)
+    {
+        var checkpoint = CheckpointReader.Load(path);
+        var layout = BaseLayout(graph);
+        CheckpointValidator.CheckMatches(checkpoint, path, graph.Name, layout);
+        session.DeclareParameters(graph);
+        var byName = checkpoint.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var (name, _) in layout) session.Parameters.Write(session.Parameters.Get(name).Value, byName[name].AsFloats());
         return checkpoint;
     }
 }

@@ -45,14 +45,17 @@ public sealed class TrainingGraph
         return new TrainingGraph(graph, outputs, new Dictionary<string, Node>());
     }
 
-    /// <summary>Forward and backward; <paramref name="withGradNorm"/> adds the global gradient norm for clipping.</summary>
+    /// <summary>
+    /// Forward and backward; <paramref name="withGradNorm"/> adds the global gradient norm for clipping.
+    /// Only trainable parameters get gradients: a frozen one's is never built, so never computed.
+    /// </summary>
     public static TrainingGraph ForTraining(ComputeGraph graph, bool withGradNorm)
     {
         var loss = graph.Loss ?? throw new GraphException($"model {graph.Name} declares no loss, so it cannot be trained");
         var builder = new GraphBuilder(graph);
-        var parameters = graph.Parameters.Select(p => p.Node).ToList();
+        var parameters = graph.TrainableParameters.Select(p => p.Node).ToList();
         var byNode = Differentiator.Backward(builder, loss, parameters);
-        var gradients = graph.Parameters
+        var gradients = graph.TrainableParameters
             .Where(p => byNode.ContainsKey(p.Node))
             .ToDictionary(p => p.Name, p => byNode[p.Node], StringComparer.Ordinal);
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
 using Dataflow.Engine;
+using Dataflow.Graph.Lora;
 
 namespace Dataflow.Training;
 
@@ -15,7 +16,10 @@ public sealed record LanguageModelConfig(string ModelFile, string ModelSource, s
 {
     private const string Kind = "language_model";
 
-    public ModelOptions Options(bool training, int? cacheLength = null, int? cacheSlots = null) => new(Preset, Overrides, training, cacheLength, cacheSlots);
+    /// <summary>Adapters to lower the model with (a LoRA run, or a base opened with its adapter); null: the plain model.</summary>
+    public LoraConfig? Lora { get; init; }
+
+    public ModelOptions Options(bool training, int? cacheLength = null, int? cacheSlots = null) => new(Preset, Overrides, training, cacheLength, cacheSlots) { Lora = Lora };
 
     /// <summary>The model lowered again from the stored text, as it was trained or in decode mode (<see cref="ModelOptions"/>).</summary>
     public LoadedModel Load(bool training, int? cacheLength = null, int? cacheSlots = null) =>
@@ -37,6 +41,8 @@ public sealed record LanguageModelConfig(string ModelFile, string ModelSource, s
         var config = header.Config;
         string Need(string key) => config.TryGetValue(key, out var value) ? value
             : throw new CheckpointException(path, $"not a language-model checkpoint (its config has no '{key}'; it was not written by train --text)");
+        if (config.GetValueOrDefault("kind") == LoraAdapter.Kind)
+            throw new CheckpointException(path, "a LoRA adapter, not a model: give its base as --checkpoint and this file as --adapter");
         if (Need("kind") != Kind) throw new CheckpointException(path, $"a {config["kind"]} checkpoint, not a language model's");
         if (!int.TryParse(Need("context"), NumberStyles.None, CultureInfo.InvariantCulture, out int context) || context <= 0)
             throw new CheckpointException(path, $"the config's context '{config["context"]}' is not a positive whole number");

@@ -5,6 +5,7 @@ using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Lora;
 using Dataflow.Engine;
 
 namespace Dataflow.Training;
@@ -42,11 +43,14 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
     /// <summary>
     /// The eval verb's entry: the checkpoint carries the model text, its settings and the tokenizer, so
     /// those are what runs; a <paramref name="modelPath"/> whose text differs gets a <see cref="LanguageModelMetrics.Note"/>.
+    /// With <paramref name="adapterPath"/>, the model is the checkpoint plus that LoRA adapter (trained on it).
     /// </summary>
-    public static LanguageModelMetrics EvaluateCheckpoint(string modelPath, string checkpointPath, string textPath, IBackend backend)
+    public static LanguageModelMetrics EvaluateCheckpoint(string modelPath, string checkpointPath, string textPath, IBackend backend, string? adapterPath = null)
     {
         var checkpoint = CheckpointReader.Load(checkpointPath);
-        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, checkpointPath);
+        var adapter = adapterPath is null ? null : LoraAdapter.Read(adapterPath);
+        adapter?.CheckBase(checkpointPath);
+        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, checkpointPath) with { Lora = adapter?.Config };
         string? note = File.Exists(modelPath) && File.ReadAllText(modelPath) != config.ModelSource
             ? $"note: {modelPath} is not the model text stored in {checkpointPath}; evaluating the stored one ({config.ModelFile})"
             : null;
@@ -55,7 +59,8 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
         var corpus = TextCorpus.Encode(TextCorpus.Read(textPath), tokenizer, textPath);
         var model = config.Load(training: false);
         using var session = new Session(backend, seed: 0);
-        SessionCheckpoint.Load(session, model.Graph, checkpointPath);
+        if (adapter is null) SessionCheckpoint.Load(session, model.Graph, checkpointPath);
+        else SessionAdapter.Load(session, model.Graph, checkpointPath, adapter);
         int batch = int.TryParse(checkpoint.Header.Config.GetValueOrDefault("batch"), out var b) && b > 0 ? b : 12;
         return Evaluate(session, TrainingGraph.ForInference(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };
     }

@@ -20,10 +20,16 @@ public static class LanguageModelRun
     /// <summary>The plan, and a line describing the run (parameters, tokenizer, split, schedule) for people.</summary>
     public static (TrainingPlan Plan, string Description) Plan(LanguageModelSettings s)
     {
+        if (s.Lora is not null && s.FromPath is null)
+            throw new ConfigurationException("--lora trains adapters on a base model: give its checkpoint with --from");
+        if (s.Lora is not null && s.ResumePath is not null)
+            throw new ConfigurationException("--resume with --lora is not supported (an adapter file keeps no optimizer state); start again with --from");
         var resumed = s.ResumePath is null ? null : CheckpointReader.Load(s.ResumePath);
+        var start = s.FromPath is null || resumed is not null ? null : CheckpointReader.Load(s.FromPath);
+        if (start is not null) s = FromBase(s, start);
         string text = TextCorpus.Read(s.TextPath);
-        // A resumed run keeps the tokenizer it was trained with (a BPE would be retrained otherwise).
-        var tokenizer = resumed?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : TokenizerFactory.Create(s.Tokenizer, text);
+        // A resumed or fine-tuned run keeps the tokenizer it was trained with (a BPE would be retrained otherwise).
+        var tokenizer = (resumed ?? start)?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : TokenizerFactory.Create(s.Tokenizer, text);
         var config = Configure(s, tokenizer);
         var model = config.Load(training: true);
         var evalModel = config.Load(training: false);
@@ -58,12 +64,33 @@ public static class LanguageModelRun
                 ["steps"] = steps.ToString(CultureInfo.InvariantCulture),
             }),
             Seed = s.Seed, Compile = s.Compile, CheckpointPath = s.CheckpointPath, ResumePath = s.ResumePath, Patience = s.Patience, Verbose = s.Verbose,
+            FromPath = s.FromPath, Lora = config.Lora,
         };
         string description = string.Create(CultureInfo.InvariantCulture,
-            $"{model.Name}: {model.Graph.ParameterCount() / 1e6:F2}M parameters; {tokenizer.Kind} tokenizer, vocab {tokenizer.VocabSize}; " +
+            $"{model.Name}: {Parameters(model)}; {tokenizer.Kind} tokenizer, vocab {tokenizer.VocabSize}; " +
             $"{corpus.Train.Length} train / {corpus.Validation.Length} val tokens; batch {batch} × context {config.Context}; " +
             $"lr {schedule.Peak:G3} → {schedule.MinLearningRate:G3}, warmup {schedule.WarmupSteps}, {steps} steps");
         return (plan, description);
+    }
+
+    /// <summary>"0.81M parameters", or for LoRA the trainable count and its share of the frozen base.</summary>
+    private static string Parameters(LoadedModel model)
+    {
+        var graph = model.Graph;
+        if (!graph.Parameters.Any(p => !p.Trainable)) return string.Create(CultureInfo.InvariantCulture, $"{graph.ParameterCount() / 1e6:F2}M parameters");
+        long trainable = graph.TrainableParameters.Sum(p => p.Node.Shape.ElementCount());
+        long frozen = graph.Parameters.Where(p => !p.Trainable).Sum(p => p.Node.Shape.ElementCount());
+        return string.Create(CultureInfo.InvariantCulture,
+            $"LoRA {model.Graph.Parameters.Count(p => p.Trainable) / 2} adapters: {trainable:N0} trainable parameters, {100.0 * trainable / frozen:F2}% of the frozen base's {frozen:N0}");
+    }
+
+    /// <summary>A fine-tuning run's settings: the base's preset and overrides under the run's own (the tokenizer comes from the base too).</summary>
+    private static LanguageModelSettings FromBase(LanguageModelSettings s, Checkpoint start)
+    {
+        var stored = LanguageModelConfig.FromCheckpoint(start.Header, s.FromPath!);
+        var overrides = new Dictionary<string, string>(stored.Overrides, StringComparer.Ordinal);
+        foreach (var (key, value) in s.Overrides) overrides[key] = value;
+        return s with { Preset = s.Preset ?? stored.Preset, Overrides = overrides };
     }
 
     /// <summary>
@@ -85,7 +112,7 @@ public static class LanguageModelRun
         string source = File.ReadAllText(s.ModelPath);
         if (!probe.Settings.TryGetValue("ctx", out var ctx) || ctx < 1 || ctx != Math.Floor(ctx))
             throw new ConfigurationException($"model {probe.Name}: a language model needs a whole-number parameter 'ctx' (the context length)");
-        return new LanguageModelConfig(Path.GetFileName(s.ModelPath), source, s.Preset, overrides, (int)ctx);
+        return new LanguageModelConfig(Path.GetFileName(s.ModelPath), source, s.Preset, overrides, (int)ctx) { Lora = s.Lora?.Resolve(probe.DeclaredLora) };
     }
 
     /// <summary>

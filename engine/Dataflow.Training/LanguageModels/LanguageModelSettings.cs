@@ -1,3 +1,5 @@
+using Dataflow.Graph.Lora;
+
 namespace Dataflow.Training;
 
 /// <summary>
@@ -17,4 +19,13 @@ public sealed record LanguageModelSettings : RunSettings
     public int? Warmup { get; init; }
     public int? EvalInterval { get; init; }
     public int? EvalIters { get; init; }
+
+    /// <summary>
+    /// Fine-tune from this language-model checkpoint: its weights, tokenizer, preset and <c>--set</c>
+    /// values (which <see cref="RunSettings.Overrides"/> may still change) instead of fresh ones.
+    /// </summary>
+    public string? FromPath { get; init; }
+
+    /// <summary>Train LoRA adapters on the <see cref="FromPath"/> base; open settings come from the model file's <c>lora(...)</c> line, then the defaults.</summary>
+    public LoraSpec? Lora { get; init; }
 }

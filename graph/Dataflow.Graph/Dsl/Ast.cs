@@ -24,7 +24,7 @@ public sealed record ModelStmt(Loc Loc, string Name, IReadOnlyList<Arg> Paramete
 public sealed record PresetStmt(Loc Loc, string Name, IReadOnlyList<Arg> Values) : Stmt(Loc);
 public sealed record InputStmt(Loc Loc, string Name, string DType, Loc DTypeLoc, IReadOnlyList<Expr> Dims) : Stmt(Loc);
 public sealed record OutputStmt(Loc Loc, IReadOnlyList<NameExpr> Names) : Stmt(Loc);
-/// <summary><c>optimizer</c>, <c>schedule</c> and <c>train</c> lines: a setting kind, a name (empty for train) and numeric arguments.</summary>
+/// <summary><c>optimizer</c>, <c>schedule</c>, <c>train</c> and <c>lora</c> lines: a setting kind, a name (empty for train and lora) and arguments.</summary>
 public sealed record DefaultsStmt(Loc Loc, string Kind, string Name, IReadOnlyList<Arg> Args) : Stmt(Loc);
 public sealed record BlockStmt(Loc Loc, string Name, IReadOnlyList<string> Parameters, IReadOnlyList<Stmt> Body) : Stmt(Loc);
 public sealed record AssignStmt(Loc Loc, string Target, Expr Value) : Stmt(Loc);

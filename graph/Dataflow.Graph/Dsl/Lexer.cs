@@ -10,7 +10,7 @@ public static class Lexer
 {
     public static readonly IReadOnlySet<string> Keywords = new HashSet<string>(StringComparer.Ordinal)
     {
-        "model", "preset", "input", "output", "optimizer", "schedule", "train", "block", "return", "true", "false",
+        "model", "preset", "input", "output", "optimizer", "schedule", "train", "lora", "block", "return", "true", "false",
     };
 
     private const string Symbols = "()[],:=+-*/";

@@ -1,4 +1,5 @@
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Lora;
 
 namespace Dataflow.Graph.Dsl;
 
@@ -21,6 +22,12 @@ public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<str
     /// a 10⁶-layer or GPT-3-sized model answers at once. The graph is then not for running.
     /// </summary>
     public bool CountOnly { get; init; }
+
+    /// <summary>
+    /// Lower with LoRA adapters on the linears whose role <paramref name="Lora"/> targets, every other
+    /// parameter frozen (graph/README.md, "LoRA"); null: the plain model, whatever the file declares.
+    /// </summary>
+    public LoraConfig? Lora { get; init; }
 }
 
 /// <summary>The optimizer, schedule and other training numbers a model file suggests; the runner's flags may override them.</summary>
@@ -45,4 +52,7 @@ public sealed class LoadedModel
     public required IReadOnlyList<string> Presets { get; init; }
 
     public required TrainingDefaults Training { get; init; }
+
+    /// <summary>The file's <c>lora(...)</c> line: the defaults of a LoRA run of this model (<c>--lora</c>); null when it has none.</summary>
+    public LoraSpec? DeclaredLora { get; init; }
 }

@@ -1,4 +1,5 @@
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Lora;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -23,6 +24,12 @@ public sealed class LowerContext
 
     public GraphBuilder Builder { get; }
     public bool Training { get; }
+
+    /// <summary>The adapters to add (<see cref="ModelOptions.Lora"/>); null: none.</summary>
+    public LoraConfig? Lora { get; init; }
+
+    /// <summary>The roles of the linears lowered so far (<see cref="LoraTargets"/>), to tell a target that matches nothing.</summary>
+    public HashSet<string> LinearRoles { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Decode mode: the key/value cache's length in positions; null for ordinary lowering.</summary>
     public int? CacheLength { get; init; }

@@ -1,4 +1,5 @@
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Lora;
 using Dataflow.Graph.Tensors;
 
 namespace Dataflow.Graph.Dsl;
@@ -36,7 +37,8 @@ internal sealed partial class Lowerer
             ?? throw _source.Error(_file.Statements.FirstOrDefault()?.Loc ?? new Loc(1, 1), "a model file starts with 'model name(parameter = default, ...)'");
         var presets = _file.Statements.OfType<PresetStmt>().ToList();
         var settings = ModelSettings.Resolve(_source, _model, presets, _options);
-        var training = TrainingDefaultsReader.Read(_source, _file.Statements.OfType<DefaultsStmt>(), settings);
+        var training = TrainingDefaultsReader.Read(_source, _file.Statements.OfType<DefaultsStmt>().Where(s => s.Kind != "lora"), settings);
+        var declaredLora = LoraDeclarationReader.Read(_source, _file.Statements.OfType<DefaultsStmt>(), settings);
 
         _graph = new ComputeGraph(_model.Name) { Settings = settings };
         _builder = new GraphBuilder(_graph);
@@ -45,7 +47,7 @@ internal sealed partial class Lowerer
                 ? $"a key/value cache needs a positive length, got {cacheLength}"
                 : "decode mode (a key/value cache) is for inference; load the model with training off");
         if (_options.CacheSlots is <= 0) throw _source.Error(_model.Loc, $"a key/value cache needs a positive number of slots, got {_options.CacheSlots}");
-        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, CacheSlots = _options.CacheSlots, NameHint = NameHint };
+        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, CacheSlots = _options.CacheSlots, NameHint = NameHint, Lora = _options.Lora };
         foreach (var (name, value) in settings) _globals.Set(name, new NumberValue(value));
         CollectBlocks();
 
@@ -56,6 +58,7 @@ internal sealed partial class Lowerer
             ExecuteGuarded(statement);
         }
         CheckUnusedBlocks();
+        if (_options.Lora is { } lora) FreezeBase(lora);
 
         if (_globals.TryGet("loss", out var loss))
         {
@@ -88,7 +91,18 @@ internal sealed partial class Lowerer
             Settings = settings,
             Presets = presets.Select(p => p.Name).ToList(),
             Training = training,
+            DeclaredLora = declaredLora,
         };
+    }
+
+    /// <summary>Every target must adapt some linear (a typo would otherwise train nothing); then all but the adapters is frozen.</summary>
+    private void FreezeBase(LoraConfig lora)
+    {
+        foreach (var target in lora.Targets)
+            if (!_context.LinearRoles.Contains(target))
+                throw _source.Error(_model.Loc, $"LoRA target '{target}' ({LoraTargets.Roles[target]}) matches no linear of model {_model.Name}" +
+                                                (_context.LinearRoles.Count == 0 ? " (it has none that LoRA can adapt)" : $" (its linears: {string.Join(", ", _context.LinearRoles.Order(StringComparer.Ordinal))})"));
+        _graph.FreezeAllBut(p => p.Category == ParamCategory.Adapter);
     }
 
     private IEnumerable<string> VisibleNames() => _env.Names.Concat(_blocks.Keys);

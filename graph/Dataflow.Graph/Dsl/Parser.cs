@@ -59,7 +59,7 @@ public sealed class Parser
                 case "input": return ParseInput();
                 case "output": return ParseOutput();
                 case "optimizer" or "schedule": return ParseDefaults(named: true);
-                case "train": return ParseDefaults(named: false);
+                case "train" or "lora": return ParseDefaults(named: false);
                 case "block": return ParseBlock();
             }
         }

@@ -11,12 +11,18 @@ public enum ParamCategory : byte
     Attention,
     Mlp,
     Norm,
+    /// <summary>LoRA's low-rank A and B (<see cref="Lora.LoraConfig"/>).</summary>
+    Adapter,
 }
 
-/// <summary>A trainable tensor: its node plus how it is counted.</summary>
+/// <summary>
+/// A learned tensor: its node plus how it is counted. A frozen one (<see cref="Trainable"/> false, the
+/// base of a LoRA model) is read but never differentiated, updated or given optimizer state.
+/// </summary>
 public sealed record ParameterInfo(Node Node, ParamCategory Category)
 {
     public string Name => Node.Attrs.Name!;
+    public bool Trainable { get; init; } = true;
 }
 
 /// <summary>One user-visible layer (a call in the model file) for inspection.</summary>
@@ -115,6 +121,16 @@ public sealed class ComputeGraph
             throw new GraphException($"parameter '{info.Name}' is declared twice");
         _parameters.Add(info);
     }
+
+    /// <summary>Freezes every parameter <paramref name="keep"/> does not pick: training leaves those as they are.</summary>
+    public void FreezeAllBut(Func<ParameterInfo, bool> keep)
+    {
+        for (int i = 0; i < _parameters.Count; i++)
+            if (!keep(_parameters[i])) _parameters[i] = _parameters[i] with { Trainable = false };
+    }
+
+    /// <summary>The parameters training updates.</summary>
+    public IEnumerable<ParameterInfo> TrainableParameters => _parameters.Where(p => p.Trainable);
 
     public void SetOutput(string name, Node node) => _outputs[name] = node;
 

@@ -85,6 +85,7 @@ public sealed record ParamInit(ParamInitKind Kind, double Std = 0)
     public static readonly ParamInit Ones = new(ParamInitKind.Ones);
     public static readonly ParamInit Xavier = new(ParamInitKind.Xavier);
     public static ParamInit Normal(double std) => new(ParamInitKind.Normal, std);
+    public static readonly ParamInit KaimingUniform = new(ParamInitKind.KaimingUniform);
 
     public override string ToString() => Kind == ParamInitKind.Normal
         ? $"normal(std={Std.ToString(CultureInfo.InvariantCulture)})"
@@ -98,4 +99,9 @@ public enum ParamInitKind : byte
     Normal,
     /// <summary>Glorot uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) over the last two axes.</summary>
     Xavier,
+    /// <summary>
+    /// torch's nn.Linear default (kaiming_uniform with a = √5), which peft uses for LoRA's A:
+    /// U(-a, a) with a = 1/sqrt(fan_in), fan_in the second-to-last axis.
+    /// </summary>
+    KaimingUniform,
 }

@@ -73,10 +73,11 @@ public static class Attention
             throw new ShapeException($"attention: {what} must be f32[B, T, d] with a fixed d, got {t.Type}");
     }
 
+    /// <summary>A linear named <paramref name="name"/>, which is also its LoRA role (qkv, q, kv, proj).</summary>
     private static Node Projection(LowerContext c, string name, Node x, Dim width, ParamInit init)
     {
         using (c.Builder.Scope(name))
-            return Linear.Apply(c, x, width, true, init, ParamCategory.Attention);
+            return Linear.Apply(c, x, width, true, init, ParamCategory.Attention, role: name);
     }
 
     /// <summary>[B, T, n·h·dk] -> [n, B, h, T, dk]: the n stacked projections, each split into heads.</summary>

@@ -1,0 +1,77 @@
+using System.Globalization;
+
+namespace Dataflow.Graph.Lora;
+
+/// <summary>
+/// A LoRA request with some settings left open: what <c>--lora rank=4</c> or a model file's
+/// <c>lora(...)</c> line says. <see cref="Resolve"/> fills the gaps from another spec (the flag's from
+/// the model file's declaration), then from the defaults: rank 8, alpha 16, targets qkv and proj.
+/// </summary>
+public sealed record LoraSpec(int? Rank = null, double? Alpha = null, IReadOnlyList<string>? Targets = null)
+{
+    public static readonly LoraSpec Empty = new();
+
+    private static readonly string[] Keys = ["rank", "alpha", "targets"];
+
+    /// <summary>
+    /// Parses <c>rank=8,alpha=16,targets=qkv,proj</c>: comma-separated key=value pairs, where a word
+    /// without '=' after <c>targets=</c> is one more target. Empty text is an empty spec. Errors are
+    /// <see cref="LoraException"/>s naming the piece at fault.
+    /// </summary>
+    public static LoraSpec Parse(string text)
+    {
+        if (text.Trim().Length == 0) return Empty;
+        int? rank = null;
+        double? alpha = null;
+        List<string>? targets = null;
+        string? lastKey = null;
+        foreach (var raw in text.Split(','))
+        {
+            var item = raw.Trim();
+            if (item.Length == 0) throw new LoraException("an empty item between commas");
+            int eq = item.IndexOf('=');
+            if (eq < 0)
+            {
+                if (lastKey != "targets") throw new LoraException($"'{item}' is not key=value (keys: {string.Join(", ", Keys)})");
+                Add(targets!, item);
+                continue;
+            }
+            var (key, value) = (item[..eq].Trim(), item[(eq + 1)..].Trim());
+            if (!Keys.Contains(key)) throw new LoraException($"unknown key '{key}'{Dsl.Suggest.Hint(key, Keys)} (keys: {string.Join(", ", Keys)})");
+            if (key == lastKey || (key == "rank" && rank is not null) || (key == "alpha" && alpha is not null) || (key == "targets" && targets is not null))
+                throw new LoraException($"'{key}' is given twice");
+            lastKey = key;
+            switch (key)
+            {
+                case "rank":
+                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int r) || r < 1)
+                        throw new LoraException($"rank '{value}': must be a whole number, 1 or more");
+                    rank = r;
+                    break;
+                case "alpha":
+                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double a) || !double.IsFinite(a) || a <= 0)
+                        throw new LoraException($"alpha '{value}': must be a finite number greater than 0");
+                    alpha = a;
+                    break;
+                default:
+                    targets = [];
+                    if (value.Length == 0) throw new LoraException("targets= needs at least one target");
+                    Add(targets, value);
+                    break;
+            }
+        }
+        return new LoraSpec(rank, alpha, targets);
+    }
+
+    private static void Add(List<string> targets, string target)
+    {
+        LoraTargets.Check(target);
+        targets.Add(target);
+    }
+
+    /// <summary>This spec's settings, the gaps filled from <paramref name="fallback"/> (a model file's declaration), then from the defaults.</summary>
+    public LoraConfig Resolve(LoraSpec? fallback = null) => new(
+        Rank ?? fallback?.Rank ?? LoraConfig.DefaultRank,
+        Alpha ?? fallback?.Alpha ?? LoraConfig.DefaultAlpha,
+        Targets ?? fallback?.Targets ?? LoraTargets.Default);
+}
