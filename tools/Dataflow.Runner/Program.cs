@@ -19,6 +19,7 @@ public static class Program
             DevicesCommand.Create(),
             GenerateCommand.Create(),
             BenchCommand.Create(),
+            LoraCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

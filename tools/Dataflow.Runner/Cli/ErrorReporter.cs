@@ -8,6 +8,7 @@ using Dataflow.Generation;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Lora;
 using Dataflow.Graph.Tensors;
 using Dataflow.Mpi;
 using Dataflow.Training;
@@ -28,7 +29,7 @@ public static class ErrorReporter
         {
             DfgException e => (ExitCodes.BadInput, e.Diagnostic.ToString()),
             CheckpointException or DataException or FeedException or TokenizerException or UsageException or ShapeException or GraphException or CompileException
-                or ConfigurationException or TrainingDivergedException or NonFiniteLogitsException or DeviceMemoryException
+                or ConfigurationException or LoraException or TrainingDivergedException or NonFiniteLogitsException or DeviceMemoryException
                 => (ExitCodes.BadInput, exception.Message),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),

@@ -48,7 +48,7 @@ public static class FlagRules
     };
 
     /// <summary>Flags that name a file or folder: an empty value is never one.</summary>
-    private static readonly HashSet<string> PathFlags = ["--checkpoint", "--resume", "--text", "--out", "--log", "--prompts", "--file", "--model", "--adapter", "--from", "--data"];
+    private static readonly HashSet<string> PathFlags = ["--checkpoint", "--resume", "--text", "--out", "--log", "--prompts", "--file", "--model", "--adapter", "--from", "--data", "--base", "--merged"];
 
     /// <summary>Throws a <see cref="UsageException"/> naming the first flag whose value is out of its range.</summary>
     public static void Check(ParseResult parsed)

@@ -20,14 +20,16 @@ public static class EvalCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
         var data = new Option<string?>("--data") { Description = "Dataset: fashion-mnist (its test set)" };
         var text = new Option<string?>("--text") { Description = "Language model: the exact loss over the validation split (last 10%) of this text; the model, settings and tokenizer come from the checkpoint" };
+        var adapter = new Option<string?>("--adapter") { Description = "With --text: a LoRA adapter trained on --checkpoint, applied on top of it" };
         var task = new Option<string?>("--task") { Description = "Encoder–decoder task (reverse | sort): exact match on held-out sequences; defaults to the checkpoint's" };
         var (preset, set, json, backend) = (CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend());
-        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, task, preset, set, json, backend };
+        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, adapter, task, preset, set, json, backend };
         command.SetAction(r =>
         {
             if (r.GetValue(data) is not null && r.GetValue(text) is not null) throw new UsageException("eval takes --data or --text, not both");
+            if (r.GetValue(adapter) is not null && r.GetValue(text) is null) throw new UsageException("--adapter is for language models: use it with --text");
             if (r.GetValue(text) is { } textPath)
-                return EvaluateText(r.GetValue(model)!, r.GetValue(checkpoint)!, textPath, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
+                return EvaluateText(r.GetValue(model)!, r.GetValue(checkpoint)!, textPath, r.GetValue(adapter), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
             if (r.GetValue(data) is null)
                 return EvaluateTask(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(task), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
             var metrics = Evaluate(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!);
@@ -56,11 +58,11 @@ public static class EvalCommand
         return ExitCodes.Ok;
     }
 
-    private static int EvaluateText(string model, string checkpoint, string text, string? preset, string[] overrides, string backend, bool json)
+    private static int EvaluateText(string model, string checkpoint, string text, string? adapter, string? preset, string[] overrides, string backend, bool json)
     {
         if (preset is not null || overrides.Length > 0)
             throw new UsageException("with --text the preset and settings come from the checkpoint; drop --preset and --set");
-        var metrics = LanguageModelEvaluator.EvaluateCheckpoint(model, checkpoint, text, BackendCatalog.Create(backend));
+        var metrics = LanguageModelEvaluator.EvaluateCheckpoint(model, checkpoint, text, BackendCatalog.Create(backend), adapter);
         if (metrics.Note is { } note) Console.Error.WriteLine(note);
         var output = json ? Console.Error : Console.Out;
         output.WriteLine($"validation loss {metrics.Loss:F4}  perplexity {metrics.Perplexity:F2}  ({metrics.Tokens} tokens in {metrics.Windows} windows)");

@@ -18,6 +18,7 @@ public static class GenerateCommand
     public static Command Create()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by train --text", Required = true };
+        var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter trained on --checkpoint, applied on top of it" };
         var prompt = new Option<string>("--prompt") { Description = "Text to continue; empty starts from <|endoftext|> where the tokenizer has it", DefaultValueFactory = _ => "" };
         var prompts = new Option<string?>("--prompts") { Description = "A file of prompts, one per line (blank lines skipped), instead of --prompt" };
         var numSamples = new Option<int>("--num-samples") { Description = "Continuations of each prompt (sample i uses seed --seed + i)", DefaultValueFactory = _ => 1 };
@@ -30,7 +31,7 @@ public static class GenerateCommand
         var (seed, backend, verbose, noFusion, json) = (CommonOptions.Seed(), CommonOptions.Backend(), CommonOptions.Verbose(), CommonOptions.NoFusion(), CommonOptions.Json());
         var command = new Command("generate", "Generate text from a language-model checkpoint")
         {
-            checkpoint, prompt, prompts, numSamples, maxTokens, stop, temperature, topK, topP, batch, seed, backend, verbose, noFusion, json,
+            checkpoint, adapter, prompt, prompts, numSamples, maxTokens, stop, temperature, topK, topP, batch, seed, backend, verbose, noFusion, json,
         };
         command.SetAction(r =>
         {
@@ -39,6 +40,7 @@ public static class GenerateCommand
             var settings = new GenerationSettings
             {
                 CheckpointPath = r.GetValue(checkpoint)!,
+                AdapterPath = r.GetValue(adapter),
                 Prompt = r.GetValue(prompt) ?? "",
                 Prompts = r.GetValue(prompts) is { } file ? PromptFile.Read(file) : null,
                 NumSamples = r.GetValue(numSamples),

@@ -41,6 +41,8 @@ public static class TrainCommand
         public readonly Option<int> Patience = new("--patience") { Description = "Stop after N evaluations in a row without a lower validation loss (0: never)", DefaultValueFactory = _ => 0 };
         public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "Save a checkpoint here (atomically) at every evaluation or epoch" };
         public readonly Option<string?> Resume = new("--resume") { Description = "Continue from this checkpoint" };
+        public readonly Option<string?> From = new("--from") { Description = "With --text: fine-tune from this checkpoint's weights (its tokenizer, preset and --set values too), from step 0" };
+        public readonly Option<string?> Lora = LoraFlag.Create();
         public readonly Option<string?> Log = new("--log") { Description = "Write metrics here as JSON lines: one object per step (step, loss, lr, examples or tokens per second) and one per evaluation" };
         public readonly Option<int> Seed = CommonOptions.Seed();
         public readonly Option<string?> Preset = CommonOptions.Preset();
@@ -56,7 +58,7 @@ public static class TrainCommand
         public Command Command() => new("train", "Train a model")
         {
             Model, Data, Text, Task, Tokenizer, Epochs, Steps, Batch, Lr, MinLr, Warmup, EvalInterval, EvalIters, MinLength, MaxLength, EvalPerLength, Average,
-            Patience, Seed, Preset, Set, Checkpoint, Resume, Log, Json, Backend, Verbose, NoFusion, Distributed, Zero, CollectiveTimeout,
+            Patience, Seed, Preset, Set, Checkpoint, Resume, From, Lora, Log, Json, Backend, Verbose, NoFusion, Distributed, Zero, CollectiveTimeout,
         };
     }
 
@@ -117,6 +119,9 @@ public static class TrainCommand
             CheckpointPath = r.GetValue(f.Checkpoint), ResumePath = r.GetValue(f.Resume), Patience = r.GetValue(f.Patience), Verbose = r.GetValue(f.Verbose),
             Compile = new CompileOptions { Fusion = !r.GetValue(f.NoFusion) },
         };
+        var lora = LoraFlag.Read(r, f.Lora);
+        if ((lora is not null || r.GetValue(f.From) is not null) && r.GetValue(f.Text) is null)
+            throw new UsageException($"{(lora is not null ? "--lora" : "--from")} is for language models: use it with --text");
         if (r.GetValue(f.Text) is { } textPath)
         {
             var (plan, description) = LanguageModelRun.Plan(new LanguageModelSettings
@@ -125,7 +130,7 @@ public static class TrainCommand
                 Steps = r.GetValue(f.Steps), Batch = common.Batch, LearningRate = common.LearningRate, MinLearningRate = r.GetValue(f.MinLr),
                 Warmup = r.GetValue(f.Warmup), EvalInterval = r.GetValue(f.EvalInterval), EvalIters = r.GetValue(f.EvalIters),
                 Seed = common.Seed, Preset = common.Preset, Overrides = common.Overrides, CheckpointPath = common.CheckpointPath, ResumePath = common.ResumePath,
-                Patience = common.Patience, Verbose = common.Verbose, Compile = common.Compile,
+                Patience = common.Patience, Verbose = common.Verbose, Compile = common.Compile, FromPath = r.GetValue(f.From), Lora = lora,
             });
             progress.Line(description);
             return plan;
