@@ -6,7 +6,8 @@ namespace Dataflow.Tests.Autodiff;
 /// <summary>
 /// Compares the engine's gradients (autodiff, fusion, memory planning, CPU kernels) with central
 /// finite differences of the loss, parameter by parameter. Float32 forward passes limit the
-/// agreement to about 1e-3 relative, so the tolerance is 2e-2 of max(1, |gradient|).
+/// agreement to about 1e-3 relative, so the tolerance is 2e-2 of max(1, |gradient|). Frozen
+/// parameters (a LoRA base) have no gradient and are skipped.
 /// </summary>
 internal static class FiniteDifference
 {
@@ -26,7 +27,7 @@ internal static class FiniteDifference
         var forward = session.Compile(TrainingGraph.ForInference(graph), bindings);
         double Loss() => session.Run(forward, inputs).Results[TrainingGraph.LossOutput][0];
 
-        foreach (var parameter in graph.Parameters)
+        foreach (var parameter in graph.TrainableParameters)
         {
             var slot = session.Parameters.Get(parameter.Name);
             var data = parameterValues.TryGetValue(parameter.Name, out var given) ? (float[])given.Clone() : session.Parameters.Read(slot.Value, slot.Elements);
