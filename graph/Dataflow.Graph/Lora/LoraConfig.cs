@@ -34,6 +34,11 @@ public sealed record LoraConfig
     public const string ASuffix = "lora_a", BSuffix = "lora_b";
 
     /// <summary><c>rank=8,alpha=16,targets=qkv,proj</c>: the flag's own syntax, so a printed config can be pasted back.</summary>
+    public bool Equals(LoraConfig? other) =>
+        other is not null && Rank == other.Rank && Alpha.Equals(other.Alpha) && Targets.SequenceEqual(other.Targets, StringComparer.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(Rank, Alpha, string.Join(",", Targets));
+
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"rank={Rank},alpha={Alpha},targets={string.Join(",", Targets)}");
 
