@@ -1,7 +1,9 @@
 namespace Dataflow.Mpi;
 
 /// <summary>Runs every collective of an inner communicator under a <see cref="CollectiveWatchdog"/>,
-/// so a trainer gets the stall guard by wrapping its communicator once.</summary>
+/// so a trainer gets the stall guard by wrapping its communicator once. With
+/// <see cref="WatchdogOptions.WatchPeers"/> (and several ranks) the constructor is itself a collective:
+/// it exchanges the ranks' process ids, so that a rank ends by itself, naming the peer, once one dies.</summary>
 public sealed class WatchedCommunicator : ICommunicator
 {
     private readonly ICommunicator _inner;
@@ -12,8 +14,13 @@ public sealed class WatchedCommunicator : ICommunicator
     public WatchedCommunicator(ICommunicator inner, WatchdogOptions options, Action<string> report)
     {
         _inner = inner;
-        Watchdog = new CollectiveWatchdog(options, inner.Rank, inner.Size, report, inner.Abort);
+        Peers = options.WatchPeers && inner.Size > 1 ? PeerProcesses.Exchange(inner) : null;
+        Watchdog = new CollectiveWatchdog(options, inner.Rank, inner.Size, report, inner.Abort,
+            deadPeer: Peers is { } peers ? peers.FirstDead : null, leave: ImmediateExit.Now);
     }
+
+    /// <summary>Every rank's process (null when peers are not watched).</summary>
+    public PeerProcesses? Peers { get; }
 
     public int Rank => _inner.Rank;
 
