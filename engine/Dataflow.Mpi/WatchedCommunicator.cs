@@ -68,6 +68,11 @@ public sealed class WatchedCommunicator : ICommunicator
         using (Watchdog.Enter($"all-gather-v of {receive.Length} floats")) _inner.AllGatherV(send, receive, counts);
     }
 
+    public void GatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
+    {
+        using (Watchdog.Enter($"gather-v of {send.Length} floats to rank {root}")) _inner.GatherV(send, receive, counts, root);
+    }
+
     public void Abort(int exitCode) => _inner.Abort(exitCode);
 
     // MPI_Finalize waits for every rank, so a rank leaving on an error while its peers wait in a

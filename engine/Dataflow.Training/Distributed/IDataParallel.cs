@@ -23,6 +23,9 @@ public interface IDataParallel : IGradientExchange
     /// <summary>Rank 0's value, on every rank (the validation loss that early stopping decides on).</summary>
     double FromRoot(double value);
 
+    /// <summary>Every rank's <paramref name="value"/>, indexed by rank, on every rank (for reports).</summary>
+    IReadOnlyList<double> EveryRank(double value);
+
     /// <summary>Tells the stall guard this rank is alive during long work that the others wait for (rank 0's evaluation).</summary>
     void Heartbeat();
 
@@ -46,6 +49,7 @@ public sealed class SingleProcess : IDataParallel
     public string Description => "single process";
     public double Mean(double value) => value;
     public double FromRoot(double value) => value;
+    public IReadOnlyList<double> EveryRank(double value) => [value];
     public void Heartbeat() { }
     public void Exchange(IReadOnlyList<Memory<float>> gradients) { }
     public IOptimizerSharding? Sharding => null;
