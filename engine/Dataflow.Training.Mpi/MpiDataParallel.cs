@@ -75,7 +75,7 @@ public sealed class MpiDataParallel(ICommunicator world, bool shardOptimizerStat
         get
         {
             var buckets = _bucketer.Statistics;
-            return new DataParallelStatistics(buckets.Calls, buckets.BytesReduced, buckets.CommunicationTime + Stopwatch.GetElapsedTime(0, _scalarTicks));
+            return new DataParallelStatistics(buckets.Calls, buckets.BytesReduced, buckets.CommunicationTime + Stopwatch.GetElapsedTime(0, _scalarTicks), buckets.CommunicationTime);
         }
     }
 }

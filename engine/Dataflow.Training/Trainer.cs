@@ -196,7 +196,8 @@ public sealed class Trainer
         double perStep = stats.Exchanges > 0 ? stats.BytesReduced / (double)stats.Exchanges : 0;
         double communication = stats.Communication.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"communication: {perStep / 1e6:F3} MB all-reduced per step; {(trained > 0 ? 1000 * communication / trained : 0):F2} ms/step in collectives ({(_trainingSeconds > 0 ? 100 * communication / _trainingSeconds : 0):F1}% of the step time)");
+            $"communication: {perStep / 1e6:F3} MB all-reduced per step; {(trained > 0 ? 1000 * communication / trained : 0):F2} ms/step in collectives ({(_trainingSeconds > 0 ? 100 * communication / _trainingSeconds : 0):F1}% of the step time); " +
+            $"gradient all-reduce {1000 * stats.GradientReduction.TotalSeconds / Math.Max(1, stats.Exchanges):F2} ms/step at {stats.BytesPerSecond / 1e9:F2} GB/s");
     }
 
     /// <summary>

@@ -36,8 +36,12 @@ public interface IDataParallel : IGradientExchange
     DataParallelStatistics Statistics { get; }
 }
 
-/// <summary>Gradient exchanges made, bytes all-reduced in them, and the time spent in every collective.</summary>
-public sealed record DataParallelStatistics(long Exchanges, long BytesReduced, TimeSpan Communication);
+/// <summary>Gradient exchanges made, bytes all-reduced in them, the time spent in every collective, and in the gradients' all-reduces alone.</summary>
+public sealed record DataParallelStatistics(long Exchanges, long BytesReduced, TimeSpan Communication, TimeSpan GradientReduction)
+{
+    /// <summary>The gradients' bytes per second of all-reduce (each rank's buffer over the time in MPI), 0 before any.</summary>
+    public double BytesPerSecond => GradientReduction > TimeSpan.Zero ? BytesReduced / GradientReduction.TotalSeconds : 0;
+}
 
 /// <summary>One process: every collective is the identity, and the trainer runs exactly as without data parallelism.</summary>
 public sealed class SingleProcess : IDataParallel
@@ -53,5 +57,5 @@ public sealed class SingleProcess : IDataParallel
     public void Heartbeat() { }
     public void Exchange(IReadOnlyList<Memory<float>> gradients) { }
     public IOptimizerSharding? Sharding => null;
-    public DataParallelStatistics Statistics => new(0, 0, TimeSpan.Zero);
+    public DataParallelStatistics Statistics => new(0, 0, TimeSpan.Zero, TimeSpan.Zero);
 }
