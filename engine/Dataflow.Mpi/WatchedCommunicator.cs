@@ -7,6 +7,7 @@ namespace Dataflow.Mpi;
 public sealed class WatchedCommunicator : ICommunicator
 {
     private readonly ICommunicator _inner;
+    private volatile bool _finalizing;
 
     public CollectiveWatchdog Watchdog { get; }
 
@@ -16,7 +17,7 @@ public sealed class WatchedCommunicator : ICommunicator
         _inner = inner;
         Peers = options.WatchPeers && inner.Size > 1 ? PeerProcesses.Exchange(inner) : null;
         Watchdog = new CollectiveWatchdog(options, inner.Rank, inner.Size, report, inner.Abort,
-            deadPeer: Peers is { } peers ? peers.FirstDead : null, leave: ImmediateExit.Now);
+            deadPeer: Peers is { } peers ? () => _finalizing ? null : peers.FirstDead() : null, leave: ImmediateExit.Now);
     }
 
     /// <summary>Every rank's process (null when peers are not watched).</summary>
@@ -77,8 +78,10 @@ public sealed class WatchedCommunicator : ICommunicator
 
     // MPI_Finalize waits for every rank, so a rank leaving on an error while its peers wait in a
     // collective would hang here: finalising is watched like a collective.
+    // Once in MPI_Finalize, a peer that gets through it first may exit: no longer a death to report.
     public void Dispose()
     {
+        _finalizing = true;
         using (Watchdog.Enter("finalize")) _inner.Dispose();
         Watchdog.Dispose();
     }

@@ -54,10 +54,10 @@ public sealed class MpiDataParallel(ICommunicator world, bool shardOptimizerStat
 
     public IOptimizerSharding? Sharding => shardOptimizerState ? this : null;
 
-    public void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts)
+    public void Broadcast(Span<float> data, int root)
     {
         long started = Stopwatch.GetTimestamp();
-        world.AllGatherV(send, receive, counts);
+        world.Broadcast(data, root);
         _scalarTicks += Stopwatch.GetTimestamp() - started;
     }
 

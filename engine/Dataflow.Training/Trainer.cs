@@ -197,7 +197,7 @@ public sealed class Trainer
         double communication = stats.Communication.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
             $"communication: {perStep / 1e6:F3} MB all-reduced per step; {(trained > 0 ? 1000 * communication / trained : 0):F2} ms/step in collectives ({(_trainingSeconds > 0 ? 100 * communication / _trainingSeconds : 0):F1}% of the step time); " +
-            $"gradient all-reduce {1000 * stats.GradientReduction.TotalSeconds / Math.Max(1, stats.Exchanges):F2} ms/step at {stats.BytesPerSecond / 1e9:F2} GB/s");
+            $"gradient all-reduce {1000 * stats.GradientReduction.TotalSeconds / Math.Max(1, stats.Exchanges):F2} ms/step at {stats.BytesPerSecond / 1e6:F1} MB/s (time in MPI, waiting for the slowest rank included)");
     }
 
     /// <summary>

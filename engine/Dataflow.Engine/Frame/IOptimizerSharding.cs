@@ -10,9 +10,9 @@ public interface IOptimizerSharding
     int Rank { get; }
     int Size { get; }
 
-    /// <summary>Rank r contributes counts[r] values; every rank receives them all, rank 0's first.</summary>
-    void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts);
+    /// <summary>Overwrites <paramref name="data"/> on every rank with <paramref name="root"/>'s (an updated parameter, from its owner).</summary>
+    void Broadcast(Span<float> data, int root);
 
-    /// <summary>The same, received by <paramref name="root"/> alone (the moments for its checkpoint); elsewhere <paramref name="receive"/> is unused.</summary>
+    /// <summary>Rank r contributes counts[r] values, placed after those of the ranks before it, received by <paramref name="root"/> alone (the moments for its checkpoint); elsewhere <paramref name="receive"/> is unused.</summary>
     void Gather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root);
 }

@@ -8,8 +8,8 @@ namespace Dataflow.Engine.Optim;
 /// Which rank owns (updates, and alone holds the moments of) each parameter under ZeRO stage 1: the
 /// parameters in name order, cut into contiguous runs of about equal size, like PyTorch's
 /// ZeroRedundancyOptimizer (whole parameters, not flat slices). The cut depends only on the names and
-/// sizes, so every rank computes the same one; contiguous runs make the gather one all-gather-v
-/// whose result is every parameter end to end.
+/// sizes, so every rank computes the same one; contiguous runs make the gather of the moments to
+/// rank 0 one gather-v whose result is every parameter's moment end to end.
 /// </summary>
 public sealed class OptimizerShards
 {
@@ -17,7 +17,7 @@ public sealed class OptimizerShards
     private readonly int[] _owners;
     private readonly int[] _counts;
     private readonly IOptimizerSharding _sharding;
-    private float[] _send = [], _receive = [];
+    private float[] _staging = [];
 
     public OptimizerShards(ParameterStore parameters, IOptimizerSharding sharding)
     {
@@ -40,18 +40,23 @@ public sealed class OptimizerShards
     /// <summary>Elements each rank owns (for reports and tests).</summary>
     public IReadOnlyList<int> Counts => _counts;
 
-    /// <summary>Every rank's parameter values, from their owners, on every rank (after the owners' update).</summary>
+    /// <summary>
+    /// Every parameter's updated values, from its owner, on every rank: one broadcast per parameter, in
+    /// name order, through a host buffer of the largest one. (One all-gather of them all would need a
+    /// host buffer of every parameter, which on the CPU backend costs about what sharding the moments saves.)
+    /// </summary>
     public void GatherValues(IBackend backend)
     {
-        int all = _counts.Sum();
-        if (_receive.Length < all) _receive = new float[all];
-        _sharding.AllGather(Mine(backend, s => s.Value), _receive.AsSpan(0, all), _counts);
-        int offset = 0;
+        long largest = _slots.Length == 0 ? 0 : _slots.Max(s => s.Elements);
+        if (_staging.Length < largest) _staging = new float[largest];
+        backend.Wait();
         for (int i = 0; i < _slots.Length; i++)
         {
-            int n = (int)_slots[i].Elements;
-            if (_owners[i] != _sharding.Rank) backend.Upload(_slots[i].Value, _receive.AsSpan(offset, n));
-            offset += n;
+            var values = _staging.AsSpan(0, (int)_slots[i].Elements);
+            bool mine = _owners[i] == _sharding.Rank;
+            if (mine) backend.Download(_slots[i].Value, values);
+            _sharding.Broadcast(values, _owners[i]);
+            if (!mine) backend.Upload(_slots[i].Value, values);
         }
     }
 
@@ -84,19 +89,18 @@ public sealed class OptimizerShards
         return gathered;
     }
 
-    /// <summary>This rank's buffers, downloaded end to end in name order: what it sends in a gather.</summary>
-    private ReadOnlySpan<float> Mine(IBackend backend, Func<ParameterSlot, IDeviceBuffer> buffer)
+    /// <summary>This rank's buffers, downloaded end to end in name order: what it sends in a gather (for a checkpoint, so not kept).</summary>
+    private float[] Mine(IBackend backend, Func<ParameterSlot, IDeviceBuffer> buffer)
     {
-        int mine = _counts[_sharding.Rank];
-        if (_send.Length < mine) _send = new float[mine];
+        var send = new float[_counts[_sharding.Rank]];
         backend.Wait();
         int offset = 0;
         for (int i = 0; i < _slots.Length; i++)
         {
             if (_owners[i] != _sharding.Rank) continue;
-            backend.Download(buffer(_slots[i]), _send.AsSpan(offset, (int)_slots[i].Elements));
+            backend.Download(buffer(_slots[i]), send.AsSpan(offset, (int)_slots[i].Elements));
             offset += (int)_slots[i].Elements;
         }
-        return _send.AsSpan(0, mine);
+        return send;
     }
 }

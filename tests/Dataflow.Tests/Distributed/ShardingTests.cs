@@ -63,8 +63,14 @@ public sealed class ShardingTests
         public int Rank => rank;
         public int Size => size;
 
-        public void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts)
+        public void Broadcast(Span<float> data, int root)
         {
+            if (root != rank) data.Fill(-1);
+        }
+
+        public void Gather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
+        {
+            if (rank != root) return;
             int offset = 0;
             for (int r = 0; r < size; r++)
             {
@@ -72,11 +78,6 @@ public sealed class ShardingTests
                 else receive.Slice(offset, counts[r]).Fill(-1);
                 offset += counts[r];
             }
-        }
-
-        public void Gather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
-        {
-            if (rank == root) AllGather(send, receive, counts);
         }
     }
 
