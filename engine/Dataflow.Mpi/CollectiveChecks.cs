@@ -16,8 +16,8 @@ internal static class CollectiveChecks
                 $"all-gather of {sendLength} values from each of {size} ranks needs a receive buffer of {(long)sendLength * size}, not {receiveLength}");
     }
 
-    /// <summary>Returns the displacements (prefix sums of the counts).</summary>
-    public static int[] AllGatherV(int sendLength, int receiveLength, ReadOnlySpan<int> counts, int rank, int size)
+    /// <summary>Returns the displacements (prefix sums of the counts); the receive buffer is checked only where it is used.</summary>
+    public static int[] AllGatherV(int sendLength, int receiveLength, ReadOnlySpan<int> counts, int rank, int size, bool receives = true)
     {
         if (counts.Length != size)
             throw new CommunicatorUsageException($"all-gather-v needs one count per rank ({size}), got {counts.Length}");
@@ -31,10 +31,16 @@ internal static class CollectiveChecks
             displacements[r] = (int)Math.Min(total, int.MaxValue);
             total += counts[r];
         }
-        if (total != receiveLength)
+        if (receives && total != receiveLength)
             throw new CommunicatorUsageException($"all-gather-v: the counts add up to {total} but the receive buffer holds {receiveLength}");
         if (total > int.MaxValue)
             throw new CommunicatorUsageException($"all-gather-v of {total} values exceeds MPI's int count");
         return displacements;
+    }
+
+    public static int[] GatherV(int sendLength, int receiveLength, ReadOnlySpan<int> counts, int root, int rank, int size)
+    {
+        Root(root, size);
+        return AllGatherV(sendLength, receiveLength, counts, rank, size, receives: rank == root);
     }
 }

@@ -7,7 +7,10 @@ namespace Dataflow.Mpi;
 /// how long this rank has been inside one collective (its peers are late: one failed or stalled) and,
 /// optionally, how long since it last reached one (this rank itself is stuck). On either limit it
 /// reports one message naming the rank and the collective, then aborts — with MPI, MPI_Abort, which
-/// makes mpirun end every rank. The library never prints: the message goes to the caller's report.
+/// makes mpirun end every rank. Given a dead-peer check (<see cref="PeerProcesses"/>), it also ends
+/// this rank at once, naming the peer, when a peer's process has died: each survivor leaves by itself
+/// (so each ends with the exit code), since waiting would only run into the timeout. The library
+/// never prints: the message goes to the caller's report.
 /// </summary>
 public sealed class CollectiveWatchdog : IDisposable
 {
@@ -15,6 +18,8 @@ public sealed class CollectiveWatchdog : IDisposable
     private readonly int _rank, _size;
     private readonly Action<string> _report;
     private readonly Action<int> _abort;
+    private readonly Func<string?>? _deadPeer;
+    private readonly Action<int> _leave;
     private readonly Thread _thread;
     private readonly ManualResetEventSlim _stop = new(false);
 
@@ -27,7 +32,10 @@ public sealed class CollectiveWatchdog : IDisposable
 
     /// <param name="report">receives the one message, before <paramref name="abort"/> is called</param>
     /// <param name="abort">ends the run with the options' exit code (e.g. <see cref="ICommunicator.Abort"/>)</param>
-    public CollectiveWatchdog(WatchdogOptions options, int rank, int size, Action<string> report, Action<int> abort)
+    /// <param name="deadPeer">names a peer whose process has died ("rank 1 (pid 1234)"), or null while all live</param>
+    /// <param name="leave">ends this process alone with the exit code, when <paramref name="deadPeer"/> names one (default: <paramref name="abort"/>)</param>
+    public CollectiveWatchdog(WatchdogOptions options, int rank, int size, Action<string> report, Action<int> abort,
+        Func<string?>? deadPeer = null, Action<int>? leave = null)
     {
         options.Validate();
         _options = options;
@@ -35,6 +43,8 @@ public sealed class CollectiveWatchdog : IDisposable
         _size = size;
         _report = report;
         _abort = abort;
+        _deadPeer = deadPeer;
+        _leave = leave ?? abort;
         _thread = new Thread(Watch) { IsBackground = true, Name = $"mpi-watchdog-rank{rank}" };
         _thread.Start();
     }
@@ -66,13 +76,22 @@ public sealed class CollectiveWatchdog : IDisposable
         var poll = TimeSpan.FromMilliseconds(Math.Clamp(shortest.TotalMilliseconds / 20, 5, 250));
         while (!_stop.Wait(poll))
         {
-            var message = Check(Stopwatch.GetTimestamp());
+            var peerDied = DeadPeer();
+            var message = peerDied ?? Check(Stopwatch.GetTimestamp());
             if (message is null) continue;
             if (Interlocked.Exchange(ref _fired, 1) != 0) return;
             _report(message);
-            _abort(_options.ExitCode);
+            (peerDied is null ? _abort : _leave)(_options.ExitCode);
             return;
         }
+    }
+
+    private string? DeadPeer()
+    {
+        if (_deadPeer?.Invoke() is not { } peer) return null;
+        var where = Volatile.Read(ref _enteredAt) != 0 ? "while this rank waited in" : "since this rank's last collective,";
+        return $"rank {_rank} of {_size}: {peer} has died: its process is gone ({where} {_operation}, collective #{Interlocked.Read(ref _sequence)}); " +
+               $"ending this rank with exit {_options.ExitCode}";
     }
 
     private string? Check(long now)

@@ -35,6 +35,10 @@ public interface ICommunicator : IDisposable
     /// <summary>Rank r contributes counts[r] values, placed at the sum of the counts before it (ZeRO-1's slices).</summary>
     void AllGatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts);
 
+    /// <summary>As <see cref="AllGatherV"/>, but only <paramref name="root"/> receives (ZeRO-1's moments, for rank 0's
+    /// checkpoint); <paramref name="receive"/> is ignored, and may be empty, on the other ranks.</summary>
+    void GatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root);
+
     /// <summary>Ends every rank of the run with <paramref name="exitCode"/>; does not return.</summary>
     void Abort(int exitCode);
 }

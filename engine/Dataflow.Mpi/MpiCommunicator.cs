@@ -134,6 +134,17 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             _mpi.Check(_mpi.Allgatherv(s, send.Length, _mpi.Float, r, c, d, _mpi.Float, _mpi.CommWorld), "MPI_Allgatherv");
     }
 
+    public void GatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
+    {
+        var displacements = CollectiveChecks.GatherV(send.Length, receive.Length, counts, root, Rank, Size);
+        ThrowIfDisposed();
+        fixed (float* s = send)
+        fixed (float* r = receive)
+        fixed (int* c = counts)
+        fixed (int* d = displacements)
+            _mpi.Check(_mpi.Gatherv(s, send.Length, _mpi.Float, r, c, d, _mpi.Float, root, _mpi.CommWorld), "MPI_Gatherv");
+    }
+
     public void Abort(int exitCode)
     {
         // MPI_Abort asks mpirun to kill every rank; it should not return, and if it does the process ends anyway.

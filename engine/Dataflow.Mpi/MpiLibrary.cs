@@ -36,6 +36,7 @@ internal sealed unsafe class MpiLibrary
     public readonly delegate* unmanaged<nint, int> Barrier;
     public readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> Allgather;
     public readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int> Allgatherv;
+    public readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, int, nint, int> Gatherv;
     public readonly delegate* unmanaged<nint, int, int> Abort;
     public readonly delegate* unmanaged<int, byte*, int*, int> ErrorString;
 
@@ -62,6 +63,7 @@ internal sealed unsafe class MpiLibrary
         Barrier = (delegate* unmanaged<nint, int>)Export("MPI_Barrier");
         Allgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export("MPI_Allgather");
         Allgatherv = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Export("MPI_Allgatherv");
+        Gatherv = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, int, nint, int>)Export("MPI_Gatherv");
         Abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
         ErrorString = (delegate* unmanaged<int, byte*, int*, int>)Export("MPI_Error_string");
 

@@ -34,6 +34,12 @@ public sealed class SingleProcessCommunicator : ICommunicator
         send.CopyTo(receive);
     }
 
+    public void GatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
+    {
+        CollectiveChecks.GatherV(send.Length, receive.Length, counts, root, Rank, Size);
+        send.CopyTo(receive);
+    }
+
     public void Abort(int exitCode) => Environment.Exit(exitCode);
 
     public void Dispose() { }

@@ -42,12 +42,29 @@ public sealed class MpiDataParallel(ICommunicator world, bool shardOptimizerStat
         return BitConverter.ToDouble(bytes);
     }
 
-    public IOptimizerSharding? Sharding => shardOptimizerState ? this : null;
-
-    public void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts)
+    public IReadOnlyList<double> EveryRank(double value)
     {
         long started = Stopwatch.GetTimestamp();
-        world.AllGatherV(send, receive, counts);
+        var values = new double[world.Size];
+        values[world.Rank] = value;
+        world.AllReduce(values, ReduceOp.Sum);    // the others' zeros leave each value exact
+        _scalarTicks += Stopwatch.GetTimestamp() - started;
+        return values;
+    }
+
+    public IOptimizerSharding? Sharding => shardOptimizerState ? this : null;
+
+    public void Broadcast(Span<float> data, int root)
+    {
+        long started = Stopwatch.GetTimestamp();
+        world.Broadcast(data, root);
+        _scalarTicks += Stopwatch.GetTimestamp() - started;
+    }
+
+    public void Gather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
+    {
+        long started = Stopwatch.GetTimestamp();
+        world.GatherV(send, receive, counts, root);
         _scalarTicks += Stopwatch.GetTimestamp() - started;
     }
 
@@ -58,7 +75,7 @@ public sealed class MpiDataParallel(ICommunicator world, bool shardOptimizerStat
         get
         {
             var buckets = _bucketer.Statistics;
-            return new DataParallelStatistics(buckets.Calls, buckets.BytesReduced, buckets.CommunicationTime + Stopwatch.GetElapsedTime(0, _scalarTicks));
+            return new DataParallelStatistics(buckets.Calls, buckets.BytesReduced, buckets.CommunicationTime + Stopwatch.GetElapsedTime(0, _scalarTicks), buckets.CommunicationTime);
         }
     }
 }

@@ -6,15 +6,17 @@ namespace Dataflow.Training;
 public static class FiniteCheck
 {
     /// <summary>"parameter 'w1' holds NaN", or null when every value is finite.</summary>
-    public static string? FirstNonFinite(Session session)
+    /// <param name="optimizerState">the moments to check instead of the session's own (ZeRO-1's, gathered to rank 0)</param>
+    public static string? FirstNonFinite(Session session, IReadOnlyDictionary<string, float[][]>? optimizerState = null)
     {
         foreach (var slot in session.Parameters.Slots)
         {
             if (Bad(session.Parameters.Read(slot.Value, slot.Elements)) is { } value)
                 return $"parameter '{slot.Name}' holds {value}";
-            for (int i = 0; i < slot.State.Length; i++)
-                if (Bad(session.Parameters.Read(slot.State[i], slot.Elements)) is { } moment)
-                    return $"optimizer moment '{SessionCheckpoint.StateName(slot.Name, i, slot.State.Length)}' holds {moment}";
+            var moments = optimizerState is null ? slot.State.Select(s => session.Parameters.Read(s, slot.Elements)).ToArray() : optimizerState[slot.Name];
+            for (int i = 0; i < moments.Length; i++)
+                if (Bad(moments[i]) is { } moment)
+                    return $"optimizer moment '{SessionCheckpoint.StateName(slot.Name, i, moments.Length)}' holds {moment}";
         }
         return null;
     }

@@ -134,17 +134,19 @@ public sealed class Trainer
     private void SaveCheckpoint(int averaged)
     {
         if (_plan.CheckpointPath is not { } path || _session.Step <= _firstStep) return;
-        _session.Shards?.GatherState(_session.Backend);    // ZeRO-1: the moments from their owners, so the file is the unsharded one
+        // ZeRO-1: every moment from its owner to rank 0, so the file is the unsharded one. Rank 0 then
+        // checks them all, and the others their own shard: a bad moment stops rank 0 before it writes.
+        var moments = _session.Shards?.GatherStateToRoot(_session.Backend, _session.Optimizer.StateTensors);
         if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}");
         double validation = _parallel.FromRoot(_last?.Loss ?? 0);    // only rank 0 evaluates
         if (!double.IsFinite(validation)) throw Diverged($"the validation loss became {validation}");
-        if (FiniteCheck.FirstNonFinite(_session) is { } bad) throw Diverged(bad);
+        if (FiniteCheck.FirstNonFinite(_session, moments) is { } bad) throw Diverged(bad);
         if (!IsRoot) return;
         _parallel.Heartbeat();
         if (_plan.Lora is { } lora)
             SessionAdapter.Save(_session, _plan.Model.Graph, lora, _plan.FromPath!, path, _plan.CheckpointConfig(_session, averaged));
         else
-            SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _batches.GetState(), _plan.TokenizerJson);
+            SessionCheckpoint.Save(_session, _plan.Model.Graph, path, _plan.CheckpointConfig(_session, averaged), _batches.GetState(), _plan.TokenizerJson, moments);
     }
 
     /// <summary>
@@ -177,6 +179,7 @@ public sealed class Trainer
     private TrainResult Finish()
     {
         long trained = _session.Step - _firstStep;
+        string memory = MemorySummary();    // a collective under data parallelism: before the other ranks return
         if (!IsRoot) return new TrainResult(_finalLoss, _session.Step, _plan.Epochs, double.NaN, double.NaN, _clock.Elapsed.TotalSeconds);
         var final = _last!;
         if (_plan.FinalEvaluator is { } finalEvaluator)
@@ -187,6 +190,7 @@ public sealed class Trainer
         _events.OnMessage(string.Create(CultureInfo.InvariantCulture,
             $"trained {trained} steps in {_trainingSeconds:F1} s ({(trained > 0 ? 1000 * _trainingSeconds / trained : 0):F1} ms/step); {_clock.Elapsed.TotalSeconds:F1} s in all"));
         if (_parallel.Size > 1) _events.OnMessage(CommunicationSummary(trained));
+        if (_parallel.Size > 1 || _plan.Verbose >= 1) _events.OnMessage(memory);
         if (_plan.Verbose >= 2 && _step is not null && _batch is not null) Profile(_step, _batch);
         var result = new TrainResult(_finalLoss, _session.Step, _plan.Epochs, final.Loss, final.Accuracy, _clock.Elapsed.TotalSeconds);
         _events.OnEnd(result);
@@ -200,7 +204,23 @@ public sealed class Trainer
         double perStep = stats.Exchanges > 0 ? stats.BytesReduced / (double)stats.Exchanges : 0;
         double communication = stats.Communication.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"communication: {perStep / 1e6:F3} MB all-reduced per step; {(trained > 0 ? 1000 * communication / trained : 0):F2} ms/step in collectives ({(_trainingSeconds > 0 ? 100 * communication / _trainingSeconds : 0):F1}% of the step time)");
+            $"communication: {perStep / 1e6:F3} MB all-reduced per step; {(trained > 0 ? 1000 * communication / trained : 0):F2} ms/step in collectives ({(_trainingSeconds > 0 ? 100 * communication / _trainingSeconds : 0):F1}% of the step time); " +
+            $"gradient all-reduce {1000 * stats.GradientReduction.TotalSeconds / Math.Max(1, stats.Exchanges):F2} ms/step at {stats.BytesPerSecond / 1e6:F1} MB/s (time in MPI, waiting for the slowest rank included)");
+    }
+
+    /// <summary>
+    /// Each rank's optimizer state as allocated on its device (ZeRO-1 keeps a shard per rank) and its
+    /// peak resident memory (the kernel's VmHWM), gathered to every rank; rank 0 reports them.
+    /// </summary>
+    private string MemorySummary()
+    {
+        var state = _parallel.EveryRank(_session.Parameters.StateBytes);
+        var peak = _parallel.EveryRank(Process.GetCurrentProcess().PeakWorkingSet64);
+        string sharded = _session.Shards is null ? "" : string.Create(CultureInfo.InvariantCulture,
+            $" (ZeRO-1 over {_parallel.Size} ranks; {_session.Parameters.Slots.Sum(s => s.Elements) * _session.Optimizer.StateTensors * sizeof(float) / 1e6:F3} MB unsharded)");
+        string Megabytes(IReadOnlyList<double> bytes, string format) => string.Join(" / ", bytes.Select(b => (b / 1e6).ToString(format, CultureInfo.InvariantCulture)));
+        string who = _parallel.Size > 1 ? " per rank" : "";
+        return $"optimizer state{who}: {Megabytes(state, "F3")} MB on the device{sharded}; peak resident memory{who}: {Megabytes(peak, "F0")} MB";
     }
 
     /// <summary>Per-kernel timings of forward and backward without the update, so profiling leaves the trained model as it is.</summary>

@@ -69,6 +69,11 @@ internal static class CollectivesMode
         var expectedV = ranks.SelectMany(r => Enumerable.Range(0, r + 1).Select(j => r * 100f + j)).ToArray();
         Expect(gatheredV.SequenceEqual(expectedV), $"all-gather-v: {string.Join(",", gatheredV)}");
 
+        // Only the root receives; the others pass no buffer at all.
+        var gatheredAtRoot = rank == root ? new float[counts.Sum()] : [];
+        world.GatherV(slice, gatheredAtRoot, counts, root);
+        if (rank == root) Expect(gatheredAtRoot.SequenceEqual(expectedV), $"gather-v: {string.Join(",", gatheredAtRoot)}");
+
         var bucketed = CheckBucketer(world);
         CheckHardwareExceptions();
         Console.WriteLine($"rank {rank} of {size}: collectives ok; bucketer reduced {bucketed.BytesReduced} bytes in {bucketed.Buckets} buckets");

@@ -70,6 +70,30 @@ public class CollectiveWatchdogTests
     }
 
     [Fact]
+    public void ADeadPeerEndsThisRankAloneAtOnceNamingThePeer()
+    {
+        var outcome = new Outcome();
+        var left = new ManualResetEventSlim();
+        var leftWith = -1;
+        string? dead = null;
+        // A limit far beyond the test: only the dead-peer check can fire.
+        using var watchdog = new CollectiveWatchdog(new WatchdogOptions(TimeSpan.FromMinutes(5)), 0, 3, outcome.Report, outcome.Abort,
+            deadPeer: () => dead, leave: code => { leftWith = code; left.Set(); });
+        using (watchdog.Enter("all-reduce (Sum) of 8 floats"))
+        {
+            Thread.Sleep(100);
+            Assert.False(watchdog.Fired);
+            dead = "rank 2 (pid 4242)";
+            Assert.True(left.Wait(Patience), "the watchdog did not notice the dead peer");
+        }
+        Assert.Equal(1, leftWith);
+        Assert.False(outcome.Aborted.IsSet);                   // left by itself: no MPI_Abort of the others
+        Assert.Equal(1, outcome.Reports);
+        Assert.Contains("rank 0 of 3: rank 2 (pid 4242) has died", outcome.Message);
+        Assert.Contains("while this rank waited in all-reduce (Sum) of 8 floats, collective #1", outcome.Message);
+    }
+
+    [Fact]
     public void NonPositiveLimitsAreRefused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new WatchdogOptions(TimeSpan.Zero).Validate());
@@ -87,7 +111,7 @@ public class CollectiveWatchdogTests
             OnDispose = () => Assert.True(aborted.Wait(Patience), "finalize was not watched"),
             OnAbort = code => { exitCode = code; aborted.Set(); },
         };
-        new WatchedCommunicator(fake, new WatchdogOptions(TimeSpan.FromMilliseconds(200)), m => message = m).Dispose();
+        new WatchedCommunicator(fake, new WatchdogOptions(TimeSpan.FromMilliseconds(200), WatchPeers: false), m => message = m).Dispose();
         Assert.Equal(1, exitCode);
         Assert.Contains("rank 0 of 2: finalize (collective #1) waited", message);
     }

@@ -52,6 +52,8 @@ internal sealed class FakeCommunicator(int size, Func<long, float> peer) : IComm
 
     public void AllGatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts) => throw new NotSupportedException();
 
+    public void GatherV(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root) => throw new NotSupportedException();
+
     public void Abort(int exitCode) => (OnAbort ?? throw new NotSupportedException())(exitCode);
 
     public void Dispose() => OnDispose?.Invoke();

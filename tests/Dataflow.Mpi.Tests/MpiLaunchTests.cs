@@ -39,6 +39,23 @@ public class MpiLaunchTests
     public void AKilledRankEndsTheOthersAndMpirunNamesIt() =>
         AssertEndedBy(MpiRun.Probe(2, "killed"), 128 + 9, "process rank 1 with PID");
 
+    // With --enable-recovery mpirun lets the survivors run on when a rank dies: each sees that its peer's
+    // process is gone and ends by itself with exit 1, naming it, long before the 10 s collective limit.
+    // mpirun then exits 0 (OpenMPI 4.1.4): only the ranks' own exit codes tell the failure.
+    [Fact]
+    public void AKilledRankIsNamedByEverySurvivorWhichEndsWithExit1()
+    {
+        var run = MpiRun.ProbeRecordingEachRank(3, ["--enable-recovery"], "killed");
+        Assert.True(run.RankExitCodes.GetValueOrDefault(0) == 1 && run.RankExitCodes.GetValueOrDefault(2) == 1, run.ToString());
+        Assert.True(run.RankExitCodes.GetValueOrDefault(1) == 128 + 9, run.ToString());
+        Assert.Matches(@"probe: rank 0 of 3: rank 1 \(pid \d+\) has died: its process is gone \(while this rank waited in all-reduce", run.Stderr);
+        Assert.Matches(@"probe: rank 2 of 3: rank 1 \(pid \d+\) has died", run.Stderr);
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(40), run.ToString());    // start-up of 3 ranks included
+        Assert.DoesNotContain("for the other ranks", run.Stderr);    // found dead, not timed out
+        Assert.DoesNotContain("was not caught", run.Stdout);
+        Assert.True(run.ExitCode == 0, run.ToString());           // what mpirun itself says, as the README warns
+    }
+
     // The probe's watchdog limits are 3 s (idle) and 10 s (in a collective), far apart so that on a
     // loaded machine the stalled rank still names itself before its peer gives up waiting; start-up
     // and mpirun's clean-up take the rest of the allowance, well below MpiRun's 60 s kill.

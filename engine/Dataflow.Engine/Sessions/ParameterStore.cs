@@ -51,17 +51,24 @@ public sealed class ParameterStore(IBackend backend) : IDisposable
         }
     }
 
-    /// <summary>Allocates zeroed optimizer state for each trainable parameter (idempotent for the same count); frozen ones get none.</summary>
-    public void EnsureState(int tensorsPerParameter)
+    /// <summary>
+    /// Allocates zeroed optimizer state for each trainable parameter (idempotent for the same count);
+    /// frozen ones get none. With <paramref name="keeps"/> (ZeRO-1: this rank's shard), the parameters it
+    /// rejects hold no state either.
+    /// </summary>
+    public void EnsureState(int tensorsPerParameter, Func<ParameterSlot, bool>? keeps = null)
     {
         foreach (var slot in _slots.Values)
         {
-            if (!slot.Trainable) continue;
-            if (slot.State.Length == tensorsPerParameter) continue;
+            int wanted = slot.Trainable && (keeps is null || keeps(slot)) ? tensorsPerParameter : 0;
+            if (slot.State.Length == wanted) continue;
             foreach (var old in slot.State) old.Dispose();
-            slot.State = Enumerable.Range(0, tensorsPerParameter).Select(_ => backend.Allocate(slot.Elements)).ToArray();
+            slot.State = Enumerable.Range(0, wanted).Select(_ => backend.Allocate(slot.Elements)).ToArray();
         }
     }
+
+    /// <summary>Bytes of optimizer state this process holds on the device: the buffers as allocated.</summary>
+    public long StateBytes => _slots.Values.Sum(s => s.State.Sum(b => b.Elements)) * sizeof(float);
 
     public float[] Read(IDeviceBuffer buffer, long elements)
     {

@@ -44,7 +44,8 @@ public sealed class Session : IDisposable
 
     /// <summary>
     /// ZeRO stage 1: when set, each step updates only this rank's shard of the parameters and then
-    /// gathers them all; <see cref="OptimizerShards.GatherState"/> brings the moments together for a checkpoint.
+    /// gathers them all; each rank allocates the moments of its shard only, and
+    /// <see cref="OptimizerShards.GatherStateToRoot"/> brings them to rank 0 for a checkpoint.
     /// </summary>
     public IOptimizerSharding? OptimizerSharding
     {
@@ -87,7 +88,7 @@ public sealed class Session : IDisposable
     /// <summary>One optimizer step: forward, backward, update. Returns what was fetched (the loss at least).</summary>
     public FrameContext TrainStep(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null)
     {
-        Parameters.EnsureState(Optimizer.StateTensors);
+        EnsureOptimizerState();
         var frame = new FrameContext
         {
             Inputs = inputs,
@@ -111,6 +112,9 @@ public sealed class Session : IDisposable
         graph.Run(frame);
         return frame;
     }
+
+    /// <summary>The optimizer's state tensors on the device: for every parameter, or under ZeRO-1 for this rank's shard only.</summary>
+    public void EnsureOptimizerState() => Parameters.EnsureState(Optimizer.StateTensors, Shards is { } shards ? shards.Owns : null);
 
     /// <summary>The learning rate the schedule gives the next step.</summary>
     public double CurrentLearningRate => Schedule.At(Step);

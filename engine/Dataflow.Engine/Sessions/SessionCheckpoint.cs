@@ -16,7 +16,10 @@ public static class SessionCheckpoint
     public static IReadOnlyList<(string Name, long[] Shape)> Layout(ComputeGraph graph) =>
         graph.Parameters.Select(p => (p.Name, p.Node.Shape.ToConcrete())).ToList();
 
-    public static void Save(Session session, ComputeGraph graph, string path, IReadOnlyDictionary<string, string> config, byte[] rngState, string? tokenizerJson = null)
+    /// <param name="optimizerState">the moments by parameter when the session holds only its shard of them (ZeRO-1's,
+    /// gathered to rank 0 by <see cref="Optim.OptimizerShards.GatherStateToRoot"/>); null: the session's own</param>
+    public static void Save(Session session, ComputeGraph graph, string path, IReadOnlyDictionary<string, string> config, byte[] rngState, string? tokenizerJson = null,
+        IReadOnlyDictionary<string, float[][]>? optimizerState = null)
     {
         var tensors = new List<NamedTensor>();
         var state = new List<NamedTensor>();
@@ -24,8 +27,9 @@ public static class SessionCheckpoint
         {
             var slot = session.Parameters.Get(name);
             tensors.Add(NamedTensor.FromFloats(name, shape, session.Parameters.Read(slot.Value, slot.Elements)));
-            for (int i = 0; i < slot.State.Length; i++)
-                state.Add(NamedTensor.FromFloats(StateName(name, i, slot.State.Length), shape, session.Parameters.Read(slot.State[i], slot.Elements)));
+            var moments = optimizerState is null ? slot.State.Select(s => session.Parameters.Read(s, slot.Elements)).ToArray() : optimizerState[name];
+            for (int i = 0; i < moments.Length; i++)
+                state.Add(NamedTensor.FromFloats(StateName(name, i, moments.Length), shape, moments[i]));
         }
         var header = new CheckpointHeader(
             "dataflow-checkpoint", 1, graph.Name, ParameterLayout.Hash(Layout(graph)), session.Step, DateTimeOffset.UtcNow, config);
@@ -52,7 +56,9 @@ public static class SessionCheckpoint
         var byName = checkpoint.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var stateByName = checkpoint.OptimizerState.ToDictionary(t => t.Name, StringComparer.Ordinal);
         int stateCount = session.Optimizer.StateTensors;
-        session.Parameters.EnsureState(stateCount);
+        // Under ZeRO-1 each rank keeps its shard's moments from the file it reads anyway (for the
+        // parameters): that is the scatter, with nothing sent.
+        session.EnsureOptimizerState();
         foreach (var (name, _) in Layout(graph))
         {
             var slot = session.Parameters.Get(name);

@@ -23,6 +23,9 @@ public interface IDataParallel : IGradientExchange
     /// <summary>Rank 0's value, on every rank (the validation loss that early stopping decides on).</summary>
     double FromRoot(double value);
 
+    /// <summary>Every rank's <paramref name="value"/>, indexed by rank, on every rank (for reports).</summary>
+    IReadOnlyList<double> EveryRank(double value);
+
     /// <summary>Tells the stall guard this rank is alive during long work that the others wait for (rank 0's evaluation).</summary>
     void Heartbeat();
 
@@ -33,8 +36,12 @@ public interface IDataParallel : IGradientExchange
     DataParallelStatistics Statistics { get; }
 }
 
-/// <summary>Gradient exchanges made, bytes all-reduced in them, and the time spent in every collective.</summary>
-public sealed record DataParallelStatistics(long Exchanges, long BytesReduced, TimeSpan Communication);
+/// <summary>Gradient exchanges made, bytes all-reduced in them, the time spent in every collective, and in the gradients' all-reduces alone.</summary>
+public sealed record DataParallelStatistics(long Exchanges, long BytesReduced, TimeSpan Communication, TimeSpan GradientReduction)
+{
+    /// <summary>The gradients' bytes per second of all-reduce (each rank's buffer over the time in MPI), 0 before any.</summary>
+    public double BytesPerSecond => GradientReduction > TimeSpan.Zero ? BytesReduced / GradientReduction.TotalSeconds : 0;
+}
 
 /// <summary>One process: every collective is the identity, and the trainer runs exactly as without data parallelism.</summary>
 public sealed class SingleProcess : IDataParallel
@@ -46,8 +53,9 @@ public sealed class SingleProcess : IDataParallel
     public string Description => "single process";
     public double Mean(double value) => value;
     public double FromRoot(double value) => value;
+    public IReadOnlyList<double> EveryRank(double value) => [value];
     public void Heartbeat() { }
     public void Exchange(IReadOnlyList<Memory<float>> gradients) { }
     public IOptimizerSharding? Sharding => null;
-    public DataParallelStatistics Statistics => new(0, 0, TimeSpan.Zero);
+    public DataParallelStatistics Statistics => new(0, 0, TimeSpan.Zero, TimeSpan.Zero);
 }

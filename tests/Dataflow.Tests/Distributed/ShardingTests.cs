@@ -63,8 +63,14 @@ public sealed class ShardingTests
         public int Rank => rank;
         public int Size => size;
 
-        public void AllGather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts)
+        public void Broadcast(Span<float> data, int root)
         {
+            if (root != rank) data.Fill(-1);
+        }
+
+        public void Gather(ReadOnlySpan<float> send, Span<float> receive, ReadOnlySpan<int> counts, int root)
+        {
+            if (rank != root) return;
             int offset = 0;
             for (int r = 0; r < size; r++)
             {
@@ -99,5 +105,41 @@ public sealed class ShardingTests
             if (shards.Owns(slot)) Assert.Equal(mine[slot.Name], values);           // its own, kept
             else Assert.All(values, v => Assert.Equal(-1f, v));                    // its owner's, received
         }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Zero_1_allocates_the_moments_of_its_shard_only_and_gathers_all_of_them_to_rank_0_alone(int rank)
+    {
+        using var session = new Session(new CpuBackend(), seed: 2);
+        session.DeclareParameters(DslTestSupport.LoadModel("mlp.dfg", "small").Graph);
+        session.OptimizerSharding = new LoneRank(rank, size: 2);
+        var shards = session.Shards!;
+        session.EnsureOptimizerState();
+
+        var slots = session.Parameters.Slots.OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+        Assert.All(slots, s => Assert.Equal(shards.Owns(s) ? 2 : 0, s.State.Length));
+        Assert.Equal(shards.Counts[rank] * 2L * sizeof(float), session.Parameters.StateBytes);
+        Assert.True(session.Parameters.StateBytes < slots.Sum(s => s.Elements) * 2 * sizeof(float));
+        session.EnsureOptimizerState();                                        // idempotent: nothing reallocated
+        Assert.All(slots, s => Assert.Equal(shards.Owns(s) ? 2 : 0, s.State.Length));
+
+        // Moment t of an owned parameter holds t + 1 everywhere; the peer's moments arrive as -1.
+        foreach (var slot in slots.Where(shards.Owns))
+            for (int t = 0; t < 2; t++) session.Parameters.Write(slot.State[t], Enumerable.Repeat(t + 1f, (int)slot.Elements).ToArray());
+        var gathered = shards.GatherStateToRoot(session.Backend, stateTensors: 2);
+        if (rank != 0)
+        {
+            Assert.Null(gathered);
+            return;
+        }
+        Assert.Equal(slots.Select(s => s.Name).Order(), gathered!.Keys.Order());
+        foreach (var slot in slots)
+            for (int t = 0; t < 2; t++)
+            {
+                Assert.Equal(slot.Elements, gathered[slot.Name][t].Length);
+                Assert.All(gathered[slot.Name][t], v => Assert.Equal(shards.Owns(slot) ? t + 1f : -1f, v));
+            }
     }
 }
