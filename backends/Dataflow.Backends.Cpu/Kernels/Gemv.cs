@@ -231,7 +231,7 @@ internal static unsafe class Gemv
     /// <summary>
     /// Columns j0 … j0+columns of C [m, n] = A [m, k] · Bᵀ, each column of B contiguous in k (a tied
     /// unembedding: x · wteᵀ): column after column (one sequential stream), each dotted with every row
-    /// of A while it is in L1.
+    /// of A while it is in L1 (two rows at a time, so the column is loaded once per pair).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StreamRowsTransposed(int m, long n, int k, float* a, long rsA, float* b, long csB, float* c, int j0, int columns)
@@ -239,7 +239,13 @@ internal static unsafe class Gemv
         for (int j = j0; j < j0 + columns; j++)
         {
             float* w = b + j * csB;
-            for (int i = 0; i < m; i++) c[i * n + j] = GemvRowKernels.Dot(k, a + i * rsA, w);
+            int i = 0;
+            for (; i + 2 <= m; i += 2)
+            {
+                GemvRowKernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w, out float r0, out float r1);
+                (c[i * n + j], c[(i + 1) * n + j]) = (r0, r1);
+            }
+            if (i < m) c[i * n + j] = GemvRowKernels.Dot(k, a + i * rsA, w);
         }
     }
 }

@@ -16,8 +16,9 @@ public sealed record GenerateShape(string Name, int D, int Layers, int Heads, in
     public string[] Overrides => [$"vocab={Vocab}", $"ctx={Context}", $"d={D}", $"heads={Heads}", $"layers={Layers}", "dropout=0"];
 }
 
-/// <summary>One measured configuration: tokens/s of all sequences together, ms per decode step, and the weights' bytes.</summary>
-public sealed record GenerateBenchResult(string Shape, int Batch, string Weights, int Tokens, double TokensPerSecond, double MsPerToken, double TimeToFirstTokenMs, long WeightBytes);
+/// <summary>One measured configuration: tokens/s of all sequences together, ms per decode step, the weights' bytes, and the seconds spent building the session and warming up (the bench's own cost).</summary>
+public sealed record GenerateBenchResult(string Shape, int Batch, string Weights, int Tokens, double TokensPerSecond, double MsPerToken, double TimeToFirstTokenMs, long WeightBytes,
+    double SetupSeconds = 0, double WarmupSeconds = 0);
 
 /// <summary>
 /// Greedy generation from random weights through the <see cref="Generator"/> (the path <c>generate</c>
@@ -29,6 +30,7 @@ public static class GenerateBench
 {
     public static GenerateBenchResult Run(string modelPath, GenerateShape shape, int batch, int tokens, int seed, string backend, CompileOptions options, TextWriter? profile = null, int promptTokens = 1)
     {
+        var setup = Stopwatch.StartNew();
         using var session = new Session(BackendCatalog.Create(backend), seed, options);
         var overrides = CommonOptionsOverrides(shape);
         LoadedModel Load(int length, int? slots) => ModelLoader.Load(modelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: slots));
@@ -36,7 +38,10 @@ public static class GenerateBench
         long weightBytes = session.Parameters.Slots.Sum(p => p.Elements) * sizeof(float);
         using var generator = new Generator(decoder, new IdTokenizer(shape.Vocab));
 
+        double setupSeconds = setup.Elapsed.TotalSeconds;
+        var warmup = Stopwatch.StartNew();
         int warmed = WarmUp(generator, batch, promptTokens, tokens);
+        double warmupSeconds = warmup.Elapsed.TotalSeconds;
 
         var clock = Stopwatch.StartNew();
         var results = Generate(generator, batch, promptTokens, tokens).Skip(warmed).ToList();
@@ -51,16 +56,17 @@ public static class GenerateBench
                     profile.WriteLine($"frame {frame}: " + string.Join(", ", generator.LastFrameTimings.Select(t => $"{t.System} {t.Elapsed.TotalMilliseconds:F2} ms")));
             decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = false;
             var (ids, at) = (new int[batch], new int[batch]);
-            long start = Stopwatch.GetTimestamp();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true), start = Stopwatch.GetTimestamp();
             for (int i = 0; i < 20; i++) decoder.Decode(ids, at);
-            profile.WriteLine($"decode step alone (no generator systems): {Stopwatch.GetElapsedTime(start).TotalMilliseconds / 20:F2} ms");
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds / 20;
+            profile.WriteLine($"decode step alone (no generator systems): {ms:F2} ms, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 20} bytes allocated per step");
             profile.WriteLine("decode step:");
             profile.Write(decoder.DecodeGraph.Describe(withTimings: true));
             profile.WriteLine("prefill chunk:");
             profile.Write(decoder.PrefillGraph.Describe(withTimings: true));
         }
         return new GenerateBenchResult(shape.Name, batch, "f32", tokens, generated / seconds, seconds * 1000 / tokens,
-            results.Average(r => r.TimeToFirstToken.TotalMilliseconds), weightBytes);
+            results.Average(r => r.TimeToFirstToken.TotalMilliseconds), weightBytes, setupSeconds, warmupSeconds);
     }
 
     /// <summary>
@@ -78,7 +84,7 @@ public static class GenerateBench
         do
         {
             compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-            results = Generate(generator, batch, promptTokens, Math.Clamp(tokens / 8, 1, 32)).Count;
+            results = Generate(generator, batch, promptTokens, Math.Clamp(tokens / 32, 1, 8)).Count;
             rounds++;
         } while (rounds < MaxWarmupRounds && (rounds < 2 || System.Runtime.JitInfo.GetCompiledMethodCount() != compiled) && clock.Elapsed < MaxWarmup);
         return results;
