@@ -50,7 +50,7 @@ public static class GenerateBench
         if (profile is not null)
         {
             decoder.DecodeGraph.Profile = decoder.PrefillGraph.Profile = true;
-            generator.Submit(new GenerationRequest([1]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
+            generator.Submit(new GenerationRequest([.. Enumerable.Range(1, promptTokens)]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
             for (int frame = 0; generator.Step(); frame++)
                 if (frame < 4 || frame % 8 == 0)
                     profile.WriteLine($"frame {frame}: " + string.Join(", ", generator.LastFrameTimings.Select(t => $"{t.System} {t.Elapsed.TotalMilliseconds:F2} ms")));
@@ -70,28 +70,34 @@ public static class GenerateBench
     }
 
     /// <summary>
-    /// Runs the run's own requests, shorter, until the JIT has stopped compiling (a round in which no
-    /// method was compiled): that compiles and touches what the run uses (both prefill chunk sizes, the
+    /// Runs the run's own requests, shorter, until the JIT has stopped compiling (400 ms without a new
+    /// compiled method, 5 s at most): that compiles and touches what the run uses (both prefill chunk sizes, the
     /// decode step, every buffer) and lets tiered compilation replace first-call code with optimized code
     /// (on a busy machine that takes seconds), so the timed run measures the steady state, as llama2.c's
     /// compiled loop is measured. Returns how many results the warm-up left in the generator.
     /// </summary>
     private static int WarmUp(Generator generator, int batch, int promptTokens, int tokens)
     {
-        int rounds = 0, results;
-        long compiled;
+        int results;
         var clock = Stopwatch.StartNew();
-        do
+        var window = Stopwatch.StartNew();
+        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        while (true)
         {
-            compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
             results = Generate(generator, batch, promptTokens, Math.Clamp(tokens / 32, 1, 8)).Count;
-            rounds++;
-        } while (rounds < MaxWarmupRounds && (rounds < 2 || System.Runtime.JitInfo.GetCompiledMethodCount() != compiled) && clock.Elapsed < MaxWarmup);
+            if (clock.Elapsed > MaxWarmup) break;
+            if (window.Elapsed < QuietWindow) continue;
+            // Tiering promotes methods in batches after a pause of 100 ms; a longer window without a compile means it is done.
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now == compiled) break;
+            compiled = now;
+            window.Restart();
+        }
         return results;
     }
 
-    private const int MaxWarmupRounds = 40;
-    private static readonly TimeSpan MaxWarmup = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan QuietWindow = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan MaxWarmup = TimeSpan.FromSeconds(5);
 
     /// <summary>Submits <paramref name="batch"/> greedy requests and runs them to the end; returns every result so far.</summary>
     private static IReadOnlyList<GenerationResult> Generate(Generator generator, int batch, int promptTokens, int tokens)
