@@ -88,7 +88,9 @@ public sealed class CpuBackend : IBackend
         if (buffers.Length > need.Length || buffers.Length < need.Length - cpu.OptionalTrailingBuffers)
             throw new ArgumentException($"cpu: kernel {name} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
 
-        Span<CpuBuffer> bound = new CpuBuffer[buffers.Length];
+        // One array of each length per calling thread, reused: a decode step launches hundreds of kernels.
+        var arrays = _bound ??= new CpuBuffer[BoundArrays][];
+        var bound = buffers.Length < BoundArrays ? arrays[buffers.Length] ??= new CpuBuffer[buffers.Length] : new CpuBuffer[buffers.Length];
         for (int i = 0; i < buffers.Length; i++)
         {
             if (buffers[i] is not CpuBuffer b || !ReferenceEquals(b.Owner, this))
@@ -97,8 +99,18 @@ public sealed class CpuBackend : IBackend
                 throw new ArgumentException($"cpu: kernel {name}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
             bound[i] = b;
         }
-        cpu.Run(bound, launch);
+        try
+        {
+            cpu.Run(bound, launch);
+        }
+        finally
+        {
+            Array.Clear(bound);   // hold no buffer past its launch
+        }
     }
+
+    private const int BoundArrays = 16;
+    [ThreadStatic] private static CpuBuffer[][]? _bound;
 
     public void Wait()
     {

@@ -26,6 +26,24 @@ internal static class Par
         JobSystem.Shared.ParallelFor(count, (int)Math.Min(minChunk, int.MaxValue), body);
     }
 
+    /// <summary>
+    /// <see cref="For(int, long, Action{int, int})"/> for a static body over a state struct: a loop small
+    /// enough to run inline (most of a decode step's, one token wide) allocates nothing; only one handed
+    /// to other cores wraps its state in a closure.
+    /// </summary>
+    public static void For<TState>(int count, long opsPerItem, in TState state, Action<TState, int, int> body) where TState : struct
+    {
+        if (count <= 0) return;
+        long minChunk = Math.Max(1, GrainOps / Math.Max(1, opsPerItem));
+        if (_serial || count <= minChunk || JobSystem.Shared.WorkerCount == 1)
+        {
+            body(state, 0, count);
+            return;
+        }
+        var copy = state;
+        JobSystem.Shared.ParallelFor(count, (int)Math.Min(minChunk, int.MaxValue), (first, last) => body(copy, first, last));
+    }
+
     public static int Workers => _serial ? 1 : JobSystem.Shared.WorkerCount;
 
     /// <summary>Runs <paramref name="action"/> with every backend loop on the calling thread (single-thread benchmarks).</summary>

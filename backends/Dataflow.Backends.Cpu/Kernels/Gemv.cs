@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -5,21 +6,38 @@ using System.Runtime.Intrinsics.X86;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Matrix-vector products (one row of C, or one column): packing would copy as much memory as the
-/// product reads, so these stream the matrix once instead. This is the decode step of generation
-/// (one token through every projection) and the N = 1 heads of small models. A few rows (a batched
-/// decode step: one token per sequence) against a wide matrix with contiguous rows stream it once too,
-/// a register-blocked strip of 16 columns at a time, instead of packing it (which reads and writes it
-/// again before the product reads it a third time).
+/// Matrix-vector products and few-row products (a decode step: one token per sequence through every
+/// projection and the unembedding): packing would copy as much memory as the product reads, so these
+/// stream the matrix once instead, from every thread, bound by memory bandwidth. What keeps them there
+/// is that each thread reads long sequential runs (short runs at a stride starve the prefetcher):
+/// <list type="bullet">
+/// <item>B rows contiguous (x · W): the rows of B are cut into about eight chunks of whole rows; a task
+/// reads one chunk front to back into its own partial C (one row of A: row after row of B scaled into
+/// C; a few rows: strips of 16 columns with a 4 × 16 tile of C in registers), and the partials are
+/// added in chunk order.</item>
+/// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 16 consecutive columns (rows
+/// of W, consecutive in memory) and dots each, as it passes, with every row of A.</item>
+/// </list>
+/// The chunking depends on the shape alone (not on the thread count) and one row of A is summed in
+/// the same order as a few, so results are the same on any machine and a batched decode step gives
+/// each sequence the logits it gets alone, to the bit. Launches reuse one job object per calling
+/// thread: no closure or other allocation per launch.
 /// </summary>
 internal static unsafe class Gemv
 {
-    private const int ColumnWidth = 512;
-
     /// <summary>The most rows of A the streaming path takes; beyond, packing pays for itself.</summary>
     public const int MaxStreamedRows = 16;
 
     private const int StripWidth = 16;
+
+    /// <summary>Columns (rows of W) per task of the transposed layout.</summary>
+    private const int TransposedColumns = 16;
+
+    /// <summary>About this many chunks of rows of B (the parallelism of the row-major layout).</summary>
+    private const int RowChunks = 8;
+
+    /// <summary>Columns per task of the row-major layout with a few rows (whole strips).</summary>
+    private const int FewRowsColumns = 8 * StripWidth;
 
     /// <summary>Whether <see cref="Run"/> handles this shape without packing.</summary>
     public static bool Applies(int m, int n, in Gemm.Operand a, in Gemm.Operand b) =>
@@ -27,88 +45,150 @@ internal static unsafe class Gemv
         (n == 1 && a.ColStride == 1 && b.RowStride == 1) ||
         (m <= MaxStreamedRows && n >= 4 * StripWidth && a.ColStride == 1 && (b.ColStride == 1 || b.RowStride == 1) && Fma.IsSupported);
 
+    /// <summary>Rows of B per chunk of the row-major layout: a function of k alone, a multiple of 4.</summary>
+    public static int ChunkRows(int k) => Math.Max(16, (k + 4 * RowChunks - 1) / (4 * RowChunks) * 4);
+
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c)
     {
-        var (aOffsets, rsA, _) = opA;
-        var (bOffsets, rsB, csB) = opB;
-        if (m > 1 && n > 1)
+        var job = _job ??= new Job();
+        bool rowMajor = n > 1 && opB.ColStride == 1;
+        int chunks = rowMajor ? (k + ChunkRows(k) - 1) / ChunkRows(k) : 1;
+        // Chunks after the first sum into scratch, added into C once all are done.
+        using var partials = chunks > 1 ? Scratch.RentShared((long)(chunks - 1) * batch * m * n) : null;
+        job.Set(batch, m, n, k, a, opA, b, opB, c, chunks, partials is null ? null : partials.Pointer);
+        try
         {
-            if (csB == 1) StreamRows(batch, m, n, k, a, opA, b, opB, c);
-            else StreamRowsTransposed(batch, m, n, k, a, opA, b, opB, c);
-            return;
+            Par.For(job.Tasks, job.OpsPerTask, job.Body);
         }
-        if (m == 1 && csB == 1)
+        finally
         {
-            // c = a · B with B rows contiguous: accumulate scaled rows of B over column strips.
-            int strips = (n + ColumnWidth - 1) / ColumnWidth;
-            Par.For(batch * strips, 2L * k * Math.Min(n, ColumnWidth), (first, last) =>
+            job.Clear();
+        }
+        if (partials is not null)
+        {
+            long size = (long)batch * m * n;
+            var sum = new Span<float>(c, checked((int)size));
+            for (int q = 1; q < chunks; q++)
+                TensorPrimitives.Add(sum, new ReadOnlySpan<float>(partials.Pointer + (q - 1) * size, (int)size), sum);
+        }
+    }
+
+    [ThreadStatic] private static Job? _job;
+
+    private enum Layout { RowMajor, Transposed, Dots }
+
+    /// <summary>The state of one launch, shared read-only by the threads that run its tasks.</summary>
+    private sealed class Job
+    {
+        public readonly Action<int, int> Body;
+        private Layout _layout;
+        private int _batch, _m, _n, _k, _chunkRows, _chunks, _columnsPerTask, _columnTasks;
+        private float* _a, _b, _c, _partials;
+        private Gemm.Operand _opA, _opB;
+
+        public Job() => Body = Execute;
+
+        public int Tasks { get; private set; }
+        public long OpsPerTask { get; private set; }
+
+        public void Set(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c, int chunks, float* partials)
+        {
+            (_batch, _m, _n, _k, _opA, _opB, _chunks) = (batch, m, n, k, opA, opB, chunks);
+            _a = a;
+            _b = b;
+            _c = c;
+            _partials = partials;
+            _chunkRows = ChunkRows(k);
+            if (n == 1)
             {
-                for (int t = first; t < last; t++)
-                {
-                    int bi = t / strips, j0 = t % strips * ColumnWidth, w = Math.Min(ColumnWidth, n - j0);
-                    float* x = a + (aOffsets is null ? 0 : aOffsets[bi]);
-                    float* rows = b + (bOffsets is null ? 0 : bOffsets[bi]) + j0;
-                    var acc = new Span<float>(c + (long)bi * n + j0, w);
-                    acc.Clear();
-                    for (int p = 0; p < k; p++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(rows + p * rsB, w), x[p], acc, acc);
-                }
-            });
-            return;
+                // One dot product per output element: a row of A with a column of B, both contiguous in k.
+                _layout = Layout.Dots;
+                (_columnsPerTask, _columnTasks) = (1, m);
+                OpsPerTask = 2L * k;
+            }
+            else if (opB.ColStride == 1)
+            {
+                _layout = Layout.RowMajor;
+                _columnsPerTask = m == 1 ? n : Math.Min(n, FewRowsColumns);
+                _columnTasks = (n + _columnsPerTask - 1) / _columnsPerTask;
+                OpsPerTask = 2L * Math.Min(k, _chunkRows) * m * _columnsPerTask;
+            }
+            else
+            {
+                _layout = Layout.Transposed;
+                (_columnsPerTask, _columnTasks) = (TransposedColumns, (n + TransposedColumns - 1) / TransposedColumns);
+                OpsPerTask = 2L * k * m * TransposedColumns;
+            }
+            Tasks = batch * _chunks * _columnTasks;
         }
 
-        // One dot product per output element: a row of A with a column of B, both contiguous in k.
-        int outputs = m * n;
-        Par.For(batch * outputs, 2L * k, (first, last) =>
+        public void Clear()
         {
+            (_opA, _opB) = (default, default);
+            _a = _b = _c = _partials = null;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Execute(int first, int last)
+        {
+            int perBatch = _chunks * _columnTasks;
+            long size = (long)_m * _n;
             for (int t = first; t < last; t++)
             {
-                int bi = t / outputs, o = t % outputs;
-                int i = m == 1 ? 0 : o, j = m == 1 ? o : 0;
-                float* row = a + (aOffsets is null ? 0 : aOffsets[bi]) + i * rsA;
-                float* col = b + (bOffsets is null ? 0 : bOffsets[bi]) + j * csB;
-                c[(long)bi * outputs + o] = TensorPrimitives.Dot(new ReadOnlySpan<float>(row, k), new ReadOnlySpan<float>(col, k));
+                int bi = t / perBatch, rest = t % perBatch, q = rest / _columnTasks;
+                int j0 = rest % _columnTasks * _columnsPerTask, columns = Math.Min(_columnsPerTask, _n - j0);
+                float* a = _a + (_opA.Offsets is null ? 0 : _opA.Offsets[bi]);
+                float* b = _b + (_opB.Offsets is null ? 0 : _opB.Offsets[bi]);
+                switch (_layout)
+                {
+                    case Layout.RowMajor:
+                        int p0 = q * _chunkRows, rows = Math.Min(_chunkRows, _k - p0);
+                        // Chunk 0 writes C itself; chunk q its own partial (batch-major like C).
+                        float* c = (q == 0 ? _c : _partials + (q - 1) * _batch * size) + bi * size;
+                        if (_m == 1) GemvRowKernels.RowTimesRows(rows, a + p0, b + p0 * _opB.RowStride + j0, _opB.RowStride, c + j0, columns);
+                        else StreamRows(_m, _n, rows, a + p0, _opA.RowStride, b + p0 * _opB.RowStride + j0, _opB.RowStride, c + j0, columns);
+                        break;
+                    case Layout.Transposed:
+                        StreamRowsTransposed(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        break;
+                    default:
+                        int i = j0;
+                        _c[bi * size + i] = GemvRowKernels.Dot(_k, a + i * _opA.RowStride, b);
+                        break;
+                }
             }
-        });
+        }
     }
 
     /// <summary>
-    /// C [m, n] = A [m, k] · B [k, n] for a few rows, B rows contiguous: each task owns strips of 16
-    /// columns and walks B down them once, keeping 4 rows × 16 columns of C in registers (the strip of
-    /// B, 64 bytes a row, stays in L1/L2 for the next 4 rows). The sum over k runs in order, like the
-    /// row-at-a-time path.
+    /// C [m, columns] = A [m, k] · B [k, columns] for a few rows, B rows contiguous (C rows <paramref name="ldc"/>
+    /// apart): strip by strip of 16 columns, walking B down each once and keeping 4 rows × 16 columns of
+    /// C in registers (the strip of B, 64 bytes a row, stays in L1/L2 for the next 4 rows).
     /// </summary>
-    private static void StreamRows(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StreamRows(int m, long ldc, int k, float* a, long rsA, float* b, long rsB, float* c, int columns)
     {
-        var (aOffsets, rsA, _) = opA;
-        var (bOffsets, rsB, _) = opB;
-        int strips = (n + StripWidth - 1) / StripWidth;
-        Par.For(batch * strips, 2L * k * m * StripWidth, (first, last) =>
+        for (int j0 = 0; j0 < columns; j0 += StripWidth)
         {
-            for (int t = first; t < last; t++)
+            float* bStrip = b + j0, cStrip = c + j0;
+            if (j0 + StripWidth > columns)
             {
-                int bi = t / strips, j0 = t % strips * StripWidth;
-                float* aBase = a + (aOffsets is null ? 0 : aOffsets[bi]);
-                float* bBase = b + (bOffsets is null ? 0 : bOffsets[bi]) + j0;
-                float* cBase = c + (long)bi * m * n + j0;
-                if (j0 + StripWidth > n)
-                {
-                    for (int i = 0; i < m; i++)
-                        for (int j = 0; j < n - j0; j++)
-                        {
-                            float sum = 0;
-                            for (int p = 0; p < k; p++) sum += aBase[i * rsA + p] * bBase[p * rsB + j];
-                            cBase[(long)i * n + j] = sum;
-                        }
-                    continue;
-                }
-                int i0 = 0;
-                for (; i0 + 4 <= m; i0 += 4) FourRows(k, aBase + i0 * rsA, rsA, bBase, rsB, cBase + (long)i0 * n, n);
-                for (; i0 < m; i0++) OneRow(k, aBase + i0 * rsA, bBase, rsB, cBase + (long)i0 * n);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < columns - j0; j++)
+                    {
+                        float sum = 0;
+                        for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * rsA + p], bStrip[p * rsB + j], sum);
+                        cStrip[i * ldc + j] = sum;
+                    }
+                continue;
             }
-        });
+            int i0 = 0;
+            for (; i0 + 4 <= m; i0 += 4) FourRows(k, a + i0 * rsA, rsA, bStrip, rsB, cStrip + i0 * ldc, ldc);
+            for (; i0 < m; i0++) OneRow(k, a + i0 * rsA, bStrip, rsB, cStrip + i0 * ldc);
+        }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FourRows(int k, float* a, long rsA, float* b, long rsB, float* c, long ldc)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -133,6 +213,7 @@ internal static unsafe class Gemv
         Avx.Store(c + 3 * ldc, c30); Avx.Store(c + 3 * ldc + 8, c31);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OneRow(int k, float* a, float* b, long rsB, float* c)
     {
         Vector256<float> c0 = default, c1 = default;
@@ -148,51 +229,23 @@ internal static unsafe class Gemv
     }
 
     /// <summary>
-    /// C [m, n] = A [m, k] · Bᵀ for a few rows, each column of B contiguous in k (a tied unembedding:
-    /// x · wteᵀ): each task owns 4 columns, reads them once, and takes the 4 dot products of every row
-    /// of A with them together.
+    /// Columns j0 … j0+columns of C [m, n] = A [m, k] · Bᵀ, each column of B contiguous in k (a tied
+    /// unembedding: x · wteᵀ): column after column (one sequential stream), each dotted with every row
+    /// of A while it is in L1 (two rows at a time, so the column is loaded once per pair).
     /// </summary>
-    private static void StreamRowsTransposed(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StreamRowsTransposed(int m, long n, int k, float* a, long rsA, float* b, long csB, float* c, int j0, int columns)
     {
-        var (aOffsets, rsA, _) = opA;
-        var (bOffsets, _, csB) = opB;
-        const int Columns = 4;
-        int blocks = (n + Columns - 1) / Columns;
-        Par.For(batch * blocks, 2L * k * m * Columns, (first, last) =>
+        for (int j = j0; j < j0 + columns; j++)
         {
-            for (int t = first; t < last; t++)
+            float* w = b + j * csB;
+            int i = 0;
+            for (; i + 2 <= m; i += 2)
             {
-                int bi = t / blocks, j0 = t % blocks * Columns;
-                float* aBase = a + (aOffsets is null ? 0 : aOffsets[bi]);
-                float* bBase = b + (bOffsets is null ? 0 : bOffsets[bi]);
-                float* cBase = c + (long)bi * m * n;
-                if (j0 + Columns > n)
-                {
-                    for (int i = 0; i < m; i++)
-                        for (int j = j0; j < n; j++)
-                            cBase[(long)i * n + j] = TensorPrimitives.Dot(new ReadOnlySpan<float>(aBase + i * rsA, k), new ReadOnlySpan<float>(bBase + j * csB, k));
-                    continue;
-                }
-                float* w0 = bBase + j0 * csB, w1 = w0 + csB, w2 = w1 + csB, w3 = w2 + csB;
-                for (int i = 0; i < m; i++)
-                {
-                    float* x = aBase + i * rsA;
-                    Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                    int p = 0;
-                    for (; p + 8 <= k; p += 8)
-                    {
-                        var xv = Avx.LoadVector256(x + p);
-                        s0 = Fma.MultiplyAdd(xv, Avx.LoadVector256(w0 + p), s0);
-                        s1 = Fma.MultiplyAdd(xv, Avx.LoadVector256(w1 + p), s1);
-                        s2 = Fma.MultiplyAdd(xv, Avx.LoadVector256(w2 + p), s2);
-                        s3 = Fma.MultiplyAdd(xv, Avx.LoadVector256(w3 + p), s3);
-                    }
-                    float r0 = Vector256.Sum(s0), r1 = Vector256.Sum(s1), r2 = Vector256.Sum(s2), r3 = Vector256.Sum(s3);
-                    for (; p < k; p++) { r0 += x[p] * w0[p]; r1 += x[p] * w1[p]; r2 += x[p] * w2[p]; r3 += x[p] * w3[p]; }
-                    float* row = cBase + (long)i * n + j0;
-                    (row[0], row[1], row[2], row[3]) = (r0, r1, r2, r3);
-                }
+                GemvRowKernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w, out float r0, out float r1);
+                (c[i * n + j], c[(i + 1) * n + j]) = (r0, r1);
             }
-        });
+            if (i < m) c[i * n + j] = GemvRowKernels.Dot(k, a + i * rsA, w);
+        }
     }
 }

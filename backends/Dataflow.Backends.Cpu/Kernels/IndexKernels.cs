@@ -17,18 +17,23 @@ internal sealed unsafe class GatherKernel : CpuKernel
 
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
     {
-        int* table = (int*)buffers[0].Pointer, index = (int*)buffers[1].Pointer, output = (int*)buffers[2].Pointer;
-        long rows = _rows, width = _width;
-        Par.For((int)_count, width, (first, last) =>
+        var rows = new Rows((int*)buffers[0].Pointer, (int*)buffers[1].Pointer, (int*)buffers[2].Pointer, _rows, _width);
+        Par.For((int)_count, _width, rows, static (r, first, last) =>
         {
             for (long n = first; n < last; n++)
             {
-                var dst = new Span<int>(output + n * width, (int)width);
-                long i = index[n];
-                if (i < 0 || i >= rows) dst.Clear();
-                else new ReadOnlySpan<int>(table + i * width, (int)width).CopyTo(dst);
+                var dst = new Span<int>(r.Output + n * r.Width, (int)r.Width);
+                long i = r.Index[n];
+                if (i < 0 || i >= r.Count) dst.Clear();
+                else new ReadOnlySpan<int>(r.Table + i * r.Width, (int)r.Width).CopyTo(dst);
             }
         });
+    }
+
+    private readonly struct Rows(int* table, int* index, int* output, long count, long width)
+    {
+        public readonly int* Table = table, Index = index, Output = output;
+        public readonly long Count = count, Width = width;
     }
 }
 
@@ -119,13 +124,20 @@ internal sealed unsafe class StoreRowsKernel : CpuKernel
         int* index = (int*)buffers[2].Pointer;
         long rows = _rows, width = _width;
         if (target != output) Buffer.MemoryCopy(target, output, rows * width * sizeof(float), rows * width * sizeof(float));
-        Par.For((int)_count, width, (first, last) =>
+        Par.For((int)_count, width, new Store(values, index, output, rows, width), static (s, first, last) =>
         {
             for (long n = first; n < last; n++)
             {
-                long i = index[n];
-                if (i >= 0 && i < rows) new ReadOnlySpan<float>(values + n * width, (int)width).CopyTo(new Span<float>(output + i * width, (int)width));
+                long i = s.Index[n];
+                if (i >= 0 && i < s.Rows) new ReadOnlySpan<float>(s.Values + n * s.Width, (int)s.Width).CopyTo(new Span<float>(s.Output + i * s.Width, (int)s.Width));
             }
         });
+    }
+
+    private readonly struct Store(float* values, int* index, float* output, long rows, long width)
+    {
+        public readonly float* Values = values, Output = output;
+        public readonly int* Index = index;
+        public readonly long Rows = rows, Width = width;
     }
 }

@@ -86,6 +86,13 @@ internal sealed unsafe class ReduceKernel : CpuKernel
         }
     }
 
+    private readonly struct RowsState(float* x, float* y, long n, bool max)
+    {
+        public readonly float* X = x, Y = y;
+        public readonly long N = n;
+        public readonly bool Max = max;
+    }
+
     private void Rows(float* x, float* y)
     {
         long rows = _outer, n = _reduced;
@@ -93,10 +100,10 @@ internal sealed unsafe class ReduceKernel : CpuKernel
         int chunks = (int)((n + RowChunk - 1) / RowChunk);
         if (chunks == 1)
         {
-            Par.For((int)rows, n, (first, last) =>
+            Par.For((int)rows, n, new RowsState(x, y, n, max), static (s, first, last) =>
             {
                 for (long r = first; r < last; r++)
-                    y[r] = max ? Max(x + r * n, n) : (float)Sum(x + r * n, n);
+                    s.Y[r] = s.Max ? Max(s.X + r * s.N, s.N) : (float)Sum(s.X + r * s.N, s.N);
             });
             return;
         }

@@ -12,10 +12,36 @@ public class GemvStreamedRowsTests
     [InlineData(7, 1153, 33)]
     [InlineData(16, 300, 768)]
     [InlineData(13, 65, 1)]
+    [InlineData(1, 864, 288)]
+    [InlineData(1, 37, 1152)]
+    [InlineData(1, 3, 5)]
     public void Few_rows_times_a_wide_matrix_match_a_naive_sum(int m, int n, int k)
     {
         foreach (bool transposed in new[] { false, true })
             Check(m, n, k, transposed);
+    }
+
+    /// <summary>A decode step's sequence gets the same bits alone as batched with others (the chunked sums and dots agree row by row).</summary>
+    [Theory]
+    [InlineData(300, 288)]
+    [InlineData(1153, 1152)]
+    [InlineData(96, 47)]
+    public void One_row_alone_gives_the_bits_it_gets_among_sixteen(int n, int k)
+    {
+        foreach (bool transposed in new[] { false, true })
+        {
+            var a = Random(16L * k, 11);
+            var b = Random((long)k * n, 13);
+            var attrs = new OpAttrs { TransposeB = transposed };
+            var bDesc = transposed ? F32(n, k) : F32(k, n);
+            var all = RunOp(OpCode.MatMul, attrs, [F32(16, k), bDesc], F32(16, n), [a, b]);
+            foreach (int row in new[] { 0, 5, 15 })
+            {
+                var alone = RunOp(OpCode.MatMul, attrs, [F32(1, k), bDesc], F32(1, n), [a.AsSpan(row * k, k).ToArray(), b]);
+                for (int j = 0; j < n; j++)
+                    Assert.True(all[row * n + j] == alone[j], $"row {row}, column {j}{(transposed ? " (Bᵀ)" : "")}: {all[row * n + j]} among 16, {alone[j]} alone");
+            }
+        }
     }
 
     private static void Check(int m, int n, int k, bool transposed)

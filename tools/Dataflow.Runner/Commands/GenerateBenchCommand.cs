@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Dataflow.Engine.Compile;
 using Dataflow.Engine.Jobs;
@@ -40,25 +41,37 @@ public static class GenerateBenchCommand
             int prompt = r.GetValue(promptTokens);
             if (prompt <= 0 || wanted.Any(s => prompt > s.Context)) throw new UsageException($"--prompt-tokens {prompt}: must be between 1 and the context");
 
-            double bandwidth = ReadBandwidth.Measure();
-            output.WriteLine($"gpt-generate: {count} tokens per sequence, greedy, {JobSystem.Shared.WorkerCount} threads; read bandwidth {bandwidth:F1} GB/s");
-            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"bound tok/s",12} {"of bound",9} {"TTFT ms",8}");
+            var total = Stopwatch.StartNew();
+            output.WriteLine($"gpt-generate: {count} tokens per sequence, greedy, {JobSystem.Shared.WorkerCount} threads; each row against the read bandwidth measured just before it");
+            output.WriteLine($"(bound: every weight read once per step at that bandwidth; reference: a run.c-style hand-written batch-1 loop, same shape and weight bytes, this run)");
+            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"GB/s",6} {"bound tok/s",12} {"of bound",9} {"ref tok/s",10} {"of ref",7} {"TTFT ms",8} {"setup+warm+run s",16}");
             var rows = new JsonArray();
             foreach (var shape in wanted)
+            {
+                // The reference decodes every 8th position of the run's length: the same average attention cost, an eighth of the time.
+                double reference = new GenerateReference(shape, r.GetValue(seed)).TokensPerSecond(count, stride: 8);
+                GC.Collect();
                 foreach (int batch in batchSizes)
                 {
+                    var rowClock = Stopwatch.StartNew();
+                    double bandwidth = ReadBandwidth.Measure(megabytes: 256, tries: 3);
                     var result = GenerateBench.Run(path, shape, batch, count, r.GetValue(seed), r.GetValue(backend)!, CompileOptions.Default,
                         r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens));
                     double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
-                    output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {result.TimeToFirstTokenMs,8:F1}");
+                    double seconds = rowClock.Elapsed.TotalSeconds;
+                    output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {bandwidth,6:F1} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {reference,10:F1} {result.TokensPerSecond / reference,7:F2} {result.TimeToFirstTokenMs,8:F1} {$"{result.SetupSeconds:F0}+{result.WarmupSeconds:F0}+{seconds - result.SetupSeconds - result.WarmupSeconds:F0}",16}");
                     rows.Add(new JsonObject
                     {
                         ["shape"] = result.Shape, ["batch"] = result.Batch, ["weights"] = result.Weights,
                         ["tokens_per_s"] = result.TokensPerSecond, ["ms_per_token"] = result.MsPerToken,
-                        ["bound_tokens_per_s"] = bound, ["time_to_first_token_ms"] = result.TimeToFirstTokenMs, ["weight_bytes"] = result.WeightBytes,
+                        ["read_bandwidth_gb_per_s"] = bandwidth, ["bound_tokens_per_s"] = bound, ["reference_tokens_per_s"] = reference,
+                        ["time_to_first_token_ms"] = result.TimeToFirstTokenMs, ["weight_bytes"] = result.WeightBytes, ["seconds"] = seconds,
+                        ["setup_seconds"] = result.SetupSeconds, ["warmup_seconds"] = result.WarmupSeconds,
                     });
+                    GC.Collect();
                 }
-            output.WriteLine($"read bandwidth after: {ReadBandwidth.Measure():F1} GB/s");
+            }
+            output.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
             if (r.GetValue(json)) foreach (var row in rows) Console.WriteLine(row!.ToJsonString());
             return ExitCodes.Ok;
         });

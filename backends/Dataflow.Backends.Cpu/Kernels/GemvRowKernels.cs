@@ -1,0 +1,123 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dataflow.Backends.Cpu.Kernels;
+
+/// <summary>
+/// The inner loops of <see cref="Gemv"/> for one row of A: bandwidth-bound, so each reads its part of
+/// the matrix once, in long contiguous runs, with enough independent work in flight to keep both the
+/// loads and the fused multiply-adds busy. Every sum runs over k in order from zero.
+/// </summary>
+internal static unsafe class GemvRowKernels
+{
+    /// <summary>
+    /// c [0, w) = Σₚ x[p] · B[p, 0 … w), B rows <paramref name="rsB"/> apart: four rows of B at a time
+    /// (four sequential streams), each vector of c loaded and stored once per four rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowTimesRows(int k, float* x, float* b, long rsB, float* c, int w)
+    {
+        new Span<float>(c, w).Clear();
+        int p = 0;
+        for (; p + 4 <= k; p += 4)
+        {
+            float* r0 = b + p * rsB, r1 = r0 + rsB, r2 = r1 + rsB, r3 = r2 + rsB;
+            float s0 = x[p], s1 = x[p + 1], s2 = x[p + 2], s3 = x[p + 3];
+            Vector256<float> x0 = Vector256.Create(s0), x1 = Vector256.Create(s1), x2 = Vector256.Create(s2), x3 = Vector256.Create(s3);
+            int j = 0;
+            for (; j + 16 <= w; j += 16)
+            {
+                var acc0 = Vector256.Load(c + j);
+                var acc1 = Vector256.Load(c + j + 8);
+                acc0 = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r0 + j), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r0 + j + 8), acc1);
+                acc0 = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r1 + j), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r1 + j + 8), acc1);
+                acc0 = Vector256.FusedMultiplyAdd(x2, Vector256.Load(r2 + j), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(x2, Vector256.Load(r2 + j + 8), acc1);
+                acc0 = Vector256.FusedMultiplyAdd(x3, Vector256.Load(r3 + j), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(x3, Vector256.Load(r3 + j + 8), acc1);
+                acc0.Store(c + j);
+                acc1.Store(c + j + 8);
+            }
+            for (; j + 8 <= w; j += 8)
+            {
+                var acc = Vector256.Load(c + j);
+                acc = Vector256.FusedMultiplyAdd(x0, Vector256.Load(r0 + j), acc);
+                acc = Vector256.FusedMultiplyAdd(x1, Vector256.Load(r1 + j), acc);
+                acc = Vector256.FusedMultiplyAdd(x2, Vector256.Load(r2 + j), acc);
+                acc = Vector256.FusedMultiplyAdd(x3, Vector256.Load(r3 + j), acc);
+                acc.Store(c + j);
+            }
+            for (; j < w; j++)
+                c[j] = MathF.FusedMultiplyAdd(s3, r3[j], MathF.FusedMultiplyAdd(s2, r2[j], MathF.FusedMultiplyAdd(s1, r1[j], MathF.FusedMultiplyAdd(s0, r0[j], c[j]))));
+        }
+        for (; p < k; p++)
+        {
+            float* r = b + p * rsB;
+            float s = x[p];
+            var xv = Vector256.Create(s);
+            int j = 0;
+            for (; j + 8 <= w; j += 8) Vector256.FusedMultiplyAdd(xv, Vector256.Load(r + j), Vector256.Load(c + j)).Store(c + j);
+            for (; j < w; j++) c[j] = MathF.FusedMultiplyAdd(s, r[j], c[j]);
+        }
+    }
+
+    /// <summary>x · y over k: four accumulators 32 floats a step (so the loads, not the adds' latency, set the pace), then 8 at a time, then one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Dot(int k, float* x, float* y)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        int p = 0;
+        for (; p + 32 <= k; p += 32)
+        {
+            s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+            s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), s1);
+            s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 16), Vector256.Load(y + p + 16), s2);
+            s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 24), Vector256.Load(y + p + 24), s3);
+        }
+        for (; p + 8 <= k; p += 8) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+        float r = Vector256.Sum((s0 + s1) + (s2 + s3));
+        for (; p < k; p++) r = MathF.FusedMultiplyAdd(x[p], y[p], r);
+        return r;
+    }
+
+    /// <summary>
+    /// x0 · y and x1 · y, each summed exactly as <see cref="Dot"/> sums it (the same accumulators in the
+    /// same order), reading y once for both: a few rows of A against one column of a transposed B.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Dot2(int k, float* x0, float* x1, float* y, out float r0, out float r1)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int p = 0;
+        for (; p + 32 <= k; p += 32)
+        {
+            var y0 = Vector256.Load(y + p);
+            var y1 = Vector256.Load(y + p + 8);
+            var y2 = Vector256.Load(y + p + 16);
+            var y3 = Vector256.Load(y + p + 24);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p), y0, a0);
+            b0 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p), y0, b0);
+            a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p + 8), y1, a1);
+            b1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p + 8), y1, b1);
+            a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p + 16), y2, a2);
+            b2 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p + 16), y2, b2);
+            a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p + 24), y3, a3);
+            b3 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p + 24), y3, b3);
+        }
+        for (; p + 8 <= k; p += 8)
+        {
+            var yv = Vector256.Load(y + p);
+            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p), yv, a0);
+            b0 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p), yv, b0);
+        }
+        float s0 = Vector256.Sum((a0 + a1) + (a2 + a3)), s1 = Vector256.Sum((b0 + b1) + (b2 + b3));
+        for (; p < k; p++)
+        {
+            s0 = MathF.FusedMultiplyAdd(x0[p], y[p], s0);
+            s1 = MathF.FusedMultiplyAdd(x1[p], y[p], s1);
+        }
+        (r0, r1) = (s0, s1);
+    }
+}
