@@ -32,7 +32,7 @@ public sealed class CollectiveWatchdog : IDisposable
 
     /// <param name="report">receives the one message, before <paramref name="abort"/> is called</param>
     /// <param name="abort">ends the run with the options' exit code (e.g. <see cref="ICommunicator.Abort"/>)</param>
-    /// <param name="deadPeer">names a peer whose process has died ("rank 1 (pid 1234)"), or null while all live</param>
+    /// <param name="deadPeer">says which peers' processes have died ("rank 1 (pid 1234) has died"), or null while all live</param>
     /// <param name="leave">ends this process alone with the exit code, when <paramref name="deadPeer"/> names one (default: <paramref name="abort"/>)</param>
     public CollectiveWatchdog(WatchdogOptions options, int rank, int size, Action<string> report, Action<int> abort,
         Func<string?>? deadPeer = null, Action<int>? leave = null)
@@ -90,7 +90,7 @@ public sealed class CollectiveWatchdog : IDisposable
     {
         if (_deadPeer?.Invoke() is not { } peer) return null;
         var where = Volatile.Read(ref _enteredAt) != 0 ? "while this rank waited in" : "since this rank's last collective,";
-        return $"rank {_rank} of {_size}: {peer} has died: its process is gone ({where} {_operation}, collective #{Interlocked.Read(ref _sequence)}); " +
+        return $"rank {_rank} of {_size}: {peer} (no such process; {where} {_operation}, collective #{Interlocked.Read(ref _sequence)}); " +
                $"ending this rank with exit {_options.ExitCode}";
     }
 

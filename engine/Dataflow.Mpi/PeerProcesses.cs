@@ -41,12 +41,20 @@ public sealed class PeerProcesses
     public IEnumerable<int> LocalPeers =>
         Enumerable.Range(0, _pids.Length).Where(r => r != _rank && _machines[r] != 0 && _machines[r] == _machines[_rank]);
 
-    /// <summary>"rank 1 (pid 1234)" for the first local peer whose process has ended, or null while all live.</summary>
-    public string? FirstDead()
+    /// <summary>
+    /// "rank 1 (pid 1234) has died", or "rank 0 (pid 1230) and rank 1 (pid 1234) have died" (every
+    /// local peer whose process has ended: a survivor that already left names the first death too,
+    /// so a later one names both), or null while all live.
+    /// </summary>
+    public string? Dead()
     {
-        foreach (var r in LocalPeers)
-            if (!IsAlive(_pids[r])) return $"rank {r} (pid {_pids[r]})";
-        return null;
+        var dead = LocalPeers.Where(r => !IsAlive(_pids[r])).Select(r => $"rank {r} (pid {_pids[r]})").ToList();
+        return dead.Count switch
+        {
+            0 => null,
+            1 => dead[0] + " has died",
+            _ => string.Join(", ", dead.Take(dead.Count - 1)) + " and " + dead[^1] + " have died",
+        };
     }
 
     private static bool IsAlive(int pid)

@@ -17,7 +17,7 @@ public sealed class WatchedCommunicator : ICommunicator
         _inner = inner;
         Peers = options.WatchPeers && inner.Size > 1 ? PeerProcesses.Exchange(inner) : null;
         Watchdog = new CollectiveWatchdog(options, inner.Rank, inner.Size, report, inner.Abort,
-            deadPeer: Peers is { } peers ? () => _finalizing ? null : peers.FirstDead() : null, leave: ImmediateExit.Now);
+            deadPeer: Peers is { } peers ? () => _finalizing ? null : peers.Dead() : null, leave: ImmediateExit.Now);
     }
 
     /// <summary>Every rank's process (null when peers are not watched).</summary>

@@ -15,8 +15,13 @@ internal static class StallModes
     /// <summary>Rank 1 keeps working without reaching the next collective: its own idle check fires first.</summary>
     public static int Idle() => FailRankOne(() => Thread.Sleep(TimeSpan.FromSeconds(120)));
 
-    /// <summary>Rank 1 is frozen (it runs nothing, its watchdog included): rank 0's collective limit fires.</summary>
-    public static int Stopped() => FailRankOne(() => Kill(Environment.ProcessId, SigStop));
+    /// <summary>Rank 1 is frozen (it runs nothing, its watchdog included): rank 0's collective limit fires.
+    /// mpirun wakes stopped ranks (SIGCONT) before it kills them; a frozen rank stays frozen, so it sleeps on.</summary>
+    public static int Stopped() => FailRankOne(() =>
+    {
+        Kill(Environment.ProcessId, SigStop);
+        Thread.Sleep(Timeout.Infinite);
+    });
 
     /// <summary>Rank 1 is killed (no handler, no goodbye); mpirun notices and ends the run.</summary>
     public static int Killed() => FailRankOne(() => Kill(Environment.ProcessId, SigKill));
@@ -38,8 +43,9 @@ internal static class StallModes
         using var world = new WatchedCommunicator(MpiCommunicator.Initialize(), Limits, message => Console.Error.WriteLine("probe: " + message));
         try
         {
-            world.Barrier();
+            // Printed before the barrier, so every rank has said it before any can fail.
             Console.WriteLine($"rank {world.Rank}: started");
+            world.Barrier();
             if (world.Rank == 1) failure();
             world.AllReduce(new float[8], ReduceOp.Sum);
             Console.WriteLine($"rank {world.Rank}: the failure was not caught");

@@ -83,14 +83,14 @@ public class CollectiveWatchdogTests
         {
             Thread.Sleep(100);
             Assert.False(watchdog.Fired);
-            dead = "rank 2 (pid 4242)";
+            dead = "rank 2 (pid 4242) has died";
             Assert.True(left.Wait(Patience), "the watchdog did not notice the dead peer");
         }
         Assert.Equal(1, leftWith);
         Assert.False(outcome.Aborted.IsSet);                   // left by itself: no MPI_Abort of the others
         Assert.Equal(1, outcome.Reports);
         Assert.Contains("rank 0 of 3: rank 2 (pid 4242) has died", outcome.Message);
-        Assert.Contains("while this rank waited in all-reduce (Sum) of 8 floats, collective #1", outcome.Message);
+        Assert.Contains("has died (no such process; while this rank waited in all-reduce (Sum) of 8 floats, collective #1)", outcome.Message);
     }
 
     [Fact]

@@ -8,14 +8,18 @@ public class PeerProcessesTests
     public void APeerOnThisMachineWhoseProcessEndedIsNamedAndLivePeersAreNot()
     {
         using var ended = Process.Start("true")!;
+        using var alsoEnded = Process.Start("true")!;
         ended.WaitForExit();
+        alsoEnded.WaitForExit();
         long here = PeerProcesses.ThisMachine();
         Assert.NotEqual(0, here);
         var alive = new PeerProcesses(0, [here, here], [Environment.ProcessId, Environment.ProcessId]);
-        Assert.Null(alive.FirstDead());
+        Assert.Null(alive.Dead());
 
         var peers = new PeerProcesses(0, [here, here, here], [Environment.ProcessId, Environment.ProcessId, ended.Id]);
-        Assert.Equal("rank 2 (pid " + ended.Id + ")", peers.FirstDead());
+        Assert.Equal($"rank 2 (pid {ended.Id}) has died", peers.Dead());
+        var two = new PeerProcesses(1, [here, here, here], [alsoEnded.Id, Environment.ProcessId, ended.Id]);
+        Assert.Equal($"rank 0 (pid {alsoEnded.Id}) and rank 2 (pid {ended.Id}) have died", two.Dead());
     }
 
     [Fact]
@@ -25,7 +29,7 @@ public class PeerProcessesTests
         // pid 0 is no process's, so a peer judged by it would look dead.
         var peers = new PeerProcesses(1, [here + 1, here, 0], [0, Environment.ProcessId, 0]);
         Assert.Empty(peers.LocalPeers);
-        Assert.Null(peers.FirstDead());
+        Assert.Null(peers.Dead());
     }
 
     [Fact]
@@ -34,6 +38,6 @@ public class PeerProcessesTests
         using var world = new SingleProcessCommunicator();
         var peers = PeerProcesses.Exchange(world);
         Assert.Empty(peers.LocalPeers);
-        Assert.Null(peers.FirstDead());
+        Assert.Null(peers.Dead());
     }
 }
