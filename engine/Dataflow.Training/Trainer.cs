@@ -55,6 +55,7 @@ public sealed class Trainer
     {
         var training = TrainingGraph.ForTraining(_plan.Model.Graph, withGradNorm: _plan.Optimizer.ClipNorm > 0);
         _session.DeclareParameters(_plan.Model.Graph);    // the initial weights depend on the seed alone
+        if (_plan.ResumePath is null) _plan.InitializeParameters?.Invoke(_session);
         Resume();
         _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
         if (_parallel.Size > 1) _events.OnMessage($"data-parallel over {_parallel.Size} ranks ({_parallel.Description}): each trains on 1/{_parallel.Size} of every global batch");

@@ -35,6 +35,12 @@ public sealed record TrainingPlan
     public required OptimizerConfig Optimizer { get; init; }
     public required LearningRateSchedule Schedule { get; init; }
 
+    /// <summary>
+    /// Called on a fresh run (not a resumed one) once the parameters are declared and initialised:
+    /// fine-tuning writes its base model's weights here (<c>Dataflow.Chat.SftRun</c>).
+    /// </summary>
+    public Action<Session>? InitializeParameters { get; init; }
+
     /// <summary>Seeds parameter initialisation and dropout (the batch source has its own seed).</summary>
     public int Seed { get; init; } = 1;
     public CompileOptions Compile { get; init; } = CompileOptions.Default;

@@ -21,9 +21,9 @@ public static class LanguageModelRun
     public static (TrainingPlan Plan, string Description) Plan(LanguageModelSettings s)
     {
         var resumed = s.ResumePath is null ? null : CheckpointReader.Load(s.ResumePath);
-        string text = TextCorpus.Read(s.TextPath);
+        string text = s.Text ?? TextCorpus.Read(s.TextPath);
         // A resumed run keeps the tokenizer it was trained with (a BPE would be retrained otherwise).
-        var tokenizer = resumed?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : TokenizerFactory.Create(s.Tokenizer, text);
+        var tokenizer = resumed?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : s.TokenizerInstance ?? TokenizerFactory.Create(s.Tokenizer, text);
         var config = Configure(s, tokenizer);
         var model = config.Load(training: true);
         var evalModel = config.Load(training: false);
