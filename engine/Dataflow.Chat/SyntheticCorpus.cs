@@ -16,7 +16,7 @@ public static class SyntheticCorpus
     public const string Name = "synthetic";
 
     /// <summary>About as many characters as a 1–10M-parameter model sees in a few thousand steps.</summary>
-    public const int DefaultCharacters = 3_000_000;
+    public const int DefaultCharacters = 1_000_000;
 
     public static string Generate(Func<WordList> words, int seed, int characters = DefaultCharacters, string? extraText = null)
     {

@@ -34,7 +34,7 @@ public static class SftRun
         int context = model.Config.Context;
         int ignore = IgnoreId(model, tokens);
         var defaults = model.Training.Training;
-        int steps = s.Steps ?? DefaultSteps;
+        int steps = s.Steps ?? (int)defaults.TrainArgs.GetValueOrDefault("sft_steps", DefaultSteps);
         int batch = s.Batch ?? (int)defaults.TrainArgs.GetValueOrDefault("batch", 16);
         int evalInterval = s.EvalInterval ?? Math.Max(1, Math.Min(250, steps / 4));
         if (steps < 1 || batch < 1 || evalInterval < 1 || s.EvalCount < 0)
@@ -51,7 +51,8 @@ public static class SftRun
         if (s.Data == SyntheticCorpus.Name)
         {
             var mixture = TaskMixture.Synthetic(words);
-            var (trainSet, testSet) = (new SyntheticConversations(mixture, DataSplit.Train, s.Seed), new SyntheticConversations(mixture, DataSplit.Test, s.Seed));
+            bool Fits(IReadOnlyList<ChatMessage> messages) => renderer.Render(messages).Length <= context + 1;
+            var (trainSet, testSet) = (new SyntheticConversations(mixture, DataSplit.Train, s.Seed, Fits), new SyntheticConversations(mixture, DataSplit.Test, s.Seed, Fits));
             train = new ConversationPacker(context, ignore, tokens.Pad, i => Render(trainSet.At(i), $"synthetic conversation {i}"));
             validation = new ConversationPacker(context, ignore, tokens.Pad, i => Render(testSet.At(i), $"synthetic held-out conversation {i}")) { Count = ValidationConversations };
             tasks = s.EvalCount > 0 ? [.. ChatTasks.Names.Select(n => mixture.Tasks.First(t => t.Name == n))] : [];
@@ -71,7 +72,7 @@ public static class SftRun
 
         var lossEstimate = new SftLossEstimate(model.Evaluation.Graph, evalInputs, validation, batch, maxBatches: 16);
         var fileOptimizer = OptimizerSettings.From(defaults, null);
-        var optimizer = OptimizerSettings.From(defaults, s.LearningRate ?? fileOptimizer.LearningRate / 2);
+        var optimizer = OptimizerSettings.From(defaults, s.LearningRate ?? defaults.TrainArgs.GetValueOrDefault("sft_lr", fileOptimizer.LearningRate / 2));
         double peak = optimizer.LearningRate, minLr = s.MinLearningRate ?? peak / 10;
         int warmup = s.Warmup ?? Math.Min(50, steps / 10);
         if (minLr < 0 || minLr > peak) throw new ConfigurationException($"--min-lr {minLr} must be between 0 and the peak learning rate {peak}");

@@ -3,14 +3,14 @@ namespace Dataflow.Chat.Tasks;
 /// <summary>A handful of greeting and identity turns, so the assistant says who it is; there is nothing to hold out, so both splits are the same set.</summary>
 public sealed class GreetingTask : IChatTask
 {
-    public const string Identity = "I am Dataflow's small assistant. I can add and subtract, multiply with a calculator, count letters and sort or reverse lists.";
+    public const string Identity = "I am Dataflow's tiny assistant.";
 
     private static readonly (string Question, string Answer)[] Turns =
     [
         ("Hello!", "Hello! " + Identity),
         ("Hi", "Hi! " + Identity),
         ("Who are you?", Identity),
-        ("What can you do?", Identity),
+        ("What can you do?", "Arithmetic, letter counts and lists."),
         ("What is your name?", "My name is Dataflow."),
         ("Thanks!", "You are welcome!"),
         ("Thank you.", "You are welcome!"),

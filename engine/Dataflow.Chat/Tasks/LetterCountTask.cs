@@ -4,13 +4,14 @@ using System.Text;
 namespace Dataflow.Chat.Tasks;
 
 /// <summary>
-/// Letter counting over Debian's words, nanochat's "spelling bee": the assistant spells the word and
-/// keeps a running count at each match before answering, <c>s,t,r=1,a,w,b,e,r=2,r=3,y -> 3</c>, so
-/// a small model counts by looking, one letter at a time. Test words never appear in training (<see cref="WordList"/>).
+/// Letter counting over Debian's words, nanochat's "spelling bee": the assistant spells the word with
+/// a running count after each match, then answers: <c>str1awber2r3y=3</c> for the r's of strawberry,
+/// so a small model counts by looking, one letter at a time (words have no digits, so it reads
+/// unambiguously). Test words never appear in training (<see cref="WordList"/>).
 /// </summary>
 public sealed class LetterCountTask(WordList words) : IChatTask
 {
-    private static readonly string[] Templates = ["How many {0} are in {1}?", "How many times does {0} appear in {1}?", "Count the letter {0} in {1}."];
+    private static readonly string[] Templates = ["How many {0} in {1}?", "Count the {0} in {1}.", "How many {0}'s are in {1}?"];
 
     public string Name => "spelling";
     public string Description => "counting a letter in a word the model never trained on (it spells the word first)";
@@ -24,19 +25,18 @@ public sealed class LetterCountTask(WordList words) : IChatTask
         var (spelled, count) = Spell(word, letter);
         string question = string.Format(CultureInfo.InvariantCulture, Templates[random.Next(Templates.Length)], letter, word);
         string answer = count.ToString(CultureInfo.InvariantCulture);
-        return new ChatProblem(Name, [ChatMessage.User(question)], [ChatMessage.Assistant($"{spelled} -> {answer}")], answer);
+        return new ChatProblem(Name, [ChatMessage.User(question)], [ChatMessage.Assistant($"{spelled}={answer}")], answer);
     }
 
-    /// <summary>The word's letters separated by commas, each match followed by its running count.</summary>
+    /// <summary>The word's letters, each match followed by its running count.</summary>
     public static (string Spelled, int Count) Spell(string word, char letter)
     {
         var text = new StringBuilder();
         int count = 0;
         foreach (char c in word)
         {
-            if (text.Length > 0) text.Append(',');
             text.Append(c);
-            if (c == letter) text.Append('=').Append(++count);
+            if (c == letter) text.Append(++count);
         }
         return (text.ToString(), count);
     }

@@ -20,7 +20,7 @@ public sealed class ListTask : IChatTask
         string question = (sort, random.Next(2)) switch
         {
             (true, 0) => $"Sort the list {Join(items)}.",
-            (true, _) => $"Sort {Join(items)} from smallest to largest.",
+            (true, _) => $"Sort {Join(items)}.",
             (false, 0) => $"Reverse the list {Join(items)}.",
             (false, _) => $"Reverse {Join(items)}.",
         };

@@ -2,20 +2,26 @@ namespace Dataflow.Chat.Tasks;
 
 /// <summary>
 /// The synthetic SFT conversations: one or two exchanges drawn from the task mixture, sometimes
-/// under a system message, so the assistant also learns to follow a system turn and a second question.
+/// under a system message, so the assistant also learns to follow a system turn and a second question
+/// (each only where <paramref name="fits"/> says the conversation still fits the model's context).
 /// Conversation <c>i</c> depends on the seed and <c>i</c> alone (so a batch source's state is one counter).
 /// </summary>
-public sealed class SyntheticConversations(TaskMixture mixture, DataSplit split, int seed)
+public sealed class SyntheticConversations(TaskMixture mixture, DataSplit split, int seed, Func<IReadOnlyList<ChatMessage>, bool> fits)
 {
     private static readonly string[] Systems = ["You are a helpful assistant.", "You are Dataflow's small assistant.", "Answer briefly."];
 
     public IReadOnlyList<ChatMessage> At(long index)
     {
         var random = new Random(SeedOf(seed, index, split));
-        var messages = new List<ChatMessage>();
-        if (random.Next(10) == 0) messages.Add(ChatMessage.System(Systems[random.Next(Systems.Length)]));
-        messages.AddRange(mixture.Next(random, split).Conversation);
-        if (random.Next(4) == 0) messages.AddRange(mixture.Next(random, split).Conversation);
+        var first = mixture.Next(random, split).Conversation;
+        List<ChatMessage> messages = [.. first];
+        var system = ChatMessage.System(Systems[random.Next(Systems.Length)]);
+        if (random.Next(10) == 0 && fits([system, .. messages])) messages.Insert(0, system);
+        if (random.Next(4) == 0)
+        {
+            List<ChatMessage> longer = [.. messages, .. mixture.Next(random, split).Conversation];
+            if (fits(longer)) messages = longer;
+        }
         return messages;
     }
 

@@ -24,5 +24,6 @@ public sealed class ToolArithmeticTask : IChatTask
 
     public bool IsCorrect(ChatProblem problem, string reply) => ChatReply.LastInteger(reply) == problem.Expected;
 
-    public string Prose(ChatProblem problem) => $"{problem.Reply[0].Content.Replace("*", " * ", StringComparison.Ordinal)} = {problem.Expected}.";
+    /// <summary>The call, its result and the result repeated: the base model learns to copy it, which is all the tool turn asks.</summary>
+    public string Prose(ChatProblem problem) => $"{problem.Prompt[^1].Content} calc {problem.Reply[0].Content} gives {problem.Expected}, so {problem.Expected}.";
 }

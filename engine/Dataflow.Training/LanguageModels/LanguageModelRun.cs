@@ -33,8 +33,8 @@ public static class LanguageModelRun
         var defaults = model.Training;
         int steps = s.Steps ?? (int)defaults.TrainArgs.GetValueOrDefault("steps", 5000);
         int batch = s.Batch ?? (int)defaults.TrainArgs.GetValueOrDefault("batch", 12);
-        int evalInterval = s.EvalInterval ?? Math.Max(1, Math.Min(250, steps / 4));
-        int evalIters = s.EvalIters ?? 50;
+        int evalInterval = s.EvalInterval ?? (int)defaults.TrainArgs.GetValueOrDefault("eval_interval", Math.Max(1, Math.Min(250, steps / 4)));
+        int evalIters = s.EvalIters ?? (int)defaults.TrainArgs.GetValueOrDefault("eval_iters", 50);
         if (steps < 1 || batch < 1 || evalInterval < 1 || evalIters < 1)
             throw new ConfigurationException($"--steps, --batch, --eval-interval and --eval-iters must be positive (got {steps}, {batch}, {evalInterval}, {evalIters})");
         var optimizer = OptimizerSettings.From(defaults, s.LearningRate);
