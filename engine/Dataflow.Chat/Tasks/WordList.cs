@@ -30,8 +30,12 @@ public sealed class WordList
 
     public static bool IsUsable(string word) => word.Length is >= 3 and <= 10 && word.All(char.IsAsciiLetterLower);
 
-    public static WordList Load(string path = DefaultPath)
+    /// <summary>Where the words are read from: $DATAFLOW_WORD_LIST if set (tests give a small list), else <see cref="DefaultPath"/>.</summary>
+    public static string PathInUse => Environment.GetEnvironmentVariable("DATAFLOW_WORD_LIST") is { Length: > 0 } path ? path : DefaultPath;
+
+    public static WordList Load(string? path = null)
     {
+        path ??= PathInUse;
         if (!File.Exists(path))
             throw new WordListUnavailableException($"the word list {path} is missing: run tools/setup (it installs Debian's wamerican)");
         return new WordList(File.ReadLines(path));
