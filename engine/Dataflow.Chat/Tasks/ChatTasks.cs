@@ -26,6 +26,6 @@ public static class ChatTasks
     /// </summary>
     public static IReadOnlyList<(string Task, double Weight)> Mixture { get; } =
     [
-        ("arithmetic", 3), ("spelling", 3), ("tool-arithmetic", 2), ("lists", 2), ("arithmetic-hard", 1), ("greetings", 0.5),
+        ("arithmetic", 4), ("spelling", 3), ("tool-arithmetic", 2), ("lists", 1), ("arithmetic-hard", 0.5), ("greetings", 0.3),
     ];
 }

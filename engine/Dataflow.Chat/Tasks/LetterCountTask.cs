@@ -11,7 +11,7 @@ namespace Dataflow.Chat.Tasks;
 /// </summary>
 public sealed class LetterCountTask(WordList words) : IChatTask
 {
-    private static readonly string[] Templates = ["How many {0} in {1}?", "Count the {0} in {1}.", "How many {0}'s are in {1}?"];
+    private static readonly string[] Templates = ["How many {0} in {1}?", "Count the {0} in {1}."];
 
     public string Name => "spelling";
     public string Description => "counting a letter in a word the model never trained on (it spells the word first)";

@@ -8,7 +8,7 @@ namespace Dataflow.Chat.Tasks;
 /// </summary>
 public sealed class ToolArithmeticTask : IChatTask
 {
-    private static readonly string[] Templates = ["What is {0} * {1}?", "{0} * {1} = ?", "Compute {0} * {1}.", "What's {0} times {1}?"];
+    private static readonly string[] Templates = ["What is {0} * {1}?", "{0} * {1} = ?"];
 
     public string Name => "tool-arithmetic";
     public string Description => "4-digit × 4-digit multiplication with the calculator tool";

@@ -1,7 +1,5 @@
-using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Generation;
-using Dataflow.Graph.Dsl;
 
 namespace Dataflow.Tests.LanguageModels;
 
@@ -11,15 +9,8 @@ namespace Dataflow.Tests.LanguageModels;
 /// </summary>
 public class GeneratorToolTests
 {
-    private const int Context = 32;
-    private static readonly CharTokenizer Tokenizer = CharTokenizer.FromText("abcdefghijk");
-
-    private static Generator NewGenerator(Session session, int slots)
-    {
-        var overrides = new Dictionary<string, string>(TinyGpt.Overrides) { ["ctx"] = $"{Context}" };
-        return new Generator(new BatchDecoder(session, (length, perRow) =>
-            ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: perRow)), slots, Context, 4), Tokenizer);
-    }
+    private const int Context = GeneratorTests.Context;
+    private static readonly CharTokenizer Tokenizer = GeneratorTests.Tokenizer;
 
     /// <summary>Answers "kkk" after the first generated token, once.</summary>
     private sealed class AfterFirstToken(int[] answer) : IToolCalls
@@ -42,7 +33,7 @@ public class GeneratorToolTests
         int[] answer = Tokenizer.Encode("kkk");
         var tool = new AfterFirstToken(answer);
         using var session = TinyGpt.NewSession();
-        using var generator = NewGenerator(session, slots);
+        using var generator = GeneratorTests.NewGenerator(session, slots);
         var greedy = new SamplingOptions(Temperature: 0);
         int withTool = generator.Submit(new GenerationRequest(Tokenizer.Encode(prompt)) { MaxTokens = 6, Sampling = greedy, Tools = tool });
         var result = generator.Run()[withTool];

@@ -9,24 +9,32 @@ namespace Dataflow.Tests.Runner;
 /// point): train --text synthetic, sft, eval --chat-task, chat --once and piped chat, and the bad
 /// inputs that exit 1 or 2. The words come from a generated list ($DATAFLOW_WORD_LIST), not /usr/share/dict.
 /// </summary>
-public sealed class RunnerChatTests : IDisposable
+public sealed class RunnerChatTests(RunnerChatTests.TinyChatModel model) : IClassFixture<RunnerChatTests.TinyChatModel>
 {
-    private static readonly string[] Tiny = ["--set", "d=16", "--set", "heads=2", "--set", "layers=1"];
-    private readonly TempDirectory _dir = new();
-    private readonly Dictionary<string, string> _env;
-
-    public RunnerChatTests()
+    /// <summary>A base and its SFT, trained once for all the tests here (a few steps each).</summary>
+    public sealed class TinyChatModel : IDisposable
     {
-        _env = new() { ["DATAFLOW_WORD_LIST"] = TestWords.WriteTo(_dir.File("words.txt")) };
-        var train = Run(["train", RunnerProcess.Model("chat.dfg"), "--text", "synthetic", "--steps", "2", "--eval-iters", "1", .. Tiny, "--checkpoint", _dir.File("base.ckpt")]);
-        Assert.True(train.ExitCode == 0, train.ToString());
-        Assert.Contains("synthetic corpus:", train.Stdout + train.Stderr);
-        var sft = Run("sft", "--from", _dir.File("base.ckpt"), "--data", "synthetic", "--steps", "2", "--eval-count", "2", "--checkpoint", _dir.File("sft.ckpt"));
-        Assert.True(sft.ExitCode == 0, sft.ToString());
-        Assert.Contains("held-out accuracy: arithmetic:", sft.Stdout + sft.Stderr);
+        private static readonly string[] Tiny = ["--set", "d=16", "--set", "heads=2", "--set", "layers=1"];
+
+        public TinyChatModel()
+        {
+            Env = new() { ["DATAFLOW_WORD_LIST"] = TestWords.WriteTo(Dir.File("words.txt")) };
+            var train = RunnerProcess.RunWith(Env, ["train", RunnerProcess.Model("chat.dfg"), "--text", "synthetic", "--steps", "2", "--eval-iters", "1", .. Tiny, "--checkpoint", Dir.File("base.ckpt")]);
+            Assert.True(train.ExitCode == 0, train.ToString());
+            Assert.Contains("synthetic corpus:", train.Stdout + train.Stderr);
+            var sft = RunnerProcess.RunWith(Env, "sft", "--from", Dir.File("base.ckpt"), "--data", "synthetic", "--steps", "2", "--eval-count", "2", "--checkpoint", Dir.File("sft.ckpt"));
+            Assert.True(sft.ExitCode == 0, sft.ToString());
+            Assert.Contains("held-out accuracy: arithmetic:", sft.Stdout + sft.Stderr);
+        }
+
+        public TempDirectory Dir { get; } = new();
+        public Dictionary<string, string> Env { get; }
+
+        public void Dispose() => Dir.Dispose();
     }
 
-    public void Dispose() => _dir.Dispose();
+    private readonly TempDirectory _dir = model.Dir;
+    private readonly Dictionary<string, string> _env = model.Env;
 
     private RunnerProcess.Result Run(params string[] args) => RunnerProcess.RunWith(_env, args);
 
