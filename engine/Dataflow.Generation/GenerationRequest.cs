@@ -13,6 +13,9 @@ public sealed record GenerationRequest(int[] Prompt)
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     public IReadOnlyList<int> StopTokens { get; init; } = [];
 
+    /// <summary>A tool the text may call; its answers are fed in as they are asked for (null: none).</summary>
+    public IToolCalls? Tools { get; init; }
+
     /// <summary>Receives the text as it is decoded and the result at the end; null: results only.</summary>
     public IGenerationSink? Sink { get; init; }
 }

@@ -26,7 +26,7 @@ public sealed record GeneratorOptions(int Slots = 1, int Chunk = 64)
 /// <summary>
 /// Generates many sequences at once, as a game loop: each request is an entity of the generator's
 /// world, and every frame the schedule runs Admit → Prefill (one chunk) → Decode (one batched step)
-/// → Sample → Stream → Retire over all of them (continuous batching: a finished sequence's cache slot
+/// → Sample → Stream → Tool → Retire over all of them (continuous batching: a finished sequence's cache slot
 /// goes to the next waiting one the frame after). Serves <c>generate</c>, and later chat and RL rollouts.
 /// </summary>
 public sealed class Generator : IDisposable
@@ -41,7 +41,7 @@ public sealed class Generator : IDisposable
     {
         Tokenizer = tokenizer;
         _frame = new GenerationFrame(decoder, tokenizer.VocabSize);
-        ISystem[] systems = [new AdmitSystem(_frame), new PrefillSystem(_frame), new DecodeSystem(_frame), new SampleSystem(), new StreamSystem(), new RetireSystem(_frame)];
+        ISystem[] systems = [new AdmitSystem(_frame), new PrefillSystem(_frame), new DecodeSystem(_frame), new SampleSystem(), new StreamSystem(), new ToolSystem(_frame), new RetireSystem(_frame)];
         _schedule = new Schedule("generation").AddStage("frame");
         for (int i = 0; i < systems.Length; i++) _schedule.Add(systems[i], "frame", i == 0 ? [] : [systems[i - 1].Name]);
     }
@@ -85,7 +85,7 @@ public sealed class Generator : IDisposable
             new SequenceSampling
             {
                 Sampler = new Sampler(request.Sampling, new SeededRandom(request.Seed)),
-                MaxTokens = request.MaxTokens, StopStrings = request.StopStrings, StopTokens = request.StopTokens,
+                MaxTokens = request.MaxTokens, StopStrings = request.StopStrings, StopTokens = request.StopTokens, Tools = request.Tools,
             },
             new SequenceOutput { Sink = request.Sink, Stream = new StreamingDecoder(Tokenizer), Text = new StringBuilder(), SubmittedTicks = GenerationFrame.Now });
         return id;

@@ -18,6 +18,8 @@ public static class Program
             ConformanceCommand.Create(),
             DevicesCommand.Create(),
             GenerateCommand.Create(),
+            SftCommand.Create(),
+            ChatCommand.Create(),
             BenchCommand.Create(),
             LoraCommand.Create(),
         };

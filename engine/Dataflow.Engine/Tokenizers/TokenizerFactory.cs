@@ -26,6 +26,7 @@ public static class TokenizerFactory
             {
                 "char" => CharTokenizer.FromJson(root),
                 "bpe" => BytePairTokenizer.FromJson(root),
+                _ when SpecialTokenTokenizer.IsKind(kind) => SpecialTokenTokenizer.FromJson(root),
                 _ when kind.StartsWith("tiktoken:", StringComparison.Ordinal) => new TiktokenTokenizer(kind["tiktoken:".Length..]),
                 _ => throw new TokenizerException($"tokenizer JSON: unknown kind '{kind}'"),
             };
@@ -35,10 +36,14 @@ public static class TokenizerFactory
     /// <summary>
     /// <paramref name="spec"/> is "char" or "bpe:N" (both learned from <paramref name="trainingText"/>),
     /// a pretrained encoding name (cl100k_base, o200k_base, gpt2), or a path to a directory holding
-    /// vocab.json and merges.txt, or to one of those two files with the other beside it.
+    /// vocab.json and merges.txt, or to one of those two files with the other beside it. Any of them
+    /// followed by "+chat" (char+chat, bpe:1000+chat) adds the chat markers of <see cref="SpecialTokenNames.Chat"/>.
     /// </summary>
     public static ITokenizer Create(string spec, string? trainingText)
     {
+        const string chat = "+chat";
+        if (spec.EndsWith(chat, StringComparison.Ordinal) && spec.Length > chat.Length)
+            return new SpecialTokenTokenizer(Create(spec[..^chat.Length], trainingText), SpecialTokenNames.Chat);
         if (spec == "char") return CharTokenizer.FromText(RequireText(spec, trainingText));
         if (spec.StartsWith("bpe:", StringComparison.Ordinal))
         {

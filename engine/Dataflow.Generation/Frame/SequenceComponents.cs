@@ -45,6 +45,7 @@ public struct SequenceSampling
     public int MaxTokens;
     public IReadOnlyList<string> StopStrings;
     public IReadOnlyList<int> StopTokens;
+    public IToolCalls? Tools;
 }
 
 /// <summary>The text so far, the incremental decoder that streams it, the sink, and the clock.</summary>

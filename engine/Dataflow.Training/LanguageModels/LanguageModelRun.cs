@@ -27,9 +27,9 @@ public static class LanguageModelRun
         var resumed = s.ResumePath is null ? null : CheckpointReader.Load(s.ResumePath);
         var start = s.FromPath is null || resumed is not null ? null : CheckpointReader.Load(s.FromPath);
         if (start is not null) s = FromBase(s, start);
-        string text = TextCorpus.Read(s.TextPath);
+        string text = s.Text ?? TextCorpus.Read(s.TextPath);
         // A resumed or fine-tuned run keeps the tokenizer it was trained with (a BPE would be retrained otherwise).
-        var tokenizer = (resumed ?? start)?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : TokenizerFactory.Create(s.Tokenizer, text);
+        var tokenizer = (resumed ?? start)?.TokenizerJson is { } json ? TokenizerFactory.FromJson(json) : s.TokenizerInstance ?? TokenizerFactory.Create(s.Tokenizer, text);
         var config = Configure(s, tokenizer);
         var model = config.Load(training: true);
         var evalModel = config.Load(training: false);
@@ -39,8 +39,8 @@ public static class LanguageModelRun
         var defaults = model.Training;
         int steps = s.Steps ?? (int)defaults.TrainArgs.GetValueOrDefault("steps", 5000);
         int batch = s.Batch ?? (int)defaults.TrainArgs.GetValueOrDefault("batch", 12);
-        int evalInterval = s.EvalInterval ?? Math.Max(1, Math.Min(250, steps / 4));
-        int evalIters = s.EvalIters ?? 50;
+        int evalInterval = s.EvalInterval ?? (int)defaults.TrainArgs.GetValueOrDefault("eval_interval", Math.Max(1, Math.Min(250, steps / 4)));
+        int evalIters = s.EvalIters ?? (int)defaults.TrainArgs.GetValueOrDefault("eval_iters", 50);
         if (steps < 1 || batch < 1 || evalInterval < 1 || evalIters < 1)
             throw new ConfigurationException($"--steps, --batch, --eval-interval and --eval-iters must be positive (got {steps}, {batch}, {evalInterval}, {evalIters})");
         var optimizer = OptimizerSettings.From(defaults, s.LearningRate);
@@ -67,14 +67,14 @@ public static class LanguageModelRun
             FromPath = s.FromPath, Lora = config.Lora,
         };
         string description = string.Create(CultureInfo.InvariantCulture,
-            $"{model.Name}: {Parameters(model)}; {tokenizer.Kind} tokenizer, vocab {tokenizer.VocabSize}; " +
+            $"{model.Name}: {DescribeParameters(model)}; {tokenizer.Kind} tokenizer, vocab {tokenizer.VocabSize}; " +
             $"{corpus.Train.Length} train / {corpus.Validation.Length} val tokens; batch {batch} × context {config.Context}; " +
             $"lr {schedule.Peak:G3} → {schedule.MinLearningRate:G3}, warmup {schedule.WarmupSteps}, {steps} steps");
         return (plan, description);
     }
 
     /// <summary>"0.81M parameters", or for LoRA the trainable count and its share of the frozen base.</summary>
-    private static string Parameters(LoadedModel model)
+    public static string DescribeParameters(LoadedModel model)
     {
         var graph = model.Graph;
         if (!graph.Parameters.Any(p => !p.Trainable)) return string.Create(CultureInfo.InvariantCulture, $"{graph.ParameterCount() / 1e6:F2}M parameters");

@@ -10,6 +10,12 @@ public sealed record LanguageModelSettings : RunSettings
 {
     public required string TextPath { get; init; }
 
+    /// <summary>The training text itself when it was not read from <see cref="TextPath"/> (a generated corpus; TextPath then only names it).</summary>
+    public string? Text { get; init; }
+
+    /// <summary>A tokenizer built by the caller instead of from <see cref="Tokenizer"/> (which then only describes it).</summary>
+    public Engine.Tokenizers.ITokenizer? TokenizerInstance { get; init; }
+
     /// <summary>"char", "bpe:N", a pretrained encoding name or a vocab.json/merges.txt path (TokenizerFactory).</summary>
     public string Tokenizer { get; init; } = "char";
 

@@ -9,12 +9,12 @@ namespace Dataflow.Tests.LanguageModels;
 /// <summary>Continuous batching over the tiny GPT (vocabulary 11, context 32, random weights): slots, seeds, stops, streaming.</summary>
 public class GeneratorTests
 {
-    private const int Context = 32;
+    internal const int Context = 32;
 
     /// <summary>Eleven characters, one per token id of the tiny model.</summary>
-    private static readonly CharTokenizer Tokenizer = CharTokenizer.FromText("abcdefghijk");
+    internal static readonly CharTokenizer Tokenizer = CharTokenizer.FromText("abcdefghijk");
 
-    private static Generator NewGenerator(Session session, int slots, int chunk = 4)
+    internal static Generator NewGenerator(Session session, int slots, int chunk = 4)
     {
         var overrides = new Dictionary<string, string>(TinyGpt.Overrides) { ["ctx"] = $"{Context}" };
         var decoder = new BatchDecoder(session, (length, perRow) =>

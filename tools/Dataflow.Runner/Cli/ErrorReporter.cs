@@ -34,6 +34,7 @@ public static class ErrorReporter
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, exception.Message),
             UnauthorizedAccessException or IOException => (ExitCodes.BadInput, exception.Message),
             KernelCompileException or BackendUnavailableException => (ExitCodes.Environment, exception.Message),
+            Chat.Tasks.WordListUnavailableException => (ExitCodes.Environment, exception.Message),
             // No libmpi, or an MPI call failed (a launcher, network or peer problem): the environment.
             MpiUnavailableException or MpiException => (ExitCodes.Environment, exception.Message),
             _ => (ExitCodes.Internal, $"internal error: {exception.GetType().Name}: {exception.Message}" +

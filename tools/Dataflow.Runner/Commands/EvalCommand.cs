@@ -1,6 +1,11 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Dataflow.Backends;
+using Dataflow.Chat;
+using Dataflow.Chat.Tasks;
+using Dataflow.Generation;
 using Dataflow.Engine.Data;
 using Dataflow.Graph.Dsl;
 using Dataflow.Runner.Cli;
@@ -16,16 +21,27 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "The .dfg model file" };
+        var model = new Argument<string?>("model") { Description = "The .dfg model file (not with --chat-task: the checkpoint carries it)", Arity = ArgumentArity.ZeroOrOne };
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint to evaluate", Required = true };
         var data = new Option<string?>("--data") { Description = "Dataset: fashion-mnist (its test set)" };
         var text = new Option<string?>("--text") { Description = "Language model: the exact loss over the validation split (last 10%) of this text; the model, settings and tokenizer come from the checkpoint" };
-        var adapter = new Option<string?>("--adapter") { Description = "With --text: a LoRA adapter trained on --checkpoint, applied on top of it" };
+        var adapter = new Option<string?>("--adapter") { Description = "With --text or --chat-task: a LoRA adapter trained on --checkpoint, applied on top of it" };
         var task = new Option<string?>("--task") { Description = "Encoder–decoder task (reverse | sort): exact match on held-out sequences; defaults to the checkpoint's" };
+        var chatTask = new Option<string?>("--chat-task") { Description = $"Chat model: held-out accuracy of generated replies on a chat task ({string.Join(" | ", ChatTasks.Names)})" };
+        var count = new Option<int>("--count") { Description = "With --chat-task: held-out problems to generate replies for", DefaultValueFactory = _ => ChatEvaluation.DefaultCount };
+        var seed = CommonOptions.Seed();
         var (preset, set, json, backend) = (CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend());
-        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, adapter, task, preset, set, json, backend };
+        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, adapter, task, chatTask, count, seed, preset, set, json, backend };
         command.SetAction(r =>
         {
+            if (r.GetValue(chatTask) is { } chatTaskName)
+            {
+                if (r.GetValue(model) is not null || r.GetValue(data) is not null || r.GetValue(text) is not null || r.GetValue(task) is not null)
+                    throw new UsageException("--chat-task takes only --checkpoint (and --adapter): the model, settings and tokenizer come from the checkpoint");
+                if (r.GetValue(count) < 1) throw new UsageException($"--count {r.GetValue(count)}: must be at least 1");
+                return EvaluateChatTask(r.GetValue(checkpoint)!, r.GetValue(adapter), chatTaskName, r.GetValue(count), r.GetValue(seed), r.GetValue(backend)!, r.GetValue(json));
+            }
+            if (r.GetValue(model) is null) throw new UsageException("eval needs the model file (or --chat-task with a chat checkpoint)");
             if (r.GetValue(data) is not null && r.GetValue(text) is not null) throw new UsageException("eval takes --data or --text, not both");
             if (r.GetValue(adapter) is not null && r.GetValue(text) is null) throw new UsageException("--adapter is for language models: use it with --text");
             if (r.GetValue(text) is { } textPath)
@@ -40,6 +56,30 @@ public static class EvalCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static int EvaluateChatTask(string checkpoint, string? adapter, string taskName, int count, int seed, string backend, bool json)
+    {
+        var clock = Stopwatch.StartNew();
+        var task = ChatTasks.Create(taskName, () => WordList.Load());
+        var model = CheckpointModel.Open(checkpoint, BackendCatalog.Create(backend), adapterPath: adapter);
+        ChatTaskScore score;
+        try
+        {
+            using var generation = new ChatGeneration(model.Session, model.Config, new ChatTokens(model.Tokenizer), slots: Math.Min(count, 32));
+            score = ChatEvaluation.Score(generation, task, count, seed);
+        }
+        finally { model.Session.Dispose(); }
+        var output = json ? Console.Error : Console.Out;
+        foreach (var (question, reply, correct) in score.Samples)
+            output.WriteLine($"  {(correct ? "ok  " : "FAIL")} {question} -> {ChatReply.Readable(reply).Trim()}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"chat task {score.Summary}; {clock.Elapsed.TotalSeconds:F1} s"));
+        if (json)
+            Console.WriteLine(new JsonObject
+            {
+                ["task"] = score.Task, ["accuracy"] = score.Accuracy, ["n"] = score.Count, ["correct"] = score.Correct, ["seconds"] = clock.Elapsed.TotalSeconds,
+            }.ToJsonString());
+        return ExitCodes.Ok;
     }
 
     private static int EvaluateTask(string model, string checkpoint, string? task, string? preset, string[] overrides, string backend, bool json)

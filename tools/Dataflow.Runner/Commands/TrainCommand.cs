@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Dataflow.Backends;
+using Dataflow.Chat;
+using Dataflow.Chat.Tasks;
+using Dataflow.Engine.Tokenizers;
 using Dataflow.Engine.Compile;
 using Dataflow.Runner.Cli;
 using Dataflow.Runner.Progress;
@@ -23,7 +26,8 @@ public static class TrainCommand
     {
         public readonly Argument<string> Model = new("model") { Description = "The .dfg model file" };
         public readonly Option<string?> Data = new("--data") { Description = "Classification dataset: fashion-mnist" };
-        public readonly Option<string?> Text = new("--text") { Description = "Train a language model on this text file (90% train, 10% validation)" };
+        public readonly Option<string?> Text = new("--text") { Description = "Train a language model on this text file (90% train, 10% validation), or on 'synthetic': the chat tasks' generated base corpus" };
+        public readonly Option<string?> ExtraText = new("--extra-text") { Description = "With --text synthetic: add this text file to the generated corpus" };
         public readonly Option<string?> Task = new("--task") { Description = "Train an encoder–decoder on a generated task: reverse | sort" };
         public readonly Option<string> Tokenizer = new("--tokenizer") { Description = "With --text: char | bpe:N | a vocab.json/merges.txt path | cl100k_base | o200k_base", DefaultValueFactory = _ => "char" };
         public readonly Option<int?> Epochs = new("--epochs") { Description = "With --data: total epochs to reach (a resumed run continues to this count)" };
@@ -57,7 +61,7 @@ public static class TrainCommand
 
         public Command Command() => new("train", "Train a model")
         {
-            Model, Data, Text, Task, Tokenizer, Epochs, Steps, Batch, Lr, MinLr, Warmup, EvalInterval, EvalIters, MinLength, MaxLength, EvalPerLength, Average,
+            Model, Data, Text, ExtraText, Task, Tokenizer, Epochs, Steps, Batch, Lr, MinLr, Warmup, EvalInterval, EvalIters, MinLength, MaxLength, EvalPerLength, Average,
             Patience, Seed, Preset, Set, Checkpoint, Resume, From, Lora, Log, Json, Backend, Verbose, NoFusion, Distributed, Zero, CollectiveTimeout,
         };
     }
@@ -122,11 +126,14 @@ public static class TrainCommand
         var lora = LoraFlag.Read(r, f.Lora);
         if ((lora is not null || r.GetValue(f.From) is not null) && r.GetValue(f.Text) is null)
             throw new UsageException($"{(lora is not null ? "--lora" : "--from")} is for language models: use it with --text");
+        if (r.GetValue(f.ExtraText) is not null && r.GetValue(f.Text) != SyntheticCorpus.Name)
+            throw new UsageException("--extra-text adds to the generated corpus: it needs --text synthetic");
         if (r.GetValue(f.Text) is { } textPath)
         {
+            var (text, tokenizer) = textPath == SyntheticCorpus.Name ? Synthetic(r.GetValue(f.Tokenizer)!, r.GetValue(f.ExtraText), common.Seed, progress) : (null, null);
             var (plan, description) = LanguageModelRun.Plan(new LanguageModelSettings
             {
-                ModelPath = common.ModelPath, TextPath = textPath, Tokenizer = r.GetValue(f.Tokenizer)!,
+                ModelPath = common.ModelPath, TextPath = textPath, Text = text, TokenizerInstance = tokenizer, Tokenizer = r.GetValue(f.Tokenizer)!,
                 Steps = r.GetValue(f.Steps), Batch = common.Batch, LearningRate = common.LearningRate, MinLearningRate = r.GetValue(f.MinLr),
                 Warmup = r.GetValue(f.Warmup), EvalInterval = r.GetValue(f.EvalInterval), EvalIters = r.GetValue(f.EvalIters),
                 Seed = common.Seed, Preset = common.Preset, Overrides = common.Overrides, CheckpointPath = common.CheckpointPath, ResumePath = common.ResumePath,
@@ -145,5 +152,16 @@ public static class TrainCommand
                 Patience = common.Patience, Verbose = common.Verbose, Compile = common.Compile,
             });
         return ClassifierRun.Plan(common);
+    }
+
+    /// <summary>The chat tasks' base corpus (seeded by --seed) and its character tokenizer with the chat markers.</summary>
+    private static (string Text, ITokenizer Tokenizer) Synthetic(string tokenizerSpec, string? extraPath, int seed, ConsoleProgress progress)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string? extra = extraPath is null ? null : TextCorpus.Read(extraPath);
+        string text = SyntheticCorpus.Generate(() => WordList.Load(), seed, extraText: extra);
+        var tokenizer = SyntheticCorpus.Tokenizer(tokenizerSpec, text);
+        progress.Line($"synthetic corpus: {text.Length:N0} characters of the chat tasks' training problems in prose{(extraPath is null ? "" : $" and {extraPath}")} ({clock.Elapsed.TotalSeconds:F1} s)");
+        return (text, tokenizer);
     }
 }
