@@ -156,13 +156,13 @@ public sealed class DistributedTrainingTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("text.txt"), LanguageModels.TinyGpt.RepetitiveText(2000));
-        using var run = MpiTrainRun.Start(2, [.. TinyGpt(dir, 1_000_000), "--log", dir.File("run.jsonl"), "--collective-timeout", "3"]);
+        using var run = MpiTrainRun.Start(2, [.. TinyGpt(dir, 1_000_000), "--log", dir.File("run.jsonl"), "--collective-timeout", "10"]);
         int victim = WhileTraining(run, dir.File("run.jsonl"), rank: 1);
         Assert.Equal(0, Process.Start("kill", ["-STOP", $"{victim}"])!.WaitForExitAndCode());
 
         var result = run.Wait();
         Assert.True(result.ExitCode == 1, result.ToString());
-        Assert.Matches(@"rank 0 of 2: .* waited \d+\.\d s for the other ranks \(limit 3\.0 s\): another rank failed or stalled", result.Stderr);
+        Assert.Matches(@"rank 0 of 2: .* waited \d+\.\d s for the other ranks \(limit 10\.0 s\): another rank failed or stalled", result.Stderr);
     }
 
     /// <summary>Waits until rank 0 has logged a few steps, then finds the process of <paramref name="rank"/>.</summary>
@@ -171,6 +171,7 @@ public sealed class DistributedTrainingTests
         var clock = Stopwatch.StartNew();
         while (!(File.Exists(log) && File.ReadLines(log).Count() >= 5))
         {
+            if (run.HasExited) Assert.Fail($"the run ended before it logged 5 steps: {run.Wait()}");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the run logged no steps within 30 s");
             Thread.Sleep(100);
         }

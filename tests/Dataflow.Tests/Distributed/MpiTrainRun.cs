@@ -60,6 +60,8 @@ internal sealed class MpiTrainRun : IDisposable
         return run.Wait();
     }
 
+    public bool HasExited => _process.HasExited;
+
     public Result Wait()
     {
         if (!_process.WaitForExit(Limit - _clock.Elapsed))
