@@ -22,7 +22,8 @@ public sealed class GrpoBatches : IBatchSource
     private readonly RewardFunction _reward;
     private readonly IReadOnlyDictionary<string, long> _bindings;
     private readonly LanguageModelInputs _inputs;
-    private long _position, _samples;
+    private readonly ShuffledCycle _order;
+    private long _samples;
     private TrainingBatch? _current;
     private int _uses;
 
@@ -30,6 +31,7 @@ public sealed class GrpoBatches : IBatchSource
     {
         (_s, _policy, _prompts, _reward, _inputs) = (s, policy, prompts, reward, inputs);
         Rows = s.PromptsPerStep * s.Group;
+        _order = new ShuffledCycle(prompts.Count, s.Seed);
         _bindings = inputs.Bindings(Rows, policy.Model.Context);
     }
 
@@ -46,8 +48,7 @@ public sealed class GrpoBatches : IBatchSource
     private TrainingBatch Rollout()
     {
         int group = _s.Group;
-        var promptIds = new int[_s.PromptsPerStep];
-        for (int p = 0; p < promptIds.Length; p++) promptIds[p] = NextPrompt();
+        var promptIds = _order.Next(_s.PromptsPerStep);
         var prompts = new int[Rows][];
         var seeds = new ulong[Rows];
         for (int r = 0; r < Rows; r++)
@@ -98,19 +99,10 @@ public sealed class GrpoBatches : IBatchSource
         return count > 0 ? sum / count : 0;
     }
 
-    private int NextPrompt()
-    {
-        long pass = _position / _prompts.Count;
-        int at = (int)(_position++ % _prompts.Count);
-        var order = Enumerable.Range(0, _prompts.Count).ToArray();
-        new SeededRandom((ulong)(uint)_s.Seed * 0x9E3779B97F4A7C15UL + (ulong)pass).Shuffle(order.AsSpan());
-        return order[at];
-    }
-
     public byte[] GetState()
     {
         var state = new byte[16];
-        BinaryPrimitives.WriteInt64LittleEndian(state, _position);
+        BinaryPrimitives.WriteInt64LittleEndian(state, _order.Position);
         BinaryPrimitives.WriteInt64LittleEndian(state.AsSpan(8), _samples);
         return state;
     }
@@ -118,6 +110,6 @@ public sealed class GrpoBatches : IBatchSource
     public void SetState(ReadOnlySpan<byte> state)
     {
         if (state.Length != 16) throw new DataException($"the checkpoint's batch state is {state.Length} bytes, not a GRPO run's 16");
-        (_position, _samples, _current) = (BinaryPrimitives.ReadInt64LittleEndian(state), BinaryPrimitives.ReadInt64LittleEndian(state[8..]), null);
+        (_order.Position, _samples, _current) = (BinaryPrimitives.ReadInt64LittleEndian(state), BinaryPrimitives.ReadInt64LittleEndian(state[8..]), null);
     }
 }

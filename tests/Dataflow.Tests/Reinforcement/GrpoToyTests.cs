@@ -2,6 +2,7 @@ using Dataflow.Backends.Cpu;
 using Dataflow.Generation;
 using Dataflow.Reinforcement;
 using Dataflow.Training;
+using Xunit.Abstractions;
 
 namespace Dataflow.Tests.Reinforcement;
 
@@ -10,7 +11,7 @@ namespace Dataflow.Tests.Reinforcement;
 /// starts with the letter 'a' (one in five at the start). Rollouts come from the batched generator on
 /// the training session, so each step samples the policy as updated by the last.
 /// </summary>
-public sealed class GrpoToyTests
+public sealed class GrpoToyTests(ITestOutputHelper output)
 {
     private static readonly int[][] Prompts = [.. "bcde".Select(c => ToyPolicies.Letters.Encode(c.ToString()))];
 
@@ -32,6 +33,7 @@ public sealed class GrpoToyTests
 
         var rewards = recorder.Steps.Select(s => ToyPolicies.Metric(s, RolloutMetrics.MeanReward)).ToArray();
         Assert.Equal(30, rewards.Length);
+        output.WriteLine("mean reward per step: " + string.Join(" ", rewards.Select(r => r.ToString("F2"))));
         double first = rewards[..5].Average(), last = rewards[^5..].Average();
         Assert.True(first < 0.45, $"the untrained policy should rarely start with 'a' (mean reward {first:F2} over the first 5 steps)");
         Assert.True(last > first + 0.3, $"the mean reward should rise clearly: {first:F2} over the first 5 steps, {last:F2} over the last 5");
