@@ -53,13 +53,23 @@ public sealed class GrpoToyTests(ITestOutputHelper output)
     [Fact]
     public void TheKlToAnIdenticalReferenceIsZeroAtTheFirstStep()
     {
-        using var grpo = GrpoRun.Plan(Settings(4, beta: 0.05), ToyPolicies.TinyGpt(), ToyPolicies.Letters, Prompts, StartsWithA, (Prompts, StartsWithA),
-            referenceBackend: () => new CpuBackend());
-        var recorder = new ToyPolicies.Recorder();
-        Trainer.Run(grpo.Plan, new CpuBackend(), recorder);
+        var path = Path.Combine(Path.GetTempPath(), $"grpo-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            using var grpo = GrpoRun.Plan(Settings(4, beta: 0.05) with { CheckpointPath = path }, ToyPolicies.TinyGpt(), ToyPolicies.Letters,
+                Prompts, StartsWithA, (Prompts, StartsWithA), referenceBackend: () => new CpuBackend());
+            var recorder = new ToyPolicies.Recorder();
+            Trainer.Run(grpo.Plan, new CpuBackend(), recorder);
 
-        var kl = recorder.Steps.Select(s => ToyPolicies.Metric(s, RolloutMetrics.Kl)).ToArray();
-        Assert.Equal(0, kl[0]);
-        Assert.True(kl[^1] > 0, $"after updates the policy moves away from the frozen reference (KL {kl[^1]})");
+            var kl = recorder.Steps.Select(s => ToyPolicies.Metric(s, RolloutMetrics.Kl)).ToArray();
+            Assert.Equal(0, kl[0]);
+            Assert.True(kl[^1] > 0, $"after updates the policy moves away from the frozen reference (KL {kl[^1]})");
+
+            // The checkpoint is a language model's like any other: the generator opens it alone.
+            using var generator = Generator.Open(path, new CpuBackend(), new GeneratorOptions());
+            generator.Submit(new GenerationRequest(Prompts[0]) { MaxTokens = 3, Sampling = new SamplingOptions(Temperature: 0) });
+            Assert.Equal(3, generator.Run().Single().GeneratedTokens);
+        }
+        finally { File.Delete(path); }
     }
 }
