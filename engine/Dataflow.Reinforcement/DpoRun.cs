@@ -1,6 +1,4 @@
-using System.Globalization;
 using Dataflow.Engine;
-using Dataflow.Engine.Optim;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Objectives;
@@ -27,34 +25,8 @@ public static class DpoRun
         var policyModel = new PolicyModel(config);
         var model = policyModel.Training((graph, inputs) => PolicyObjectives.AppendDpo(graph, inputs.Logits, inputs.Targets, s.Beta));
         var state = new DpoState(policyModel, train, heldOut, Math.Min(s.PairsPerStep, train.Count), config.Context);
-        var optimizer = OptimizerSettings.From(model.Training, s.LearningRate);
-        return new TrainingPlan
-        {
-            Title = $"dpo {model.Name}",
-            Model = model,
-            Batches = new DpoBatches(state, LanguageModelInputs.Of(model.Graph), s),
-            Evaluator = new DpoEvaluator(state, s.Beta),
-            Steps = s.Steps,
-            EvalEvery = s.EvalEvery,
-            EvaluateFirst = true,
-            Optimizer = optimizer,
-            Schedule = new ConstantSchedule(optimizer.LearningRate),
-            Seed = s.Seed,
-            TokenizerJson = tokenizer.ToJson(),
-            Prepare = session =>
-            {
-                if (s.FromCheckpoint is { } from) InitialWeights.Load(session, model.Graph, from);
-                state.Attach(session);
-            },
-            CheckpointConfig = (_, _) => config.ToConfig(model, s.Seed, 2 * state.PerBatch, new Dictionary<string, string>
-            {
-                ["trained_by"] = "dpo",
-                ["beta"] = RunSettings.Format(s.Beta),
-                ["steps"] = s.Steps.ToString(CultureInfo.InvariantCulture),
-            }),
-            CheckpointPath = s.CheckpointPath,
-            ResumePath = s.ResumePath,
-        };
+        return PostTrainingRun.Plan("dpo", s, config, model, tokenizer, new DpoBatches(state, LanguageModelInputs.Of(model.Graph), s),
+            new DpoEvaluator(state, s.Beta), 2 * state.PerBatch, state.Attach, new Dictionary<string, string> { ["beta"] = RunSettings.Format(s.Beta) });
     }
 
     private static void CheckFits(IReadOnlyList<TokenizedPair> pairs, string which, int context)

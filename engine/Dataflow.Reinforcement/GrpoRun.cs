@@ -1,7 +1,6 @@
 using System.Globalization;
 using Dataflow.Engine;
 using Dataflow.Engine.Backends;
-using Dataflow.Engine.Optim;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Objectives;
 using Dataflow.Training;
@@ -48,37 +47,16 @@ public static class GrpoRun
         var inputs = LanguageModelInputs.Of(model.Graph);
         int rows = s.PromptsPerStep * s.Group;
         var policy = new GrpoPolicy(policyModel, tokenizer, rows, s.Rollout.PrefillChunk, s.Beta > 0 ? referenceBackend : null);
-        var optimizer = OptimizerSettings.From(model.Training, s.LearningRate);
-        var plan = new TrainingPlan
-        {
-            Title = $"grpo {model.Name}",
-            Model = model,
-            Batches = new GrpoBatches(s, policy, prompts, reward, inputs),
-            Evaluator = new RewardEvaluator(policy, heldOut.Prompts, heldOut.Reward, s.Rollout, s.SuccessThreshold),
-            Steps = s.Steps,
-            EvalEvery = s.EvalEvery,
-            EvaluateFirst = true,
-            Optimizer = optimizer,
-            Schedule = new ConstantSchedule(optimizer.LearningRate),
-            Seed = s.Seed,
-            TokenizerJson = tokenizer.ToJson(),
-            Prepare = session =>
+        var plan = PostTrainingRun.Plan("grpo", s, config, model, tokenizer,
+            new GrpoBatches(s, policy, prompts, reward, inputs),
+            new RewardEvaluator(policy, heldOut.Prompts, heldOut.Reward, s.Rollout, s.SuccessThreshold),
+            rows, policy.Attach, new Dictionary<string, string>
             {
-                if (s.FromCheckpoint is { } from) InitialWeights.Load(session, model.Graph, from);
-                policy.Attach(session);
-            },
-            CheckpointConfig = (_, _) => config.ToConfig(model, s.Seed, rows, new Dictionary<string, string>
-            {
-                ["trained_by"] = "grpo",
                 ["group"] = s.Group.ToString(CultureInfo.InvariantCulture),
                 ["prompts_per_step"] = s.PromptsPerStep.ToString(CultureInfo.InvariantCulture),
                 ["clip"] = RunSettings.Format(s.Clip),
                 ["kl"] = RunSettings.Format(s.Beta),
-                ["steps"] = s.Steps.ToString(CultureInfo.InvariantCulture),
-            }),
-            CheckpointPath = s.CheckpointPath,
-            ResumePath = s.ResumePath,
-        };
+            });
         return new GrpoPlan(plan, policy);
     }
 }

@@ -13,7 +13,7 @@ public delegate double RewardFunction(int prompt, GenerationResult completion);
 /// on the clipped objective. <see cref="Beta"/> &gt; 0 adds the k3 KL penalty to a frozen copy of
 /// the starting policy.
 /// </summary>
-public sealed record GrpoSettings
+public sealed record GrpoSettings : PostTrainingSettings
 {
     public int Group { get; init; } = 16;
     public int PromptsPerStep { get; init; } = 8;
@@ -33,17 +33,6 @@ public sealed record GrpoSettings
 
     public RolloutOptions Rollout { get; init; } = new();
 
-    /// <summary>Seeds the prompt order and the sampling (parameter initialisation too, when there is no starting checkpoint).</summary>
-    public int Seed { get; init; } = 1;
-    public long Steps { get; init; } = 100;
-    public long EvalEvery { get; init; } = 10;
-    public double? LearningRate { get; init; }
-
-    /// <summary>The starting policy (an SFT checkpoint): its weights, from step 0 with fresh optimizer moments; null: the model's initialisation.</summary>
-    public string? FromCheckpoint { get; init; }
-    public string? CheckpointPath { get; init; }
-    public string? ResumePath { get; init; }
-
     public GrpoSettings Validated()
     {
         if (Group < 2) throw new ConfigurationException($"--group {Group}: a group needs at least 2 completions to compare");
@@ -51,7 +40,7 @@ public sealed record GrpoSettings
         if (!(Clip >= 0 && Clip < 1)) throw new ConfigurationException($"--clip {Clip}: must be in [0, 1)");
         if (!(Beta >= 0) || double.IsInfinity(Beta)) throw new ConfigurationException($"--kl {Beta}: must be 0 or positive");
         if (UpdatesPerBatch < 1) throw new ConfigurationException($"--updates-per-batch {UpdatesPerBatch}: must be positive");
-        if (Steps < 1 || EvalEvery < 1) throw new ConfigurationException($"--steps {Steps} and --eval-every {EvalEvery} must be positive");
+        ValidateSchedule();
         if (Rollout.MaxTokens < 1) throw new ConfigurationException($"--max-tokens {Rollout.MaxTokens}: must be positive");
         Rollout.SamplingOrDefault.Validated();
         return this;

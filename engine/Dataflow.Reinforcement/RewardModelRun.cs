@@ -1,6 +1,4 @@
-using System.Globalization;
 using Dataflow.Engine;
-using Dataflow.Engine.Optim;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Dsl.Layers;
@@ -9,16 +7,17 @@ using Dataflow.Training;
 
 namespace Dataflow.Reinforcement;
 
-/// <summary>A reward-model run (TRL's RewardTrainer): pairs per step, the schedule, where it writes.</summary>
-public sealed record RewardModelSettings
+/// <summary>A reward-model run (TRL's RewardTrainer): pairs per step and what every post-training run has.</summary>
+public sealed record RewardModelSettings : PostTrainingSettings
 {
     public int PairsPerStep { get; init; } = 8;
-    public int Seed { get; init; } = 1;
-    public long Steps { get; init; } = 100;
-    public long EvalEvery { get; init; } = 10;
-    public double? LearningRate { get; init; }
-    public string? CheckpointPath { get; init; }
-    public string? ResumePath { get; init; }
+
+    public RewardModelSettings Validated()
+    {
+        if (PairsPerStep < 1) throw new ConfigurationException($"--batch {PairsPerStep}: must be positive");
+        ValidateSchedule();
+        return this;
+    }
 }
 
 /// <summary>
@@ -32,40 +31,18 @@ public static class RewardModelRun
     public const string HeldOutAccuracy = "heldout_pair_accuracy";
 
     /// <param name="config">The reward model's file, overrides and context (its checkpoint stores them, as a language model's does).</param>
-    public static TrainingPlan Plan(RewardModelSettings s, LanguageModelConfig config, ITokenizer tokenizer,
+    public static TrainingPlan Plan(RewardModelSettings settings, LanguageModelConfig config, ITokenizer tokenizer,
         IReadOnlyList<TokenizedPair> train, IReadOnlyList<TokenizedPair> heldOut)
     {
-        if (s.PairsPerStep < 1) throw new ConfigurationException($"--batch {s.PairsPerStep}: must be positive");
-        if (s.Steps < 1 || s.EvalEvery < 1) throw new ConfigurationException($"--steps {s.Steps} and --eval-every {s.EvalEvery} must be positive");
+        var s = settings.Validated();
         if (train.Count == 0 || heldOut.Count == 0) throw new ConfigurationException("a reward model needs training pairs and held-out pairs");
         var model = config.Load(training: true);
         var inputs = RewardModelInputs.Of(model.Graph);
         PolicyObjectives.AppendBradleyTerry(model.Graph, RewardModelInputs.RewardOutput);
         int perBatch = Math.Min(s.PairsPerStep, train.Count);
-        var optimizer = OptimizerSettings.From(model.Training, s.LearningRate);
         var evaluator = new PairAccuracyEvaluator(config, heldOut);
-        return new TrainingPlan
-        {
-            Title = $"reward model {model.Name}",
-            Model = model,
-            Batches = new RewardModelBatches(train, inputs, perBatch, config.Context, s.Seed),
-            Evaluator = evaluator,
-            Steps = s.Steps,
-            EvalEvery = s.EvalEvery,
-            EvaluateFirst = true,
-            Optimizer = optimizer,
-            Schedule = new ConstantSchedule(optimizer.LearningRate),
-            Seed = s.Seed,
-            TokenizerJson = tokenizer.ToJson(),
-            Prepare = evaluator.Attach,
-            CheckpointConfig = (_, _) => config.ToConfig(model, s.Seed, 2 * perBatch, new Dictionary<string, string>
-            {
-                ["trained_by"] = "reward_model",
-                ["steps"] = s.Steps.ToString(CultureInfo.InvariantCulture),
-            }),
-            CheckpointPath = s.CheckpointPath,
-            ResumePath = s.ResumePath,
-        };
+        return PostTrainingRun.Plan("reward_model", s, config, model, tokenizer, new RewardModelBatches(train, inputs, perBatch, config.Context, s.Seed),
+            evaluator, 2 * perBatch, evaluator.Attach, new Dictionary<string, string>());
     }
 
     internal static (int[] Prompt, int[] Completion)[] Sequences(IReadOnlyList<TokenizedPair> pairs, IReadOnlyList<int> picked) =>
