@@ -72,4 +72,39 @@ public sealed class GrpoToyTests(ITestOutputHelper output)
         }
         finally { File.Delete(path); }
     }
+
+    [Fact]
+    public void ARunFromACheckpointStartsAtStepZeroWithItsWeights()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"grpo-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            var first = new ToyPolicies.Recorder();
+            using (var grpo = GrpoRun.Plan(Settings(3) with { CheckpointPath = path }, ToyPolicies.TinyGpt(), ToyPolicies.Letters, Prompts, StartsWithA, (Prompts, StartsWithA)))
+                Trainer.Run(grpo.Plan, new CpuBackend(), first);
+
+            var saved = Graph.Checkpoints.CheckpointReader.Load(path);
+            Assert.Equal(3, saved.Header.Step);
+            var second = new ToyPolicies.Recorder();
+            (long Step, float[] Embedding)? start = null;
+            using (var grpo = GrpoRun.Plan(Settings(2) with { FromCheckpoint = path, Seed = 9 }, ToyPolicies.TinyGpt(), ToyPolicies.Letters, Prompts, StartsWithA, (Prompts, StartsWithA)))
+            {
+                var prepare = grpo.Plan.Prepare!;
+                Trainer.Run(grpo.Plan with
+                {
+                    Prepare = session =>
+                    {
+                        prepare(session);
+                        var wte = session.Parameters.Get("wte.weight");
+                        start = (session.Step, session.Parameters.Read(wte.Value, wte.Elements));
+                    },
+                }, new CpuBackend(), second);
+            }
+
+            Assert.Equal(0, start!.Value.Step);
+            Assert.Equal(saved.Tensors.Single(t => t.Name == "wte.weight").AsFloats(), start.Value.Embedding);
+            Assert.Equal([1, 2], second.Steps.Select(s => s.Step));
+        }
+        finally { File.Delete(path); }
+    }
 }
