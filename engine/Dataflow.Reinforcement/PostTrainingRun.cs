@@ -35,9 +35,12 @@ internal static class PostTrainingRun
 {
     /// <param name="attach">Called with the session once it holds the starting weights.</param>
     /// <param name="extraConfig">The run's own entries in the checkpoint's config, with its kind under <c>trained_by</c>.</param>
+    /// <param name="loadFrom">How <see cref="PostTrainingSettings.FromCheckpoint"/> is loaded; null: <see cref="InitialWeights.Load"/> (the same model).</param>
     public static TrainingPlan Plan(string kind, PostTrainingSettings s, LanguageModelConfig config, LoadedModel model, ITokenizer tokenizer,
-        IBatchSource batches, IEvaluator evaluator, int batch, Action<Session> attach, IReadOnlyDictionary<string, string> extraConfig)
+        IBatchSource batches, IEvaluator evaluator, int batch, Action<Session> attach, IReadOnlyDictionary<string, string> extraConfig,
+        Action<Session, Graph.Ir.ComputeGraph, string>? loadFrom = null)
     {
+        loadFrom ??= InitialWeights.Load;
         var optimizer = OptimizerSettings.From(model.Training, s.LearningRate);
         return new TrainingPlan
         {
@@ -54,7 +57,7 @@ internal static class PostTrainingRun
             TokenizerJson = tokenizer.ToJson(),
             Prepare = session =>
             {
-                if (s.FromCheckpoint is { } from) InitialWeights.Load(session, model.Graph, from);
+                if (s.FromCheckpoint is { } from) loadFrom(session, model.Graph, from);
                 attach(session);
             },
             CheckpointConfig = (_, _) => config.ToConfig(model, s.Seed, batch, new Dictionary<string, string>(extraConfig)

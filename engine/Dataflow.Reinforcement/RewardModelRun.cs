@@ -24,7 +24,8 @@ public sealed record RewardModelSettings : PostTrainingSettings
 /// The reward model as a <see cref="TrainingPlan"/>: a model file with <c>reward = value_head(h)</c>
 /// (graph/models/reward.dfg) and the Bradley–Terry loss over each pair's chosen and rejected rows
 /// (<see cref="PolicyObjectives.AppendBradleyTerry"/>); evaluated by pairwise accuracy on held-out
-/// pairs (the share whose chosen completion gets the higher reward).
+/// pairs (the share whose chosen completion gets the higher reward). Started from a language model's
+/// checkpoint, it takes the trunk's weights (<see cref="InitialWeights.LoadShared"/>) and a fresh head.
 /// </summary>
 public static class RewardModelRun
 {
@@ -42,7 +43,8 @@ public static class RewardModelRun
         int perBatch = Math.Min(s.PairsPerStep, train.Count);
         var evaluator = new PairAccuracyEvaluator(config, heldOut);
         return PostTrainingRun.Plan("reward_model", s, config, model, tokenizer, new RewardModelBatches(train, inputs, perBatch, config.Context, s.Seed),
-            evaluator, 2 * perBatch, evaluator.Attach, new Dictionary<string, string>());
+            evaluator, 2 * perBatch, evaluator.Attach, new Dictionary<string, string>(),
+            loadFrom: (session, graph, path) => InitialWeights.LoadShared(session, graph, path));
     }
 
     internal static (int[] Prompt, int[] Completion)[] Sequences(IReadOnlyList<TokenizedPair> pairs, IReadOnlyList<int> picked) =>

@@ -38,13 +38,15 @@ public sealed class PreferenceTrainingTests(ITestOutputHelper output)
         Assert.True(margins[^1] > margins[1] && margins[1] > margins[0], $"the held-out margin should grow: {string.Join(", ", margins)}");
     }
 
+    private static LanguageModelConfig TinyRewardModel() => new("reward.dfg", File.ReadAllText(DslTestSupport.ModelPath("reward.dfg")), null, new Dictionary<string, string>
+    {
+        ["vocab"] = ToyPolicies.Letters.VocabSize.ToString(), ["ctx"] = "8", ["d"] = "16", ["heads"] = "2", ["layers"] = "1", ["dropout"] = "0",
+    }, 8);
+
     [Fact]
     public void TheRewardModelRanksHeldOutPairs()
     {
-        var config = new LanguageModelConfig("reward.dfg", File.ReadAllText(DslTestSupport.ModelPath("reward.dfg")), null, new Dictionary<string, string>
-        {
-            ["vocab"] = ToyPolicies.Letters.VocabSize.ToString(), ["ctx"] = "8", ["d"] = "16", ["heads"] = "2", ["layers"] = "1", ["dropout"] = "0",
-        }, 8);
+        var config = TinyRewardModel();
         var settings = new RewardModelSettings { PairsPerStep = 8, Steps = 30, EvalEvery = 30, LearningRate = 5e-3, Seed = 2 };
         var plan = RewardModelRun.Plan(settings, config, ToyPolicies.Letters, Pairs(3, 64), Pairs(4, 50));
         var recorder = new ToyPolicies.Recorder();
@@ -53,5 +55,25 @@ public sealed class PreferenceTrainingTests(ITestOutputHelper output)
         output.WriteLine($"held-out pair accuracy {recorder.Evaluations[0].Evaluation.Accuracy:F2} → {result.ValidationAccuracy:F2}");
         Assert.True(result.ValidationAccuracy >= 0.9, $"held-out pairwise accuracy {result.ValidationAccuracy:F2}");
         Assert.True(recorder.Steps[^1].Loss < recorder.Steps[0].Loss);
+    }
+
+    /// <summary>A reward model started from a language model's checkpoint takes its trunk (same names and shapes) and a fresh head.</summary>
+    [Fact]
+    public void ARewardModelStartsFromALanguageModelsTrunk()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"dpo-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            Trainer.Run(DpoRun.Plan(new DpoSettings { Steps = 1, EvalEvery = 1, CheckpointPath = path }, ToyPolicies.TinyGpt(), ToyPolicies.Letters, Pairs(1, 8), Pairs(2, 8)), new CpuBackend());
+            var graph = TinyRewardModel().Load(training: false).Graph;
+            using var session = new Dataflow.Engine.Sessions.Session(new CpuBackend(), seed: 1);
+            var fresh = InitialWeights.LoadShared(session, graph, path);
+
+            Assert.Equal(["reward.weight", "reward.bias"], fresh);    // the head is named after its assignment
+            var saved = Graph.Checkpoints.CheckpointReader.Load(path).Tensors.Single(t => t.Name == "ln_f.weight").AsFloats();
+            var loaded = session.Parameters.Get("ln_f.weight");
+            Assert.Equal(saved, session.Parameters.Read(loaded.Value, loaded.Elements));
+        }
+        finally { File.Delete(path); }
     }
 }
