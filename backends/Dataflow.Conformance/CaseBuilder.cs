@@ -45,6 +45,14 @@ public sealed class CaseBuilder
         return B.Input(name, new TensorType(DType.F32, Shape.Of(shape)));
     }
 
+    /// <summary>An f32 input with given values (a 0/1 mask).</summary>
+    public Node Input(string name, long[] shape, float[] values)
+    {
+        if (values.Length != Count(shape)) throw new ArgumentException($"{name}: {values.Length} values for shape [{string.Join(",", shape)}]");
+        _inputs[name] = values;
+        return B.Input(name, new TensorType(DType.F32, Shape.Of(shape)));
+    }
+
     /// <summary>An i32 input with values in [low, high).</summary>
     public Node Indices(string name, long[] shape, int low, int high)
     {

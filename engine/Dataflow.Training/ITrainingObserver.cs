@@ -5,6 +5,9 @@ public sealed record StepReport(long Step, long TotalSteps, double Loss, double 
 {
     public double ExamplesPerSecond => Seconds > 0 ? Examples / Seconds : double.NaN;
     public double TokensPerSecond => Seconds > 0 && Tokens > 0 ? Tokens / Seconds : double.NaN;
+
+    /// <summary>The batch source's own numbers for this step (<see cref="TrainingBatch.Metrics"/>), in the order to show them.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> Metrics { get; init; } = [];
 }
 
 /// <summary>An evaluation: the step, the training loss since the last one, the next step's learning rate, seconds since the start.</summary>

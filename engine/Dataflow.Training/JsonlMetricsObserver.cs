@@ -6,7 +6,8 @@ namespace Dataflow.Training;
 /// The metrics log (<c>train --log run.jsonl</c>): one JSON object per line, flushed as it is
 /// written so a killed run keeps what it logged. A step is
 /// <c>{"event":"step","step":1,"loss":2.3,"lr":0.001,"examples_per_second":…,"tokens_per_second":…}</c>
-/// (tokens only where the batch counts them); an evaluation is
+/// (tokens only where the batch counts them, and the batch source's own metrics, such as an RL step's
+/// mean reward, after them); an evaluation is
 /// <c>{"event":"eval","step":…,"train_loss":…,"val_loss":…,"lr":…,"seconds":…}</c> plus the evaluator's metrics.
 /// A value that is not finite is written as null.
 /// </summary>
@@ -36,6 +37,7 @@ public sealed class JsonlMetricsObserver : ITrainingObserver, IDisposable
             ["examples"] = step.Examples, ["examples_per_second"] = Number(step.ExamplesPerSecond),
         };
         if (step.Tokens > 0) (line["tokens"], line["tokens_per_second"]) = (step.Tokens, Number(step.TokensPerSecond));
+        foreach (var (name, value) in step.Metrics) line[name] = Number(value);
         Write(line);
     }
 

@@ -60,6 +60,7 @@ public sealed class Trainer
             SessionCheckpoint.LoadWeights(_session, _plan.Model.Graph, from);
             _events.OnMessage($"starting from the weights of {from}");
         }
+        _plan.Prepare?.Invoke(_session);    // after the starting weights: a frozen reference copies them
         Resume();
         _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
         if (_parallel.Size > 1) _events.OnMessage($"data-parallel over {_parallel.Size} ranks ({_parallel.Description}): each trains on 1/{_parallel.Size} of every global batch");
@@ -77,7 +78,7 @@ public sealed class Trainer
             _trainingSeconds += seconds;
             if (!float.IsFinite(_lastLoss)) throw Diverged($"the loss became {_lastLoss}" + Diagnose(step, batch));
             (_intervalSum, _intervalSteps) = (_intervalSum + _lastLoss, _intervalSteps + 1);
-            _events.OnStep(new StepReport(_session.Step, _plan.Steps, _lastLoss, _plan.Schedule.At(_session.Step - 1), batch.Examples, batch.Tokens, seconds));
+            _events.OnStep(new StepReport(_session.Step, _plan.Steps, _lastLoss, _plan.Schedule.At(_session.Step - 1), batch.Examples, batch.Tokens, seconds) { Metrics = batch.Metrics });
             if (_plan.Averaging?.IsSnapshot(_session.Step) == true) average.Add();
             if (_session.Step % _plan.EvalEvery != 0 && _session.Step != _plan.Steps) continue;
 

@@ -55,6 +55,13 @@ public sealed record TrainingPlan
     /// <summary>Stored with every checkpoint, so the checkpoint alone can encode and decode text.</summary>
     public string? TokenizerJson { get; init; }
 
+    /// <summary>
+    /// Called once the session's parameters exist, before resuming: a run that starts from another
+    /// checkpoint's weights loads them here, and a batch source that samples from the policy being
+    /// trained (reinforcement learning) keeps the session.
+    /// </summary>
+    public Action<Session>? Prepare { get; init; }
+
     public string? CheckpointPath { get; init; }
     public string? ResumePath { get; init; }
 

@@ -12,6 +12,7 @@ public static class ConformanceCases
             .Concat(MatMulCases.All())
             .Concat(IndexCases.All())
             .Concat(FusedPatternCases.All())
+            .Concat(PolicyLossCases.All())
             .Concat(ModelCases.All())
             .ToList();
         var duplicate = all.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1);

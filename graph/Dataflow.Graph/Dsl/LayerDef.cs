@@ -23,7 +23,7 @@ public static class LayerRegistry
     {
         var all = new[]
         {
-            Activations.All, Linear.All, Softmax.All, Losses.All,
+            Activations.All, Linear.All, Softmax.All, Losses.All, PolicyLosses.All, ValueHead.All,
             Reductions.All, Shaping.All, Dropout.All,
             Embedding.All, Positions.All, LayerNorm.All, Attention.All, Mlp.All, Unembed.All,
         }.SelectMany(x => x);
