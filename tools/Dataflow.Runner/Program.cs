@@ -22,6 +22,7 @@ public static class Program
             ChatCommand.Create(),
             BenchCommand.Create(),
             LoraCommand.Create(),
+            RlCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

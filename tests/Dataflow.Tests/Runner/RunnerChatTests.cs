@@ -76,6 +76,28 @@ public sealed class RunnerChatTests(RunnerChatTests.TinyChatModel model) : IClas
     }
 
     [Fact]
+    public void Rl_trains_from_the_sft_checkpoint_logs_rollout_metrics_and_writes_a_policy_eval_reads()
+    {
+        var run = Run("rl", "--from", _dir.File("sft.ckpt"), "--task", "arithmetic", "--steps", "2", "--group", "2", "--prompts-per-step", "2",
+            "--eval-count", "2", "--eval-interval", "1", "--max-tokens", "8", "--log", _dir.File("rl.jsonl"), "--checkpoint", _dir.File("rl.ckpt"), "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var summary = JsonDocument.Parse(run.Stdout).RootElement;
+        Assert.Equal(2, summary.GetProperty("steps").GetInt64());
+        Assert.InRange(summary.GetProperty("pass_at_1").GetDouble(), 0, 1);
+        var steps = File.ReadLines(_dir.File("rl.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("event").GetString() == "step").ToList();
+        Assert.Equal(2, steps.Count);
+        foreach (var key in new[] { "mean_reward", "pass@1", "pass@G", "completion_length", "skipped_groups" })
+            Assert.True(steps[0].TryGetProperty(key, out _), $"step metrics lack {key}: {steps[0]}");
+        var eval = Run("eval", "--checkpoint", _dir.File("rl.ckpt"), "--chat-task", "arithmetic", "--count", "2", "--json");
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+
+        var unknown = Run("rl", "--from", _dir.File("sft.ckpt"), "--task", "poetry");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("--task poetry: expected one of arithmetic, arithmetic-hard", unknown.Stderr);
+    }
+
+    [Fact]
     public void Malformed_jsonl_is_exit_1_naming_the_line()
     {
         File.WriteAllLines(_dir.File("bad.jsonl"),
