@@ -23,11 +23,9 @@ public sealed record SftModel(string BasePath, Checkpoint Base, LanguageModelCon
     /// </summary>
     public static SftModel Open(string basePath, LoraSpec? lora = null)
     {
-        var checkpoint = CheckpointReader.Load(basePath);
-        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, basePath);
+        var stored = LanguageModelCheckpoint.Read(basePath);
+        var (checkpoint, config, tokenizer) = (stored.Checkpoint, stored.Config, stored.Tokenizer);
         if (lora is not null) config = config with { Lora = lora.Resolve(config.Load(training: false).DeclaredLora) };
-        var tokenizer = TokenizerFactory.FromJson(checkpoint.TokenizerJson
-            ?? throw new CheckpointException(basePath, "carries no tokenizer, so conversations cannot be turned into its tokens"));
         return new SftModel(basePath, checkpoint, config, tokenizer, config.Load(training: true), config.Load(training: false));
     }
 }

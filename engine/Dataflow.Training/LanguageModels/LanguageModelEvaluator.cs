@@ -5,7 +5,6 @@ using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Ir;
-using Dataflow.Graph.Lora;
 using Dataflow.Engine;
 
 namespace Dataflow.Training;
@@ -47,20 +46,15 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
     /// </summary>
     public static LanguageModelMetrics EvaluateCheckpoint(string modelPath, string checkpointPath, string textPath, IBackend backend, string? adapterPath = null)
     {
-        var checkpoint = CheckpointReader.Load(checkpointPath);
-        var adapter = adapterPath is null ? null : LoraAdapter.Read(adapterPath);
-        adapter?.CheckBase(checkpointPath);
-        var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, checkpointPath) with { Lora = adapter?.Config };
+        var stored = LanguageModelCheckpoint.Read(checkpointPath, adapterPath);
+        var (checkpoint, config, tokenizer) = (stored.Checkpoint, stored.Config, stored.Tokenizer);
         string? note = File.Exists(modelPath) && File.ReadAllText(modelPath) != config.ModelSource
             ? $"note: {modelPath} is not the model text stored in {checkpointPath}; evaluating the stored one ({config.ModelFile})"
             : null;
-        var tokenizer = TokenizerFactory.FromJson(checkpoint.TokenizerJson
-            ?? throw new CheckpointException(checkpointPath, "carries no tokenizer, so the text cannot be encoded as it was in training"));
         var corpus = TextCorpus.Encode(TextCorpus.Read(textPath), tokenizer, textPath);
         var model = config.Load(training: false);
         using var session = new Session(backend, seed: 0);
-        if (adapter is null) SessionCheckpoint.Load(session, model.Graph, checkpointPath);
-        else SessionAdapter.Load(session, model.Graph, checkpointPath, adapter);
+        stored.LoadInto(session, model.Graph);
         int batch = int.TryParse(checkpoint.Header.Config.GetValueOrDefault("batch"), out var b) && b > 0 ? b : 12;
         return Evaluate(session, TrainingGraph.ForInference(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };
     }

@@ -4,9 +4,7 @@ using System.Text.Json.Nodes;
 using Dataflow.Backends;
 using Dataflow.Chat;
 using Dataflow.Chat.Tasks;
-using Dataflow.Engine.Tokenizers;
 using Dataflow.Generation;
-using Dataflow.Graph.Checkpoints;
 using Dataflow.Reinforcement;
 using Dataflow.Runner.Cli;
 using Dataflow.Runner.Progress;
@@ -53,10 +51,8 @@ public static class RlCommand
             foreach (var (name, value) in new[] { ("--eval-count", r.GetValue(evalCount)), ("--train-problems", r.GetValue(trainProblems)), ("--max-tokens", r.GetValue(maxTokens)) })
                 if (value < 1) throw new UsageException($"{name} {value}: must be at least 1");
             string fromPath = r.GetValue(from)!;
-            var stored = CheckpointReader.Load(fromPath);
-            var config = LanguageModelConfig.FromCheckpoint(stored.Header, fromPath);
-            var tokenizer = TokenizerFactory.FromJson(stored.TokenizerJson
-                ?? throw new CheckpointException(fromPath, "carries no tokenizer, so prompts cannot be turned into its tokens"));
+            var stored = LanguageModelCheckpoint.Read(fromPath);
+            var (config, tokenizer) = (stored.Config, stored.Tokenizer);
             var tokens = new ChatTokens(tokenizer);
             var renderer = new ChatRenderer(tokens);
             var chatTask = ChatTasks.Create(taskName, () => WordList.Load());
