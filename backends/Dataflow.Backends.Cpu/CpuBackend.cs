@@ -75,6 +75,7 @@ public sealed class CpuBackend : IBackend
             OpCode.ScatterAdd => new ScatterAddKernel(op),
             OpCode.OneHot => new OneHotKernel(op),
             OpCode.StoreRows => new StoreRowsKernel(op),
+            OpCode.CachedAttention => new CachedAttentionKernel(op),
             _ => throw new NotSupportedException($"cpu: no kernel for {op.DisplayName}"),
         },
         _ => throw new NotSupportedException($"cpu: unknown kernel spec {spec.GetType().Name}"),

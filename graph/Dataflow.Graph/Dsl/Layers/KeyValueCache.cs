@@ -9,16 +9,13 @@ namespace Dataflow.Graph.Dsl.Layers;
 /// keys and values in state tensors <c>cache.SCOPE.k/.v</c> f32[slots, heads, L, dk] (L = the cache
 /// length) that the session holds on the device: <c>store_rows</c> writes the new rows in place at
 /// each row's own positions (a position outside [0, L) writes nothing, so a row fed position L is
-/// idle), and the queries attend over all L positions of their slot with those after their own
-/// position masked out. Slots are the rows (the batched decode graph, B = slots) or, with
-/// <see cref="LowerContext.CacheSlots"/>, named per row by the <c>slot</c> input (the prefill graph,
-/// which reads its row's slot with a gather). A step computes projections and MLPs for the new tokens only.
+/// idle), and <c>cached_attention</c> lets each query read its slot's positions up to its own and no
+/// further (an idle row reads nothing). Slots are the rows (the batched decode graph, B = slots) or, with
+/// <see cref="LowerContext.CacheSlots"/>, named per row by the <c>slot</c> input (the prefill graph).
+/// A step computes projections and MLPs for the new tokens only.
 /// </summary>
 internal static class KeyValueCache
 {
-    /// <summary>Far below any score, but finite: 0·mask must stay 0 where a slot is visible.</summary>
-    private const double Hidden = -1e30;
-
     /// <summary>f32[B, T]: p_b + t, the position of each token fed this step.</summary>
     private static Node PositionsF32(LowerContext c, Dim length)
     {
@@ -70,20 +67,14 @@ internal static class KeyValueCache
         {
             var state = b.State(name, new TensorType(DType.F32, cacheShape));
             var rows = b.Reshape(state, Shape.Of(slots * heads * length, Dim.Const(headSize)));
-            var written = b.StoreRows(rows, fresh, index);
-            if (c.CacheSlots is null) return b.Reshape(written, cacheShape);
-            var perSlot = b.Reshape(written, Shape.Of(slots, heads * length * headSize));
-            return b.Reshape(b.Gather(perSlot, c.DecodeSlot()), Shape.Of(batch, heads, length, Dim.Const(headSize)));
+            return b.Reshape(b.StoreRows(rows, fresh, index), cacheShape);
         }
         var keys = Update(DecodeInputs.Keys(scope), k);
         var values = Update(DecodeInputs.Values(scope), v);
 
-        // Position l is visible to the query at p_b + t when l ≤ p_b + t.
-        var slotPosition = b.Cast(b.Iota(length), DType.F32);
-        var query = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens, Dim.Const(1)));
-        var mask = b.Mul(b.Greater(slotPosition, query), b.Scalar(Hidden));               // [B, 1, T, L]
-
-        var scores = b.Add(b.Mul(b.MatMul(q, keys, transposeB: true), b.Scalar(1 / Math.Sqrt(headSize))), mask);
-        return b.MatMul(Softmax.Apply(b, scores, -1), values);
+        // One op reads each row's slot in place and only the positions its queries may see (≤ p_b + t),
+        // so a step's attention costs the valid length, not the cache length, and no slot is copied out.
+        var rowSlot = c.CacheSlots is null ? b.Iota(batch) : c.DecodeSlot();
+        return b.CachedAttention(q, keys, values, c.DecodePosition(), rowSlot);
     }
 }
