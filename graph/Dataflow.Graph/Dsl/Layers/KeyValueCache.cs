@@ -40,6 +40,25 @@ internal static class KeyValueCache
     }
 
     /// <summary>
+    /// i32[B, h, T]: the cache viewed as rows of dk, token t of row b, head j goes to row
+    /// (slot_b·h + j)·L + p_b + t, or to -1 (skipped) when its position is past the cache. Exact in
+    /// f32 below 2^24 rows. Shared by every layer with the same heads (see <see cref="LowerContext.CacheRowIndex"/>).
+    /// </summary>
+    private static Node RowIndex(LowerContext c, Dim batch, Dim heads, Dim tokens, long cacheLength)
+    {
+        if (c.CacheRowIndex.TryGetValue((heads, tokens), out var known)) return known;
+        var b = c.Builder;
+        var positions = PositionsF32(c, tokens);                                          // [B, T]
+        var slot = c.CacheSlots is null ? b.Cast(b.Iota(batch), DType.F32) : b.Cast(c.DecodeSlot(), DType.F32);
+        var head = b.Reshape(b.Cast(b.Iota(heads), DType.F32), Shape.Of(Dim.Const(1), heads, Dim.Const(1)));
+        var firstRow = b.Mul(b.Add(b.Mul(b.Reshape(slot, Shape.Of(batch, Dim.Const(1), Dim.Const(1))), b.Scalar(heads.Value)), head), b.Scalar(cacheLength));
+        var at = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens));
+        var inside = b.Greater(b.Scalar(cacheLength), at);                                 // 1 where p < L
+        var row = b.Add(b.Mul(b.Add(firstRow, at), inside), b.Sub(inside, b.Scalar(1)));   // [B, h, T]
+        return c.CacheRowIndex[(heads, tokens)] = b.Cast(row, DType.I32);
+    }
+
+    /// <summary>
     /// Attention of q [B, h, T, dk] over the cache after writing k and v [B, h, T, dk] into it;
     /// returns weights·V [B, h, T, dk]. There is no attention dropout: decode mode never trains.
     /// </summary>
@@ -52,16 +71,7 @@ internal static class KeyValueCache
         var scope = b.CurrentScope;
         var cacheShape = Shape.Of(slots, heads, length, Dim.Const(headSize));
 
-        // The cache viewed as rows of dk: token t of row b, head j goes to row (slot_b·h + j)·L + p_b + t,
-        // or to -1 (skipped) when its position is past the cache. Exact in f32 below 2^24 rows.
-        var positions = PositionsF32(c, tokens);                                          // [B, T]
-        var slot = c.CacheSlots is null ? b.Cast(b.Iota(batch), DType.F32) : b.Cast(c.DecodeSlot(), DType.F32);
-        var head = b.Reshape(b.Cast(b.Iota(heads), DType.F32), Shape.Of(Dim.Const(1), heads, Dim.Const(1)));
-        var firstRow = b.Mul(b.Add(b.Mul(b.Reshape(slot, Shape.Of(batch, Dim.Const(1), Dim.Const(1))), b.Scalar(heads.Value)), head), b.Scalar(cacheLength));
-        var at = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens));
-        var inside = b.Greater(b.Scalar(cacheLength), at);                                 // 1 where p < L
-        var row = b.Add(b.Mul(b.Add(firstRow, at), inside), b.Sub(inside, b.Scalar(1)));   // [B, h, T]
-        var index = b.Cast(row, DType.I32);
+        var index = RowIndex(c, batch, heads, tokens, cacheLength);
 
         Node Update(string name, Node fresh)
         {
