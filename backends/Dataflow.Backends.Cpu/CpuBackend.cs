@@ -75,6 +75,7 @@ public sealed class CpuBackend : IBackend
             OpCode.ScatterAdd => new ScatterAddKernel(op),
             OpCode.OneHot => new OneHotKernel(op),
             OpCode.StoreRows => new StoreRowsKernel(op),
+            OpCode.CachedAttention => new CachedAttentionKernel(op),
             _ => throw new NotSupportedException($"cpu: no kernel for {op.DisplayName}"),
         },
         _ => throw new NotSupportedException($"cpu: unknown kernel spec {spec.GetType().Name}"),
@@ -84,9 +85,9 @@ public sealed class CpuBackend : IBackend
     {
         if (kernel is not CpuKernel cpu) throw new ArgumentException($"cpu: kernel {kernel.Spec.DisplayName} was not compiled by the cpu backend", nameof(kernel));
         var need = cpu.BufferElements;
-        string name = cpu.Spec.DisplayName;
+        // The name only for errors: a fused kernel's is built from its program, and a decode step launches hundreds.
         if (buffers.Length > need.Length || buffers.Length < need.Length - cpu.OptionalTrailingBuffers)
-            throw new ArgumentException($"cpu: kernel {name} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
+            throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
 
         // One array of each length per calling thread, reused: a decode step launches hundreds of kernels.
         var arrays = _bound ??= new CpuBuffer[BoundArrays][];
@@ -94,9 +95,9 @@ public sealed class CpuBackend : IBackend
         for (int i = 0; i < buffers.Length; i++)
         {
             if (buffers[i] is not CpuBuffer b || !ReferenceEquals(b.Owner, this))
-                throw new ArgumentException($"cpu: kernel {name}: buffer {i} does not belong to this cpu backend", nameof(buffers));
+                throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName}: buffer {i} does not belong to this cpu backend", nameof(buffers));
             if (b.Elements < need[i])
-                throw new ArgumentException($"cpu: kernel {name}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
+                throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
             bound[i] = b;
         }
         try

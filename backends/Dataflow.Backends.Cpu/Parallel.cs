@@ -27,9 +27,9 @@ internal static class Par
     }
 
     /// <summary>
-    /// <see cref="For(int, long, Action{int, int})"/> for a static body over a state struct: a loop small
-    /// enough to run inline (most of a decode step's, one token wide) allocates nothing; only one handed
-    /// to other cores wraps its state in a closure.
+    /// <see cref="For(int, long, Action{int, int})"/> for a static body over a state struct, allocation-free:
+    /// a loop small enough runs inline, and one handed to other cores goes through this thread's
+    /// <see cref="Launch{TState}"/> for the state's type, reused from launch to launch.
     /// </summary>
     public static void For<TState>(int count, long opsPerItem, in TState state, Action<TState, int, int> body) where TState : struct
     {
@@ -40,8 +40,36 @@ internal static class Par
             body(state, 0, count);
             return;
         }
-        var copy = state;
-        JobSystem.Shared.ParallelFor(count, (int)Math.Min(minChunk, int.MaxValue), (first, last) => body(copy, first, last));
+        // A body that starts a loop of the same state type while its own is running gets a fresh launch.
+        var launch = Launch<TState>.Idle is { } idle ? idle : new Launch<TState>();
+        Launch<TState>.Idle = null;
+        launch.Set(state, body);
+        try
+        {
+            JobSystem.Shared.ParallelFor(count, (int)Math.Min(minChunk, int.MaxValue), launch.Run);
+        }
+        finally
+        {
+            launch.Set(default, null);
+            Launch<TState>.Idle = launch;
+        }
+    }
+
+    /// <summary>A body and its state bound into one delegate that outlives the launch, so a parallel loop allocates nothing.</summary>
+    private sealed class Launch<TState> where TState : struct
+    {
+        [ThreadStatic] public static Launch<TState>? Idle;
+
+        private TState _state;
+        private Action<TState, int, int>? _body;
+
+        public Launch() => Run = Execute;
+
+        public Action<int, int> Run { get; }
+
+        public void Set(in TState state, Action<TState, int, int>? body) => (_state, _body) = (state, body);
+
+        private void Execute(int first, int last) => _body!(_state, first, last);
     }
 
     public static int Workers => _serial ? 1 : JobSystem.Shared.WorkerCount;

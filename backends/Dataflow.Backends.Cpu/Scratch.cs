@@ -9,10 +9,11 @@ namespace Dataflow.Backends.Cpu;
 /// </summary>
 internal static unsafe class Scratch
 {
-    public const int Slots = 3;
+    public const int Slots = 4;
     public const int PackA = 0;
     public const int Registers = 1;
     public const int PackB = 2;
+    public const int Scores = 3;
 
     [ThreadStatic] private static IntPtr[]? _blocks;
     [ThreadStatic] private static long[]? _sizes;

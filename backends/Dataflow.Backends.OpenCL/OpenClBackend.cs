@@ -107,7 +107,7 @@ public sealed unsafe class OpenClBackend : IBackend
                 Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
             OpCode.Constant or OpCode.Iota or OpCode.CausalMask or OpCode.DropoutMask or OpCode.ReduceSum or OpCode.ReduceMax
                 or OpCode.Reshape or OpCode.Permute or OpCode.Expand or OpCode.MatMul or OpCode.Gather or OpCode.ScatterAdd
-                or OpCode.OneHot or OpCode.StoreRows => Support.Yes,
+                or OpCode.OneHot or OpCode.StoreRows or OpCode.CachedAttention => Support.Yes,
             _ => Support.No($"opencl has no kernel for {op.DisplayName}"),
         },
         FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
@@ -349,6 +349,7 @@ public sealed unsafe class OpenClBackend : IBackend
             OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism),
             OpCode.OneHot => IndexSource.OneHot(op),
             OpCode.StoreRows => IndexSource.StoreRows(op),
+            OpCode.CachedAttention => AttentionSource.CachedAttention(op),
             _ => throw new NotSupportedException($"opencl: no kernel for {op.DisplayName}"),
         },
         _ => throw new NotSupportedException($"opencl: unknown kernel spec {spec.GetType().Name}"),

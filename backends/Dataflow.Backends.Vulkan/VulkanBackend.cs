@@ -223,7 +223,7 @@ public sealed unsafe class VulkanBackend : IBackend
                     Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
                 OpCode.Constant or OpCode.Iota or OpCode.CausalMask or OpCode.DropoutMask or OpCode.ReduceSum or OpCode.ReduceMax
                     or OpCode.Reshape or OpCode.Permute or OpCode.Expand or OpCode.MatMul or OpCode.Gather or OpCode.ScatterAdd
-                    or OpCode.OneHot or OpCode.StoreRows => Support.Yes,
+                    or OpCode.OneHot or OpCode.StoreRows or OpCode.CachedAttention => Support.Yes,
                 _ => Support.No($"vulkan has no kernel for {op.DisplayName}"),
             },
             FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
@@ -497,6 +497,7 @@ public sealed unsafe class VulkanBackend : IBackend
                 OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism, group, _loopBudget),
                 OpCode.OneHot => IndexSource.OneHot(op, group),
                 OpCode.StoreRows => IndexSource.StoreRows(op, group),
+                OpCode.CachedAttention => AttentionSource.CachedAttention(op, group),
                 _ => throw new NotSupportedException($"vulkan: no kernel for {op.DisplayName}"),
             },
             _ => throw new NotSupportedException($"vulkan: unknown kernel spec {spec.GetType().Name}"),

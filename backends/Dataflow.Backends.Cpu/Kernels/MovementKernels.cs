@@ -82,7 +82,7 @@ internal sealed unsafe class PermuteKernel : CpuKernel
         switch (_mode)
         {
             case Mode.Copy:
-                Par.For((int)total, 1, (s, e) => new ReadOnlySpan<int>(src + s, e - s).CopyTo(new Span<int>(dst + s, e - s)));
+                Par.For((int)total, 1, new Copy(src, dst), static (c, s, e) => new ReadOnlySpan<int>(c.Src + s, e - s).CopyTo(new Span<int>(c.Dst + s, e - s)));
                 break;
             case Mode.Transpose:
                 Transpose(src, dst);
@@ -124,22 +124,33 @@ internal sealed unsafe class PermuteKernel : CpuKernel
         int r = _dims.Length;
         long inner = _dims[r - 1], innerStride = _strides[r - 1];
         long rows = BufferElements[1] / inner;
-        var dims = _dims;
-        var strides = _strides;
-        Par.For((int)rows, inner, (first, last) =>
+        Par.For((int)rows, inner, new Walk(src, dst, _dims, _strides, inner, innerStride), static (w, first, last) =>
         {
             for (long row = first; row < last; row++)
             {
                 long rest = row, offset = 0;
-                for (int d = r - 2; d >= 0; d--)
+                for (int d = w.Dims.Length - 2; d >= 0; d--)
                 {
-                    offset += rest % dims[d] * strides[d];
-                    rest /= dims[d];
+                    offset += rest % w.Dims[d] * w.Strides[d];
+                    rest /= w.Dims[d];
                 }
-                int* o = dst + row * inner;
-                int* s = src + offset;
-                for (long j = 0; j < inner; j++) o[j] = s[j * innerStride];
+                int* o = w.Dst + row * w.Inner;
+                int* s = w.Src + offset;
+                for (long j = 0; j < w.Inner; j++) o[j] = s[j * w.InnerStride];
             }
         });
+    }
+
+    // Loop states for Par.For's allocation-free form: a decode step permutes every layer's heads.
+    private readonly struct Copy(int* src, int* dst)
+    {
+        public readonly int* Src = src, Dst = dst;
+    }
+
+    private readonly struct Walk(int* src, int* dst, long[] dims, long[] strides, long inner, long innerStride)
+    {
+        public readonly int* Src = src, Dst = dst;
+        public readonly long[] Dims = dims, Strides = strides;
+        public readonly long Inner = inner, InnerStride = innerStride;
     }
 }

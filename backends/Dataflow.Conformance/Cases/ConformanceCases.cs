@@ -11,6 +11,7 @@ public static class ConformanceCases
             .Concat(MovementCases.All())
             .Concat(MatMulCases.All())
             .Concat(IndexCases.All())
+            .Concat(CachedAttentionCases.All())
             .Concat(FusedPatternCases.All())
             .Concat(PolicyLossCases.All())
             .Concat(ModelCases.All())

@@ -79,6 +79,7 @@ public sealed class DoubleEvaluator(CaseInstance instance)
             OpCode.ScatterAdd => ScatterAdd(x, y.Data, count),
             OpCode.OneHot => OneHot(x.Data, shape[^1]),
             OpCode.StoreRows => StoreRows(x, y.Data, _values[node.Inputs[2]].Data),
+            OpCode.CachedAttention => CachedAttention(x, y, _values[node.Inputs[2]].Data, _values[node.Inputs[3]].Data, _values[node.Inputs[4]].Data),
             _ => throw new NotSupportedException($"no double evaluation of {node.Op}"),
         };
         if (result.Length != count) throw new InvalidOperationException($"double evaluation of %{node.Id} gave {result.Length} values for [{string.Join(",", shape)}]");
@@ -236,6 +237,35 @@ public sealed class DoubleEvaluator(CaseInstance instance)
             long i = (long)index[n];
             if (i >= 0 && i < rows) Array.Copy(values, n * width, r, i * width, width); // out of range: skipped
         }
+        return r;
+    }
+
+    /// <summary>Row (b, j, t) at p = position[b] + t: softmax over l ≤ p of q·k_l/√dk in slot[b], times V; zeros when nothing is visible.</summary>
+    private static double[] CachedAttention((double[] Data, long[] Shape) q, (double[] Data, long[] Shape) keys, double[] values, double[] position, double[] slot)
+    {
+        var (batch, heads, tokens, width) = (q.Shape[0], q.Shape[1], q.Shape[2], q.Shape[3]);
+        var (slots, length) = (keys.Shape[0], keys.Shape[2]);
+        var r = new double[q.Data.Length];
+        var scores = new double[length];
+        for (long b = 0; b < batch; b++)
+            for (long j = 0; j < heads; j++)
+                for (long t = 0; t < tokens; t++)
+                {
+                    long row = (b * heads + j) * tokens + t, p = (long)position[b] + t, s = (long)slot[b];
+                    if (s < 0 || s >= slots || p < 0 || p >= length) continue;
+                    long first = (s * heads + j) * length * width;
+                    double max = double.NegativeInfinity, sum = 0;
+                    for (long l = 0; l <= p; l++)
+                    {
+                        double dot = 0;
+                        for (long c = 0; c < width; c++) dot += q.Data[row * width + c] * keys.Data[first + l * width + c];
+                        scores[l] = dot / Math.Sqrt(width);
+                        max = Math.Max(max, scores[l]);
+                    }
+                    for (long l = 0; l <= p; l++) sum += scores[l] = Math.Exp(scores[l] - max);
+                    for (long l = 0; l <= p; l++)
+                        for (long c = 0; c < width; c++) r[row * width + c] += scores[l] / sum * values[first + l * width + c];
+                }
         return r;
     }
 

@@ -40,6 +40,12 @@ public sealed class LowerContext
     private Node? _decodePosition, _decodeSlot;
 
     /// <summary>
+    /// Decode mode's cache row of each token and head, by (heads, tokens): every attention layer of a
+    /// model writes the same rows of its own cache, so the index is built once, not once per layer.
+    /// </summary>
+    internal Dictionary<(Dim Heads, Dim Tokens), Node> CacheRowIndex { get; } = [];
+
+    /// <summary>
     /// The batch axis of decode mode's per-row inputs: that of the token input (the first i32[B, T]
     /// input the model declares), so positions and caches line up with the rows fed.
     /// </summary>

@@ -144,6 +144,14 @@ public sealed class GraphBuilder
     /// may read the target (the engine checks); it is how a graph updates a state tensor.
     /// </summary>
     public Node StoreRows(Node target, Node values, Node index) => Apply(OpCode.StoreRows, OpAttrs.None, target, values, index);
+    /// <summary>
+    /// Scaled dot-product attention (scale 1/√dk) of queries q [B, h, T, dk] over a cache: token t of row b,
+    /// at position p = position[b] + t, sees the cache rows 0 … p of slot[b] (keys and values [S, h, L, dk]),
+    /// so the work grows with the valid length, not with L. A row whose slot is outside [0, S) or whose
+    /// position is outside [0, L) sees nothing and gives zeros (an idle row of a batched decode step).
+    /// </summary>
+    public Node CachedAttention(Node q, Node keys, Node values, Node position, Node slot) =>
+        Apply(OpCode.CachedAttention, OpAttrs.None, q, keys, values, position, slot);
     public Node OneHot(Node index, Dim depth) => Apply(OpCode.OneHot, new OpAttrs { Count = depth }, index);
 
     /// <summary>

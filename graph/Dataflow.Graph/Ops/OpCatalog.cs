@@ -87,6 +87,8 @@ public static class OpCatalog
             }, null),
             // Inference state only (key/value caches): nothing upstream of a cache is trained.
             new(OpCode.StoreRows, "store_rows", 3, OpKind.Index, StoreRowsType, null),
+            // Decode only, like the caches it reads: no gradient.
+            new(OpCode.CachedAttention, "cached_attention", 5, OpKind.Contraction, CachedAttentionType, null),
         };
 
         var table = new OpDef[Enum.GetValues<OpCode>().Length];
@@ -235,6 +237,23 @@ public static class OpCatalog
         if (target.Rank < 1 || values.Rank != index.Rank + target.Rank - 1
             || !values.Dims[..index.Rank].SequenceEqual(index.Dims) || !values.Dims[index.Rank..].SequenceEqual(target.Dims[1..]))
             throw new ShapeException($"store_rows: values {values} must be the index shape {index} followed by a row of the target {target}");
+        return t[0];
+    }
+
+    /// <summary>
+    /// cached_attention(q [B, h, T, dk], keys [S, h, L, dk], values [S, h, L, dk], position i32[B], slot i32[B]) → [B, h, T, dk]:
+    /// token t of row b (at position p = position[b] + t) attends over cache positions 0 … p of slot[b].
+    /// </summary>
+    private static TensorType CachedAttentionType(IReadOnlyList<TensorType> t, OpAttrs a)
+    {
+        for (int i = 0; i < 3; i++) RequireDType("cached_attention", t[i], DType.F32);
+        RequireDType("cached_attention", t[3], DType.I32);
+        RequireDType("cached_attention", t[4], DType.I32);
+        var (q, keys, values, position, slot) = (t[0].Shape, t[1].Shape, t[2].Shape, t[3].Shape, t[4].Shape);
+        if (q.Rank != 4 || keys.Rank != 4 || !keys.Equals(values) || q.Dims[1] != keys.Dims[1] || q.Dims[3] != keys.Dims[3])
+            throw new ShapeException($"cached_attention: queries {q} need keys and values [slots, {(q.Rank == 4 ? q.Dims[1] : "h")}, length, {(q.Rank == 4 ? q.Dims[3] : "dk")}], got {keys} and {values}");
+        if (position.Rank != 1 || slot.Rank != 1 || position.Dims[0] != q.Dims[0] || slot.Dims[0] != q.Dims[0])
+            throw new ShapeException($"cached_attention: position {position} and slot {slot} must be [{q.Dims[0]}], one per row of the queries {q}");
         return t[0];
     }
 }

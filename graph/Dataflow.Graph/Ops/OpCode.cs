@@ -52,6 +52,9 @@ public enum OpCode : byte
     ScatterAdd,
     OneHot,
     StoreRows,
+
+    // Attention of new queries over a key/value cache (decode mode only).
+    CachedAttention,
 }
 
 /// <summary>What kind of work an op does; fusion and the backends group ops by it.</summary>

@@ -162,4 +162,23 @@ public class BatchDecoderTests
             token = Sampler.ArgMax(logits);
         }
     }
+
+    /// <summary>
+    /// A warm decode step allocates almost nothing on the calling thread: no kernel names built per
+    /// launch, no closures per parallel loop (measured ~2.3 KB a step, the engine's frame bookkeeping;
+    /// it was ~27 KB). The bound leaves room for that, not for a per-kernel allocation creeping back.
+    /// </summary>
+    [Fact]
+    public void A_warm_decode_step_allocates_under_8_kilobytes()
+    {
+        using var session = TinyGpt.NewSession();
+        var decoder = NewDecoder(session, slots: 4);
+        int[] tokens = [1, 2, 3, 4], positions = [0, 5, 9, Context];
+        for (int step = 0; step < 20; step++) decoder.Decode(tokens, positions);
+        const int Steps = 200;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < Steps; step++) decoder.Decode(tokens, positions);
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / Steps;
+        Assert.True(perStep < 8 * 1024, $"a decode step allocated {perStep} bytes");
+    }
 }

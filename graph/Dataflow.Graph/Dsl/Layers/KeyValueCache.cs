@@ -9,16 +9,13 @@ namespace Dataflow.Graph.Dsl.Layers;
 /// keys and values in state tensors <c>cache.SCOPE.k/.v</c> f32[slots, heads, L, dk] (L = the cache
 /// length) that the session holds on the device: <c>store_rows</c> writes the new rows in place at
 /// each row's own positions (a position outside [0, L) writes nothing, so a row fed position L is
-/// idle), and the queries attend over all L positions of their slot with those after their own
-/// position masked out. Slots are the rows (the batched decode graph, B = slots) or, with
-/// <see cref="LowerContext.CacheSlots"/>, named per row by the <c>slot</c> input (the prefill graph,
-/// which reads its row's slot with a gather). A step computes projections and MLPs for the new tokens only.
+/// idle), and <c>cached_attention</c> lets each query read its slot's positions up to its own and no
+/// further (an idle row reads nothing). Slots are the rows (the batched decode graph, B = slots) or, with
+/// <see cref="LowerContext.CacheSlots"/>, named per row by the <c>slot</c> input (the prefill graph).
+/// A step computes projections and MLPs for the new tokens only.
 /// </summary>
 internal static class KeyValueCache
 {
-    /// <summary>Far below any score, but finite: 0·mask must stay 0 where a slot is visible.</summary>
-    private const double Hidden = -1e30;
-
     /// <summary>f32[B, T]: p_b + t, the position of each token fed this step.</summary>
     private static Node PositionsF32(LowerContext c, Dim length)
     {
@@ -43,6 +40,25 @@ internal static class KeyValueCache
     }
 
     /// <summary>
+    /// i32[B, h, T]: the cache viewed as rows of dk, token t of row b, head j goes to row
+    /// (slot_b·h + j)·L + p_b + t, or to -1 (skipped) when its position is past the cache. Exact in
+    /// f32 below 2^24 rows. Shared by every layer with the same heads (see <see cref="LowerContext.CacheRowIndex"/>).
+    /// </summary>
+    private static Node RowIndex(LowerContext c, Dim batch, Dim heads, Dim tokens, long cacheLength)
+    {
+        if (c.CacheRowIndex.TryGetValue((heads, tokens), out var known)) return known;
+        var b = c.Builder;
+        var positions = PositionsF32(c, tokens);                                          // [B, T]
+        var slot = c.CacheSlots is null ? b.Cast(b.Iota(batch), DType.F32) : b.Cast(c.DecodeSlot(), DType.F32);
+        var head = b.Reshape(b.Cast(b.Iota(heads), DType.F32), Shape.Of(Dim.Const(1), heads, Dim.Const(1)));
+        var firstRow = b.Mul(b.Add(b.Mul(b.Reshape(slot, Shape.Of(batch, Dim.Const(1), Dim.Const(1))), b.Scalar(heads.Value)), head), b.Scalar(cacheLength));
+        var at = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens));
+        var inside = b.Greater(b.Scalar(cacheLength), at);                                 // 1 where p < L
+        var row = b.Add(b.Mul(b.Add(firstRow, at), inside), b.Sub(inside, b.Scalar(1)));   // [B, h, T]
+        return c.CacheRowIndex[(heads, tokens)] = b.Cast(row, DType.I32);
+    }
+
+    /// <summary>
     /// Attention of q [B, h, T, dk] over the cache after writing k and v [B, h, T, dk] into it;
     /// returns weights·V [B, h, T, dk]. There is no attention dropout: decode mode never trains.
     /// </summary>
@@ -55,35 +71,20 @@ internal static class KeyValueCache
         var scope = b.CurrentScope;
         var cacheShape = Shape.Of(slots, heads, length, Dim.Const(headSize));
 
-        // The cache viewed as rows of dk: token t of row b, head j goes to row (slot_b·h + j)·L + p_b + t,
-        // or to -1 (skipped) when its position is past the cache. Exact in f32 below 2^24 rows.
-        var positions = PositionsF32(c, tokens);                                          // [B, T]
-        var slot = c.CacheSlots is null ? b.Cast(b.Iota(batch), DType.F32) : b.Cast(c.DecodeSlot(), DType.F32);
-        var head = b.Reshape(b.Cast(b.Iota(heads), DType.F32), Shape.Of(Dim.Const(1), heads, Dim.Const(1)));
-        var firstRow = b.Mul(b.Add(b.Mul(b.Reshape(slot, Shape.Of(batch, Dim.Const(1), Dim.Const(1))), b.Scalar(heads.Value)), head), b.Scalar(cacheLength));
-        var at = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens));
-        var inside = b.Greater(b.Scalar(cacheLength), at);                                 // 1 where p < L
-        var row = b.Add(b.Mul(b.Add(firstRow, at), inside), b.Sub(inside, b.Scalar(1)));   // [B, h, T]
-        var index = b.Cast(row, DType.I32);
+        var index = RowIndex(c, batch, heads, tokens, cacheLength);
 
         Node Update(string name, Node fresh)
         {
             var state = b.State(name, new TensorType(DType.F32, cacheShape));
             var rows = b.Reshape(state, Shape.Of(slots * heads * length, Dim.Const(headSize)));
-            var written = b.StoreRows(rows, fresh, index);
-            if (c.CacheSlots is null) return b.Reshape(written, cacheShape);
-            var perSlot = b.Reshape(written, Shape.Of(slots, heads * length * headSize));
-            return b.Reshape(b.Gather(perSlot, c.DecodeSlot()), Shape.Of(batch, heads, length, Dim.Const(headSize)));
+            return b.Reshape(b.StoreRows(rows, fresh, index), cacheShape);
         }
         var keys = Update(DecodeInputs.Keys(scope), k);
         var values = Update(DecodeInputs.Values(scope), v);
 
-        // Position l is visible to the query at p_b + t when l ≤ p_b + t.
-        var slotPosition = b.Cast(b.Iota(length), DType.F32);
-        var query = b.Reshape(positions, Shape.Of(batch, Dim.Const(1), tokens, Dim.Const(1)));
-        var mask = b.Mul(b.Greater(slotPosition, query), b.Scalar(Hidden));               // [B, 1, T, L]
-
-        var scores = b.Add(b.Mul(b.MatMul(q, keys, transposeB: true), b.Scalar(1 / Math.Sqrt(headSize))), mask);
-        return b.MatMul(Softmax.Apply(b, scores, -1), values);
+        // One op reads each row's slot in place and only the positions its queries may see (≤ p_b + t),
+        // so a step's attention costs the valid length, not the cache length, and no slot is copied out.
+        var rowSlot = c.CacheSlots is null ? b.Iota(batch) : c.DecodeSlot();
+        return b.CachedAttention(q, keys, values, c.DecodePosition(), rowSlot);
     }
 }
