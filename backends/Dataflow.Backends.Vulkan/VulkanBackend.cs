@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Dataflow.Backends.Vulkan.Sources;
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Backends.Sources;
 using Dataflow.Graph.Ops;
 using Silk.NET.Vulkan;
 using Buffer = Silk.NET.Vulkan.Buffer;
@@ -214,21 +215,7 @@ public sealed unsafe class VulkanBackend : IBackend
 
     public Support SupportsOp(KernelSpec spec)
     {
-        var kind = spec switch
-        {
-            OpKernelSpec op => op.Op switch
-            {
-                OpCode.Input or OpCode.Parameter => Support.No($"{op.DisplayName} is fed by the engine, not computed"),
-                _ when OpCatalog.Get(op.Op).Kind == OpKind.Elementwise =>
-                    Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
-                OpCode.Constant or OpCode.Iota or OpCode.CausalMask or OpCode.DropoutMask or OpCode.ReduceSum or OpCode.ReduceMax
-                    or OpCode.Reshape or OpCode.Permute or OpCode.Expand or OpCode.MatMul or OpCode.Gather or OpCode.ScatterAdd
-                    or OpCode.OneHot or OpCode.StoreRows => Support.Yes,
-                _ => Support.No($"vulkan has no kernel for {op.DisplayName}"),
-            },
-            FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
-            _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
-        };
+        var kind = GeneratedSourceSupport.ByKind(spec, "vulkan");
         if (!kind.IsSupported) return kind;
         long largest = spec switch
         {

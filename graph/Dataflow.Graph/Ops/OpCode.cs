@@ -23,6 +23,7 @@ public enum OpCode : byte
     Recip,
     Tanh,
     Sin,
+    Silu,
     Cast,
     Detach,
 
