@@ -20,18 +20,18 @@ internal static class FusedPatternCases
         list.AddRange(PatternPair("sigmoid[17,65]", new(1, 4), new(5, 15), c => Activations.Sigmoid(c.B, c.Param("x", [17, 65], -6, 6))));
         // Where e^−x overflows (x < −88) the gradient of 1/(1 + e^−x) is ∞·0 = NaN; the composed form must stay finite.
         list.AddRange(PatternPair("sigmoid-extremes[2,17]", new(1, 4), new(5, 15), c => Activations.Sigmoid(c.B, c.Param("x", [2, 17], ExtremeValues))));
-        list.AddRange(PatternPair("gelu-tanh-extremes[2,17]", new(1, 9), new(7, 31), c => Activations.Gelu(c.B, c.Param("x", [2, 17], ExtremeValues))));
-        list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(7, 31), c => Activations.Gelu(c.B, c.Param("x", [3, 130], -4, 4))));
-        list.AddRange(PatternPair("softmax[17,65]", new(4, 7), new(13, 28), c => Softmax.Apply(c.B, c.Param("x", [17, 65], -4, 4), -1)));
-        list.AddRange(PatternPair("log-softmax[17,65]", new(5, 8), new(14, 27), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
-        list.AddRange(PatternPair("layer-norm[17,65]", new(6, 12), new(21, 41), c =>
+        list.AddRange(PatternPair("gelu-tanh-extremes[2,17]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [2, 17], ExtremeValues))));
+        list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [3, 130], -4, 4))));
+        list.AddRange(PatternPair("softmax[17,65]", new(4, 5), new(11, 19), c => Softmax.Apply(c.B, c.Param("x", [17, 65], -4, 4), -1)));
+        list.AddRange(PatternPair("log-softmax[17,65]", new(5, 6), new(12, 18), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
+        list.AddRange(PatternPair("layer-norm[17,65]", new(6, 11), new(21, 39), c =>
             LayerNorm.Normalize(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5), c.Param("beta", [65]))));
-        list.AddRange(PatternPair("rms-norm[17,65]", new(0, 0), new(0, 0), c =>
+        list.AddRange(PatternPair("rms-norm[17,65]", new(4, 7), new(14, 29), c =>
             LayerNorm.RmsNormalize(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5))));
-        list.AddRange(PatternPair("silu[17,65]", new(0, 0), new(0, 0), c => Activations.Silu(c.B, c.Param("x", [17, 65], -6, 6))));
-        list.AddRange(PatternPair("silu-extremes[2,17]", new(0, 0), new(0, 0), c => Activations.Silu(c.B, c.Param("x", [2, 17], ExtremeValues))));
+        list.AddRange(PatternPair("silu[17,65]", new(1, 1), new(5, 16), c => Activations.Silu(c.B, c.Param("x", [17, 65], -6, 6))));
+        list.AddRange(PatternPair("silu-extremes[2,17]", new(1, 1), new(5, 16), c => Activations.Silu(c.B, c.Param("x", [2, 17], ExtremeValues))));
         // SwiGLU's gate: silu(x·Wg) · (x·Wu), the elementwise product of two projections of the same rows.
-        list.AddRange(PatternPair("swiglu-gate[9,13]x[13,24]", new(0, 0), new(0, 0), c =>
+        list.AddRange(PatternPair("swiglu-gate[9,13]x[13,24]", new(3, 4), new(12, 26), c =>
         {
             var x = c.Param("x", [9, 13]);
             var gate = Linear.Project(c.B, x, c.Param("wg", [13, 24], -0.5, 0.5));
@@ -54,7 +54,7 @@ internal static class FusedPatternCases
                 var loss = Losses.CrossEntropy(c.B, c.Param("logits", [17, 10], -3, 3), c.Indices("targets", [17], 0, 10), smoothing: 0);
                 if (backward) c.Graph.Loss = loss;
                 else c.Output(loss, "ce");
-            }) { Kernels = backward ? new(17, 32) : new(9, 14) });
+            }) { Kernels = backward ? new(13, 19) : new(8, 10) });
         return list;
     }
 
