@@ -1,6 +1,7 @@
 using System.Text;
 using Dataflow.Backends.OpenCL.Sources;
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Backends.Sources;
 using Dataflow.Graph.Ops;
 using Silk.NET.OpenCL;
 using DeviceInfo = Dataflow.Engine.Backends.DeviceInfo;
@@ -98,21 +99,7 @@ public sealed unsafe class OpenClBackend : IBackend
 
     public int BuiltPrograms => _programs.Count;
 
-    public Support SupportsOp(KernelSpec spec) => spec switch
-    {
-        OpKernelSpec op => op.Op switch
-        {
-            OpCode.Input or OpCode.Parameter => Support.No($"{op.DisplayName} is fed by the engine, not computed"),
-            _ when OpCatalog.Get(op.Op).Kind == OpKind.Elementwise =>
-                Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
-            OpCode.Constant or OpCode.Iota or OpCode.CausalMask or OpCode.DropoutMask or OpCode.ReduceSum or OpCode.ReduceMax
-                or OpCode.Reshape or OpCode.Permute or OpCode.Expand or OpCode.MatMul or OpCode.Gather or OpCode.ScatterAdd
-                or OpCode.OneHot or OpCode.StoreRows or OpCode.CachedAttention => Support.Yes,
-            _ => Support.No($"opencl has no kernel for {op.DisplayName}"),
-        },
-        FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
-        _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
-    };
+    public Support SupportsOp(KernelSpec spec) => GeneratedSourceSupport.ByKind(spec, "opencl");
 
     public IDeviceBuffer Allocate(long elements)
     {

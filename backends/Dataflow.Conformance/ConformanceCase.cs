@@ -22,7 +22,7 @@ public sealed record ConformanceCase(string Name, string Op, Action<CaseBuilder>
     public KernelCounts? Kernels { get; init; }
 
     /// <summary>
-    /// Also check the CPU reference against <see cref="Harness.DoubleEvaluator"/> (off only where a
+    /// Also check the CPU reference against the double-precision <see cref="Graph.Evaluation.ReferenceEvaluator"/> (off only where a
     /// value cannot be recomputed on the host, such as a dropout mask drawn with the step's seed).
     /// </summary>
     public bool CheckReferenceInDouble { get; init; } = true;

@@ -166,6 +166,10 @@ internal sealed unsafe class FusedElementwiseKernel : CpuKernel
                 case OpCode.Recip: TensorPrimitives.Reciprocal(x, dst); break;
                 case OpCode.Tanh: TensorPrimitives.Tanh(x, dst); break;
                 case OpCode.Sin: TensorPrimitives.Sin(x, dst); break;
+                case OpCode.Silu:
+                    TensorPrimitives.Sigmoid(x, dst);
+                    TensorPrimitives.Multiply(x, dst, dst);
+                    break;
                 case OpCode.Cast when ins.CastTo == DType.I32: TensorPrimitives.Truncate(x, dst); break;
                 case OpCode.Cast:
                 case OpCode.Detach:
@@ -213,27 +217,12 @@ internal sealed unsafe class FusedElementwiseKernel : CpuKernel
         }
     }
 
-    /// <summary>The same op on one value, for registers that are scalars throughout the tile.</summary>
-    private static float Scalar(FusedInstruction ins, float a, float b) => ins.Code switch
-    {
-        OpCode.Neg => -a,
-        OpCode.Exp => MathF.Exp(a),
-        OpCode.Log => MathF.Log(a),
-        OpCode.Sqrt => MathF.Sqrt(a),
-        OpCode.Recip => 1f / a,
-        OpCode.Tanh => MathF.Tanh(a),
-        OpCode.Sin => MathF.Sin(a),
-        OpCode.Cast => ins.CastTo == DType.I32 ? MathF.Truncate(a) : a,
-        OpCode.Detach => a,
-        OpCode.Add => a + b,
-        OpCode.Sub => a - b,
-        OpCode.Mul => a * b,
-        OpCode.Div => a / b,
-        OpCode.Max => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : Math.Max(a, b),
-        OpCode.Greater => a > b ? 1f : 0f,
-        OpCode.Equal => a == b ? 1f : 0f,
-        _ => throw new NotSupportedException($"fused: {ins.Code} is not an elementwise op"),
-    };
+    /// <summary>
+    /// The same op on one value, for registers that are scalars throughout the tile: the catalog's
+    /// scalar semantics, rounded to float (for + − × ÷ that equals the float operation exactly).
+    /// </summary>
+    private static float Scalar(FusedInstruction ins, float a, float b) =>
+        (float)OpCatalog.Get(ins.Code).Apply(a, b, ins.CastTo);
 
     /// <summary>Greater / Equal as 1.0 or 0.0: the comparison mask ANDed with the bits of 1.0.</summary>
     private static void Compare(bool equal, float* a, float aValue, float* b, float bValue, float* dst, int len)

@@ -1,5 +1,6 @@
 using System.Text;
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Backends.Sources;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -12,13 +13,16 @@ namespace Dataflow.Backends.OpenCL.Sources;
 /// </summary>
 internal static class FusedElementwiseSource
 {
+    private static readonly CDialect Dialect = new("opencl", ClCode.Float);
+
     public static KernelSource Generate(FusedElementwiseSpec spec)
     {
         spec.Validate();
         long n = spec.Elements;
         var sb = ClCode.Preamble(spec.DisplayName, ClCode.Wide([n, .. spec.Inputs.Select(i => i.Elements)]));
-        if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Max)) sb.AppendLine(MaxHelper);
-        if (spec.Program.Any(i => i.Op == FusedOp.Compute && i.Code == OpCode.Tanh)) sb.AppendLine(TanhHelper);
+        var helpers = ElementwiseEmitter.Helpers(spec.Program);
+        if (helpers.Contains(ElementwiseEmitter.MaxHelper)) sb.AppendLine(MaxHelper);
+        if (helpers.Contains(ElementwiseEmitter.TanhHelper)) sb.AppendLine(TanhHelper);
 
         var args = spec.Inputs.Select((d, i) => $"__global const {ClCode.CType(d.DType)}* in{i}")
             .Concat(spec.OutputTypes.Select((t, j) => $"__global {ClCode.CType(t)}* out{j}"));
@@ -41,7 +45,7 @@ internal static class FusedElementwiseSource
                     sb.Append(ClCode.AsFloat(input.DType, $"in{ins.A}[{ClCode.BroadcastIndex("i", input.Shape, spec.Shape)}]"));
                     break;
                 default:
-                    sb.Append(Compute(ins));
+                    sb.Append(ElementwiseEmitter.Expression(ins, Dialect, $"r{ins.A}", $"r{ins.B}"));
                     break;
             }
             sb.AppendLine(";");
@@ -86,29 +90,4 @@ internal static class FusedElementwiseSource
             return tanh(x);
         }
         """;
-
-    private static string Compute(FusedInstruction ins)
-    {
-        string a = $"r{ins.A}", b = $"r{ins.B}";
-        return ins.Code switch
-        {
-            OpCode.Neg => $"-{a}",
-            OpCode.Exp => $"exp({a})",
-            OpCode.Log => $"log({a})",
-            OpCode.Sqrt => $"sqrt({a})",
-            OpCode.Recip => $"1.0f / {a}",
-            OpCode.Tanh => $"df_tanh({a})",
-            OpCode.Sin => $"sin({a})",
-            OpCode.Cast when ins.CastTo == DType.I32 => $"trunc({a})",
-            OpCode.Cast or OpCode.Detach => a,
-            OpCode.Add => $"{a} + {b}",
-            OpCode.Sub => $"{a} - {b}",
-            OpCode.Mul => $"{a} * {b}",
-            OpCode.Div => $"{a} / {b}",
-            OpCode.Max => $"df_max({a}, {b})",
-            OpCode.Greater => $"({a} > {b}) ? 1.0f : 0.0f",
-            OpCode.Equal => $"({a} == {b}) ? 1.0f : 0.0f",
-            _ => throw new NotSupportedException($"fused: {OpCatalog.Get(ins.Code).Name} is not an elementwise op"),
-        };
-    }
 }

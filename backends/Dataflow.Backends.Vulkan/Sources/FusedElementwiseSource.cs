@@ -1,5 +1,6 @@
 using System.Text;
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Backends.Sources;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -12,6 +13,8 @@ namespace Dataflow.Backends.Vulkan.Sources;
 /// </summary>
 internal static class FusedElementwiseSource
 {
+    private static readonly CDialect Dialect = new("glsl", GlslCode.Float);
+
     public static KernelSource Generate(FusedElementwiseSpec spec, int group)
     {
         spec.Validate();
@@ -20,7 +23,7 @@ internal static class FusedElementwiseSource
         var sb = GlslCode.Preamble(spec.DisplayName, group);
         for (int i = 0; i < inputs; i++) GlslCode.Buffer(sb, i, GlslCode.Type(spec.Inputs[i].DType), $"in{i}", readOnly: true);
         for (int j = 0; j < spec.OutputTypes.Length; j++) GlslCode.Buffer(sb, inputs + j, GlslCode.Type(spec.OutputTypes[j]), $"out{j}", readOnly: false);
-        sb.AppendLine(GlslCode.Helpers);
+        sb.AppendLine(GlslCode.Helpers); // defines every helper ElementwiseEmitter calls
 
         var body = new StringBuilder();
         for (int r = 0; r < spec.Program.Length; r++)
@@ -37,7 +40,7 @@ internal static class FusedElementwiseSource
                     body.Append(GlslCode.AsFloat(input.DType, $"in{ins.A}[{GlslCode.BroadcastIndex("i", input.Shape, spec.Shape)}]"));
                     break;
                 default:
-                    body.Append(Compute(ins));
+                    body.Append(ElementwiseEmitter.Expression(ins, Dialect, $"r{ins.A}", $"r{ins.B}"));
                     break;
             }
             body.Append(";\n");
@@ -52,30 +55,5 @@ internal static class FusedElementwiseSource
 
         long[] buffers = [.. spec.Inputs.Select(i => i.Elements), .. spec.Outputs.Select(_ => n)];
         return new KernelSource([sb.ToString()], buffers, [n], [group]);
-    }
-
-    private static string Compute(FusedInstruction ins)
-    {
-        string a = $"r{ins.A}", b = $"r{ins.B}";
-        return ins.Code switch
-        {
-            OpCode.Neg => $"-{a}",
-            OpCode.Exp => $"exp({a})",
-            OpCode.Log => $"log({a})",
-            OpCode.Sqrt => $"sqrt({a})",
-            OpCode.Recip => $"1.0 / {a}",
-            OpCode.Tanh => $"df_tanh({a})",
-            OpCode.Sin => $"sin({a})",
-            OpCode.Cast when ins.CastTo == DType.I32 => $"trunc({a})",
-            OpCode.Cast or OpCode.Detach => a,
-            OpCode.Add => $"{a} + {b}",
-            OpCode.Sub => $"{a} - {b}",
-            OpCode.Mul => $"{a} * {b}",
-            OpCode.Div => $"{a} / {b}",
-            OpCode.Max => $"df_max({a}, {b})",
-            OpCode.Greater => $"({a} > {b}) ? 1.0 : 0.0",
-            OpCode.Equal => $"({a} == {b}) ? 1.0 : 0.0",
-            _ => throw new NotSupportedException($"fused: {OpCatalog.Get(ins.Code).Name} is not an elementwise op"),
-        };
     }
 }

@@ -34,6 +34,7 @@ internal static class ElementwiseCases
             list.Add("recip", d, c => c.OutputWithLoss(c.B.Recip(c.Param("x", shape, 0.25, 4))));
             list.Add("tanh", d, c => c.OutputWithLoss(c.B.Tanh(c.Param("x", shape, -4, 4))));
             list.Add("sin", d, c => c.OutputWithLoss(c.B.Sin(c.Param("x", shape, -7, 7))));
+            list.Add("silu", d, c => c.OutputWithLoss(Graph.Dsl.Layers.Activations.Silu(c.B, c.Param("x", shape, -6, 6))));
         }
         list.Add("recip", "negative[17,5]", c => c.OutputWithLoss(c.B.Recip(c.Param("x", [17, 5], -4, -0.25))));
 

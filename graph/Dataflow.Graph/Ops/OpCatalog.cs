@@ -5,8 +5,9 @@ using Dataflow.Graph.Tensors;
 namespace Dataflow.Graph.Ops;
 
 /// <summary>
-/// One entry per primitive op: arity, kind, type rule and gradient rule. The gradient rules are
-/// graph too, so the backward pass is made of the same primitives as the forward pass.
+/// One entry per primitive op: arity, kind, type rule, gradient rule and, for elementwise ops, the
+/// scalar semantics and derivative. The gradient rules are graph too, so the backward pass is made
+/// of the same primitives as the forward pass.
 /// </summary>
 public static class OpCatalog
 {
@@ -27,33 +28,42 @@ public static class OpCatalog
             Leaf(OpCode.CausalMask, "causal_mask", a => new TensorType(DType.F32, Shape.Of(a.Count!, a.Count!))),
             Leaf(OpCode.DropoutMask, "dropout_mask", a => new TensorType(DType.F32, a.Shape!)),
 
-            Unary(OpCode.Neg, "neg", (b, n, g) => [b.Neg(g)]),
-            Unary(OpCode.Exp, "exp", (b, n, g) => [b.Mul(g, n)]),
-            Unary(OpCode.Log, "log", (b, n, g) => [b.Div(g, n.Inputs[0])]),
-            Unary(OpCode.Sqrt, "sqrt", (b, n, g) => [b.Div(g, b.Mul(n, b.Scalar(2)))]),
-            Unary(OpCode.Recip, "recip", (b, n, g) => [b.Neg(b.Mul(g, b.Mul(n, n)))]),
-            Unary(OpCode.Tanh, "tanh", (b, n, g) => [b.Mul(g, b.Sub(b.Scalar(1), b.Mul(n, n)))]),
-            Unary(OpCode.Sin, "sin", (b, n, g) => [b.Mul(g, b.Sin(b.Add(n.Inputs[0], b.Scalar(Math.PI / 2))))]),
+            Unary(OpCode.Neg, "neg", (b, n, g) => [b.Neg(g)], x => -x, _ => -1),
+            Unary(OpCode.Exp, "exp", (b, n, g) => [b.Mul(g, n)], Math.Exp, Math.Exp),
+            Unary(OpCode.Log, "log", (b, n, g) => [b.Div(g, n.Inputs[0])], Math.Log, x => 1 / x),
+            Unary(OpCode.Sqrt, "sqrt", (b, n, g) => [b.Div(g, b.Mul(n, b.Scalar(2)))], Math.Sqrt, x => 0.5 / Math.Sqrt(x)),
+            Unary(OpCode.Recip, "recip", (b, n, g) => [b.Neg(b.Mul(g, b.Mul(n, n)))], x => 1 / x, x => -1 / (x * x)),
+            Unary(OpCode.Tanh, "tanh", (b, n, g) => [b.Mul(g, b.Sub(b.Scalar(1), b.Mul(n, n)))], Math.Tanh,
+                x => 1 - Math.Tanh(x) * Math.Tanh(x)),
+            Unary(OpCode.Sin, "sin", (b, n, g) => [b.Mul(g, b.Sin(b.Add(n.Inputs[0], b.Scalar(Math.PI / 2))))], Math.Sin, Math.Cos),
+            Unary(OpCode.Silu, "silu", SiluGradient, x => x / (1 + Math.Exp(-x)), x =>
+            {
+                var s = 1 / (1 + Math.Exp(-x));
+                return s * (1 + x * (1 - s));
+            }),
             new(OpCode.Cast, "cast", 1, OpKind.Elementwise, (t, a) => new TensorType(a.DType, t[0].Shape),
-                (b, n, g) => [n.Inputs[0].DType == DType.F32 && n.DType == DType.F32 ? g : null]),
-            Unary(OpCode.Detach, "detach", null),
+                (b, n, g) => [n.Inputs[0].DType == DType.F32 && n.DType == DType.F32 ? g : null])
+            {
+                Scalar = (x, _, result) => result == DType.I32 ? Math.Truncate(x) : x,
+            },
+            Unary(OpCode.Detach, "detach", null, x => x, null),
 
-            Binary(OpCode.Add, "add", (b, n, g) => [b.SumTo(g, n.Inputs[0].Shape), b.SumTo(g, n.Inputs[1].Shape)]),
-            Binary(OpCode.Sub, "sub", (b, n, g) => [b.SumTo(g, n.Inputs[0].Shape), b.SumTo(b.Neg(g), n.Inputs[1].Shape)]),
+            Binary(OpCode.Add, "add", (b, n, g) => [b.SumTo(g, n.Inputs[0].Shape), b.SumTo(g, n.Inputs[1].Shape)], (x, y) => x + y),
+            Binary(OpCode.Sub, "sub", (b, n, g) => [b.SumTo(g, n.Inputs[0].Shape), b.SumTo(b.Neg(g), n.Inputs[1].Shape)], (x, y) => x - y),
             Binary(OpCode.Mul, "mul", (b, n, g) =>
-                [b.SumTo(b.Mul(g, n.Inputs[1]), n.Inputs[0].Shape), b.SumTo(b.Mul(g, n.Inputs[0]), n.Inputs[1].Shape)]),
+                [b.SumTo(b.Mul(g, n.Inputs[1]), n.Inputs[0].Shape), b.SumTo(b.Mul(g, n.Inputs[0]), n.Inputs[1].Shape)], (x, y) => x * y),
             Binary(OpCode.Div, "div", (b, n, g) =>
                 [b.SumTo(b.Div(g, n.Inputs[1]), n.Inputs[0].Shape),
-                 b.SumTo(b.Neg(b.Div(b.Mul(g, n), n.Inputs[1])), n.Inputs[1].Shape)]),
+                 b.SumTo(b.Neg(b.Div(b.Mul(g, n), n.Inputs[1])), n.Inputs[1].Shape)], (x, y) => x / y),
             Binary(OpCode.Max, "max", (b, n, g) =>
             {
                 // Ties send the gradient to the first operand, like a subgradient would.
                 var secondWins = b.Greater(n.Inputs[1], n.Inputs[0]);
                 return [b.SumTo(b.Mul(g, b.Sub(b.Scalar(1), secondWins)), n.Inputs[0].Shape),
                         b.SumTo(b.Mul(g, secondWins), n.Inputs[1].Shape)];
-            }),
-            Binary(OpCode.Greater, "greater", null),
-            Binary(OpCode.Equal, "equal", null),
+            }, (x, y) => double.IsNaN(x) || double.IsNaN(y) ? double.NaN : Math.Max(x, y)), // a NaN operand wins, +0 > -0
+            Binary(OpCode.Greater, "greater", null, (x, y) => x > y ? 1 : 0),
+            Binary(OpCode.Equal, "equal", null, (x, y) => x == y ? 1 : 0),
 
             new(OpCode.ReduceSum, "reduce_sum", 1, OpKind.Reduction, ReduceType,
                 (b, n, g) => [b.Expand(b.Reshape(g, KeptShape(n.Inputs[0].Shape, n.Attrs.Axes)), n.Inputs[0].Shape)]),
@@ -101,14 +111,18 @@ public static class OpCatalog
     private static OpDef Leaf(OpCode code, string name, Func<OpAttrs, TensorType> type) =>
         new(code, name, 0, OpKind.Leaf, (_, a) => type(a), null);
 
-    private static OpDef Unary(OpCode code, string name, GradientRule? gradient) =>
+    private static OpDef Unary(OpCode code, string name, GradientRule? gradient, Func<double, double> scalar, Func<double, double>? derivative) =>
         new(code, name, 1, OpKind.Elementwise, (t, _) =>
         {
             if (code != OpCode.Detach) RequireDType(name, t[0], DType.F32);
             return t[0];
-        }, gradient);
+        }, gradient)
+        {
+            Scalar = (x, _, _) => scalar(x),
+            Derivative = derivative,
+        };
 
-    private static OpDef Binary(OpCode code, string name, GradientRule? gradient) =>
+    private static OpDef Binary(OpCode code, string name, GradientRule? gradient, Func<double, double, double> scalar) =>
         new(code, name, 2, OpKind.Elementwise, (t, _) =>
         {
             RequireDType(name, t[0], DType.F32);
@@ -116,7 +130,21 @@ public static class OpCatalog
             var shape = Shape.TryBroadcast(t[0].Shape, t[1].Shape)
                 ?? throw new ShapeException($"{name}: shapes {t[0].Shape} and {t[1].Shape} do not broadcast");
             return new TensorType(DType.F32, shape);
-        }, gradient);
+        }, gradient)
+        {
+            Scalar = (x, y, _) => scalar(x, y),
+        };
+
+    /// <summary>
+    /// silu'(x) = σ(x)·(1 + x·(1 − σ(x))), σ built as ½·(1 + tanh(x/2)) so that it stays finite for
+    /// any finite x (1/(1 + e^−x) would multiply an overflowed e^−x by 0 in the backward pass).
+    /// </summary>
+    private static Node?[] SiluGradient(GraphBuilder b, Node n, Node g)
+    {
+        var x = n.Inputs[0];
+        var s = b.Add(b.Scalar(0.5), b.Mul(b.Scalar(0.5), b.Tanh(b.Mul(b.Scalar(0.5), x))));
+        return [b.Mul(g, b.Mul(s, b.Add(b.Scalar(1), b.Mul(x, b.Sub(b.Scalar(1), s)))))];
+    }
 
     private static void RequireDType(string op, TensorType type, DType expected)
     {

@@ -3,7 +3,8 @@ namespace Dataflow.Graph.Ops;
 /// <summary>
 /// The closed set of primitive ops. Everything a model file can say lowers to these, so a backend
 /// that implements them runs every model. Adding one means a catalog entry (<see cref="OpCatalog"/>),
-/// a kernel per backend and a conformance case.
+/// a kernel per backend and a conformance case; for an elementwise op the catalog entry carries its
+/// scalar semantics, and the device backends' kernels come from one table (ElementwiseEmitter).
 /// </summary>
 public enum OpCode : byte
 {
@@ -23,6 +24,7 @@ public enum OpCode : byte
     Recip,
     Tanh,
     Sin,
+    Silu,
     Cast,
     Detach,
 

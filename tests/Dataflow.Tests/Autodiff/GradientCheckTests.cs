@@ -38,6 +38,7 @@ public sealed class GradientCheckTests
     [Fact] public void Sqrt() => Check((b, x) => b.Sqrt(x[0]), new Operand(Matrix, 0.5, 2));
     [Fact] public void Recip() => Check((b, x) => b.Recip(x[0]), new Operand(Matrix, 0.5, 2));
     [Fact] public void Tanh() => Check((b, x) => b.Tanh(x[0]), new Operand(Matrix));
+    [Fact] public void Silu() => Check((b, x) => b.Apply(OpCode.Silu, OpAttrs.None, x[0]), new Operand(Matrix, -4, 4));
     [Fact] public void Sin() => Check((b, x) => b.Sin(x[0]), new Operand(Matrix, -3, 3));
     [Fact] public void Cast() => Check((b, x) => b.Cast(x[0], DType.F32), new Operand(Matrix));
     [Fact] public void Add() => Check((b, x) => b.Add(x[0], x[1]), new Operand(Matrix), new Operand(Matrix));

@@ -53,6 +53,16 @@ public sealed class LayerGradientCheckTests
     public void LayerNorm() => Check("input x : f32[B, T, 8]\ny = layernorm(linear(x, d))\noutput y\n", Features());
 
     [Fact]
+    public void RmsNorm() => Check("input x : f32[B, T, 8]\ny = rms_norm(linear(x, d))\noutput y\n", Features());
+
+    [Fact]
+    public void Silu() => Check("input x : f32[B, T, 8]\ny = silu(linear(x, 5))\noutput y\n", Features());
+
+    [Fact]
+    public void GatedFeedForwardBlockWithResidual() =>
+        Check("input x : f32[B, T, 8]\ny = x + gated_mlp(rms_norm(x), 16)\noutput y\n", Features());
+
+    [Fact]
     public void SoftmaxWithTemperature() => Check("input x : f32[B, T, 8]\ny = softmax(linear(x, 5), temperature = 0.7)\noutput y\n", Features());
 
     [Fact]

@@ -36,6 +36,44 @@ public class LayerNumericTests
     }
 
     [Fact]
+    public void Silu_is_x_times_sigmoid()
+    {
+        var y = Output("y = silu(x)");
+        for (int i = 0; i < X.Length; i++) Assert.Equal(X[i] / (1 + Math.Exp(-X[i])), y.Data[i], 1e-6);
+    }
+
+    [Fact]
+    public void Rms_norm_divides_by_the_root_mean_square_of_the_row()
+    {
+        var y = Output("y = rms_norm(x, eps = 0.01)");
+        var row = Row(1, 1);
+        var rms = Math.Sqrt(row.Average(v => (double)v * v) + 0.01);
+        for (int c = 0; c < 4; c++) Assert.Equal(row[c] / rms, y[1, 1, c], 5);
+    }
+
+    [Fact]
+    public void Gated_mlp_is_down_of_silu_gate_times_up()
+    {
+        var (m, e) = Run("y = gated_mlp(x, 3)\noutput y\n");
+        Assert.Equal(["y.down.weight", "y.gate.weight", "y.up.weight"], m.Graph.Parameters.Select(p => p.Node.Attrs.Name!).Order());
+        float[] gate = [0.5f, -1, 0, 1, 2, 0, 0, -0.5f, 1, 0, 0.25f, 1], up = [1, 0, 1, 0, 1, 0, 1, 0, 1, -1, 1, 2];  // [4, 3]
+        float[] down = [1, 0, 0, 2, 1, -1, 0, 1, 3, -1, 0, 1];                                                          // [3, 4]
+        e.Parameters["y.gate.weight"] = gate;
+        e.Parameters["y.up.weight"] = up;
+        e.Parameters["y.down.weight"] = down;
+        var y = e.Run(m.Graph.Outputs["y"]);
+        var row = Row(0, 2);
+        var h = new double[3];
+        for (int j = 0; j < 3; j++)
+        {
+            double g = 0, u = 0;
+            for (int k = 0; k < 4; k++) { g += row[k] * gate[k * 3 + j]; u += row[k] * up[k * 3 + j]; }
+            h[j] = g / (1 + Math.Exp(-g)) * u;
+        }
+        for (int c = 0; c < 4; c++) Assert.Equal(Enumerable.Range(0, 3).Sum(j => h[j] * down[j * 4 + c]), y[0, 2, c], 4);
+    }
+
+    [Fact]
     public void Softmax_and_log_softmax_match_the_definition()
     {
         var y = Output("y = softmax(x, temperature = 2)");

@@ -114,7 +114,7 @@ public class TransformerLayerTests
         Assert.All(m.Graph.Parameters, p => Assert.Equal(ParamCategory.Mlp, p.Category));
         Assert.Contains(m.Graph.Nodes, n => n.Op == OpCode.Max);
         Assert.Contains(Lower("f = mlp(enc, 16)\n").Graph.Nodes, n => n.Op == OpCode.Tanh);    // gelu by default
-        Assert.StartsWith("mlp: 'act' must be one of relu, gelu, sigmoid, tanh; got 'gelo' (did you mean 'gelu'?)",
+        Assert.StartsWith("mlp: 'act' must be one of relu, gelu, sigmoid, tanh, silu; got 'gelo' (did you mean 'gelu'?)",
             Diagnose(Header + "f = mlp(enc, 16, act = gelo)\n").Message);
     }
 

@@ -1,9 +1,12 @@
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
 
 namespace Dataflow.Graph.Dsl.Layers;
 
 /// <summary>
-/// Elementwise functions. Those without a primitive of their own (relu, sigmoid, gelu) are composed
+/// Elementwise functions. Primitives (tanh, silu, exp, log, sqrt) keep their catalog name and
+/// semantics; those without a primitive of their own (relu, sigmoid, gelu) are composed
 /// from primitives so autodiff and fusion see only catalog ops. Given a plain number, each computes
 /// a number instead (<c>sqrt(d)</c> in a scale factor).
 /// </summary>
@@ -13,15 +16,16 @@ public static class Activations
     [
         Unary("relu", Relu, x => Math.Max(x, 0)),
         Unary("sigmoid", Sigmoid, x => 0.5 * (1 + Math.Tanh(0.5 * x))),
-        Unary("tanh", (b, x) => b.Tanh(x), Math.Tanh),
         Unary("gelu", Gelu, x => 0.5 * x * (1 + Math.Tanh(GeluScale * (x + 0.044715 * x * x * x)))),
-        Unary("exp", (b, x) => b.Exp(x), Math.Exp),
-        Unary("log", (b, x) => b.Log(x), Math.Log),
-        Unary("sqrt", (b, x) => b.Sqrt(x), Math.Sqrt),
+        Primitive(OpCode.Tanh),
+        Primitive(OpCode.Silu),
+        Primitive(OpCode.Exp),
+        Primitive(OpCode.Log),
+        Primitive(OpCode.Sqrt),
     ];
 
     /// <summary>The activations a layer may take by name (<c>act = gelu</c>).</summary>
-    public static readonly string[] Names = ["relu", "gelu", "sigmoid", "tanh"];
+    public static readonly string[] Names = ["relu", "gelu", "sigmoid", "tanh", "silu"];
 
     public static Node Apply(string name, GraphBuilder b, Node x) => name switch
     {
@@ -29,10 +33,14 @@ public static class Activations
         "gelu" => Gelu(b, x),
         "sigmoid" => Sigmoid(b, x),
         "tanh" => b.Tanh(x),
+        "silu" => Silu(b, x),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not an activation"),
     };
 
     public static Node Relu(GraphBuilder b, Node x) => b.Max(x, b.Scalar(0));
+
+    /// <summary>SiLU (swish), x·σ(x): a primitive of its own (<see cref="OpCode.Silu"/>), as the Llama family's MLPs use it.</summary>
+    public static Node Silu(GraphBuilder b, Node x) => b.Apply(OpCode.Silu, OpAttrs.None, x);
 
     /// <summary>
     /// σ(x) = ½·(1 + tanh(x/2)), not 1/(1 + e^−x): there e^−x overflows to infinity for x below
@@ -51,6 +59,13 @@ public static class Activations
         var cube = b.Mul(b.Mul(x, x), x);
         var inner = b.Mul(b.Scalar(GeluScale), b.Add(x, b.Mul(b.Scalar(0.044715), cube)));
         return b.Mul(b.Mul(b.Scalar(0.5), x), b.Add(b.Scalar(1), b.Tanh(inner)));
+    }
+
+    /// <summary>A primitive elementwise op under its catalog name; on a plain number, its catalog semantics.</summary>
+    private static LayerDef Primitive(OpCode code)
+    {
+        var def = OpCatalog.Get(code);
+        return Unary(def.Name, (b, x) => b.Apply(code, OpAttrs.None, x), x => def.Apply(x, 0, DType.F32));
     }
 
     private static LayerDef Unary(string name, Func<GraphBuilder, Node, Node> lower, Func<double, double> numeric) =>

@@ -47,7 +47,7 @@ public static class Linear
     }
 
     /// <summary>x @ w for x of any rank ≥ 1 (a vector is one row).</summary>
-    private static Node Project(GraphBuilder b, Node x, Node w) => x.Shape.Rank == 1
+    public static Node Project(GraphBuilder b, Node x, Node w) => x.Shape.Rank == 1
         ? b.Reshape(b.MatMul(b.Reshape(x, Shape.Of(Dim.Const(1), x.Shape.At(-1))), w), Shape.Of(w.Shape.At(-1)))
         : b.MatMul(x, w);
 }

@@ -5,22 +5,42 @@ using Dataflow.Graph.Lora;
 namespace Dataflow.Graph.Dsl.Layers;
 
 /// <summary>
-/// <c>mlp(x, hidden, act = gelu, std = s)</c>: the transformer feed-forward block,
+/// The transformer feed-forward blocks. <c>mlp(x, hidden, act = gelu, std = s)</c>:
 /// proj(act(fc(x))) with fc [d, hidden] and proj [hidden, d], both with bias.
-/// Their LoRA roles are <c>fc</c> and <c>mlp_proj</c> (<see cref="LoraTargets"/>).
+/// <c>gated_mlp(x, hidden, act = silu, std = s)</c>: down(act(gate(x)) · up(x)), the Llama family's
+/// SwiGLU with the default act (GeGLU with gelu), three linears without bias.
+/// Their LoRA roles are <c>fc</c> (fc, gate, up) and <c>mlp_proj</c> (proj, down) (<see cref="LoraTargets"/>).
 /// </summary>
 public static class Mlp
 {
-    public static IEnumerable<LayerDef> All => [new("mlp", ["x", "hidden", "act?", "std?"], (a, c) =>
-    {
-        var x = a.Tensor("x");
-        var act = a.Choice("act", "gelu", Activations.Names);
-        var init = a.Has("std") ? ParamInit.Normal(a.Number("std")) : ParamInit.Xavier;
-        var d = x.Shape.Rank > 0 ? x.Shape.At(-1) : throw a.Error("x", $"mlp needs x of shape [..., d], got {x.Type}");
-        Node h;
-        using (c.Builder.Scope("fc"))
-            h = Activations.Apply(act, c.Builder, Linear.Apply(c, x, a.Size("hidden"), true, init, ParamCategory.Mlp, LoraTargets.Fc));
-        using (c.Builder.Scope("proj"))
-            return new TensorValue(Linear.Apply(c, h, d, true, init, ParamCategory.Mlp, LoraTargets.MlpProj));
-    })];
+    public static IEnumerable<LayerDef> All =>
+    [
+        new("mlp", ["x", "hidden", "act?", "std?"], (a, c) =>
+        {
+            var x = a.Tensor("x");
+            var act = a.Choice("act", "gelu", Activations.Names);
+            var init = a.Has("std") ? ParamInit.Normal(a.Number("std")) : ParamInit.Xavier;
+            var d = x.Shape.Rank > 0 ? x.Shape.At(-1) : throw a.Error("x", $"mlp needs x of shape [..., d], got {x.Type}");
+            Node h;
+            using (c.Builder.Scope("fc"))
+                h = Activations.Apply(act, c.Builder, Linear.Apply(c, x, a.Size("hidden"), true, init, ParamCategory.Mlp, LoraTargets.Fc));
+            using (c.Builder.Scope("proj"))
+                return new TensorValue(Linear.Apply(c, h, d, true, init, ParamCategory.Mlp, LoraTargets.MlpProj));
+        }),
+        new("gated_mlp", ["x", "hidden", "act?", "std?"], (a, c) =>
+        {
+            var x = a.Tensor("x");
+            var act = a.Choice("act", "silu", Activations.Names);
+            var init = a.Has("std") ? ParamInit.Normal(a.Number("std")) : ParamInit.Xavier;
+            var d = x.Shape.Rank > 0 ? x.Shape.At(-1) : throw a.Error("x", $"gated_mlp needs x of shape [..., d], got {x.Type}");
+            var hidden = a.Size("hidden");
+            Node gate, up;
+            using (c.Builder.Scope("gate"))
+                gate = Activations.Apply(act, c.Builder, Linear.Apply(c, x, hidden, false, init, ParamCategory.Mlp, LoraTargets.Fc));
+            using (c.Builder.Scope("up"))
+                up = Linear.Apply(c, x, hidden, false, init, ParamCategory.Mlp, LoraTargets.Fc);
+            using (c.Builder.Scope("down"))
+                return new TensorValue(Linear.Apply(c, c.Builder.Mul(gate, up), d, false, init, ParamCategory.Mlp, LoraTargets.MlpProj));
+        }),
+    ];
 }

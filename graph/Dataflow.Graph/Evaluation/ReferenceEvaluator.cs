@@ -2,24 +2,24 @@ using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
-namespace Dataflow.Conformance.Harness;
+namespace Dataflow.Graph.Evaluation;
 
 /// <summary>
-/// An independent, deliberately plain evaluation of a graph in double precision on the host:
-/// straight loops, no blocking, no SIMD, no fusion. It checks the CPU reference itself, which
-/// matters most where accumulation order decides the error (long reductions, matmuls, gradients).
-/// Integer tensors are held as doubles (every i32 is exact in a double).
+/// Supplies the value of a leaf the graph cannot compute itself (an input, a parameter, a dropout
+/// mask), given the node and its evaluated shape; the values are row-major, integers as doubles.
 /// </summary>
-public sealed class DoubleEvaluator(CaseInstance instance)
+public delegate double[] LeafValues(Node node, long[] shape);
+
+/// <summary>
+/// The one reference evaluation of a graph: double precision on the host, straight loops, no
+/// blocking, no SIMD, no fusion, elementwise ops through their catalog semantics
+/// (<see cref="OpDef.Scalar"/>). The conformance suite checks the CPU backend with it and the tests
+/// check what layers compute with it. Integer tensors are held as doubles (every i32 is exact).
+/// Out-of-range indices follow the backends: gather reads a row of zeros, scatter and store skip.
+/// </summary>
+public sealed class ReferenceEvaluator(IReadOnlyDictionary<string, long> bindings, LeafValues leaves)
 {
     private readonly Dictionary<Node, (double[] Data, long[] Shape)> _values = [];
-
-    /// <summary>The value of every output of the case's program.</summary>
-    public static Dictionary<string, double[]> EvaluateOutputs(CaseInstance instance)
-    {
-        var evaluator = new DoubleEvaluator(instance);
-        return instance.Program.Outputs.ToDictionary(o => o.Key, o => evaluator.Evaluate(o.Value).Data, StringComparer.Ordinal);
-    }
 
     public (double[] Data, long[] Shape) Evaluate(Node node)
     {
@@ -32,39 +32,22 @@ public sealed class DoubleEvaluator(CaseInstance instance)
 
     private (double[] Data, long[] Shape) Compute(Node node)
     {
-        var shape = node.Shape.Evaluate(instance.Bindings);
+        var shape = node.Shape.Evaluate(bindings);
         var count = Elements(shape);
         var x = node.Inputs.Length > 0 ? _values[node.Inputs[0]] : default;
         var y = node.Inputs.Length > 1 ? _values[node.Inputs[1]] : default;
         var a = node.Attrs;
+        var def = OpCatalog.Get(node.Op);
         double[] result = node.Op switch
         {
-            OpCode.Input => Widen(instance.Inputs[a.Name!]),
-            OpCode.Parameter => Widen(instance.Parameters[a.Name!]),
+            OpCode.Input or OpCode.Parameter or OpCode.DropoutMask => leaves(node, shape),
             OpCode.Constant => a.Data is { } data
                 ? Enumerable.Range(0, (int)count).Select(i => (double)data[data.Length == 1 ? 0 : i]).ToArray()
-                : Fill(count, a.Count is { } dim ? dim.Evaluate(instance.Bindings) : (float)a.Value),
+                : Fill(count, a.Count is { } dim ? dim.Evaluate(bindings) : (float)a.Value),
             OpCode.Iota => Enumerable.Range(0, (int)count).Select(i => (double)i).ToArray(),
             OpCode.CausalMask => CausalMask(shape[0]),
-            OpCode.DropoutMask => throw new NotSupportedException("a dropout mask depends on the step's seed; compare it across backends instead"),
 
-            OpCode.Neg => Map(x.Data, v => -v),
-            OpCode.Exp => Map(x.Data, Math.Exp),
-            OpCode.Log => Map(x.Data, Math.Log),
-            OpCode.Sqrt => Map(x.Data, Math.Sqrt),
-            OpCode.Recip => Map(x.Data, v => 1 / v),
-            OpCode.Tanh => Map(x.Data, Math.Tanh),
-            OpCode.Sin => Map(x.Data, Math.Sin),
-            OpCode.Cast => a.DType == DType.I32 ? Map(x.Data, Math.Truncate) : (double[])x.Data.Clone(),
-            OpCode.Detach => (double[])x.Data.Clone(),
-
-            OpCode.Add => Broadcast(x, y, shape, (p, q) => p + q),
-            OpCode.Sub => Broadcast(x, y, shape, (p, q) => p - q),
-            OpCode.Mul => Broadcast(x, y, shape, (p, q) => p * q),
-            OpCode.Div => Broadcast(x, y, shape, (p, q) => p / q),
-            OpCode.Max => Broadcast(x, y, shape, (p, q) => double.IsNaN(p) || double.IsNaN(q) ? double.NaN : Math.Max(p, q)),
-            OpCode.Greater => Broadcast(x, y, shape, (p, q) => p > q ? 1 : 0),
-            OpCode.Equal => Broadcast(x, y, shape, (p, q) => p == q ? 1 : 0),
+            _ when def.IsElementwise => Elementwise(def, x, def.Arity == 2 ? y : null, shape, node.DType),
 
             OpCode.ReduceSum => Reduce(x, a.Axes, max: false),
             OpCode.ReduceMax => Reduce(x, a.Axes, max: true),
@@ -80,24 +63,15 @@ public sealed class DoubleEvaluator(CaseInstance instance)
             OpCode.OneHot => OneHot(x.Data, shape[^1]),
             OpCode.StoreRows => StoreRows(x, y.Data, _values[node.Inputs[2]].Data),
             OpCode.CachedAttention => CachedAttention(x, y, _values[node.Inputs[2]].Data, _values[node.Inputs[3]].Data, _values[node.Inputs[4]].Data),
-            _ => throw new NotSupportedException($"no double evaluation of {node.Op}"),
+            _ => throw new NotSupportedException($"no reference evaluation of {def.Name}"),
         };
-        if (result.Length != count) throw new InvalidOperationException($"double evaluation of %{node.Id} gave {result.Length} values for [{string.Join(",", shape)}]");
+        if (result.Length != count) throw new InvalidOperationException($"reference evaluation of %{node.Id} ({def.Name}) gave {result.Length} values for [{string.Join(",", shape)}]");
         return (result, shape);
     }
 
     private static long Elements(long[] shape) => shape.Aggregate(1L, (p, q) => p * q);
 
-    private static double[] Widen(Array values) => values switch
-    {
-        float[] f => f.Select(v => (double)v).ToArray(),
-        int[] i => i.Select(v => (double)v).ToArray(),
-        _ => throw new ArgumentException($"unsupported input array {values.GetType()}"),
-    };
-
     private static double[] Fill(long count, double value) => Enumerable.Repeat(value, (int)count).ToArray();
-
-    private static double[] Map(double[] x, Func<double, double> f) => x.Select(f).ToArray();
 
     private static double[] CausalMask(long t)
     {
@@ -142,12 +116,17 @@ public sealed class DoubleEvaluator(CaseInstance instance)
         return offsets;
     }
 
-    private static double[] Broadcast((double[] Data, long[] Shape) x, (double[] Data, long[] Shape) y, long[] shape, Func<double, double, double> f)
+    private static double[] Elementwise(OpDef def, (double[] Data, long[] Shape) x, (double[] Data, long[] Shape)? y, long[] shape, DType result)
     {
+        var r = new double[Elements(shape)];
+        if (y is not { } second)
+        {
+            for (long i = 0; i < r.Length; i++) r[i] = def.Apply(x.Data[i], 0, result);
+            return r;
+        }
         var ox = Offsets(BroadcastStrides(x.Shape, shape), shape);
-        var oy = Offsets(BroadcastStrides(y.Shape, shape), shape);
-        var r = new double[ox.Length];
-        for (long i = 0; i < r.Length; i++) r[i] = f(x.Data[ox[i]], y.Data[oy[i]]);
+        var oy = Offsets(BroadcastStrides(second.Shape, shape), shape);
+        for (long i = 0; i < r.Length; i++) r[i] = def.Apply(x.Data[ox[i]], second.Data[oy[i]], result);
         return r;
     }
 
