@@ -34,8 +34,10 @@ internal sealed class AccessCheck
     public static Scope Enter(World world, ISystem system, Dictionary<string, AccessCheck>? log = null)
     {
         if (!EcsChecks.Enabled) return default;
-        var check = new AccessCheck(world, system);
-        if (log is not null) lock (log) log[system.Name] = check;
+        AccessCheck? check = null;
+        // A system's deferred changes, played back after its batch, join the record of its run.
+        if (log is not null) lock (log) { if (!log.TryGetValue(system.Name, out check)) log[system.Name] = check = new AccessCheck(world, system); }
+        check ??= new AccessCheck(world, system);
         var previous = t_current;
         t_current = check;
         return new Scope(previous, true);

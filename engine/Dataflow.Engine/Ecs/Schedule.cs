@@ -142,7 +142,7 @@ public sealed class Schedule
     private void PlayBack(ISystem system, World world)
     {
         if (system is not IDeferredChanges { Commands.Count: > 0 } deferred) return;
-        using var scope = AccessCheck.Enter(world, system);
+        using var scope = AccessCheck.Enter(world, system, _lastAccess);
         deferred.Commands.Playback(world);
     }
 

@@ -42,6 +42,38 @@ public sealed class DerivedScheduleTests
     }
 
     [Fact]
+    public void TheCheckerRecordsWhatEachCompileSystemTouchedIncludingItsDeferredChanges()
+    {
+        var graph = new Dataflow.Graph.Ir.ComputeGraph("g");
+        var b = new Dataflow.Graph.Ir.GraphBuilder(graph);
+        var x = b.Input("x", Dataflow.Graph.Tensors.TensorType.F32(2, 3));
+        graph.SetOutput("y", b.Exp(x));
+        using var session = new Session(new CpuBackend(), seed: 1);
+        using var world = new World();
+        world.SetResource(new CompileContext
+        {
+            Graph = graph, Bindings = new Dictionary<string, long>(), Backend = session.Backend, Parameters = session.Parameters,
+            Outputs = TrainingGraph.ForInference(graph).Outputs,
+        });
+        var buffers = new ProgramBuffers();
+        world.SetResource(buffers);
+        var schedule = CompileSchedule.Create();
+        try
+        {
+            schedule.Run(world);
+            var access = schedule.LastAccess;
+            Assert.Contains(typeof(BufferSlot), access[nameof(MemoryPlanningSystem)].Written);
+            Assert.Contains(typeof(Placement), access[nameof(PlacementSystem)].Written);
+            Assert.Contains(typeof(KernelInfo), access[nameof(FusionSystem)].Written);
+            Assert.Equal([typeof(CompileContext)], access[nameof(PlacementSystem)].Touched.Except([typeof(KernelInfo), typeof(Placement)]));
+        }
+        finally
+        {
+            foreach (var buffer in buffers.Owned) buffer.Dispose();
+        }
+    }
+
+    [Fact]
     public void CompilingAGraphHoldsEverySystemToItsDeclaration()
     {
         // The whole compile and frame schedules run with the checker on; a system that touched an
