@@ -96,7 +96,7 @@ public sealed class Generator : IDisposable
     {
         if (_world.EntityCount == 0) return false;
         _frame.Number++;
-        _schedule.Run(_world, parallel: false);
+        _schedule.Run(_world);
         return true;
     }
 

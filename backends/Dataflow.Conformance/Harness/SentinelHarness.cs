@@ -33,11 +33,11 @@ public static class SentinelHarness
         var world = compiled.World;
         var faults = new List<string>();
         var buffers = new Dictionary<Entity, (IDeviceBuffer Buffer, TensorDesc Desc)>();
-        var written = compiled.Context.Kernels.SelectMany(k => world.Get<KernelInfo>(k).Outputs).Select(t => Root(world, t)).ToHashSet();
+        var written = compiled.Kernels.SelectMany(k => world.Get<KernelInfo>(k).Outputs).Select(t => Root(world, t)).ToHashSet();
         bool seeded = false;
         try
         {
-            foreach (var kernel in compiled.Context.Kernels)
+            foreach (var kernel in compiled.Kernels)
             {
                 var info = world.Get<KernelInfo>(kernel);
                 seeded |= info.UsesSeed;
@@ -74,9 +74,10 @@ public static class SentinelHarness
             }
 
             var outputs = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            var tensors = compiled.Tensors();
             foreach (var (name, node) in instance.Program.Outputs)
             {
-                var root = Root(world, compiled.Context.TensorOf[node]);
+                var root = Root(world, tensors[node]);
                 if (buffers.TryGetValue(root, out var entry)) outputs[name] = Read(backend, entry.Buffer, entry.Desc);
                 else if (InitialContents(world, root, world.Get<TensorInfo>(root).Desc, instance, writtenByKernel: false) is { } fed)
                     outputs[name] = Fed(fed, world.Get<TensorInfo>(root).Desc); // an alias of a fed tensor (detach of a parameter): no kernel touches it

@@ -1,14 +1,13 @@
 using Dataflow.Engine.Backends;
-using Dataflow.Engine.Ecs;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Ir;
 
 namespace Dataflow.Engine.Compile;
 
 /// <summary>
-/// What the compile systems share besides the world: the graph, the bound dimension values, the
-/// backend, where parameters live, and the results that later systems and the frame schedule read
-/// in order (the dispatch order of kernels, the tensors by node).
+/// What a compilation starts from: the graph, the bound dimension values, the backend, where
+/// parameters live. A read-only resource of the compile world; everything the systems derive is
+/// components (or, for what is not per entity, the <see cref="ProgramBuffers"/> resource).
 /// </summary>
 public sealed class CompileContext
 {
@@ -26,13 +25,4 @@ public sealed class CompileContext
 
     /// <summary>Gradient nodes by parameter name (empty for inference).</summary>
     public IReadOnlyDictionary<string, Node> Gradients { get; init; } = new Dictionary<string, Node>();
-
-    public Dictionary<Node, Entity> TensorOf { get; } = [];
-    public List<Entity> Kernels { get; } = [];
-
-    /// <summary>Buffers this program allocated (transient slots, inputs, outputs); freed with the program.</summary>
-    public List<IDeviceBuffer> OwnedBuffers { get; } = [];
-
-    public long TransientElements { get; set; }
-    public long UnplannedElements { get; set; }
 }

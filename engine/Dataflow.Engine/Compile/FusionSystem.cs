@@ -20,35 +20,48 @@ namespace Dataflow.Engine.Compile;
 /// Broadcasts (expand) feeding such a tree become broadcast loads; scalar constants become
 /// immediates; reshape and detach become aliases that move no data.
 /// </summary>
-public sealed class FusionSystem(CompileContext context) : ISystem
+public sealed class FusionSystem : ISystem
 {
+    private static readonly QueryDescription Tensors = new QueryDescription().WithAll<TensorNode>();
+
+    // Per run: the inputs, and each loaded node's tensor entity (from a query over TensorNode).
+    private CompileContext _context = null!;
+    private Dictionary<Node, Entity> _tensorOf = null!;
+
     public string Name => nameof(FusionSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(TensorNode), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
-        writes: [typeof(KernelInfo), typeof(ProducedBy), typeof(AliasOf)]);
+        reads: [typeof(CompileContext), typeof(TensorNode), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
+        writes: [typeof(KernelInfo), typeof(AliasOf)]);
 
     public void Run(World world)
     {
+        _context = world.Resource<CompileContext>();
+        var loaded = new Dictionary<Node, Entity>();
+        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => loaded[tensor.Node] = entity);
+        // In graph order: consumer lists (and so which reader blocks a join) follow it.
+        _tensorOf = [];
+        foreach (var node in _context.Graph.Nodes)
+            if (loaded.TryGetValue(node, out var entity)) _tensorOf[node] = entity;
         var consumers = CountConsumers();
         var groupOf = new Dictionary<Node, List<Node>>();
-        var nodes = context.TensorOf.Keys.OrderBy(n => n.Id).ToList();
+        var nodes = _tensorOf.Keys.OrderBy(n => n.Id).ToList();
 
         foreach (var node in nodes)
         {
             if (IsAlias(node))
             {
-                world.Add(context.TensorOf[node], new AliasOf { Source = context.TensorOf[node.Inputs[0]] });
+                world.Add(_tensorOf[node], new AliasOf { Source = _tensorOf[node.Inputs[0]] });
                 continue;
             }
             if (node.Op == OpCode.StoreRows)
             {
                 CheckWrittenInPlace(node, consumers);
-                world.Add(context.TensorOf[node], new AliasOf { Source = context.TensorOf[node.Inputs[0]] });
+                world.Add(_tensorOf[node], new AliasOf { Source = _tensorOf[node.Inputs[0]] });
             }
             if (!IsFusable(node)) continue;
             var group = new List<Node> { node };
-            if (context.Options.Fusion)
+            if (_context.Options.Fusion)
             {
                 foreach (var input in node.Inputs.Distinct())
                 {
@@ -71,20 +84,19 @@ public sealed class FusionSystem(CompileContext context) : ISystem
                 kernels.Add((node, SingleOpKernel(world, node)));
         }
 
-        foreach (var (root, info) in kernels.OrderBy(k => k.Root.Id))
+        int order = 0;
+        foreach (var (_, info) in kernels.OrderBy(k => k.Root.Id))
         {
             var kernelInfo = info;
-            kernelInfo.Order = context.Kernels.Count;
-            var kernel = world.Create(kernelInfo);
-            context.Kernels.Add(kernel);
-            foreach (var output in kernelInfo.Outputs) world.Add(output, new ProducedBy { Kernel = kernel });
+            kernelInfo.Order = order++;
+            world.Create(kernelInfo);
         }
     }
 
     private Dictionary<Node, List<Node>> CountConsumers()
     {
-        var consumers = context.TensorOf.Keys.ToDictionary(n => n, _ => new List<Node>());
-        foreach (var node in context.TensorOf.Keys)
+        var consumers = _tensorOf.Keys.ToDictionary(n => n, _ => new List<Node>());
+        foreach (var node in _tensorOf.Keys)
             foreach (var input in node.Inputs.Distinct())
                 consumers[input].Add(node);
         return consumers;
@@ -116,8 +128,8 @@ public sealed class FusionSystem(CompileContext context) : ISystem
     private static bool IsImmediate(Node node) => node.Op == OpCode.Constant && node.Attrs.Data is null;
 
     private bool NeedsMaterialising(Node node) =>
-        context.Outputs.Values.Contains(node) || context.Gradients.Values.Contains(node) ||
-        context.TensorOf.Keys.Any(c => c.Inputs.Contains(node) && !IsFusable(c));
+        _context.Outputs.Values.Contains(node) || _context.Gradients.Values.Contains(node) ||
+        _tensorOf.Keys.Any(c => c.Inputs.Contains(node) && !IsFusable(c));
 
     /// <summary>
     /// <paramref name="members"/> as one kernel rooted at <paramref name="root"/>, or null when they
@@ -136,7 +148,7 @@ public sealed class FusionSystem(CompileContext context) : ISystem
                 if (member == root) continue;
                 bool readOutside = consumers[member].Any(c => !set.Contains(c));
                 if (!readOutside && !NeededAfterStep(world, member)) continue;
-                if (!context.Options.MultiOutputFusion) return null;
+                if (!_context.Options.MultiOutputFusion) return null;
                 // An extra output: every outside reader must run after the kernel, which runs at the root.
                 blocker = consumers[member].FirstOrDefault(c => !set.Contains(c) && c.Id < root.Id);
                 if (blocker is not null) break;
@@ -149,7 +161,7 @@ public sealed class FusionSystem(CompileContext context) : ISystem
 
     private bool NeededAfterStep(World world, Node node)
     {
-        var entity = context.TensorOf[node];
+        var entity = _tensorOf[node];
         return world.Has<OutputTag>(entity) || world.Has<GradOf>(entity);
     }
 
@@ -165,10 +177,10 @@ public sealed class FusionSystem(CompileContext context) : ISystem
     }
 
     private bool SameShape(World world, Node a, Node b) =>
-        world.Get<TensorInfo>(context.TensorOf[a]).Desc.Shape.AsSpan().SequenceEqual(world.Get<TensorInfo>(context.TensorOf[b]).Desc.Shape);
+        world.Get<TensorInfo>(_tensorOf[a]).Desc.Shape.AsSpan().SequenceEqual(world.Get<TensorInfo>(_tensorOf[b]).Desc.Shape);
 
     private float ImmediateValue(Node node) =>
-        node.Attrs.Count is { } count ? count.Evaluate(context.Bindings) : (float)node.Attrs.Value;
+        node.Attrs.Count is { } count ? count.Evaluate(_context.Bindings) : (float)node.Attrs.Value;
 
     private KernelInfo FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
     {
@@ -177,7 +189,7 @@ public sealed class FusionSystem(CompileContext context) : ISystem
         var immediates = new Dictionary<float, int>();
         var program = ImmutableArray.CreateBuilder<FusedInstruction>();
         var inputs = new List<Node>();
-        var rootDesc = world.Get<TensorInfo>(context.TensorOf[root]).Desc;
+        var rootDesc = world.Get<TensorInfo>(_tensorOf[root]).Desc;
 
         int Operand(Node input)
         {
@@ -212,7 +224,7 @@ public sealed class FusionSystem(CompileContext context) : ISystem
         }
 
         var spec = new FusedElementwiseSpec(
-            [.. inputs.Select(i => world.Get<TensorInfo>(context.TensorOf[i]).Desc)],
+            [.. inputs.Select(i => world.Get<TensorInfo>(_tensorOf[i]).Desc)],
             rootDesc.Shape,
             program.ToImmutable(),
             [.. outputs.Select(o => registerOf[o])],
@@ -220,8 +232,8 @@ public sealed class FusionSystem(CompileContext context) : ISystem
         return new KernelInfo
         {
             Spec = spec,
-            Inputs = [.. inputs.Select(i => context.TensorOf[i])],
-            Outputs = [.. outputs.Select(o => context.TensorOf[o])],
+            Inputs = [.. inputs.Select(i => _tensorOf[i])],
+            Outputs = [.. outputs.Select(o => _tensorOf[o])],
             Nodes = [.. members.OrderBy(m => m.Id)],
         };
     }
@@ -231,16 +243,16 @@ public sealed class FusionSystem(CompileContext context) : ISystem
         var spec = new OpKernelSpec(
             node.Op,
             node.Attrs,
-            [.. node.Inputs.Select(i => world.Get<TensorInfo>(context.TensorOf[i]).Desc)],
-            world.Get<TensorInfo>(context.TensorOf[node]).Desc)
+            [.. node.Inputs.Select(i => world.Get<TensorInfo>(_tensorOf[i]).Desc)],
+            world.Get<TensorInfo>(_tensorOf[node]).Desc)
         {
-            Count = node.Attrs.Count?.Evaluate(context.Bindings) ?? 0,
+            Count = node.Attrs.Count?.Evaluate(_context.Bindings) ?? 0,
         };
         return new KernelInfo
         {
             Spec = spec,
-            Inputs = [.. node.Inputs.Select(i => context.TensorOf[i])],
-            Outputs = [context.TensorOf[node]],
+            Inputs = [.. node.Inputs.Select(i => _tensorOf[i])],
+            Outputs = [_tensorOf[node]],
             Nodes = [node],
             UsesSeed = node.Op == OpCode.DropoutMask,
         };

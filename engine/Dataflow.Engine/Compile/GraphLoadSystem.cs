@@ -9,15 +9,16 @@ namespace Dataflow.Engine.Compile;
 /// Loads the graph into the world the way a game engine loads a level: one tensor entity per node
 /// that some requested output depends on (dead nodes are never loaded), tagged with its role.
 /// </summary>
-public sealed class GraphLoadSystem(CompileContext context) : ISystem
+public sealed class GraphLoadSystem : ISystem
 {
     public string Name => nameof(GraphLoadSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [], writes: [typeof(TensorNode), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(TensorNode), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
 
     public void Run(World world)
     {
-        var live = LiveNodes();
+        var context = world.Resource<CompileContext>();
+        var live = LiveNodes(context);
         var gradientOf = context.Gradients.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
         var outputNames = context.Outputs.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
 
@@ -25,7 +26,6 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
         {
             if (!live.Contains(node)) continue;
             var entity = world.Create(new TensorNode { Node = node });
-            context.TensorOf[node] = entity;
             if (node.Op == OpCode.Input && node.Attrs.Persistent) world.Add(entity, new StateTag { Name = node.Attrs.Name! });
             else if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
             if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = node.Attrs.Name! });
@@ -34,6 +34,6 @@ public sealed class GraphLoadSystem(CompileContext context) : ISystem
         }
     }
 
-    private HashSet<Node> LiveNodes() =>
+    private static HashSet<Node> LiveNodes(CompileContext context) =>
         GraphTraversal.Ancestors(context.Outputs.Values.Concat(context.Gradients.Values)).ToHashSet();
 }

@@ -10,16 +10,37 @@ namespace Dataflow.Engine.Compile;
 /// kernel that writes it to the last kernel that reads it, and tensors whose lifetimes do not
 /// overlap share a slot (best fit by size). Aliases share their source's buffer and extend its life.
 /// </summary>
-public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
+public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
 {
+    private static readonly QueryDescription Tensors = new QueryDescription().WithAll<TensorNode>();
+    private static readonly QueryDescription Kernels = new QueryDescription().WithAll<KernelInfo>();
+
+    // Per run.
+    private CompileContext _context = null!;
+    private ProgramBuffers _buffers = null!;
+
     public string Name => nameof(MemoryPlanningSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(ProducedBy)],
-        writes: [typeof(BufferSlot)]);
+        reads: [typeof(CompileContext), typeof(TensorNode), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf)],
+        writes: [typeof(BufferSlot), typeof(ProgramBuffers)]);
+
+    public CommandBuffer Commands { get; } = new();
 
     public void Run(World world)
     {
+        _context = world.Resource<CompileContext>();
+        _buffers = world.Resource<ProgramBuffers>();
+        var context = _context;
+        // Tensors in graph order and kernels in dispatch order, so the plan (and the order buffers
+        // are allocated in) does not depend on how the world stores them.
+        var nodeOf = new Dictionary<Entity, int>();
+        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => nodeOf[entity] = tensor.Node.Id);
+        var tensors = nodeOf.OrderBy(t => t.Value).Select(t => t.Key).ToList();
+        var kernelList = new List<KernelInfo>();
+        world.ForEach(in Kernels, (ref KernelInfo info) => kernelList.Add(info));
+        var kernels = kernelList.OrderBy(k => k.Order).ToList();
+
         var storageOf = new Dictionary<Entity, Entity>();
         Entity Storage(Entity tensor)
         {
@@ -30,7 +51,7 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
 
         // Tensors that must survive the step (or are written from outside) never share.
         var pinned = new HashSet<Entity>();
-        foreach (var tensor in context.TensorOf.Values)
+        foreach (var tensor in tensors)
         {
             if (world.Has<InputTag>(tensor) || world.Has<ParamTag>(tensor) || world.Has<StateTag>(tensor) || world.Has<OutputTag>(tensor) || world.Has<GradOf>(tensor))
                 pinned.Add(Storage(tensor));
@@ -39,9 +60,8 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
         // Lifetimes of transient storage roots, in kernel order.
         var firstWrite = new Dictionary<Entity, int>();
         var lastRead = new Dictionary<Entity, int>();
-        foreach (var kernel in context.Kernels)
+        foreach (var info in kernels)
         {
-            ref var info = ref world.Get<KernelInfo>(kernel);
             foreach (var output in info.Outputs) firstWrite.TryAdd(Storage(output), info.Order);
             foreach (var input in info.Inputs) lastRead[Storage(input)] = info.Order;
         }
@@ -50,14 +70,14 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
         var slotOf = new Dictionary<Entity, int>();
         var freeAt = new List<(int Order, int Slot)>();
         var free = new List<int>();
-        foreach (var kernel in context.Kernels)
+        foreach (var kernel in kernels)
         {
-            int order = world.Get<KernelInfo>(kernel).Order;
+            int order = kernel.Order;
             // Release slots whose last reader ran before this kernel (never the kernel's own inputs).
             for (int i = freeAt.Count - 1; i >= 0; i--)
                 if (freeAt[i].Order < order) { free.Add(freeAt[i].Slot); freeAt.RemoveAt(i); }
 
-            foreach (var output in world.Get<KernelInfo>(kernel).Outputs)
+            foreach (var output in kernel.Outputs)
             {
                 var root = Storage(output);
                 if (pinned.Contains(root) || slotOf.ContainsKey(root)) continue;
@@ -72,17 +92,17 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
 
         // Refuse a plan that cannot fit before allocating any of it: the transient slots plus every
         // tensor that keeps its own buffer (parameters are already allocated and are not counted).
-        var ownBuffers = context.TensorOf.Values.Select(Storage).Distinct()
+        var ownBuffers = tensors.Select(Storage).Distinct()
             .Where(r => !world.Has<ParamTag>(r) && !slotOf.ContainsKey(r)).Select(r => Math.Max(1, Elements(world, r)));
         foreach (var size in slotSizes.Concat(ownBuffers)) MemoryBudget.RequireBuffer(context.Backend.Name, size, long.MaxValue / sizeof(float));
         MemoryBudget.Require(context.Backend, MemoryBudget.Bytes(slotSizes.Concat(ownBuffers), "the planned buffers"), "the buffers of this graph");
 
         var slotBuffers = slotSizes.Select(size => Allocate(size)).ToArray();
-        context.TransientElements = slotSizes.Sum();
-        context.UnplannedElements = slotOf.Keys.Sum(r => Elements(world, r));
+        _buffers.TransientElements = slotSizes.Sum();
+        _buffers.UnplannedElements = slotOf.Keys.Sum(r => Elements(world, r));
 
         var pinnedBuffers = new Dictionary<Entity, IDeviceBuffer>();
-        foreach (var tensor in context.TensorOf.Values)
+        foreach (var tensor in tensors)
         {
             var root = Storage(tensor);
             IDeviceBuffer buffer;
@@ -95,7 +115,7 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
                 buffer = slotBuffers[slot];
             else if (!pinnedBuffers.TryGetValue(root, out buffer!))
                 pinnedBuffers[root] = buffer = Allocate(Elements(world, root));
-            world.Add(tensor, new BufferSlot { Buffer = buffer, Slot = slot });
+            Commands.Add(tensor, new BufferSlot { Buffer = buffer, Slot = slot });
         }
     }
 
@@ -121,16 +141,16 @@ public sealed class MemoryPlanningSystem(CompileContext context) : ISystem
 
     private IDeviceBuffer StateBuffer(string name, long elements)
     {
-        if (context.States is { } states) return states.Get(name, elements);
+        if (_context.States is { } states) return states.Get(name, elements);
         var buffer = Allocate(elements);
-        context.Backend.Upload(buffer, new float[buffer.Elements]);
+        _context.Backend.Upload(buffer, new float[buffer.Elements]);
         return buffer;
     }
 
     private IDeviceBuffer Allocate(long elements)
     {
-        var buffer = context.Backend.Allocate(Math.Max(1, elements));
-        context.OwnedBuffers.Add(buffer);
+        var buffer = _context.Backend.Allocate(Math.Max(1, elements));
+        _buffers.Owned.Add(buffer);
         return buffer;
     }
 }

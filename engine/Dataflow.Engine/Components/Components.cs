@@ -14,7 +14,7 @@ public struct TensorNode
     public Node Node;
 }
 
-/// <summary>The tensor with its shape bound to numbers (added by <see cref="Compile.ShapeInferenceSystem"/>).</summary>
+/// <summary>The tensor with its shape bound to numbers (added by <see cref="Compile.ShapeBindingSystem"/>).</summary>
 public struct TensorInfo
 {
     public TensorDesc Desc;
@@ -54,12 +54,6 @@ public struct OutputTag
 public struct AliasOf
 {
     public Entity Source;
-}
-
-/// <summary>The tensor is computed by this kernel (added by <see cref="Compile.FusionSystem"/>).</summary>
-public struct ProducedBy
-{
-    public Entity Kernel;
 }
 
 /// <summary>A kernel entity: what it computes and which tensors it reads and writes.</summary>

@@ -4,10 +4,12 @@ using Dataflow.Engine.Jobs;
 namespace Dataflow.Engine.Ecs;
 
 /// <summary>
-/// A named list of stages run in order; each stage is a set of systems ordered only by their
-/// 'after' names. Within a stage the parallel executor runs, together, systems whose
+/// A named list of stages run in order; each stage is a set of systems ordered by their declared
+/// access (a reader runs after the writer of what it reads) and by 'after' names where access
+/// cannot decide. Within a stage the parallel executor runs, together, systems whose
 /// dependencies are done and whose accesses do not conflict; the single-threaded executor runs
-/// the same DAG in one fixed order.
+/// the same DAG in one fixed order. With <see cref="EcsChecks.Enabled"/> every system is held to
+/// its declaration while it runs.
 /// </summary>
 public sealed class Schedule
 {
@@ -15,6 +17,7 @@ public sealed class Schedule
     private readonly Dictionary<string, int> _stageOfSystem = new();
     private StagePlan[]? _plans;
     private IReadOnlyList<string>? _ambiguities;
+    private readonly Dictionary<string, AccessCheck> _lastAccess = new();
 
     public Schedule(string name)
     {
@@ -25,8 +28,8 @@ public sealed class Schedule
 
     public IReadOnlyList<string> Stages => _stages.Select(s => s.Name).ToList();
 
-    /// <summary>When true, <see cref="Run"/> refuses a schedule with ambiguities (tests turn this on).</summary>
-    public bool StrictAmbiguity { get; set; }
+    /// <summary>When true, <see cref="Run"/> refuses a schedule with ambiguities; starts as <see cref="EcsChecks.Enabled"/> (so tests are strict).</summary>
+    public bool StrictAmbiguity { get; set; } = EcsChecks.Enabled;
 
     public IReadOnlyList<(string System, TimeSpan Elapsed)> LastTimings { get; private set; } = [];
 
@@ -60,12 +63,24 @@ public sealed class Schedule
         return this;
     }
 
+    /// <summary>
+    /// The batches the parallel executor runs, stage by stage: the systems in one batch run at the
+    /// same time. Derived from the systems' access (see <see cref="StagePlan"/>).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<string>> Batches =>
+        [.. Plans().SelectMany(p => p.Batches.Select(b => (IReadOnlyList<string>)[.. b.Select(i => p.Systems[i].Name)]))];
+
+    /// <summary>With <see cref="EcsChecks.Enabled"/>: what each system touched and wrote in the last run, by system name.</summary>
+    public IReadOnlyDictionary<string, (IReadOnlySet<Type> Touched, IReadOnlySet<Type> Written)> LastAccess =>
+        _lastAccess.ToDictionary(kv => kv.Key, kv => ((IReadOnlySet<Type>)kv.Value.Touched, (IReadOnlySet<Type>)kv.Value.Written));
+
     public void Run(World world, bool parallel = true)
     {
         var plans = Plans();
         if (StrictAmbiguity && Ambiguities.Count > 0)
             throw new ScheduleException($"Schedule '{Name}' has ambiguous system orders:\n  " + string.Join("\n  ", Ambiguities));
         var timings = new List<(string, TimeSpan)>();
+        _lastAccess.Clear();
         foreach (var plan in plans)
         {
             if (parallel) RunParallel(plan, world, timings);
@@ -74,33 +89,21 @@ public sealed class Schedule
         LastTimings = timings;
     }
 
-    private static void RunSequential(StagePlan plan, World world, List<(string, TimeSpan)> timings)
+    private void RunSequential(StagePlan plan, World world, List<(string, TimeSpan)> timings)
     {
-        foreach (int i in plan.Order) timings.Add((plan.Systems[i].Name, Timed(plan.Systems[i], world)));
+        foreach (int i in plan.Order)
+        {
+            timings.Add((plan.Systems[i].Name, Timed(plan.Systems[i], world)));
+            PlayBack(plan.Systems[i], world);
+        }
     }
 
-    private static void RunParallel(StagePlan plan, World world, List<(string, TimeSpan)> timings)
+    private void RunParallel(StagePlan plan, World world, List<(string, TimeSpan)> timings)
     {
-        int n = plan.Systems.Length;
-        var done = new bool[n];
-        var batch = new List<int>();
-        var elapsed = new TimeSpan[n];
-        for (int remaining = n; remaining > 0; remaining -= batch.Count)
+        var elapsed = new TimeSpan[plan.Systems.Length];
+        foreach (var batch in plan.Batches)
         {
-            batch.Clear();
-            for (int k = 0; k < n; k++)
-            {
-                int i = plan.Order[k];
-                if (done[i] || !plan.After[i].All(d => done[d])) continue;
-                // Conflicting systems keep the single-threaded order, even when nothing orders them,
-                // so both executors give the same result.
-                bool blocked = false;
-                for (int e = 0; e < k && !blocked; e++)
-                    blocked = !done[plan.Order[e]] && plan.Conflicts[i, plan.Order[e]];
-                if (!blocked) batch.Add(i);
-            }
-
-            if (batch.Count == 1)
+            if (batch.Length == 1)
             {
                 elapsed[batch[0]] = Timed(plan.Systems[batch[0]], world);
             }
@@ -110,7 +113,7 @@ public sealed class Schedule
                 world.EnterIteration();
                 try
                 {
-                    JobSystem.Shared.ParallelFor(batch.Count, 1, (start, end) =>
+                    JobSystem.Shared.ParallelFor(batch.Length, 1, (start, end) =>
                     {
                         for (int b = start; b < end; b++) elapsed[batch[b]] = Timed(plan.Systems[batch[b]], world);
                     });
@@ -122,17 +125,25 @@ public sealed class Schedule
             }
             foreach (int i in batch)
             {
-                done[i] = true;
                 timings.Add((plan.Systems[i].Name, elapsed[i]));
+                PlayBack(plan.Systems[i], world);
             }
         }
     }
 
-    private static TimeSpan Timed(ISystem system, World world)
+    private TimeSpan Timed(ISystem system, World world)
     {
         long start = Stopwatch.GetTimestamp();
-        system.Run(world);
+        using (AccessCheck.Enter(world, system, _lastAccess)) system.Run(world);
         return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>Applies a deferring system's recorded changes, as that system (so the access check sees them as its own).</summary>
+    private void PlayBack(ISystem system, World world)
+    {
+        if (system is not IDeferredChanges { Commands.Count: > 0 } deferred) return;
+        using var scope = AccessCheck.Enter(world, system, _lastAccess);
+        deferred.Commands.Playback(world);
     }
 
     private StagePlan[] Plans() => _plans ??= _stages

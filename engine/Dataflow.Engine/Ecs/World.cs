@@ -50,6 +50,7 @@ public sealed partial class World : IDisposable
     /// <summary>A reference to the entity's <typeparamref name="T"/>, valid until the next structural change.</summary>
     public ref T Get<T>(Entity entity)
     {
+        if (EcsChecks.Enabled) AccessCheck.Touch(this, typeof(T));
         ref var slot = ref SlotOf(entity);
         int column = slot.Archetype!.ColumnOf(ComponentType<T>.Id);
         if (column < 0) throw Missing<T>(entity, slot.Archetype, nameof(Get));
@@ -58,6 +59,7 @@ public sealed partial class World : IDisposable
 
     public bool TryGet<T>(Entity entity, out T component)
     {
+        if (EcsChecks.Enabled) AccessCheck.Touch(this, typeof(T));
         if (IsAlive(entity))
         {
             ref var slot = ref _slots[entity.Id];
@@ -74,6 +76,7 @@ public sealed partial class World : IDisposable
 
     public void Set<T>(Entity entity, in T component)
     {
+        if (EcsChecks.Enabled) AccessCheck.Write(this, typeof(T));
         ref var slot = ref SlotOf(entity);
         int column = slot.Archetype!.ColumnOf(ComponentType<T>.Id);
         if (column < 0) throw Missing<T>(entity, slot.Archetype, nameof(Set), " (use Add to give it one)");
@@ -83,6 +86,7 @@ public sealed partial class World : IDisposable
     public void Add<T>(Entity entity, in T component)
     {
         ThrowIfIterating($"Add<{typeof(T).Name}>");
+        if (EcsChecks.Enabled) AccessCheck.Write(this, typeof(T));
         ref var slot = ref SlotOf(entity);
         int id = ComponentType<T>.Id;
         var from = slot.Archetype!;
@@ -97,6 +101,7 @@ public sealed partial class World : IDisposable
     public void Remove<T>(Entity entity)
     {
         ThrowIfIterating($"Remove<{typeof(T).Name}>");
+        if (EcsChecks.Enabled) AccessCheck.Write(this, typeof(T));
         ref var slot = ref SlotOf(entity);
         int id = ComponentType<T>.Id;
         var from = slot.Archetype!;
@@ -149,6 +154,9 @@ public sealed partial class World : IDisposable
     /// <summary>The query for <paramref name="description"/> with the given component types added to its WithAll, so ForEach can read their columns.</summary>
     private Query QueryIncluding(in QueryDescription description, params ReadOnlySpan<int> ids)
     {
+        // The loop hands out references to these columns: each is a read or a write.
+        if (EcsChecks.Enabled)
+            foreach (int id in ids) AccessCheck.Touch(this, ComponentType.TypeOf(id));
         foreach (int id in ids)
             if (!description.All.Has(id)) return Query(description.WithAllIds(ids));
         return Query(description);
@@ -160,6 +168,7 @@ public sealed partial class World : IDisposable
         var archetype = _empty;
         foreach (int id in ids)
         {
+            if (EcsChecks.Enabled) AccessCheck.Write(this, ComponentType.TypeOf(id));
             if (archetype.ColumnOf(id) >= 0)
                 throw new ArgumentException($"Create was given {ComponentType.TypeOf(id).Name} twice; an entity has at most one component of each type.");
             if (!archetype.AddEdges.TryGetValue(id, out var next))

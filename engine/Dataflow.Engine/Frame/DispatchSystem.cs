@@ -9,27 +9,26 @@ namespace Dataflow.Engine.Frame;
 /// Launches every kernel in dispatch order. The order and bound buffers are read from the world
 /// once (they only change when the graph is recompiled), so a step does no queries or allocation.
 /// </summary>
-public sealed class DispatchSystem(IReadOnlyList<Entity> kernels, Func<FrameContext> frame) : ISystem
+public sealed class DispatchSystem : ISystem
 {
+    private static readonly QueryDescription Kernels = new QueryDescription().WithAll<KernelInfo, CompiledKernel, Placement>();
+
     private (ICompiledKernel Kernel, IDeviceBuffer[] Buffers, IBackend Backend, bool UsesSeed, ulong Salt, Entity Entity)[]? _launches;
 
     public string Name => nameof(DispatchSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement)], writes: [typeof(Timing)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(
+        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(InputValues), typeof(ParameterValues)],
+        writes: [typeof(TensorValues), typeof(Timing)]);
 
     /// <summary>Measure each kernel's time (waits after each launch, so only for profiling).</summary>
     public bool Profile { get; set; }
 
     public void Run(World world)
     {
-        _launches ??= kernels.Select(k =>
-        {
-            var compiled = world.Get<CompiledKernel>(k);
-            var info = world.Get<KernelInfo>(k);
-            return (compiled.Kernel, compiled.Buffers, world.Get<Placement>(k).Backend, info.UsesSeed, (ulong)info.Nodes[^1].Id, k);
-        }).ToArray();
+        _launches ??= Launches(world);
 
-        var seed = frame().Seed;
+        var seed = world.Resource<FrameContext>().Seed;
         foreach (var launch in _launches)
         {
             var parameters = launch.UsesSeed ? new LaunchParams(Mix(seed, launch.Salt), null) : LaunchParams.None;
@@ -45,6 +44,14 @@ public sealed class DispatchSystem(IReadOnlyList<Entity> kernels, Func<FrameCont
             timing.Milliseconds += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             timing.Launches++;
         }
+    }
+
+    private static (ICompiledKernel, IDeviceBuffer[], IBackend, bool, ulong, Entity)[] Launches(World world)
+    {
+        var launches = new List<(int Order, (ICompiledKernel, IDeviceBuffer[], IBackend, bool, ulong, Entity) Launch)>();
+        world.ForEachWithEntity(in Kernels, (Entity k, ref KernelInfo info, ref CompiledKernel compiled, ref Placement placement) =>
+            launches.Add((info.Order, (compiled.Kernel, compiled.Buffers, placement.Backend, info.UsesSeed, (ulong)info.Nodes[^1].Id, k))));
+        return [.. launches.OrderBy(l => l.Order).Select(l => l.Launch)];
     }
 
     internal static ulong Mix(ulong seed, ulong salt)

@@ -5,17 +5,17 @@ using Dataflow.Graph.Tensors;
 namespace Dataflow.Engine.Frame;
 
 /// <summary>Copies the step's input values into the input tensors' buffers, checking each against its bound shape.</summary>
-public sealed class FeedSystem(Func<FrameContext> frame) : ISystem
+public sealed class FeedSystem : ISystem
 {
     private static readonly QueryDescription Inputs = new QueryDescription().WithAll<InputTag, TensorInfo, BufferSlot>();
 
     public string Name => nameof(FeedSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(InputTag), typeof(TensorInfo), typeof(BufferSlot)], writes: []);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(InputTag), typeof(TensorInfo), typeof(BufferSlot)], writes: [typeof(InputValues)]);
 
     public void Run(World world)
     {
-        var context = frame();
+        var context = world.Resource<FrameContext>();
         world.ForEach(in Inputs, (ref InputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
         {
             if (!context.Inputs.TryGetValue(tag.Name, out var values))

@@ -4,17 +4,17 @@ using Dataflow.Engine.Ecs;
 namespace Dataflow.Engine.Frame;
 
 /// <summary>Waits for the device and reads the requested outputs back to the host.</summary>
-public sealed class FetchSystem(Func<FrameContext> frame) : ISystem
+public sealed class FetchSystem : ISystem
 {
     private static readonly QueryDescription Outputs = new QueryDescription().WithAll<OutputTag, TensorInfo, BufferSlot>();
 
     public string Name => nameof(FetchSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(OutputTag), typeof(TensorInfo), typeof(BufferSlot)], writes: []);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(OutputTag), typeof(TensorInfo), typeof(BufferSlot), typeof(TensorValues)], writes: [typeof(StepResults)]);
 
     public void Run(World world)
     {
-        var context = frame();
+        var context = world.Resource<FrameContext>();
         world.ForEach(in Outputs, (ref OutputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
         {
             var wanted = context.Fetch is null ? tag.Names : Wanted(tag.Names, context.Fetch);

@@ -10,7 +10,7 @@ namespace Dataflow.Engine.Frame;
 /// clipping is on, the global gradient norm (computed by the graph as the output
 /// <see cref="TrainingGraph.GradNormSquared"/>) scales every gradient first.
 /// </summary>
-public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, Func<FrameContext> frame) : ISystem
+public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) : ISystem
 {
     private static readonly QueryDescription Gradients = new QueryDescription().WithAll<GradOf, BufferSlot>();
     private static readonly QueryDescription Outputs = new QueryDescription().WithAll<OutputTag, BufferSlot>();
@@ -21,11 +21,14 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend, 
 
     public string Name => nameof(OptimizeSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(GradOf), typeof(BufferSlot), typeof(OutputTag)], writes: []);
+    public SystemAccess Access { get; } = SystemAccess.Of(
+        reads: [typeof(FrameContext), typeof(GradOf), typeof(BufferSlot), typeof(OutputTag), typeof(TensorValues)],
+        // A gradient exchange overwrites the gradients with their mean over ranks.
+        writes: [typeof(ParameterValues), typeof(TensorValues), typeof(StepResults)]);
 
     public void Run(World world)
     {
-        var context = frame();
+        var context = world.Resource<FrameContext>();
         if (context.Update is not { } update) return;
 
         if (_pairs is null)

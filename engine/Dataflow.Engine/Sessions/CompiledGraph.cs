@@ -9,13 +9,13 @@ namespace Dataflow.Engine.Sessions;
 
 /// <summary>
 /// A graph loaded into its own world and compiled for one set of dimension values. The compile
-/// schedule runs once, here; the frame schedule (feed, dispatch, optimize, fetch) runs each step.
+/// schedule (<see cref="CompileSchedule"/>) runs once, here; the frame schedule
+/// (<see cref="FrameSchedule"/>: feed, dispatch, optimize, fetch) runs each step.
 /// </summary>
 public sealed class CompiledGraph : IDisposable
 {
     private readonly Schedule _frameSchedule;
-    private readonly DispatchSystem _dispatch;
-    private FrameContext? _frame;
+    private readonly DispatchSystem _dispatch = new();
 
     public CompiledGraph(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings, IBackend backend, ParameterStore parameters, CompileOptions options, StateStore? states = null)
     {
@@ -31,28 +31,34 @@ public sealed class CompiledGraph : IDisposable
             Outputs = graph.Outputs,
             Gradients = graph.Gradients,
         };
+        World.SetResource(Context);
+        World.SetResource(Buffers);
+        try
+        {
+            CompileSchedule.Create().Run(World);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
 
-        var compile = new Schedule("compile").AddStage("compile");
-        ISystem[] compileSystems =
-        [
-            new GraphLoadSystem(Context), new ShapeInferenceSystem(Context), new FusionSystem(Context),
-            new PlacementSystem(Context), new MemoryPlanningSystem(Context), new CompileSystem(Context),
-        ];
-        AddChain(compile, "compile", compileSystems);
-        compile.Run(World, parallel: false);
-
-        foreach (var kernel in Context.Kernels) World.Add(kernel, new Timing());
-        _dispatch = new DispatchSystem(Context.Kernels, CurrentFrame);
-        _frameSchedule = new Schedule("frame").AddStage("frame");
-        AddChain(_frameSchedule, "frame",
-        [
-            new FeedSystem(CurrentFrame), _dispatch, new OptimizeSystem(parameters, backend, CurrentFrame), new FetchSystem(CurrentFrame),
-        ]);
+        Kernels = KernelsInOrder(World);
+        _frameSchedule = FrameSchedule.Create(parameters, backend, _dispatch);
     }
 
     public World World { get; }
+
+    /// <summary>What the compilation started from (also the world's resource).</summary>
     public CompileContext Context { get; }
-    public int KernelCount => Context.Kernels.Count;
+
+    /// <summary>The buffers the program allocated, freed with it (also the world's resource).</summary>
+    public ProgramBuffers Buffers { get; } = new();
+
+    /// <summary>The kernel entities in dispatch order.</summary>
+    public IReadOnlyList<Entity> Kernels { get; }
+
+    public int KernelCount => Kernels.Count;
 
     public bool Profile
     {
@@ -60,27 +66,34 @@ public sealed class CompiledGraph : IDisposable
         set => _dispatch.Profile = value;
     }
 
+    /// <summary>The tensor entity of each loaded graph node (nodes no output depends on are not loaded).</summary>
+    public IReadOnlyDictionary<Graph.Ir.Node, Entity> Tensors()
+    {
+        var tensors = new Dictionary<Graph.Ir.Node, Entity>();
+        World.ForEachWithEntity(new QueryDescription().WithAll<TensorNode>(), (Entity entity, ref TensorNode tensor) => tensors[tensor.Node] = entity);
+        return tensors;
+    }
+
     /// <summary>Runs one step: feed, dispatch, (optimize), fetch. Results land in <paramref name="frame"/>.</summary>
     public void Run(FrameContext frame)
     {
-        _frame = frame;
-        try { _frameSchedule.Run(World, parallel: false); }
-        finally { _frame = null; }
+        World.SetResource(frame);
+        try { _frameSchedule.Run(World); }
+        finally { World.RemoveResource<FrameContext>(); }
     }
 
-    private FrameContext CurrentFrame() => _frame ?? throw new InvalidOperationException("no step is running");
-
-    private static void AddChain(Schedule schedule, string stage, IReadOnlyList<ISystem> systems)
+    private static List<Entity> KernelsInOrder(World world)
     {
-        for (int i = 0; i < systems.Count; i++)
-            schedule.Add(systems[i], stage, i == 0 ? [] : [systems[i - 1].Name]);
+        var kernels = new List<(int Order, Entity Kernel)>();
+        world.ForEachWithEntity(new QueryDescription().WithAll<KernelInfo>(), (Entity kernel, ref KernelInfo info) => kernels.Add((info.Order, kernel)));
+        return [.. kernels.OrderBy(k => k.Order).Select(k => k.Kernel)];
     }
 
     /// <summary>The kernels in dispatch order, with their fused ops and (when profiled) times: for <c>--verbose</c>.</summary>
     public string Describe(bool withTimings)
     {
         var sb = new StringBuilder();
-        foreach (var kernel in Context.Kernels)
+        foreach (var kernel in Kernels)
         {
             var info = World.Get<KernelInfo>(kernel);
             sb.Append($"  k{info.Order,-4} {info.Spec.DisplayName,-40} -> {World.Get<TensorInfo>(info.Outputs[0]).Desc}");
@@ -96,7 +109,7 @@ public sealed class CompiledGraph : IDisposable
 
     public void Dispose()
     {
-        foreach (var buffer in Context.OwnedBuffers) buffer.Dispose();
+        foreach (var buffer in Buffers.Owned) buffer.Dispose();
         World.Dispose();
     }
 }

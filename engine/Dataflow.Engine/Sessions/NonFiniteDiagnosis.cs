@@ -44,7 +44,7 @@ public static class NonFiniteDiagnosis
         // kernels run again one by one, which recomputes every intermediate value in turn.
         var frame = session.Run(graph, feeds, fetch: []);
         var world = graph.World;
-        foreach (var kernel in graph.Context.Kernels)
+        foreach (var kernel in graph.Kernels)
         {
             var info = world.Get<KernelInfo>(kernel);
             var compiled = world.Get<CompiledKernel>(kernel);

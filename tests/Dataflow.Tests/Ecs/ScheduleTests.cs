@@ -85,13 +85,59 @@ public class ScheduleTests
     }
 
     [Fact]
-    public void WriterAndUnorderedReaderAreAmbiguousButReadersAreNot()
+    public void ReaderRunsAfterTheWriterOfWhatItReadsWhateverOrderTheyAreAddedIn()
     {
+        var log = new List<string>();
         var schedule = new Schedule("s")
-            .Add(new TestSystem("Writer", SystemAccess.Of(writes: [typeof(Position)]), _ => { }))
-            .Add(new TestSystem("Reader", SystemAccess.Of(reads: [typeof(Position)]), _ => { }))
-            .Add(new TestSystem("OtherReader", SystemAccess.Of(reads: [typeof(Position), typeof(Health)]), _ => { }), after: "Writer");
-        Assert.Equal(["Writer writes Position, which Reader reads, with no order between them"], schedule.Ambiguities);
+            .Add(Logging("Reader", log, SystemAccess.Of(reads: [typeof(Position)])))
+            .Add(Logging("OtherReader", log, SystemAccess.Of(reads: [typeof(Position), typeof(Health)])))
+            .Add(Logging("Writer", log, SystemAccess.Of(writes: [typeof(Position)])));
+        using var world = new World();
+
+        Assert.Empty(schedule.Ambiguities);
+        schedule.Run(world, parallel: false);
+        Assert.Equal(["Writer", "Reader", "OtherReader"], log);
+        // The two readers share nothing that is written: one parallel batch.
+        Assert.Equal([["Writer"], ["Reader", "OtherReader"]], schedule.Batches);
+    }
+
+    [Fact]
+    public void IndependentSystemsShareABatchAndBothExecutorsAgree()
+    {
+        var log = new List<string>();
+        var schedule = new Schedule("s")
+            .Add(Logging("Load", log, SystemAccess.Of(writes: [typeof(Position)])))
+            .Add(Logging("Place", log, SystemAccess.Of(reads: [typeof(Position)], writes: [typeof(Velocity)])))
+            .Add(Logging("Plan", log, SystemAccess.Of(reads: [typeof(Position)], writes: [typeof(Health)])))
+            .Add(Logging("Compile", log, SystemAccess.Of(reads: [typeof(Velocity), typeof(Health)], writes: [typeof(Name)])));
+        using var world = new World();
+
+        Assert.Equal([["Load"], ["Place", "Plan"], ["Compile"]], schedule.Batches);
+        schedule.Run(world, parallel: true);
+        Assert.Equal("Load", log[0]);
+        Assert.Equal("Compile", log[3]);
+        Assert.Equal(["Place", "Plan"], log.Skip(1).Take(2).Order());
+    }
+
+    [Fact]
+    public void SystemsThatEachReadWhatTheOtherWritesAreACycleUntilAnAfterBreaksIt()
+    {
+        var kernels = SystemAccess.Of(reads: [typeof(Health)], writes: [typeof(Position)]);
+        var optimizer = SystemAccess.Of(reads: [typeof(Position)], writes: [typeof(Health)]);
+        var cyclic = new Schedule("s").Add(new TestSystem("Dispatch", kernels, _ => { })).Add(new TestSystem("Optimize", optimizer, _ => { }));
+        using var world = new World();
+
+        var ex = Assert.Throws<ScheduleException>(() => cyclic.Run(world));
+        Assert.Contains("cycle", ex.Message);
+        Assert.Contains("Optimize reads Position, which Dispatch writes", ex.Message);
+        Assert.Contains("Dispatch reads Health, which Optimize writes", ex.Message);
+
+        var log = new List<string>();
+        var settled = new Schedule("s")
+            .Add(Logging("Optimize", log, optimizer), after: "Dispatch")
+            .Add(Logging("Dispatch", log, kernels));
+        settled.Run(world);
+        Assert.Equal(["Dispatch", "Optimize"], log);
     }
 
     [Fact]
@@ -114,6 +160,8 @@ public class ScheduleTests
             .Add(new TestSystem("BarSystem", write, _ => ran = true));
         using var world = new World();
 
+        Assert.True(schedule.StrictAmbiguity); // tests run with EcsChecks on
+        schedule.StrictAmbiguity = false;
         schedule.Run(world); // allowed when not strict
         Assert.True(ran);
 

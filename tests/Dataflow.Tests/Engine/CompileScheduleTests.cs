@@ -36,7 +36,7 @@ public sealed class CompileScheduleTests
         using var session = new Session(new CpuBackend(), seed: 1);
         var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
         Assert.Equal(2, compiled.KernelCount);
-        var fused = compiled.World.Get<KernelInfo>(compiled.Context.Kernels[1]).Spec;
+        var fused = compiled.World.Get<KernelInfo>(compiled.Kernels[1]).Spec;
         var spec = Assert.IsType<FusedElementwiseSpec>(fused);
         Assert.Equal([OpCode.Add, OpCode.Neg, OpCode.Exp, OpCode.Add, OpCode.Recip],
             spec.Program.Where(i => i.Op == FusedOp.Compute).Select(i => i.Code));
@@ -101,7 +101,7 @@ public sealed class CompileScheduleTests
         using var treeSession = new Session(new CpuBackend(), seed: 1, new CompileOptions { MultiOutputFusion = false });
         var tree = CompileGelu(treeSession, training: true);
         // The forward gelu is one kernel writing the values autodiff needs, instead of one kernel per value.
-        var geluKernel = multi.Context.Kernels.Select(k => multi.World.Get<KernelInfo>(k)).First(k => k.Spec is FusedElementwiseSpec);
+        var geluKernel = multi.Kernels.Select(k => multi.World.Get<KernelInfo>(k)).First(k => k.Spec is FusedElementwiseSpec);
         Assert.True(geluKernel.Outputs.Length > 1);
         Assert.True(multi.KernelCount < tree.KernelCount, $"multi-output {multi.KernelCount} kernels, tree {tree.KernelCount}");
 
@@ -125,9 +125,9 @@ public sealed class CompileScheduleTests
 
         using var planned = new Session(new CpuBackend(), seed: 1);
         var compiled = planned.Compile(TrainingGraph.ForInference(graph), Batch4);
-        Assert.True(compiled.Context.TransientElements < compiled.Context.UnplannedElements,
-            $"planned {compiled.Context.TransientElements} elements, unplanned {compiled.Context.UnplannedElements}");
-        Assert.True(compiled.Context.TransientElements <= 2 * 4 * 8, $"a chain needs two live buffers, planned {compiled.Context.TransientElements} elements");
+        Assert.True(compiled.Buffers.TransientElements < compiled.Buffers.UnplannedElements,
+            $"planned {compiled.Buffers.TransientElements} elements, unplanned {compiled.Buffers.UnplannedElements}");
+        Assert.True(compiled.Buffers.TransientElements <= 2 * 4 * 8, $"a chain needs two live buffers, planned {compiled.Buffers.TransientElements} elements");
 
         using var unplanned = new Session(new CpuBackend(), seed: 1, new CompileOptions { ReuseBuffers = false });
         var reference = unplanned.Compile(TrainingGraph.ForInference(graph), Batch4);
@@ -143,7 +143,7 @@ public sealed class CompileScheduleTests
         using var session = new Session(new CpuBackend(), seed: 1);
         var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
         var world = compiled.World;
-        Assert.Equal(compiled.Context.TensorOf.Count, world.CountEntities(new QueryDescription().WithAll<TensorNode, TensorInfo, BufferSlot>()));
+        Assert.Equal(compiled.Tensors().Count, world.CountEntities(new QueryDescription().WithAll<TensorNode, TensorInfo, BufferSlot>()));
         Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<KernelInfo, Placement, CompiledKernel>()));
         Assert.Equal(1, world.CountEntities(new QueryDescription().WithAll<InputTag>()));
         Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<ParamTag>()));

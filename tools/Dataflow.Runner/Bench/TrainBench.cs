@@ -70,7 +70,7 @@ public sealed class TrainBench : IDisposable
     /// </summary>
     public TrainBenchResult Result(int profiledSteps, int slowest)
     {
-        var kernels = _graph.Context.Kernels;
+        var kernels = _graph.Kernels;
         double[] Snapshot() => kernels.Select(k => _graph.World.Get<Timing>(k).Milliseconds).ToArray();
         var best = Enumerable.Repeat(double.MaxValue, kernels.Count).ToArray();
         var total = new double[kernels.Count];

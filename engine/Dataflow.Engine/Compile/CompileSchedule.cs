@@ -1,0 +1,22 @@
+using Dataflow.Engine.Ecs;
+
+namespace Dataflow.Engine.Compile;
+
+/// <summary>
+/// The compile systems in one stage, with no order given: the schedule derives it from what each
+/// declares reading and writing (load → bind shapes → fuse → place ∥ plan memory → compile), and
+/// placement and memory planning, which share nothing, run in one parallel batch.
+/// </summary>
+public static class CompileSchedule
+{
+    public const string Stage = "compile";
+
+    /// <summary>A fresh schedule (the systems keep per-run state); the world needs a <see cref="CompileContext"/> and a <see cref="ProgramBuffers"/> resource.</summary>
+    public static Schedule Create() => new Schedule("compile").AddStage(Stage)
+        .Add(new GraphLoadSystem(), Stage)
+        .Add(new ShapeBindingSystem(), Stage)
+        .Add(new FusionSystem(), Stage)
+        .Add(new PlacementSystem(), Stage)
+        .Add(new MemoryPlanningSystem(), Stage)
+        .Add(new CompileSystem(), Stage);
+}

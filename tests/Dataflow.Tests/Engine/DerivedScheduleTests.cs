@@ -1,0 +1,99 @@
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine.Components;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Ecs;
+using Dataflow.Engine.Frame;
+using Dataflow.Engine.Sessions;
+
+namespace Dataflow.Tests.Engine;
+
+/// <summary>The compile and frame schedules are derived from the systems' declared access, and strict.</summary>
+public sealed class DerivedScheduleTests
+{
+    [Fact]
+    public void CompileScheduleOrdersByAccessAndRunsPlacementBesideMemoryPlanning()
+    {
+        var schedule = CompileSchedule.Create();
+        Assert.Empty(schedule.Ambiguities);
+        Assert.Equal(
+            [[nameof(GraphLoadSystem)], [nameof(ShapeBindingSystem)], [nameof(FusionSystem)], [nameof(PlacementSystem), nameof(MemoryPlanningSystem)], [nameof(CompileSystem)]],
+            schedule.Batches);
+    }
+
+    [Fact]
+    public void FrameScheduleRunsFeedDispatchOptimizeFetch()
+    {
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var schedule = FrameSchedule.Create(session.Parameters, session.Backend, new DispatchSystem());
+        Assert.Empty(schedule.Ambiguities);
+        Assert.Equal([[nameof(FeedSystem)], [nameof(DispatchSystem)], [nameof(OptimizeSystem)], [nameof(FetchSystem)]], schedule.Batches);
+    }
+
+    [Fact]
+    public void ASecondUnorderedWriterOfBufferSlotsMakesTheCompileScheduleRefuseToRun()
+    {
+        var schedule = CompileSchedule.Create()
+            .Add(new Rogue(SystemAccess.Of(reads: [typeof(KernelInfo)], writes: [typeof(BufferSlot)])), CompileSchedule.Stage);
+        using var world = new World();
+
+        Assert.True(schedule.StrictAmbiguity);
+        var ex = Assert.Throws<ScheduleException>(() => schedule.Run(world));
+        Assert.Contains("MemoryPlanningSystem and RogueSystem both write BufferSlot with no order between them", ex.Message);
+    }
+
+    [Fact]
+    public void TheCheckerRecordsWhatEachCompileSystemTouchedIncludingItsDeferredChanges()
+    {
+        var graph = new Dataflow.Graph.Ir.ComputeGraph("g");
+        var b = new Dataflow.Graph.Ir.GraphBuilder(graph);
+        var x = b.Input("x", Dataflow.Graph.Tensors.TensorType.F32(2, 3));
+        graph.SetOutput("y", b.Exp(x));
+        using var session = new Session(new CpuBackend(), seed: 1);
+        using var world = new World();
+        world.SetResource(new CompileContext
+        {
+            Graph = graph, Bindings = new Dictionary<string, long>(), Backend = session.Backend, Parameters = session.Parameters,
+            Outputs = TrainingGraph.ForInference(graph).Outputs,
+        });
+        var buffers = new ProgramBuffers();
+        world.SetResource(buffers);
+        var schedule = CompileSchedule.Create();
+        try
+        {
+            schedule.Run(world);
+            var access = schedule.LastAccess;
+            Assert.Contains(typeof(BufferSlot), access[nameof(MemoryPlanningSystem)].Written);
+            Assert.Contains(typeof(Placement), access[nameof(PlacementSystem)].Written);
+            Assert.Contains(typeof(KernelInfo), access[nameof(FusionSystem)].Written);
+            Assert.Equal([typeof(CompileContext)], access[nameof(PlacementSystem)].Touched.Except([typeof(KernelInfo), typeof(Placement)]));
+        }
+        finally
+        {
+            foreach (var buffer in buffers.Owned) buffer.Dispose();
+        }
+    }
+
+    [Fact]
+    public void CompilingAGraphHoldsEverySystemToItsDeclaration()
+    {
+        // The whole compile and frame schedules run with the checker on; a system that touched an
+        // undeclared type would throw here.
+        var graph = new Dataflow.Graph.Ir.ComputeGraph("g");
+        var b = new Dataflow.Graph.Ir.GraphBuilder(graph);
+        var x = b.Input("x", Dataflow.Graph.Tensors.TensorType.F32(Dataflow.Graph.Tensors.Dim.Symbol("B"), 3));
+        var w = b.Parameter("w", Dataflow.Graph.Tensors.Shape.Of(3, 2), Dataflow.Graph.Ops.ParamInit.Xavier);
+        graph.SetOutput("y", b.Exp(b.MatMul(x, w)));
+        using var session = new Session(new CpuBackend(), seed: 1);
+        var compiled = session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long> { ["B"] = 2 });
+        var frame = session.Run(compiled, new Dictionary<string, Array> { ["x"] = new float[6] });
+        Assert.All(frame.Results["y"], v => Assert.Equal(1f, v, 1e-5f)); // exp(0 @ w) = 1
+        Assert.Equal(2, compiled.KernelCount);
+    }
+
+    private sealed class Rogue(SystemAccess access) : ISystem
+    {
+        public string Name => "RogueSystem";
+        public SystemAccess Access { get; } = access;
+        public void Run(World world) { }
+    }
+}
