@@ -10,6 +10,9 @@ namespace Dataflow.Speedrun;
 /// </summary>
 public sealed class PretrainStage : ISpeedrunStage
 {
+    /// <summary>Steps the probe runs: a pre-training step is a fraction of a second.</summary>
+    public const int ProbeSteps = 8;
+
     public string Name => "pretrain";
 
     public StageResult Run(SpeedrunContext context)
@@ -17,7 +20,7 @@ public sealed class PretrainStage : ISpeedrunStage
         if (context.Corpus is null || context.Tokenizer is null) throw new ConfigurationException("pre-training needs the tokenizer stage before it");
         var started = context.Budget.Elapsed;
         var recipe = context.Recipe;
-        double probe = StepProbe.SecondsPerStep(Plan(context, recipe.PretrainSteps, null).Plan, context.Backend());
+        double probe = StepProbe.SecondsPerStep(Plan(context, recipe.PretrainSteps, null).Plan, context.Backend(), ProbeSteps);
         double scale = context.Budget.PlanPretrainingAndSft(recipe.PretrainSteps, recipe.SftSteps, probe);
         long steps = context.Budget.Scaled(recipe.PretrainSteps);
         context.Say($"pretrain: {1000 * probe:F1} ms/step measured; scale {scale:F3} of the recipe ({recipe.PretrainSteps} pre-training + {recipe.SftSteps} SFT steps) → {steps} steps");

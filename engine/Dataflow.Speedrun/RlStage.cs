@@ -15,6 +15,9 @@ public sealed class RlStage : ISpeedrunStage
 {
     public const int TrainProblems = 2000;
 
+    /// <summary>Steps the probe runs: a GRPO step samples 128 completions, so few.</summary>
+    public const int ProbeSteps = 4;
+
     public string Name => "rl";
 
     public StageResult Run(SpeedrunContext context)
@@ -32,7 +35,7 @@ public sealed class RlStage : ISpeedrunStage
         };
         double probe;
         using (var probing = ChatTaskGrpo.Plan(task, Settings(recipe.RlSteps, null), TrainProblems, 1, context.Backend).Plan)
-            probe = StepProbe.SecondsPerStep(probing.Plan, context.Backend());
+            probe = StepProbe.SecondsPerStep(probing.Plan, context.Backend(), ProbeSteps);
         long steps = context.Budget.Fit(recipe.RlSteps, probe, keepSeconds: 2 * context.ScoringSeconds);
         context.Say(string.Create(CultureInfo.InvariantCulture,
             $"rl: {probe:F2} s/step measured ({Recipe.RlGroup} × {Recipe.RlPromptsPerStep} rollouts); {context.Budget.Remaining:F0} s of the budget left → {steps} of the recipe's {recipe.RlSteps} steps"));
