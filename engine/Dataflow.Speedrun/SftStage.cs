@@ -6,7 +6,7 @@ namespace Dataflow.Speedrun;
 
 /// <summary>
 /// Supervised fine-tuning on the synthetic conversations (<see cref="SftRun"/>, as <c>sft --data synthetic</c>)
-/// from the base, at the budget's scale of the recipe's SFT steps; every chat task is scored before and after.
+/// from the base, at the budget's scale of the recipe's SFT steps (fewer if pre-training ran slower than its probe); every chat task is scored before and after.
 /// </summary>
 public sealed class SftStage : ISpeedrunStage
 {
@@ -17,7 +17,7 @@ public sealed class SftStage : ISpeedrunStage
         if (context.Checkpoint is not { } from) throw new ConfigurationException("SFT needs a base checkpoint from an earlier stage");
         var started = context.Budget.Elapsed;
         var before = context.Scores ?? context.Score(from);
-        long steps = context.Budget.Scaled(context.Recipe.SftSteps);
+        long steps = context.Budget.ScaledWithinShare(context.Recipe.SftSteps, context.SecondsPerStep);
         string checkpoint = context.PathOf("sft.ckpt");
         var (plan, description) = SftRun.Plan(new SftSettings
         {

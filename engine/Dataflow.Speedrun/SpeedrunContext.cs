@@ -41,6 +41,9 @@ public sealed class SpeedrunContext
     public IReadOnlyList<ChatTaskScore>? Scores { get; set; }
     public double ScoringSeconds { get; set; }
 
+    /// <summary>The last training stage's wall time per step, its evaluations included.</summary>
+    public double SecondsPerStep { get; set; }
+
     public string PathOf(string file) => Path.Combine(Settings.OutputDirectory, file);
 
     /// <summary>A progress line for people (the runner's observers print it).</summary>
@@ -54,7 +57,9 @@ public sealed class SpeedrunContext
     {
         var recorder = new StageRecorder();
         using var log = new JsonlMetricsObserver(PathOf(stage + ".jsonl"));
-        Trainer.Run(plan, Backend(), [.. _observers, log, recorder]);
+        var clock = Stopwatch.StartNew();
+        var result = Trainer.Run(plan, Backend(), [.. _observers, log, recorder]);
+        SecondsPerStep = clock.Elapsed.TotalSeconds / Math.Max(1, result.Steps);
         return recorder;
     }
 

@@ -10,7 +10,8 @@ namespace Dataflow.Speedrun;
 /// held-out evaluations.</item>
 /// <item>Pre-training and SFT get two thirds of the rest, at their recipe's ratio: one scale
 /// s = min(1, share / (recipe steps × ms/step)) multiplies both step counts (the SFT step costs the
-/// pre-training step: same model, same batch).</item>
+/// pre-training step: same model, same batch). SFT takes fewer when pre-training ran slower than its
+/// probe said (a busy machine): what fits in the rest of the share at pre-training's measured wall time per step.</item>
 /// <item>RL gets whatever is left when it starts, less what the final evaluation will take (measured on
 /// the evaluation after SFT, twice: GRPO's own held-out passes and the report card's), at most its recipe.</item>
 /// </list>
@@ -21,6 +22,7 @@ public sealed class StageBudget(double seconds)
     public const double Reserve = 0.2, PretrainAndSftShare = 2.0 / 3;
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private double _shareEnds = double.PositiveInfinity;
 
     public double Seconds { get; } = seconds;
     public double Elapsed => _clock.Elapsed.TotalSeconds;
@@ -34,11 +36,23 @@ public sealed class StageBudget(double seconds)
     {
         double share = Remaining * (1 - Reserve) * PretrainAndSftShare;
         double full = (pretrainSteps + sftSteps) * secondsPerStep;
+        _shareEnds = Elapsed + share;
         return Scale = full <= 0 ? 1 : Math.Min(1, share / full);
     }
 
     /// <summary>A recipe's step count at <see cref="Scale"/>; at least one step.</summary>
     public long Scaled(long recipeSteps) => Math.Max(1, (long)Math.Round(recipeSteps * Scale));
+
+    /// <summary>
+    /// <see cref="Scaled"/>, or fewer when that many steps at <paramref name="secondsPerStep"/> (as measured
+    /// so far) would run past the end of pre-training and SFT's share; at least one.
+    /// </summary>
+    public long ScaledWithinShare(long recipeSteps, double secondsPerStep)
+    {
+        long scaled = Scaled(recipeSteps);
+        if (double.IsInfinity(_shareEnds) || !(secondsPerStep > 0)) return scaled;
+        return Math.Clamp((long)Math.Floor((_shareEnds - Elapsed) / secondsPerStep), 1, scaled);
+    }
 
     /// <summary>The steps that fit in what is left after keeping <paramref name="keepSeconds"/>, at most <paramref name="recipeSteps"/>; at least one.</summary>
     public long Fit(long recipeSteps, double secondsPerStep, double keepSeconds)

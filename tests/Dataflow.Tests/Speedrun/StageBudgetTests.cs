@@ -35,4 +35,16 @@ public sealed class StageBudgetTests
         tiny.PlanPretrainingAndSft(3000, 1500, 10);
         Assert.Equal(1, tiny.Scaled(3000));
     }
+
+    [Fact]
+    public void Sft_takes_fewer_steps_when_pretraining_ran_slower_than_its_probe()
+    {
+        var budget = new StageBudget(seconds: 600);
+        double scale = budget.PlanPretrainingAndSft(3000, 1500, 0.1);    // a share of about 320 s
+        Assert.Equal(budget.Scaled(1500), budget.ScaledWithinShare(1500, 0.1));
+        // Measured at ten times the probe: the whole share holds only about 320 one-second steps.
+        Assert.InRange(budget.ScaledWithinShare(1500, 1.0), 310, 320);
+        Assert.True(budget.ScaledWithinShare(1500, 1.0) < (long)Math.Round(1500 * scale));
+        Assert.Equal(1, budget.ScaledWithinShare(1500, 1000));
+    }
 }
