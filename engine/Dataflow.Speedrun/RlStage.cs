@@ -30,7 +30,7 @@ public sealed class RlStage : ISpeedrunStage
         GrpoSettings Settings(long steps, string? checkpoint) => new()
         {
             Group = Recipe.RlGroup, PromptsPerStep = Recipe.RlPromptsPerStep, Steps = steps, EvalEvery = Math.Max(1, steps / 4),
-            Seed = context.Settings.Seed, FromCheckpoint = from, CheckpointPath = checkpoint,
+            LearningRate = recipe.RlLearningRate, Seed = context.Settings.Seed, FromCheckpoint = from, CheckpointPath = checkpoint,
             Rollout = new RolloutOptions(Recipe.RlMaxTokens, new SamplingOptions(Temperature: 1)),
         };
         double probe;
@@ -42,7 +42,8 @@ public sealed class RlStage : ISpeedrunStage
         string checkpoint = context.PathOf("rl.ckpt");
         var (grpo, train, heldOut) = ChatTaskGrpo.Plan(task, Settings(steps, checkpoint), TrainProblems, context.Settings.EvalCount, context.Backend);
         string description = $"GRPO on {task.Name} from {Path.GetFileName(from)}: group {Recipe.RlGroup} × {Recipe.RlPromptsPerStep} prompts per step, " +
-                             $"{train.Prompts.Count} training / {heldOut.Prompts.Count} held-out problems, reward 1 when the verifier accepts the reply";
+                             $"{train.Prompts.Count} training / {heldOut.Prompts.Count} held-out problems, reward 1 when the verifier accepts the reply, " +
+                             string.Create(CultureInfo.InvariantCulture, $"lr {recipe.RlLearningRate:G3}");
         context.Say(description);
         StageRecorder run;
         using (grpo) run = context.Train(Name, grpo.Plan);
