@@ -23,6 +23,7 @@ public static class Program
             BenchCommand.Create(),
             LoraCommand.Create(),
             RlCommand.Create(),
+            SpeedrunCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

@@ -32,7 +32,7 @@ public sealed class ReadmeSampleTests
         string feed = Directory.CreateDirectory(dir.File("feed")).FullName;
         SampleProgram.Run(SampleProgram.RepositoryRoot, "dotnet", "pack", "Dataflow.sln", "-c", SampleProgram.Configuration, "--no-build", "--nologo", "-v", "q", "-o", feed);
         Assert.Equal(
-            ["Dataflow.Backends", "Dataflow.Backends.Cpu", "Dataflow.Backends.OpenCL", "Dataflow.Backends.Vulkan", "Dataflow.Chat", "Dataflow.Engine", "Dataflow.Generation", "Dataflow.Graph", "Dataflow.Mpi", "Dataflow.Reinforcement", "Dataflow.Training", "Dataflow.Training.Mpi"],
+            ["Dataflow.Backends", "Dataflow.Backends.Cpu", "Dataflow.Backends.OpenCL", "Dataflow.Backends.Vulkan", "Dataflow.Chat", "Dataflow.Engine", "Dataflow.Generation", "Dataflow.Graph", "Dataflow.Mpi", "Dataflow.Reinforcement", "Dataflow.Speedrun", "Dataflow.Training", "Dataflow.Training.Mpi"],
             Directory.GetFiles(feed, "*.nupkg").Select(f => Path.GetFileName(f)[..^".0.1.0.nupkg".Length]).Order(StringComparer.Ordinal));
 
         string app = Directory.CreateDirectory(dir.File("app")).FullName;

@@ -1,0 +1,46 @@
+using Dataflow.Chat;
+using Dataflow.Chat.Sft;
+using Dataflow.Engine;
+
+namespace Dataflow.Speedrun;
+
+/// <summary>
+/// Supervised fine-tuning on the synthetic conversations (<see cref="SftRun"/>, as <c>sft --data synthetic</c>)
+/// from the base, at the budget's scale of the recipe's SFT steps (fewer if pre-training ran slower than its probe); every chat task is scored before and after.
+/// </summary>
+public sealed class SftStage : ISpeedrunStage
+{
+    public string Name => "sft";
+
+    public StageResult Run(SpeedrunContext context)
+    {
+        if (context.Checkpoint is not { } from) throw new ConfigurationException("SFT needs a base checkpoint from an earlier stage");
+        var started = context.Budget.Elapsed;
+        var before = context.Scores ?? context.Score(from);
+        long steps = context.Budget.ScaledWithinShare(context.Recipe.SftSteps, context.SecondsPerStep);
+        string checkpoint = context.PathOf("sft.ckpt");
+        var (plan, description) = SftRun.Plan(new SftSettings
+        {
+            Data = SyntheticCorpus.Name, CheckpointPath = checkpoint, Steps = checked((int)steps), EvalCount = 0, Seed = context.Settings.Seed,
+        }, SftModel.Open(from), context.Words);
+        context.Say(description);
+        var run = context.Train(Name, plan);
+        var result = run.Result!;
+        context.Checkpoint = checkpoint;
+        var after = context.Score(checkpoint);
+        return new StageResult(Name, context.Budget.Elapsed - started)
+        {
+            Steps = result.Steps, RecipeSteps = context.Recipe.SftSteps, Checkpoint = checkpoint, Description = description,
+            Metrics =
+            [
+                StageResult.Metric("ms_per_step", PretrainStage.MillisecondsPerStep(run)),
+                StageResult.Metric("val_loss_before", run.FirstValidationLoss),
+                StageResult.Metric("train_loss", result.FinalLoss),
+                StageResult.Metric("val_loss", result.ValidationLoss),
+                StageResult.Metric("mean_accuracy_before", before.Average(s => s.Accuracy)),
+                StageResult.Metric("mean_accuracy", after.Average(s => s.Accuracy)),
+            ],
+            Accuracies = SpeedrunContext.Compare(before, after),
+        };
+    }
+}
