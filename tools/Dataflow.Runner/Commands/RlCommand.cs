@@ -36,7 +36,7 @@ public static class RlCommand
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pass@1 (and checkpoint) every N steps", DefaultValueFactory = _ => 10 };
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems in each evaluation", DefaultValueFactory = _ => 200 };
         var trainProblems = new Option<int>("--train-problems") { Description = "Training problems drawn from the task (cycled through)", DefaultValueFactory = _ => 2000 };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion", DefaultValueFactory = _ => 32 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion (3-digit column working is about 34 tokens)", DefaultValueFactory = _ => 48 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts", DefaultValueFactory = _ => 1 };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (mean reward, pass@1, pass@G, KL, completion length, skipped groups per step)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
