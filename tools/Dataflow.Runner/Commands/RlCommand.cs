@@ -37,7 +37,7 @@ public static class RlCommand
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems in each evaluation", DefaultValueFactory = _ => 200 };
         var trainProblems = new Option<int>("--train-problems") { Description = "Training problems drawn from the task (cycled through)", DefaultValueFactory = _ => 2000 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion (3-digit column working is about 34 tokens)", DefaultValueFactory = _ => 48 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts", DefaultValueFactory = _ => 1 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts (0.7: most groups neither all right nor all wrong)", DefaultValueFactory = _ => 0.7 };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (mean reward, pass@1, pass@G, KL, completion length, skipped groups per step)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("rl", "Reinforcement learning (GRPO) of a chat model on a task whose answers can be checked")
