@@ -74,7 +74,10 @@ public static class SftRun
 
         var lossEstimate = new SftLossEstimate(model.Evaluation.Graph, evalInputs, validation, batch, maxBatches: 16);
         var fileOptimizer = OptimizerSettings.From(defaults, null);
-        var optimizer = OptimizerSettings.From(defaults, s.LearningRate ?? defaults.TrainArgs.GetValueOrDefault("sft_lr", fileOptimizer.LearningRate / 2));
+        double sftLr = defaults.TrainArgs.GetValueOrDefault("sft_lr", fileOptimizer.LearningRate / 2);
+        // An adapter starts at zero and has few parameters, so it wants a larger step than full SFT (peft's practice).
+        if (model.Config.Lora is not null) sftLr = defaults.TrainArgs.GetValueOrDefault("sft_lora_lr", sftLr);
+        var optimizer = OptimizerSettings.From(defaults, s.LearningRate ?? sftLr);
         double peak = optimizer.LearningRate, minLr = s.MinLearningRate ?? peak / 10;
         int warmup = s.Warmup ?? Math.Min(50, steps / 10);
         if (minLr < 0 || minLr > peak) throw new ConfigurationException($"--min-lr {minLr} must be between 0 and the peak learning rate {peak}");

@@ -17,7 +17,10 @@ public sealed record SftSettings
     /// <summary>Rows per batch; default the model file's train(batch = …).</summary>
     public int? Batch { get; init; }
 
-    /// <summary>Peak learning rate; default half the model file's (fine-tuning moves less than pre-training).</summary>
+    /// <summary>
+    /// Peak learning rate; default the model file's train(sft_lr = …), or with LoRA its sft_lora_lr,
+    /// else half its optimizer's (fine-tuning moves less than pre-training).
+    /// </summary>
     public double? LearningRate { get; init; }
     public double? MinLearningRate { get; init; }
     public int? Warmup { get; init; }

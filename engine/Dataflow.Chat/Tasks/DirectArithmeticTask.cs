@@ -3,8 +3,8 @@ using System.Globalization;
 namespace Dataflow.Chat.Tasks;
 
 /// <summary>
-/// An arithmetic question the assistant answers directly, restating the problem: "47 + 38 = 85".
-/// The held-out split is by operand pair and operation, so a test question was never trained on.
+/// An arithmetic question the assistant answers without the tool, working it column by column
+/// (<see cref="ColumnArithmetic"/>): "7+8=15, 4+3+1=8, so 85" for 47 + 38. The held-out split is by operand pair and operation, so a test question was never trained on.
 /// </summary>
 public sealed class DirectArithmeticTask(string name, string description, Func<Random, (long A, char Op, long B)> draw) : IChatTask
 {
@@ -34,9 +34,8 @@ public sealed class DirectArithmeticTask(string name, string description, Func<R
     public ChatProblem Make(Random random, DataSplit split)
     {
         var (a, op, b) = HeldOut.Draw(random, split, r => { var p = draw(r); return ($"{Name}:{p.A}{p.Op}{p.B}", p); });
-        string problem = Problem(a, op, b), result = Result(a, op, b);
-        string question = string.Format(CultureInfo.InvariantCulture, Templates[random.Next(Templates.Length)], problem);
-        return new ChatProblem(Name, [ChatMessage.User(question)], [ChatMessage.Assistant($"{problem} = {result}")], result);
+        string question = string.Format(CultureInfo.InvariantCulture, Templates[random.Next(Templates.Length)], Problem(a, op, b));
+        return new ChatProblem(Name, [ChatMessage.User(question)], [ChatMessage.Assistant(ColumnArithmetic.Working(a, op, b))], Result(a, op, b));
     }
 
     public bool IsCorrect(ChatProblem problem, string reply) => ChatReply.LastInteger(reply) == problem.Expected;

@@ -102,7 +102,8 @@ public class ChatTaskTests
     public void The_reply_checker_reads_the_text_after_the_last_tool_output()
     {
         Assert.Equal("408", ChatReply.FinalText("<|python_start|>12*34<|python_end|><|output_start|>408<|output_end|>408"));
-        Assert.Equal("46", ChatReply.LastInteger("12 + 34 = 46"));
+        Assert.Equal("46", ChatReply.LastInteger("2+4=6, 1+3=4, so 46"));
+        Assert.Equal("47", ChatReply.LastInteger("14-7=7, 8-1-3=4, so 47"));
         Assert.Null(ChatReply.LastInteger("<|python_start|>12*34<|python_end|><|output_start|>408<|output_end|>"));
     }
 }

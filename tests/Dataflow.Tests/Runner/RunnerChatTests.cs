@@ -123,6 +123,17 @@ public sealed class RunnerChatTests(RunnerChatTests.TinyChatModel model) : IClas
     }
 
     [Fact]
+    public void Sft_with_lora_adapts_what_chat_dfg_declares_at_its_lora_learning_rate()
+    {
+        var run = Run("sft", "--from", _dir.File("base.ckpt"), "--data", "synthetic", "--lora", "rank=8,alpha=16", "--steps", "1", "--eval-count", "0",
+            "--checkpoint", _dir.File("lora.ckpt"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // chat.dfg: lora(targets = [qkv]) and train(sft_lora_lr = 0.006); rank 8 on the tiny model's one 16 → 48 qkv is 8 · (16 + 48).
+        Assert.Contains("LoRA 1 adapters: 512 trainable parameters", run.Stdout + run.Stderr);
+        Assert.Contains("lr 0.006 → 0.0006", run.Stdout + run.Stderr);
+    }
+
+    [Fact]
     public void A_missing_word_list_is_exit_2_saying_to_run_setup()
     {
         var run = RunnerProcess.RunWith(new Dictionary<string, string> { ["DATAFLOW_WORD_LIST"] = _dir.File("none.txt") },

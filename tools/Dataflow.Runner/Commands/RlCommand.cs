@@ -32,12 +32,12 @@ public static class RlCommand
         var kl = new Option<double>("--kl") { Description = "β of the KL penalty to the frozen starting policy (0: none, no reference kept)", DefaultValueFactory = _ => 0 };
         var clip = new Option<double>("--clip") { Description = "ε of the clipped ratio, 1 ± ε", DefaultValueFactory = _ => 0.2 };
         var steps = new Option<long>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 100 };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model file's)" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model file's train(rl_lr = …), else its optimizer's)" };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pass@1 (and checkpoint) every N steps", DefaultValueFactory = _ => 10 };
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems in each evaluation", DefaultValueFactory = _ => 200 };
         var trainProblems = new Option<int>("--train-problems") { Description = "Training problems drawn from the task (cycled through)", DefaultValueFactory = _ => 2000 };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion", DefaultValueFactory = _ => 32 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts", DefaultValueFactory = _ => 1 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion (3-digit column working is about 34 tokens)", DefaultValueFactory = _ => 48 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts (0.7: most groups neither all right nor all wrong)", DefaultValueFactory = _ => 0.7 };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (mean reward, pass@1, pass@G, KL, completion length, skipped groups per step)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("rl", "Reinforcement learning (GRPO) of a chat model on a task whose answers can be checked")
@@ -64,7 +64,7 @@ public static class RlCommand
             using var grpo = GrpoRun.Plan(new GrpoSettings
             {
                 Group = r.GetValue(group), PromptsPerStep = r.GetValue(promptsPerStep), Clip = r.GetValue(clip), Beta = r.GetValue(kl),
-                Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr), Seed = seedValue,
+                Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr) ?? RlLearningRate(config), Seed = seedValue,
                 FromCheckpoint = fromPath, CheckpointPath = r.GetValue(checkpoint),
                 Rollout = new RolloutOptions(r.GetValue(maxTokens), new SamplingOptions(r.GetValue(temperature)), tokens.AssistantEnd),
             }, config, tokenizer, train.Prompts, Verifier(train), (heldOut.Prompts, Verifier(heldOut)), () => BackendCatalog.Create(backendName));
@@ -81,4 +81,8 @@ public static class RlCommand
         });
         return command;
     }
+
+    /// <summary>The model file's RL step size, train(rl_lr = …): RL moves a fine-tuned policy much less than pre-training does.</summary>
+    private static double? RlLearningRate(LanguageModelConfig config) =>
+        config.Load(training: false).Training.TrainArgs.TryGetValue("rl_lr", out double value) ? value : null;
 }
