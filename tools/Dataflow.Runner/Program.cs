@@ -23,6 +23,8 @@ public static class Program
             BenchCommand.Create(),
             LoraCommand.Create(),
             RlCommand.Create(),
+            DpoCommand.Create(),
+            RewardCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try
