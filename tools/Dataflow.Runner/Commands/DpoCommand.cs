@@ -27,8 +27,7 @@ public static class DpoCommand
         var pairs = new PreferenceFlags();
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the trained policy here (atomically) at every evaluation" };
         var beta = new Option<double>("--beta") { Description = "β: how far the implicit reward β·(log π − log π_ref) lets the policy move from the reference", DefaultValueFactory = _ => 0.1 };
-        var batch = new Option<int>("--batch") { Description = "Preference pairs per step", DefaultValueFactory = _ => 8 };
-        var steps = new Option<long>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 200 };
+        var (batch, steps) = (pairs.Batch, pairs.Steps);
         var lr = new Option<double>("--lr") { Description = "Learning rate (constant; DPO moves an SFT policy, so far below the model file's)", DefaultValueFactory = _ => DefaultLearningRate };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pair metrics (and checkpoint) every N steps", DefaultValueFactory = _ => 25 };
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems per task in the accuracy before and after (0: none); the tasks are --tasks' with --data synthetic", DefaultValueFactory = _ => 200 };
@@ -36,7 +35,7 @@ public static class DpoCommand
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("dpo", "Direct preference optimisation of a chat model on preference pairs (the starting policy is the reference)")
         {
-            from, checkpoint, beta, batch, steps, lr, evalInterval, evalCount, log, seed, json, backend,
+            from, checkpoint, beta, lr, evalInterval, evalCount, log, seed, json, backend,
         };
         foreach (var option in pairs.All) command.Options.Add(option);
         command.SetAction(r =>
@@ -60,15 +59,7 @@ public static class DpoCommand
             ITrainingObserver[] observers = metrics is null ? [progress] : [progress, metrics];
             var result = progress.Show(() => Trainer.Run(run.Plan, BackendCatalog.Create(r.GetValue(backend)!), observers));
             var report = PreferenceReport.Of(run.Before!, run.After!, PreferenceMetrics.HeldOutPrefix + PreferenceMetrics.Accuracy, tasks.Select(t => t.Name));
-            foreach (var line in report.Lines) progress.Line(line);
-            progress.Line(string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps in {result.Seconds:F1} s"));
-            if (asJson)
-            {
-                var summary = report.Json;
-                summary["steps"] = result.Steps;
-                summary["seconds"] = result.Seconds;
-                Console.WriteLine(summary.ToJsonString());
-            }
+            report.Print(progress, result, asJson);
             return ExitCodes.Ok;
         });
         return command;

@@ -7,7 +7,7 @@ using Dataflow.Runner.Cli;
 
 namespace Dataflow.Runner.Commands;
 
-/// <summary>The preference-data flags <c>dpo</c> and <c>reward</c> share: where the pairs come from, how many, and a copy of the synthetic ones to look at.</summary>
+/// <summary>The flags <c>dpo</c> and <c>reward</c> share: where the pairs come from, how many (and per step), a copy of the synthetic ones to look at, the steps.</summary>
 internal sealed class PreferenceFlags
 {
     public Option<string> Data { get; } = new("--data")
@@ -24,7 +24,10 @@ internal sealed class PreferenceFlags
     public Option<int> HeldOutPairs { get; } = new("--heldout-pairs") { Description = "With --data synthetic: held-out pairs (from the tasks' held-out side)", DefaultValueFactory = _ => 200 };
     public Option<string?> WritePairs { get; } = new("--write-pairs") { Description = "With --data synthetic: also write the training pairs here as JSONL (to inspect, or to train on later)" };
 
-    public IEnumerable<Option> All => [Data, Tasks, Pairs, HeldOutPairs, WritePairs];
+    public Option<int> Batch { get; } = new("--batch") { Description = "Preference pairs per step", DefaultValueFactory = _ => 8 };
+    public Option<long> Steps { get; } = new("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 200 };
+
+    public IEnumerable<Option> All => [Data, Tasks, Pairs, HeldOutPairs, WritePairs, Batch, Steps];
 
     public ChatPreferenceData Load(ParseResult r, ChatRenderer renderer, int seed)
     {

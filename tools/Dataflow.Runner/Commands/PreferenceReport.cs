@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Dataflow.Runner.Progress;
 using Dataflow.Training;
 
 namespace Dataflow.Runner.Commands;
@@ -19,6 +20,17 @@ internal sealed record PreferenceReport(IReadOnlyList<string> Lines, JsonObject 
         Add("held-out pair accuracy", "heldout_pair_accuracy", pairAccuracy);
         foreach (var task in tasks) Add($"held-out {task} accuracy", task, task + "_acc");
         return new PreferenceReport(lines, json);
+    }
+
+    /// <summary>The lines and the run's time for people (stderr under --json), and the JSON summary on stdout with --json.</summary>
+    public void Print(ConsoleProgress progress, TrainResult result, bool asJson)
+    {
+        foreach (var line in Lines) progress.Line(line);
+        progress.Line(string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps in {result.Seconds:F1} s"));
+        if (!asJson) return;
+        Json["steps"] = result.Steps;
+        Json["seconds"] = result.Seconds;
+        Console.WriteLine(Json.ToJsonString());
     }
 
     private static double Value(Evaluation evaluation, string metric) =>

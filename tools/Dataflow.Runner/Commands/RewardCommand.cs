@@ -26,15 +26,14 @@ public static class RewardCommand
         var model = new Option<string?>("--model") { Description = "The reward model's file, with reward = value_head(h) (default: graph/models/reward.dfg of this checkout)" };
         var pairs = new PreferenceFlags();
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the reward model here (atomically) at every evaluation" };
-        var batch = new Option<int>("--batch") { Description = "Preference pairs per step", DefaultValueFactory = _ => 8 };
-        var steps = new Option<long>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 200 };
+        var (batch, steps) = (pairs.Batch, pairs.Steps);
         var lr = new Option<double>("--lr") { Description = "Learning rate (constant; the head starts fresh, so above a fine-tune's)", DefaultValueFactory = _ => DefaultLearningRate };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pairwise accuracy (and checkpoint) every N steps", DefaultValueFactory = _ => 25 };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (the Bradley–Terry loss per step, held-out accuracy per evaluation)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("reward", "Train a reward model (a scalar head on a language model's trunk) on preference pairs")
         {
-            from, model, checkpoint, batch, steps, lr, evalInterval, log, seed, json, backend,
+            from, model, checkpoint, lr, evalInterval, log, seed, json, backend,
         };
         foreach (var option in pairs.All) command.Options.Add(option);
         command.SetAction(r =>
@@ -60,15 +59,7 @@ public static class RewardCommand
             ITrainingObserver[] observers = metrics is null ? [progress, evaluations] : [progress, evaluations, metrics];
             var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(backend)!), observers));
             var report = PreferenceReport.Of(evaluations.First!, evaluations.Last!, RewardModelRun.HeldOutAccuracy, []);
-            foreach (var line in report.Lines) progress.Line(line);
-            progress.Line(string.Create(CultureInfo.InvariantCulture, $"done: {result.Steps} steps in {result.Seconds:F1} s"));
-            if (asJson)
-            {
-                var summary = report.Json;
-                summary["steps"] = result.Steps;
-                summary["seconds"] = result.Seconds;
-                Console.WriteLine(summary.ToJsonString());
-            }
+            report.Print(progress, result, asJson);
             return ExitCodes.Ok;
         });
         return command;
