@@ -19,7 +19,7 @@ public sealed class GrpoBatches : IBatchSource
     private readonly GrpoSettings _s;
     private readonly GrpoPolicy _policy;
     private readonly IReadOnlyList<int[]> _prompts;
-    private readonly RewardFunction _reward;
+    private readonly BatchRewardFunction _reward;
     private readonly IReadOnlyDictionary<string, long> _bindings;
     private readonly LanguageModelInputs _inputs;
     private readonly ShuffledCycle _order;
@@ -27,7 +27,7 @@ public sealed class GrpoBatches : IBatchSource
     private TrainingBatch? _current;
     private int _uses;
 
-    internal GrpoBatches(GrpoSettings s, GrpoPolicy policy, IReadOnlyList<int[]> prompts, RewardFunction reward, LanguageModelInputs inputs)
+    internal GrpoBatches(GrpoSettings s, GrpoPolicy policy, IReadOnlyList<int[]> prompts, BatchRewardFunction reward, LanguageModelInputs inputs)
     {
         (_s, _policy, _prompts, _reward, _inputs) = (s, policy, prompts, reward, inputs);
         Rows = s.PromptsPerStep * s.Group;
@@ -57,8 +57,8 @@ public sealed class GrpoBatches : IBatchSource
             seeds[r] = ((ulong)(uint)_s.Seed << 32) ^ (ulong)_samples++;
         }
         var results = _policy.Rollouts.Sample(prompts, seeds, _s.Rollout);
-        var rewards = new double[Rows];
-        for (int r = 0; r < Rows; r++) rewards[r] = _reward(promptIds[r / group], results[r]);
+        var rewards = _reward([.. Enumerable.Range(0, Rows).Select(r => promptIds[r / group])], results);
+        if (rewards.Length != Rows) throw new InvalidOperationException($"the reward returned {rewards.Length} rewards for {Rows} completions");
         var (advantages, skipped) = GroupAdvantages.Compute(rewards, group, _s.ScaleByStd);
 
         var rows = new SequenceRows(Rows, _policy.Model.Context);

@@ -32,6 +32,12 @@ public static class GrpoRun
     /// <param name="referenceBackend">Where the frozen reference lives when <see cref="GrpoSettings.Beta"/> &gt; 0 (another instance of the trainer's backend).</param>
     public static GrpoPlan Plan(GrpoSettings settings, LanguageModelConfig config, ITokenizer tokenizer,
         IReadOnlyList<int[]> prompts, RewardFunction reward, (IReadOnlyList<int[]> Prompts, RewardFunction Reward) heldOut,
+        Func<IBackend>? referenceBackend = null) =>
+        Plan(settings, config, tokenizer, prompts, (ids, completions) => [.. completions.Select((c, r) => reward(ids[r], c))], heldOut, referenceBackend);
+
+    /// <summary>GRPO whose training rollouts are rewarded all at once (a reward model); the held-out evaluation keeps its own per-completion reward (a verifier).</summary>
+    public static GrpoPlan Plan(GrpoSettings settings, LanguageModelConfig config, ITokenizer tokenizer,
+        IReadOnlyList<int[]> prompts, BatchRewardFunction reward, (IReadOnlyList<int[]> Prompts, RewardFunction Reward) heldOut,
         Func<IBackend>? referenceBackend = null)
     {
         var s = settings.Validated();

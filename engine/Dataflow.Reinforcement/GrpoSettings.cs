@@ -7,6 +7,12 @@ namespace Dataflow.Reinforcement;
 public delegate double RewardFunction(int prompt, GenerationResult completion);
 
 /// <summary>
+/// A rollout's rewards at once: completion r answers prompt <c>prompts[r]</c> (an index into the run's
+/// prompt list). A reward model scores a whole rollout in a few batched passes this way.
+/// </summary>
+public delegate double[] BatchRewardFunction(IReadOnlyList<int> prompts, IReadOnlyList<GenerationResult> completions);
+
+/// <summary>
 /// One GRPO run (TRL's GRPOTrainer, nanochat's on-policy variant): every step samples
 /// <see cref="Group"/> completions for each of <see cref="PromptsPerStep"/> prompts, rewards them,
 /// normalises the rewards within each group and takes <see cref="UpdatesPerBatch"/> optimizer steps

@@ -46,7 +46,7 @@ public sealed record RewardModelInputs(string Tokens, string BatchSymbol, string
 
 /// <summary>
 /// A trained reward model on a session: the reward of prompt-plus-completion sequences, in batches
-/// of a fixed size (one compiled graph), and the same as a GRPO <see cref="RewardFunction"/>, so a
+/// of a fixed size (one compiled graph), and the same as a GRPO <see cref="BatchRewardFunction"/>, so a
 /// reward model can stand in for a verifier.
 /// </summary>
 public sealed class RewardModelScorer : IDisposable
@@ -69,6 +69,8 @@ public sealed class RewardModelScorer : IDisposable
     {
         var checkpoint = Graph.Checkpoints.CheckpointReader.Load(checkpointPath);
         var config = LanguageModelConfig.FromCheckpoint(checkpoint.Header, checkpointPath);
+        try { RewardModelInputs.Of(config.Load(training: false).Graph); }
+        catch (ConfigurationException e) { throw new Graph.Checkpoints.CheckpointException(checkpointPath, $"not a reward model: {e.Message}"); }
         var session = new Session(backend, seed: 1);
         try
         {
@@ -99,9 +101,13 @@ public sealed class RewardModelScorer : IDisposable
         return scores;
     }
 
-    /// <summary>The reward model as GRPO's reward: prompt <c>i</c> is <paramref name="prompts"/>[i], the completion its generated tokens.</summary>
-    public RewardFunction AsReward(IReadOnlyList<int[]> prompts) =>
-        (prompt, completion) => Score([(prompts[prompt], completion.Tokens)])[0];
+    /// <summary>
+    /// The reward model as GRPO's reward, a whole rollout scored in batches: prompt <c>i</c> is
+    /// <paramref name="prompts"/>[i], the completion what the policy trains on (its stop token included,
+    /// as the pairs the reward model learnt from end with it).
+    /// </summary>
+    public BatchRewardFunction AsReward(IReadOnlyList<int[]> prompts, RolloutOptions options) =>
+        (ids, completions) => Score([.. completions.Select((c, r) => (prompts[ids[r]], PolicyRollouts.TrainedTokens(c, options)))]);
 
     public void Dispose()
     {

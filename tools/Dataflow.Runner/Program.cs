@@ -24,6 +24,8 @@ public static class Program
             LoraCommand.Create(),
             RlCommand.Create(),
             SpeedrunCommand.Create(),
+            DpoCommand.Create(),
+            RewardCommand.Create(),
         };
         int verbosity = VerbosityOf(args);
         try

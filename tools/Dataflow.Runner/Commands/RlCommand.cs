@@ -15,7 +15,8 @@ namespace Dataflow.Runner.Commands;
 /// <summary>
 /// <c>dataflow rl --from SFT.ckpt --task T --checkpoint OUT</c>: GRPO (<see cref="GrpoRun"/>) on a chat
 /// task's training problems, rewarded 1 when the task's verifier accepts the reply, evaluated greedily
-/// on its held-out problems (the questions <c>eval --chat-task</c> asks).
+/// on its held-out problems (the questions <c>eval --chat-task</c> asks). With <c>--reward-model</c> a reward model
+/// (<c>dataflow reward</c>) rewards the training rollouts instead; the held-out pass@1 stays the verifier's.
 /// </summary>
 public static class RlCommand
 {
@@ -38,11 +39,12 @@ public static class RlCommand
         var trainProblems = new Option<int>("--train-problems") { Description = "Training problems drawn from the task (cycled through)", DefaultValueFactory = _ => 2000 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion (3-digit column working is about 34 tokens)", DefaultValueFactory = _ => 48 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts (0.7: most groups neither all right nor all wrong)", DefaultValueFactory = _ => 0.7 };
+        var rewardModel = new Option<string?>("--reward-model") { Description = "Reward the training rollouts with this reward model (written by dataflow reward from the same tokenizer) instead of the task's verifier; the held-out pass@1 still uses the verifier" };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (mean reward, pass@1, pass@G, KL, completion length, skipped groups per step)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("rl", "Reinforcement learning (GRPO) of a chat model on a task whose answers can be checked")
         {
-            from, task, checkpoint, group, promptsPerStep, kl, clip, steps, lr, evalInterval, evalCount, trainProblems, maxTokens, temperature, log, seed, json, backend,
+            from, task, checkpoint, group, promptsPerStep, kl, clip, steps, lr, evalInterval, evalCount, trainProblems, maxTokens, temperature, rewardModel, log, seed, json, backend,
         };
         command.SetAction(r =>
         {
@@ -61,16 +63,20 @@ public static class RlCommand
             var heldOut = TaskPrompts.Make(chatTask, renderer, DataSplit.Test, r.GetValue(evalCount), seedValue);
             RewardFunction Verifier(TaskPrompts set) => (i, completion) => chatTask.IsCorrect(set.Problems[i], completion.Text) ? 1 : 0;
             string backendName = r.GetValue(backend)!;
-            using var grpo = GrpoRun.Plan(new GrpoSettings
+            var settings = new GrpoSettings
             {
                 Group = r.GetValue(group), PromptsPerStep = r.GetValue(promptsPerStep), Clip = r.GetValue(clip), Beta = r.GetValue(kl),
                 Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr) ?? RlLearningRate(config), Seed = seedValue,
                 FromCheckpoint = fromPath, CheckpointPath = r.GetValue(checkpoint),
                 Rollout = new RolloutOptions(r.GetValue(maxTokens), new SamplingOptions(r.GetValue(temperature)), tokens.AssistantEnd),
-            }, config, tokenizer, train.Prompts, Verifier(train), (heldOut.Prompts, Verifier(heldOut)), () => BackendCatalog.Create(backendName));
+            };
+            using var scorer = r.GetValue(rewardModel) is { } rewardPath ? OpenRewardModel(rewardPath, tokenizer, backendName) : null;
+            using var grpo = scorer is null
+                ? GrpoRun.Plan(settings, config, tokenizer, train.Prompts, Verifier(train), (heldOut.Prompts, Verifier(heldOut)), () => BackendCatalog.Create(backendName))
+                : GrpoRun.Plan(settings, config, tokenizer, train.Prompts, scorer.AsReward(train.Prompts, settings.Rollout), (heldOut.Prompts, Verifier(heldOut)), () => BackendCatalog.Create(backendName));
             bool asJson = r.GetValue(json);
             var progress = ConsoleProgress.Create(asJson);
-            progress.Line($"rl {taskName} from {fromPath}: group {r.GetValue(group)} × {r.GetValue(promptsPerStep)} prompts per step, {train.Prompts.Count} training / {heldOut.Prompts.Count} held-out problems");
+            progress.Line($"rl {taskName} from {fromPath}{(scorer is null ? "" : $", rewarded by the reward model {r.GetValue(rewardModel)}")}: group {r.GetValue(group)} × {r.GetValue(promptsPerStep)} prompts per step, {train.Prompts.Count} training / {heldOut.Prompts.Count} held-out problems");
             using var metrics = r.GetValue(log) is { } path ? new JsonlMetricsObserver(path) : null;
             ITrainingObserver[] observers = metrics is null ? [progress] : [progress, metrics];
             var result = progress.Show(() => Trainer.Run(grpo.Plan, BackendCatalog.Create(backendName), observers));
@@ -85,4 +91,17 @@ public static class RlCommand
     /// <summary>The model file's RL step size, train(rl_lr = …): RL moves a fine-tuned policy much less than pre-training does.</summary>
     private static double? RlLearningRate(LanguageModelConfig config) =>
         config.Load(training: false).Training.TrainArgs.TryGetValue("rl_lr", out double value) ? value : null;
+
+    /// <summary>A reward model for the policy's rollouts: it must read the policy's tokens, so its tokenizer must be the policy's.</summary>
+    private static RewardModelScorer OpenRewardModel(string path, Engine.Tokenizers.ITokenizer policyTokenizer, string backendName)
+    {
+        var scorer = RewardModelScorer.Open(path, BackendCatalog.Create(backendName));
+        var stored = Graph.Checkpoints.CheckpointReader.Load(path).TokenizerJson;
+        if (stored != policyTokenizer.ToJson())
+        {
+            scorer.Dispose();
+            throw new UsageException($"--reward-model {path}: its tokenizer is not the policy's, so it cannot read the policy's completions (train it with dataflow reward --from the policy or its base)");
+        }
+        return scorer;
+    }
 }
