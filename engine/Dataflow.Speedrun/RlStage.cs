@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dataflow.Chat.Rl;
 using Dataflow.Chat.Tasks;
 using Dataflow.Engine;
 using Dataflow.Generation;
@@ -31,7 +32,7 @@ public sealed class RlStage : ISpeedrunStage
         {
             Group = Recipe.RlGroup, PromptsPerStep = Recipe.RlPromptsPerStep, Steps = steps, EvalEvery = Math.Max(1, steps / 4),
             LearningRate = recipe.RlLearningRate, Seed = context.Settings.Seed, FromCheckpoint = from, CheckpointPath = checkpoint,
-            Rollout = new RolloutOptions(Recipe.RlMaxTokens, new SamplingOptions(Temperature: 1)),
+            Rollout = ChatTaskGrpo.Rollout(),
         };
         double probe;
         using (var probing = ChatTaskGrpo.Plan(task, Settings(recipe.RlSteps, null), TrainProblems, 1, context.Backend).Plan)

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Dataflow.Backends;
-using Dataflow.Chat;
+using Dataflow.Chat.Rl;
 using Dataflow.Chat.Tasks;
 using Dataflow.Generation;
 using Dataflow.Reinforcement;
@@ -33,12 +33,12 @@ public static class RlCommand
         var kl = new Option<double>("--kl") { Description = "β of the KL penalty to the frozen starting policy (0: none, no reference kept)", DefaultValueFactory = _ => 0 };
         var clip = new Option<double>("--clip") { Description = "ε of the clipped ratio, 1 ± ε", DefaultValueFactory = _ => 0.2 };
         var steps = new Option<long>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 100 };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model file's train(rl_lr = …), else its optimizer's)" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model file's train(rl_lr = …), else a tenth of its optimizer's)" };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pass@1 (and checkpoint) every N steps", DefaultValueFactory = _ => 10 };
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems in each evaluation", DefaultValueFactory = _ => 200 };
         var trainProblems = new Option<int>("--train-problems") { Description = "Training problems drawn from the task (cycled through)", DefaultValueFactory = _ => 2000 };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion (3-digit column working is about 34 tokens)", DefaultValueFactory = _ => 48 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts (0.7: most groups neither all right nor all wrong)", DefaultValueFactory = _ => 0.7 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "The longest completion (3-digit column working is about 34 tokens)", DefaultValueFactory = _ => ChatTaskGrpo.MaxTokens };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the rollouts (0.7: most groups neither all right nor all wrong)", DefaultValueFactory = _ => ChatTaskGrpo.Temperature };
         var rewardModel = new Option<string?>("--reward-model") { Description = "Reward the training rollouts with this reward model (written by dataflow reward from the same tokenizer) instead of the task's verifier; the held-out pass@1 still uses the verifier" };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (mean reward, pass@1, pass@G, KL, completion length, skipped groups per step)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
@@ -53,27 +53,20 @@ public static class RlCommand
             foreach (var (name, value) in new[] { ("--eval-count", r.GetValue(evalCount)), ("--train-problems", r.GetValue(trainProblems)), ("--max-tokens", r.GetValue(maxTokens)) })
                 if (value < 1) throw new UsageException($"{name} {value}: must be at least 1");
             string fromPath = r.GetValue(from)!;
-            var stored = LanguageModelCheckpoint.Read(fromPath);
-            var (config, tokenizer) = (stored.Config, stored.Tokenizer);
-            var tokens = new ChatTokens(tokenizer);
-            var renderer = new ChatRenderer(tokens);
             var chatTask = ChatTasks.Create(taskName, () => WordList.Load());
-            int seedValue = r.GetValue(seed);
-            var train = TaskPrompts.Make(chatTask, renderer, DataSplit.Train, r.GetValue(trainProblems), seedValue);
-            var heldOut = TaskPrompts.Make(chatTask, renderer, DataSplit.Test, r.GetValue(evalCount), seedValue);
-            RewardFunction Verifier(TaskPrompts set) => (i, completion) => chatTask.IsCorrect(set.Problems[i], completion.Text) ? 1 : 0;
             string backendName = r.GetValue(backend)!;
             var settings = new GrpoSettings
             {
                 Group = r.GetValue(group), PromptsPerStep = r.GetValue(promptsPerStep), Clip = r.GetValue(clip), Beta = r.GetValue(kl),
-                Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr) ?? RlLearningRate(config), Seed = seedValue,
+                Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr), Seed = r.GetValue(seed),
                 FromCheckpoint = fromPath, CheckpointPath = r.GetValue(checkpoint),
-                Rollout = new RolloutOptions(r.GetValue(maxTokens), new SamplingOptions(r.GetValue(temperature)), tokens.AssistantEnd),
+                Rollout = ChatTaskGrpo.Rollout(r.GetValue(maxTokens), r.GetValue(temperature)),
             };
-            using var scorer = r.GetValue(rewardModel) is { } rewardPath ? OpenRewardModel(rewardPath, tokenizer, backendName) : null;
-            using var grpo = scorer is null
-                ? GrpoRun.Plan(settings, config, tokenizer, train.Prompts, Verifier(train), (heldOut.Prompts, Verifier(heldOut)), () => BackendCatalog.Create(backendName))
-                : GrpoRun.Plan(settings, config, tokenizer, train.Prompts, scorer.AsReward(train.Prompts, settings.Rollout), (heldOut.Prompts, Verifier(heldOut)), () => BackendCatalog.Create(backendName));
+            using var scorer = r.GetValue(rewardModel) is { } rewardPath ? OpenRewardModel(rewardPath, LanguageModelCheckpoint.Read(fromPath).Tokenizer, backendName) : null;
+            var planned = ChatTaskGrpo.Plan(chatTask, settings, r.GetValue(trainProblems), r.GetValue(evalCount), () => BackendCatalog.Create(backendName),
+                scorer is null ? null : scorer.AsReward);
+            using var grpo = planned.Plan;
+            var (train, heldOut) = (planned.Train, planned.HeldOut);
             bool asJson = r.GetValue(json);
             var progress = ConsoleProgress.Create(asJson);
             progress.Line($"rl {taskName} from {fromPath}{(scorer is null ? "" : $", rewarded by the reward model {r.GetValue(rewardModel)}")}: group {r.GetValue(group)} × {r.GetValue(promptsPerStep)} prompts per step, {train.Prompts.Count} training / {heldOut.Prompts.Count} held-out problems");
@@ -87,10 +80,6 @@ public static class RlCommand
         });
         return command;
     }
-
-    /// <summary>The model file's RL step size, train(rl_lr = …): RL moves a fine-tuned policy much less than pre-training does.</summary>
-    private static double? RlLearningRate(LanguageModelConfig config) =>
-        config.Load(training: false).Training.TrainArgs.TryGetValue("rl_lr", out double value) ? value : null;
 
     /// <summary>A reward model for the policy's rollouts: it must read the policy's tokens, so its tokenizer must be the policy's.</summary>
     private static RewardModelScorer OpenRewardModel(string path, Engine.Tokenizers.ITokenizer policyTokenizer, string backendName)
