@@ -6,13 +6,14 @@ namespace Dataflow.Chat.Tasks;
 public static class ChatTasks
 {
     /// <summary>Every task name, in the order help and errors list them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["arithmetic", "arithmetic-hard", "tool-arithmetic", "spelling", "lists", "greetings"];
+    public static IReadOnlyList<string> Names { get; } = ["arithmetic", "arithmetic-hard", "subtraction-hard", "tool-arithmetic", "spelling", "lists", "greetings"];
 
     /// <summary>The task called <paramref name="name"/>; <paramref name="words"/> is asked for only by the spelling task.</summary>
     public static IChatTask Create(string name, Func<WordList> words) => name switch
     {
         "arithmetic" => DirectArithmeticTask.TwoDigit(),
         "arithmetic-hard" => DirectArithmeticTask.ThreeDigitCarries(),
+        "subtraction-hard" => DirectArithmeticTask.ThreeDigitBorrows(),
         "tool-arithmetic" => new ToolArithmeticTask(),
         "spelling" => new LetterCountTask(words()),
         "lists" => new ListTask(),

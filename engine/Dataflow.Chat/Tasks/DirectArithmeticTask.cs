@@ -31,6 +31,21 @@ public sealed class DirectArithmeticTask(string name, string description, Func<R
         }
     });
 
+    /// <summary>
+    /// 3-digit subtraction with at least one borrow, answered directly: kept out of the SFT mixture, so SFT
+    /// knows it only through the column method it learnt on 2-digit subtraction and 3-digit addition — the
+    /// half-known task GRPO practises on.
+    /// </summary>
+    public static DirectArithmeticTask ThreeDigitBorrows() => new("subtraction-hard", "3-digit subtraction with borrows, answered directly (no tool); not in the SFT mixture", r =>
+    {
+        while (true)
+        {
+            long a = r.Next(100, 1000), b = r.Next(100, 1000);
+            (a, b) = (Math.Max(a, b), Math.Min(a, b));
+            if (a % 10 < b % 10 || a / 10 % 10 < b / 10 % 10) return (a, '-', b);
+        }
+    });
+
     public ChatProblem Make(Random random, DataSplit split)
     {
         var (a, op, b) = HeldOut.Draw(random, split, r => { var p = draw(r); return ($"{Name}:{p.A}{p.Op}{p.B}", p); });

@@ -36,6 +36,7 @@ public class ChatTaskTests
     [Theory]
     [InlineData("arithmetic")]
     [InlineData("arithmetic-hard")]
+    [InlineData("subtraction-hard")]
     [InlineData("tool-arithmetic")]
     [InlineData("lists")]
     public void No_test_question_is_ever_drawn_for_training(string name)
@@ -87,7 +88,7 @@ public class ChatTaskTests
     public void An_unknown_task_is_refused_listing_the_names()
     {
         var e = Assert.Throws<ConfigurationException>(() => Task("poetry"));
-        Assert.Contains("arithmetic, arithmetic-hard, tool-arithmetic, spelling, lists, greetings", e.Message);
+        Assert.Contains("arithmetic, arithmetic-hard, subtraction-hard, tool-arithmetic, spelling, lists, greetings", e.Message);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace Dataflow.Tests.Runner;
 public sealed class RunnerSpeedrunTests : IDisposable
 {
     private static readonly string[] Tiny = ["--set", "d=16", "--set", "heads=2", "--set", "layers=1", "--eval-count", "2"];
-    private static readonly string[] Tasks = ["arithmetic", "arithmetic-hard", "tool-arithmetic", "spelling", "lists", "greetings"];
+    private static readonly string[] Tasks = ["arithmetic", "arithmetic-hard", "subtraction-hard", "tool-arithmetic", "spelling", "lists", "greetings"];
 
     private readonly TempDirectory _dir = new();
     private readonly Dictionary<string, string> _env;
