@@ -21,6 +21,6 @@ public sealed record Recipe(long PretrainSteps, long SftSteps, long RlSteps, dou
         var defaults = ModelLoader.Load(s.ModelPath, new ModelOptions(null, s.Overrides, Training: true)).Training;
         var args = defaults.TrainArgs;
         long Steps(string name, long fallback) => (long)args.GetValueOrDefault(name, fallback);
-        return new Recipe(Steps("steps", 5000), Steps("sft_steps", SftRun.DefaultSteps), Steps("rl_steps", new GrpoSettings().Steps), ChatTaskGrpo.LearningRate(defaults));
+        return new Recipe(Steps("steps", 5000), Steps("sft_steps", SftRun.DefaultSteps), ChatTaskGrpo.Steps(defaults), ChatTaskGrpo.LearningRate(defaults));
     }
 }

@@ -40,6 +40,10 @@ public static class ChatTaskGrpo
     public static double LearningRate(TrainingDefaults training) =>
         training.TrainArgs.TryGetValue("rl_lr", out double value) ? value : OptimizerSettings.From(training, null).LearningRate * LearningRateShare;
 
+    /// <summary>GRPO steps without <c>--steps</c>: the model file's <c>train(rl_steps = …)</c>, else GRPO's default.</summary>
+    public static long Steps(TrainingDefaults training) =>
+        training.TrainArgs.TryGetValue("rl_steps", out double value) ? (long)value : new GrpoSettings().Steps;
+
     /// <summary>The rollouts of a chat policy: up to <paramref name="maxTokens"/>, sampled at <paramref name="temperature"/>.</summary>
     public static RolloutOptions Rollout(int maxTokens = MaxTokens, double temperature = Temperature) => new(maxTokens, new SamplingOptions(temperature));
 

@@ -32,7 +32,7 @@ public static class RlCommand
         var promptsPerStep = new Option<int>("--prompts-per-step") { Description = "Prompts per optimizer step", DefaultValueFactory = _ => 8 };
         var kl = new Option<double>("--kl") { Description = "β of the KL penalty to the frozen starting policy (0: none, no reference kept)", DefaultValueFactory = _ => 0 };
         var clip = new Option<double>("--clip") { Description = "ε of the clipped ratio, 1 ± ε", DefaultValueFactory = _ => 0.2 };
-        var steps = new Option<long>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => 100 };
+        var steps = new Option<long?>("--steps") { Description = "Optimizer steps (default: the model file's train(rl_steps = …), else 100)" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the model file's train(rl_lr = …), else a tenth of its optimizer's)" };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pass@1 (and checkpoint) every N steps", DefaultValueFactory = _ => 10 };
         var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems in each evaluation", DefaultValueFactory = _ => 200 };
@@ -55,10 +55,11 @@ public static class RlCommand
             string fromPath = r.GetValue(from)!;
             var chatTask = ChatTasks.Create(taskName, () => WordList.Load());
             string backendName = r.GetValue(backend)!;
+            var recipe = LanguageModelCheckpoint.Read(fromPath).Config.Load(training: false).Training;
             var settings = new GrpoSettings
             {
                 Group = r.GetValue(group), PromptsPerStep = r.GetValue(promptsPerStep), Clip = r.GetValue(clip), Beta = r.GetValue(kl),
-                Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr), Seed = r.GetValue(seed),
+                Steps = r.GetValue(steps) ?? ChatTaskGrpo.Steps(recipe), EvalEvery = r.GetValue(evalInterval), LearningRate = r.GetValue(lr) ?? ChatTaskGrpo.LearningRate(recipe), Seed = r.GetValue(seed),
                 FromCheckpoint = fromPath, CheckpointPath = r.GetValue(checkpoint),
                 Rollout = ChatTaskGrpo.Rollout(r.GetValue(maxTokens), r.GetValue(temperature)),
             };
