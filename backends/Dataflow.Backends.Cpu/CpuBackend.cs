@@ -10,7 +10,7 @@ namespace Dataflow.Backends.Cpu;
 /// the shared job system, SIMD where the op allows. Launches run synchronously in Enqueue, so
 /// Wait has nothing to wait for and launch order is program order.
 /// </summary>
-public sealed class CpuBackend : IBackend
+public sealed class CpuBackend : IBackend, IBf16Weights
 {
     private readonly ConcurrentDictionary<string, CpuKernel> _cache = new();
     private readonly Lazy<DeviceInfo> _device = new(CpuDevice.Describe);
@@ -37,8 +37,14 @@ public sealed class CpuBackend : IBackend
 
     public IDeviceBuffer Allocate(long elements) => new CpuBuffer(this, elements);
 
-    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<float> source, long offset = 0) =>
-        source.CopyTo(Range(buffer, offset, source.Length, "upload").Floats.Slice((int)offset, source.Length));
+    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<float> source, long offset = 0)
+    {
+        var b = Range(buffer, offset, source.Length, "upload");
+        source.CopyTo(b.Floats.Slice((int)offset, source.Length));
+        b.Written(offset, source.Length);
+    }
+
+    public void StoreAsBf16(IDeviceBuffer weight) => Range(weight, 0, 0, "store as bf16").StoreAsBf16();
 
     public void Upload(IDeviceBuffer buffer, ReadOnlySpan<int> source, long offset = 0) =>
         source.CopyTo(Range(buffer, offset, source.Length, "upload").Ints.Slice((int)offset, source.Length));

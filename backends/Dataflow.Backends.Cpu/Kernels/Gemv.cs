@@ -48,14 +48,19 @@ internal static unsafe class Gemv
     /// <summary>Rows of B per chunk of the row-major layout: a function of k alone, a multiple of 4.</summary>
     public static int ChunkRows(int k) => Math.Max(16, (k + 4 * RowChunks - 1) / (4 * RowChunks) * 4);
 
-    public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c)
+    public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c) =>
+        Run(batch, m, n, k, a, opA, b, opB, null, c);
+
+    /// <param name="b16">B as bfloat16 words (the same elements as <paramref name="b"/>, which holds their f32 values), read instead of it where the CPU can widen them; null: f32 only.</param>
+    public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
+        if (!GemvBf16Kernels.IsSupported) b16 = null;
         var job = _job ??= new Job();
         bool rowMajor = n > 1 && opB.ColStride == 1;
         int chunks = rowMajor ? (k + ChunkRows(k) - 1) / ChunkRows(k) : 1;
         // Chunks after the first sum into scratch, added into C once all are done.
         using var partials = chunks > 1 ? Scratch.RentShared((long)(chunks - 1) * batch * m * n) : null;
-        job.Set(batch, m, n, k, a, opA, b, opB, c, chunks, partials is null ? null : partials.Pointer);
+        job.Set(batch, m, n, k, a, opA, b, opB, b16, c, chunks, partials is null ? null : partials.Pointer);
         try
         {
             Par.For(job.Tasks, job.OpsPerTask, job.Body);
@@ -84,6 +89,7 @@ internal static unsafe class Gemv
         private Layout _layout;
         private int _batch, _m, _n, _k, _chunkRows, _chunks, _columnsPerTask, _columnTasks;
         private float* _a, _b, _c, _partials;
+        private ushort* _b16;
         private Gemm.Operand _opA, _opB;
 
         public Job() => Body = Execute;
@@ -91,11 +97,12 @@ internal static unsafe class Gemv
         public int Tasks { get; private set; }
         public long OpsPerTask { get; private set; }
 
-        public void Set(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c, int chunks, float* partials)
+        public void Set(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c, int chunks, float* partials)
         {
             (_batch, _m, _n, _k, _opA, _opB, _chunks) = (batch, m, n, k, opA, opB, chunks);
             _a = a;
             _b = b;
+            _b16 = b16;
             _c = c;
             _partials = partials;
             _chunkRows = ChunkRows(k);
@@ -126,6 +133,7 @@ internal static unsafe class Gemv
         {
             (_opA, _opB) = (default, default);
             _a = _b = _c = _partials = null;
+            _b16 = null;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -138,22 +146,27 @@ internal static unsafe class Gemv
                 int bi = t / perBatch, rest = t % perBatch, q = rest / _columnTasks;
                 int j0 = rest % _columnTasks * _columnsPerTask, columns = Math.Min(_columnsPerTask, _n - j0);
                 float* a = _a + (_opA.Offsets is null ? 0 : _opA.Offsets[bi]);
-                float* b = _b + (_opB.Offsets is null ? 0 : _opB.Offsets[bi]);
+                long bOffset = _opB.Offsets is null ? 0 : _opB.Offsets[bi];
+                float* b = _b + bOffset;
+                ushort* b16 = _b16 is null ? null : _b16 + bOffset;
                 switch (_layout)
                 {
                     case Layout.RowMajor:
                         int p0 = q * _chunkRows, rows = Math.Min(_chunkRows, _k - p0);
+                        long chunk = p0 * _opB.RowStride + j0;
                         // Chunk 0 writes C itself; chunk q its own partial (batch-major like C).
                         float* c = (q == 0 ? _c : _partials + (q - 1) * _batch * size) + bi * size;
-                        if (_m == 1) GemvRowKernels.RowTimesRows(rows, a + p0, b + p0 * _opB.RowStride + j0, _opB.RowStride, c + j0, columns);
-                        else StreamRows(_m, _n, rows, a + p0, _opA.RowStride, b + p0 * _opB.RowStride + j0, _opB.RowStride, c + j0, columns);
+                        if (_m == 1 && b16 is not null) GemvBf16Kernels.RowTimesRows(rows, a + p0, b16 + chunk, _opB.RowStride, c + j0, columns);
+                        else if (_m == 1) GemvRowKernels.RowTimesRows(rows, a + p0, b + chunk, _opB.RowStride, c + j0, columns);
+                        else StreamRows(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, b16 is null ? null : b16 + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
-                        StreamRowsTransposed(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        StreamRowsTransposed(_m, _n, _k, a, _opA.RowStride, b, b16, _opB.ColStride, _c + bi * size, j0, columns);
                         break;
                     default:
                         int i = j0;
-                        _c[bi * size + i] = GemvRowKernels.Dot(_k, a + i * _opA.RowStride, b);
+                        float* ai = a + i * _opA.RowStride;
+                        _c[bi * size + i] = b16 is not null ? GemvBf16Kernels.Dot(_k, ai, b16) : GemvRowKernels.Dot(_k, ai, b);
                         break;
                 }
             }
@@ -163,10 +176,11 @@ internal static unsafe class Gemv
     /// <summary>
     /// C [m, columns] = A [m, k] · B [k, columns] for a few rows, B rows contiguous (C rows <paramref name="ldc"/>
     /// apart): strip by strip of 16 columns, walking B down each once and keeping 4 rows × 16 columns of
-    /// C in registers (the strip of B, 64 bytes a row, stays in L1/L2 for the next 4 rows).
+    /// C in registers (the strip of B, 64 bytes a row, stays in L1/L2 for the next 4 rows). With
+    /// <paramref name="b16"/> (B as bfloat16) the tiles read that; an edge strip reads the f32 copy (the same values).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void StreamRows(int m, long ldc, int k, float* a, long rsA, float* b, long rsB, float* c, int columns)
+    private static void StreamRows(int m, long ldc, int k, float* a, long rsA, float* b, ushort* b16, long rsB, float* c, int columns)
     {
         for (int j0 = 0; j0 < columns; j0 += StripWidth)
         {
@@ -183,6 +197,12 @@ internal static unsafe class Gemv
                 continue;
             }
             int i0 = 0;
+            if (b16 is not null)
+            {
+                for (; i0 + 4 <= m; i0 += 4) GemvBf16Kernels.FourRows(k, a + i0 * rsA, rsA, b16 + j0, rsB, cStrip + i0 * ldc, ldc);
+                for (; i0 < m; i0++) GemvBf16Kernels.OneRow(k, a + i0 * rsA, b16 + j0, rsB, cStrip + i0 * ldc);
+                continue;
+            }
             for (; i0 + 4 <= m; i0 += 4) FourRows(k, a + i0 * rsA, rsA, bStrip, rsB, cStrip + i0 * ldc, ldc);
             for (; i0 < m; i0++) OneRow(k, a + i0 * rsA, bStrip, rsB, cStrip + i0 * ldc);
         }
@@ -234,18 +254,21 @@ internal static unsafe class Gemv
     /// of A while it is in L1 (two rows at a time, so the column is loaded once per pair).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void StreamRowsTransposed(int m, long n, int k, float* a, long rsA, float* b, long csB, float* c, int j0, int columns)
+    private static void StreamRowsTransposed(int m, long n, int k, float* a, long rsA, float* b, ushort* b16, long csB, float* c, int j0, int columns)
     {
         for (int j = j0; j < j0 + columns; j++)
         {
             float* w = b + j * csB;
+            ushort* w16 = b16 is null ? null : b16 + j * csB;
             int i = 0;
             for (; i + 2 <= m; i += 2)
             {
-                GemvRowKernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w, out float r0, out float r1);
+                float r0, r1;
+                if (w16 is not null) GemvBf16Kernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w16, out r0, out r1);
+                else GemvRowKernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w, out r0, out r1);
                 (c[i * n + j], c[(i + 1) * n + j]) = (r0, r1);
             }
-            if (i < m) c[i * n + j] = GemvRowKernels.Dot(k, a + i * rsA, w);
+            if (i < m) c[i * n + j] = w16 is not null ? GemvBf16Kernels.Dot(k, a + i * rsA, w16) : GemvRowKernels.Dot(k, a + i * rsA, w);
         }
     }
 }

@@ -37,8 +37,15 @@ internal sealed unsafe class MatMulKernel : CpuKernel
         (_batch, _m, _n, _k, _a, _b) = (batch, m, n, k, a, b);
     }
 
-    public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch) =>
-        Gemm.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, buffers[2].Pointer);
+    /// <summary>A weight kept as bfloat16 (<see cref="CpuBuffer.Bf16Pointer"/>) is read as such by the streaming few-row path (a decode step); the packed GEMM reads its f32 copy.</summary>
+    public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
+    {
+        ushort* b16 = buffers[1].Bf16Pointer;
+        if (b16 is not null && _batch > 0 && _m > 0 && _n > 0 && _k > 0 && Gemv.Applies(_m, _n, _a, _b))
+            Gemv.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, b16, buffers[2].Pointer);
+        else
+            Gemm.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, buffers[2].Pointer);
+    }
 
     /// <summary>Element offset of each output batch's matrix in an operand; null when all are 0 (broadcast or no batch).</summary>
     private static long[]? BatchOffsets(long[] operandBatch, long[] outputBatch, long matrixSize)

@@ -16,5 +16,8 @@ public sealed record CompileOptions
     /// <summary>Reuse transient buffers by liveness; off gives every tensor its own buffer.</summary>
     public bool ReuseBuffers { get; init; } = true;
 
+    /// <summary>How matrix weights are stored (inference only: a session that compiles a training step refuses bf16).</summary>
+    public Backends.WeightStorage Weights { get; init; } = Backends.WeightStorage.F32;
+
     public static readonly CompileOptions Default = new();
 }

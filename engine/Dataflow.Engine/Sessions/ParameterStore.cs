@@ -15,6 +15,12 @@ public sealed class ParameterSlot
     public bool Trainable { get; init; } = true;
     public IDeviceBuffer[] State { get; set; } = [];
     public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
+
+    /// <summary>How the matrix-product kernels read the value: bf16 once an inference session converted it (<see cref="WeightStorage"/>).</summary>
+    public WeightStorage Storage { get; internal set; }
+
+    /// <summary>The bytes a kernel that reads the whole value reads: 2 an element as bf16, else 4.</summary>
+    public long StoredBytes => Elements * (Storage == WeightStorage.Bf16 ? 2 : sizeof(float));
 }
 
 /// <summary>

@@ -80,6 +80,7 @@ public sealed class Session : IDisposable
         if (!_compiled.TryGetValue(key, out var compiled))
         {
             DeclareParameters(graph.Graph);
+            if (Options.Weights == WeightStorage.Bf16) Bf16WeightConversion.Apply(graph, Parameters, Backend);
             _compiled[key] = compiled = new CompiledGraph(graph, bindings, Backend, Parameters, Options, States);
         }
         return compiled;

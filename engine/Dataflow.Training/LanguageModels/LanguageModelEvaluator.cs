@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
 using Dataflow.Engine.Data;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
@@ -44,7 +45,8 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
     /// those are what runs; a <paramref name="modelPath"/> whose text differs gets a <see cref="LanguageModelMetrics.Note"/>.
     /// With <paramref name="adapterPath"/>, the model is the checkpoint plus that LoRA adapter (trained on it).
     /// </summary>
-    public static LanguageModelMetrics EvaluateCheckpoint(string modelPath, string checkpointPath, string textPath, IBackend backend, string? adapterPath = null)
+    /// <param name="options">Compile options of the evaluation session (its weight storage, for one).</param>
+    public static LanguageModelMetrics EvaluateCheckpoint(string modelPath, string checkpointPath, string textPath, IBackend backend, string? adapterPath = null, CompileOptions? options = null)
     {
         var stored = LanguageModelCheckpoint.Read(checkpointPath, adapterPath);
         var (checkpoint, config, tokenizer) = (stored.Checkpoint, stored.Config, stored.Tokenizer);
@@ -53,7 +55,7 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
             : null;
         var corpus = TextCorpus.Encode(TextCorpus.Read(textPath), tokenizer, textPath);
         var model = config.Load(training: false);
-        using var session = new Session(backend, seed: 0);
+        using var session = new Session(backend, seed: 0, options);
         stored.LoadInto(session, model.Graph);
         int batch = int.TryParse(checkpoint.Header.Config.GetValueOrDefault("batch"), out var b) && b > 0 ? b : 12;
         return Evaluate(session, TrainingGraph.ForInference(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };

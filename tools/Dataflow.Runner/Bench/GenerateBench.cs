@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dataflow.Backends;
+using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
@@ -28,14 +29,16 @@ public sealed record GenerateBenchResult(string Shape, int Batch, string Weights
 /// </summary>
 public static class GenerateBench
 {
-    public static GenerateBenchResult Run(string modelPath, GenerateShape shape, int batch, int tokens, int seed, string backend, CompileOptions options, TextWriter? profile = null, int promptTokens = 1)
+    /// <param name="weights">How the session stores its matrix weights (bf16: rounded at load, half the bytes per step).</param>
+    public static GenerateBenchResult Run(string modelPath, GenerateShape shape, int batch, int tokens, int seed, string backend, CompileOptions options, TextWriter? profile = null, int promptTokens = 1,
+        WeightStorage weights = WeightStorage.F32)
     {
         var setup = Stopwatch.StartNew();
-        using var session = new Session(BackendCatalog.Create(backend), seed, options);
+        using var session = new Session(BackendCatalog.Create(backend), seed, options with { Weights = weights });
         var overrides = CommonOptionsOverrides(shape);
         LoadedModel Load(int length, int? slots) => ModelLoader.Load(modelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: slots));
         var decoder = new BatchDecoder(session, Load, batch, shape.Context, Math.Min(64, shape.Context));
-        long weightBytes = session.Parameters.Slots.Sum(p => p.Elements) * sizeof(float);
+        long weightBytes = session.Parameters.Slots.Sum(p => p.StoredBytes);
         using var generator = new Generator(decoder, new IdTokenizer(shape.Vocab));
 
         double setupSeconds = setup.Elapsed.TotalSeconds;
@@ -65,7 +68,7 @@ public static class GenerateBench
             profile.WriteLine("prefill chunk:");
             profile.Write(decoder.PrefillGraph.Describe(withTimings: true));
         }
-        return new GenerateBenchResult(shape.Name, batch, "f32", tokens, generated / seconds, seconds * 1000 / tokens,
+        return new GenerateBenchResult(shape.Name, batch, weights.Name(), tokens, generated / seconds, seconds * 1000 / tokens,
             results.Average(r => r.TimeToFirstToken.TotalMilliseconds), weightBytes, setupSeconds, warmupSeconds);
     }
 

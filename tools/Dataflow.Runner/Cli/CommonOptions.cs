@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Dataflow.Engine.Backends;
 using Dataflow.Graph.Dsl;
 
 namespace Dataflow.Runner.Cli;
@@ -19,6 +20,16 @@ public static class CommonOptions
     public static Option<int> Seed() => new("--seed") { Description = "Random seed for initialisation, data order and dropout", DefaultValueFactory = _ => 1 };
     public static Option<string> Backend() => new("--backend") { Description = "cpu | opencl | vulkan | auto", DefaultValueFactory = _ => "cpu" };
     public static Option<int> Verbose() => new("--verbose") { Description = "0..4: devices, timings, fused kernels, generated kernel source", DefaultValueFactory = _ => 0 };
+    public static Option<string> Weights() => new("--weights")
+    {
+        Description = $"How inference stores matrix weights: {WeightStorageNames.Choices} (bf16: rounded to bfloat16 once at load, half the bytes a decode step reads; cpu backend only)",
+        DefaultValueFactory = _ => "f32",
+    };
+
+    /// <summary>The <c>--weights</c> value as a storage; anything else is a usage error naming it.</summary>
+    public static WeightStorage ParseWeights(string? text) =>
+        WeightStorageNames.TryParse(text, out var storage) ? storage : throw new UsageException($"--weights {text}: expected {WeightStorageNames.Choices}");
+
     public static Option<bool> NoFusion() => new("--no-fusion") { Description = "Run one kernel per op (to halve a suspected fusion bug)" };
 
     /// <summary>Parses repeated <c>name=value</c> pairs; a malformed one is a usage error naming it.</summary>

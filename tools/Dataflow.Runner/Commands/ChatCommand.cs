@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Dataflow.Backends;
 using Dataflow.Chat;
+using Dataflow.Engine.Compile;
 using Dataflow.Generation;
 using Dataflow.Runner.Cli;
 
@@ -23,12 +24,13 @@ public static class ChatCommand
         var temperature = new Option<double>("--temperature") { Description = "Divide the logits by this; 0 is greedy (deterministic)", DefaultValueFactory = _ => 0 };
         var topK = new Option<int>("--top-k") { Description = "Sample from the K most likely tokens only; 0 is off", DefaultValueFactory = _ => 0 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The longest reply, in tokens (tool outputs not counted)", DefaultValueFactory = _ => ChatGeneration.DefaultMaxReply };
-        var (seed, backend) = (CommonOptions.Seed(), CommonOptions.Backend());
-        var command = new Command("chat", "Chat with a fine-tuned model") { checkpoint, adapter, system, once, temperature, topK, maxTokens, seed, backend };
+        var (seed, backend, weights) = (CommonOptions.Seed(), CommonOptions.Backend(), CommonOptions.Weights());
+        var command = new Command("chat", "Chat with a fine-tuned model") { checkpoint, adapter, system, once, temperature, topK, maxTokens, seed, backend, weights };
         command.SetAction(r =>
         {
             var sampling = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK)).Validated();
-            var model = CheckpointModel.Open(r.GetValue(checkpoint)!, BackendCatalog.Create(r.GetValue(backend)!), adapterPath: r.GetValue(adapter));
+            var options = new CompileOptions { Weights = CommonOptions.ParseWeights(r.GetValue(weights)) };
+            var model = CheckpointModel.Open(r.GetValue(checkpoint)!, BackendCatalog.Create(r.GetValue(backend)!), options: options, adapterPath: r.GetValue(adapter));
             try
             {
                 using var generation = new ChatGeneration(model.Session, model.Config, new ChatTokens(model.Tokenizer), slots: 1);

@@ -6,6 +6,8 @@ using Dataflow.Backends;
 using Dataflow.Chat;
 using Dataflow.Chat.Tasks;
 using Dataflow.Generation;
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
 using Dataflow.Engine.Data;
 using Dataflow.Graph.Dsl;
 using Dataflow.Runner.Cli;
@@ -31,21 +33,26 @@ public static class EvalCommand
         var count = new Option<int>("--count") { Description = "With --chat-task: held-out problems to generate replies for", DefaultValueFactory = _ => ChatEvaluation.DefaultCount };
         var seed = CommonOptions.Seed();
         var (preset, set, json, backend) = (CommonOptions.Preset(), CommonOptions.Set(), CommonOptions.Json(), CommonOptions.Backend());
-        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, adapter, task, chatTask, count, seed, preset, set, json, backend };
+        var weights = CommonOptions.Weights();
+        weights.Description += "; with --text or --chat-task";
+        var command = new Command("eval", "Evaluate a trained model on a test set") { model, checkpoint, data, text, adapter, task, chatTask, count, seed, preset, set, json, backend, weights };
         command.SetAction(r =>
         {
+            var options = new CompileOptions { Weights = CommonOptions.ParseWeights(r.GetValue(weights)) };
+            if (options.Weights != WeightStorage.F32 && r.GetValue(chatTask) is null && r.GetValue(text) is null)
+                throw new UsageException($"--weights {r.GetValue(weights)}: only language models (--text, --chat-task) run with bf16 weights");
             if (r.GetValue(chatTask) is { } chatTaskName)
             {
                 if (r.GetValue(model) is not null || r.GetValue(data) is not null || r.GetValue(text) is not null || r.GetValue(task) is not null)
                     throw new UsageException("--chat-task takes only --checkpoint (and --adapter): the model, settings and tokenizer come from the checkpoint");
                 if (r.GetValue(count) < 1) throw new UsageException($"--count {r.GetValue(count)}: must be at least 1");
-                return EvaluateChatTask(r.GetValue(checkpoint)!, r.GetValue(adapter), chatTaskName, r.GetValue(count), r.GetValue(seed), r.GetValue(backend)!, r.GetValue(json));
+                return EvaluateChatTask(r.GetValue(checkpoint)!, r.GetValue(adapter), chatTaskName, r.GetValue(count), r.GetValue(seed), r.GetValue(backend)!, r.GetValue(json), options);
             }
             if (r.GetValue(model) is null) throw new UsageException("eval needs the model file (or --chat-task with a chat checkpoint)");
             if (r.GetValue(data) is not null && r.GetValue(text) is not null) throw new UsageException("eval takes --data or --text, not both");
             if (r.GetValue(adapter) is not null && r.GetValue(text) is null) throw new UsageException("--adapter is for language models: use it with --text");
             if (r.GetValue(text) is { } textPath)
-                return EvaluateText(r.GetValue(model)!, r.GetValue(checkpoint)!, textPath, r.GetValue(adapter), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
+                return EvaluateText(r.GetValue(model)!, r.GetValue(checkpoint)!, textPath, r.GetValue(adapter), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json), options);
             if (r.GetValue(data) is null)
                 return EvaluateTask(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(task), r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!, r.GetValue(json));
             var metrics = Evaluate(r.GetValue(model)!, r.GetValue(checkpoint)!, r.GetValue(data)!, r.GetValue(preset), r.GetValue(set) ?? [], r.GetValue(backend)!);
@@ -58,11 +65,11 @@ public static class EvalCommand
         return command;
     }
 
-    private static int EvaluateChatTask(string checkpoint, string? adapter, string taskName, int count, int seed, string backend, bool json)
+    private static int EvaluateChatTask(string checkpoint, string? adapter, string taskName, int count, int seed, string backend, bool json, CompileOptions options)
     {
         var clock = Stopwatch.StartNew();
         var task = ChatTasks.Create(taskName, () => WordList.Load());
-        var model = CheckpointModel.Open(checkpoint, BackendCatalog.Create(backend), adapterPath: adapter);
+        var model = CheckpointModel.Open(checkpoint, BackendCatalog.Create(backend), options: options, adapterPath: adapter);
         ChatTaskScore score;
         try
         {
@@ -98,11 +105,11 @@ public static class EvalCommand
         return ExitCodes.Ok;
     }
 
-    private static int EvaluateText(string model, string checkpoint, string text, string? adapter, string? preset, string[] overrides, string backend, bool json)
+    private static int EvaluateText(string model, string checkpoint, string text, string? adapter, string? preset, string[] overrides, string backend, bool json, CompileOptions options)
     {
         if (preset is not null || overrides.Length > 0)
             throw new UsageException("with --text the preset and settings come from the checkpoint; drop --preset and --set");
-        var metrics = LanguageModelEvaluator.EvaluateCheckpoint(model, checkpoint, text, BackendCatalog.Create(backend), adapter);
+        var metrics = LanguageModelEvaluator.EvaluateCheckpoint(model, checkpoint, text, BackendCatalog.Create(backend), adapter, options);
         if (metrics.Note is { } note) Console.Error.WriteLine(note);
         var output = json ? Console.Error : Console.Out;
         output.WriteLine($"validation loss {metrics.Loss:F4}  perplexity {metrics.Perplexity:F2}  ({metrics.Tokens} tokens in {metrics.Windows} windows)");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
 using Dataflow.Engine.Jobs;
 using Dataflow.Runner.Bench;
@@ -21,11 +22,12 @@ public static class GenerateBenchCommand
         var batches = new Option<int[]>("--batch") { Description = "Sequences decoded together (repeatable; default 1 and 16)" };
         var model = new Option<string?>("--model") { Description = "Model file (default: graph/models/gpt.dfg of this checkout)" };
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length of each sequence (time to first token covers its prefill)", DefaultValueFactory = _ => 1 };
+        var weights = new Option<string[]>("--weights") { Description = "Weight storage: f32 | bf16 (repeatable; default both; bf16 needs the cpu backend)" };
         var profile = new Option<bool>("--profile") { Description = "Also list the decode step's kernels with their times (stderr)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("gpt-generate", "Greedy generation tokens/s of GPT shapes 15m and 110m (vocab 32000, random weights), batch 1 and 16, against the read-bandwidth bound")
         {
-            tokens, shapes, batches, model, promptTokens, profile, seed, json, backend,
+            tokens, shapes, batches, model, promptTokens, weights, profile, seed, json, backend,
         };
         command.SetAction(r =>
         {
@@ -35,6 +37,7 @@ public static class GenerateBenchCommand
                 ? names.Select(n => GenerateShape.All.FirstOrDefault(s => s.Name == n) ?? throw new UsageException($"--shape {n}: expected one of {string.Join(", ", GenerateShape.All.Select(s => s.Name))}")).ToArray()
                 : GenerateShape.All;
             int[] batchSizes = r.GetValue(batches) is { Length: > 0 } b ? b : [1, 16];
+            WeightStorage[] storages = r.GetValue(weights) is { Length: > 0 } w ? [.. w.Select(CommonOptions.ParseWeights).Distinct()] : [WeightStorage.F32, WeightStorage.Bf16];
             if (batchSizes.Any(x => x <= 0)) throw new UsageException("--batch: every batch must be positive");
             int count = r.GetValue(tokens);
             if (count <= 0) throw new UsageException($"--tokens {count}: must be positive");
@@ -51,12 +54,13 @@ public static class GenerateBenchCommand
                 // The reference decodes every 8th position of the run's length: the same average attention cost, an eighth of the time.
                 double reference = new GenerateReference(shape, r.GetValue(seed)).TokensPerSecond(count, stride: 8);
                 GC.Collect();
+                foreach (var storage in storages)
                 foreach (int batch in batchSizes)
                 {
                     var rowClock = Stopwatch.StartNew();
                     double bandwidth = ReadBandwidth.Measure(megabytes: 256, tries: 3);
                     var result = GenerateBench.Run(path, shape, batch, count, r.GetValue(seed), r.GetValue(backend)!, CompileOptions.Default,
-                        r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens));
+                        r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens), storage);
                     double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
                     double seconds = rowClock.Elapsed.TotalSeconds;
                     output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {bandwidth,6:F1} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {reference,10:F1} {result.TokensPerSecond / reference,7:F2} {result.TimeToFirstTokenMs,8:F1} {$"{result.SetupSeconds:F0}+{result.WarmupSeconds:F0}+{seconds - result.SetupSeconds - result.WarmupSeconds:F0}",16}");

@@ -29,9 +29,10 @@ public static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling: the smallest set of tokens whose probability reaches P, in (0, 1]", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Sequences decoded together (cache slots); 0: all of them, up to 16", DefaultValueFactory = _ => 0 };
         var (seed, backend, verbose, noFusion, json) = (CommonOptions.Seed(), CommonOptions.Backend(), CommonOptions.Verbose(), CommonOptions.NoFusion(), CommonOptions.Json());
+        var weights = CommonOptions.Weights();
         var command = new Command("generate", "Generate text from a language-model checkpoint")
         {
-            checkpoint, adapter, prompt, prompts, numSamples, maxTokens, stop, temperature, topK, topP, batch, seed, backend, verbose, noFusion, json,
+            checkpoint, adapter, prompt, prompts, numSamples, maxTokens, stop, temperature, topK, topP, batch, seed, backend, weights, verbose, noFusion, json,
         };
         command.SetAction(r =>
         {
@@ -49,7 +50,7 @@ public static class GenerateCommand
                 Sampling = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP)),
                 Seed = r.GetValue(seed),
                 Batch = r.GetValue(batch),
-                CompileOptions = new CompileOptions { Fusion = !r.GetValue(noFusion) },
+                CompileOptions = new CompileOptions { Fusion = !r.GetValue(noFusion), Weights = CommonOptions.ParseWeights(r.GetValue(weights)) },
             };
             var output = r.InvocationConfiguration.Output;
             var report = BatchGeneration.Run(settings, BackendCatalog.Create(r.GetValue(backend)!), r.GetValue(json) ? null : output);
