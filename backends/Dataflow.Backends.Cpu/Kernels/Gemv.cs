@@ -177,7 +177,7 @@ internal static unsafe class Gemv
     /// C [m, columns] = A [m, k] · B [k, columns] for a few rows, B rows contiguous (C rows <paramref name="ldc"/>
     /// apart): strip by strip of 16 columns, walking B down each once and keeping 4 rows × 16 columns of
     /// C in registers (the strip of B, 64 bytes a row, stays in L1/L2 for the next 4 rows). With
-    /// <paramref name="b16"/> (B as bfloat16) the tiles read that; an edge strip reads the f32 copy (the same values).
+    /// <paramref name="b16"/> (B as bfloat16) every strip reads that instead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StreamRows(int m, long ldc, int k, float* a, long rsA, float* b, ushort* b16, long rsB, float* c, int columns)
@@ -191,7 +191,8 @@ internal static unsafe class Gemv
                     for (int j = 0; j < columns - j0; j++)
                     {
                         float sum = 0;
-                        for (int p = 0; p < k; p++) sum = MathF.FusedMultiplyAdd(a[i * rsA + p], bStrip[p * rsB + j], sum);
+                        for (int p = 0; p < k; p++)
+                            sum = MathF.FusedMultiplyAdd(a[i * rsA + p], b16 is null ? bStrip[p * rsB + j] : Bf16.ToSingle(b16[j0 + p * rsB + j]), sum);
                         cStrip[i * ldc + j] = sum;
                     }
                 continue;

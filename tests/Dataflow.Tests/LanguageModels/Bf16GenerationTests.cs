@@ -1,0 +1,145 @@
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine;
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
+using Dataflow.Engine.Sessions;
+using Dataflow.Generation;
+using Dataflow.Graph.Dsl;
+using Dataflow.Tests.Support;
+using Dataflow.Tests.Training;
+using Dataflow.Training;
+
+namespace Dataflow.Tests.LanguageModels;
+
+/// <summary>
+/// Inference with bf16 weights against f32: gpt.dfg shrunk (wide enough, d 64, that a decode step of
+/// one or four sequences takes every streamed bf16 path), and a tiny model trained on a repetitive text.
+/// </summary>
+public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trained>
+{
+    private const int Vocab = 50, Context = 32;
+
+    private static readonly Dictionary<string, string> Overrides = new()
+    {
+        ["vocab"] = $"{Vocab}", ["layers"] = "2", ["heads"] = "2", ["d"] = "64", ["ctx"] = $"{Context}", ["dropout"] = "0",
+    };
+
+    private static readonly CompileOptions Bf16 = new() { Weights = WeightStorage.Bf16 };
+
+    /// <summary>A character model trained for 100 steps: confident enough that greedy decoding is a fair test.</summary>
+    public sealed class Trained : IDisposable
+    {
+        public Trained()
+        {
+            File.WriteAllText(Directory.File("text.txt"), TinyGpt.RepetitiveText(6000));
+            var settings = new LanguageModelSettings
+            {
+                ModelPath = TinyGpt.ModelPath, TextPath = Directory.File("text.txt"), Tokenizer = "char", Steps = 100, Batch = 8,
+                LearningRate = 1e-2, MinLearningRate = 1e-3, Warmup = 10, EvalInterval = 100, EvalIters = 1,
+                Overrides = new Dictionary<string, string> { ["layers"] = "2", ["heads"] = "2", ["d"] = "64", ["ctx"] = "32", ["dropout"] = "0" },
+                CheckpointPath = Checkpoint,
+            };
+            Trainer.Run(LanguageModelRun.Plan(settings).Plan, new CpuBackend(), new RecordingObserver());
+        }
+
+        public TempDirectory Directory { get; } = new();
+        public string Checkpoint => Directory.File("lm.ckpt");
+        public void Dispose() => Directory.Dispose();
+    }
+
+    private readonly Trained _trained;
+
+    public Bf16GenerationTests(Trained trained) => _trained = trained;
+
+    private static LoadedModel Load(int? cacheLength, int? slots = null) =>
+        ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: false, CacheLength: cacheLength, CacheSlots: slots));
+
+    private static BatchDecoder NewDecoder(Session session, int slots) => new(session, (length, perRow) => Load(length, perRow), slots, Context, 8);
+
+    /// <summary>Prefills each prompt, then decodes <paramref name="steps"/> tokens for all together, fed <paramref name="fed"/>'s tokens when given (so both runs see the same inputs) or their own greedy ones.</summary>
+    private static (List<float[]>[] Logits, List<int>[] Tokens) Decode(BatchDecoder decoder, int[][] prompts, int steps, List<int>[]? fed = null)
+    {
+        var logits = prompts.Select(_ => new List<float[]>()).ToArray();
+        var chosen = prompts.Select(_ => new List<int>()).ToArray();
+        var (tokens, positions) = (new int[decoder.Slots], new int[decoder.Slots]);
+        for (int s = 0; s < prompts.Length; s++)
+        {
+            var last = decoder.Prefill(s, prompts[s]);
+            logits[s].Add(last);
+            chosen[s].Add(Sampler.ArgMax(last));
+            (tokens[s], positions[s]) = (fed?[s][0] ?? chosen[s][0], prompts[s].Length);
+        }
+        for (int step = 1; step <= steps; step++)
+        {
+            var all = decoder.Decode(tokens, positions);
+            for (int s = 0; s < prompts.Length; s++)
+            {
+                var row = all.AsSpan(s * Vocab, Vocab).ToArray();
+                logits[s].Add(row);
+                chosen[s].Add(Sampler.ArgMax(row));
+                (tokens[s], positions[s]) = (fed?[s][step] ?? chosen[s][step], positions[s] + 1);
+            }
+        }
+        return (logits, chosen);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Bf16_logits_are_within_a_percent_of_f32(int slots)
+    {
+        var random = new Random(5);
+        var prompts = Enumerable.Range(0, slots).Select(n => Enumerable.Range(0, 3 + 5 * n).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        const int steps = 16;
+        using var f32Session = new Session(new CpuBackend(), 7);
+        using var bf16Session = new Session(new CpuBackend(), 7, Bf16);
+        var f32 = Decode(NewDecoder(f32Session, slots), prompts, steps);
+        var bf16 = Decode(NewDecoder(bf16Session, slots), prompts, steps, fed: f32.Tokens);
+
+        for (int s = 0; s < slots; s++)
+            for (int step = 0; step <= steps; step++)
+            {
+                float[] expected = f32.Logits[s][step], actual = bf16.Logits[s][step];
+                double difference = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max(), scale = expected.Max(Math.Abs);
+                Assert.True(difference <= 1e-2 * scale, $"sequence {s} step {step}: max difference {difference:E3} against max |logit| {scale:E3}");
+                Assert.True(difference > 0, "bf16 weights changed nothing: were they converted?");
+            }
+        // The matrices of the products are bf16 (two bytes an element); norms, biases and positions stay f32.
+        Assert.All(bf16Session.Parameters.Slots, p => Assert.Equal(p.Shape.Length == 2 && !p.Name.StartsWith("wpe", StringComparison.Ordinal) ? WeightStorage.Bf16 : WeightStorage.F32, p.Storage));
+        Assert.True(bf16Session.Parameters.Slots.Sum(p => p.StoredBytes) < 0.6 * f32Session.Parameters.Slots.Sum(p => p.StoredBytes));
+    }
+
+    [Fact]
+    public void Greedy_generation_from_a_trained_model_is_the_same_text_with_bf16_weights()
+    {
+        string Generate(CompileOptions options)
+        {
+            var settings = new GenerationSettings
+            {
+                CheckpointPath = _trained.Checkpoint, Prompts = [("the ", "1"), ("the dog", "2"), ("on the m", "3")], MaxTokens = 60,
+                Sampling = new SamplingOptions(0), CompileOptions = options,
+            };
+            var output = new StringWriter();
+            BatchGeneration.Run(settings, new CpuBackend(), output);
+            return output.ToString();
+        }
+        string f32 = Generate(CompileOptions.Default), bf16 = Generate(Bf16);
+        Assert.Contains("the mat", f32);
+        Assert.Equal(f32, bf16);
+    }
+
+    [Fact]
+    public void Bf16_weights_are_refused_for_training_and_on_a_backend_without_them()
+    {
+        var training = ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: true));
+        var inputs = LanguageModelInputs.Of(training.Graph);
+        using var session = new Session(new CpuBackend(), 1, Bf16);
+        var trainingError = Assert.Throws<ConfigurationException>(() => session.Compile(TrainingGraph.ForTraining(training.Graph, withGradNorm: false), inputs.Bindings(2, Context)));
+        Assert.Contains("inference only", trainingError.Message);
+
+        var model = Load(cacheLength: null);
+        using var elsewhere = new Session(new NullBackend(), 1, Bf16);
+        var backendError = Assert.Throws<ConfigurationException>(() => elsewhere.Compile(TrainingGraph.ForInference(model.Graph, includeLoss: false), LanguageModelInputs.Of(model.Graph).Bindings(1, 4)));
+        Assert.Contains("null backend", backendError.Message);
+    }
+}
