@@ -95,4 +95,16 @@ public sealed class RunnerGenerateTests : IDisposable
         Assert.Contains("--num-samples 0", zero.Stderr);
         Assert.DoesNotContain("   at ", zero.Stderr);
     }
+
+    [Fact]
+    public void Weights_bf16_generates_and_a_bad_weights_value_exits_1_naming_it()
+    {
+        var bf16 = Generate("--prompt", "the", "--max-tokens", "10", "--temperature", "0", "--weights", "bf16", "--json");
+        Assert.True(bf16.ExitCode == 0, bf16.ToString());
+        Assert.Equal(10, JsonDocument.Parse(bf16.Stdout).RootElement.GetProperty("sequences")[0].GetProperty("generated_tokens").GetInt32());
+        var bad = Generate("--prompt", "the", "--weights", "fp8");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--weights fp8: expected f32 | bf16", bad.Stderr);
+        Assert.DoesNotContain("   at ", bad.Stderr);
+    }
 }
