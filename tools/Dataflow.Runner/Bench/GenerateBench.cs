@@ -78,13 +78,21 @@ public static class GenerateBench
     /// <summary>The prompt of the time-to-first-token figure (issue 11's target: ≤ 20 ms on the 15M shape), and the prefill chunk.</summary>
     public const int PromptTokens = 64;
 
-    public static GenerateBenchResult Run(GenerateBenchModel model, int batch, int tokens, TextWriter? profile = null, int promptTokens = 1, bool first = true)
+    /// <param name="budget">
+    /// About how long the timed run may take: when the warm-up's frames say that <paramref name="tokens"/> per
+    /// sequence would take longer (a loaded machine), fewer are timed (at least 32; <see cref="GenerateBenchResult.Tokens"/>
+    /// says how many), so the whole bench stays within minutes. Attention is the only cost that grows with the
+    /// position, a few percent of a step on these shapes, so a shorter run is that much faster per token.
+    /// </param>
+    public static GenerateBenchResult Run(GenerateBenchModel model, int batch, int tokens, TextWriter? profile = null, int promptTokens = 1, bool first = true, TimeSpan? budget = null)
     {
         if (batch > model.Slots) throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch} on a decoder of {model.Slots} slots");
         var (decoder, generator) = (model.Decoder, model.Generator);
         var warmup = Stopwatch.StartNew();
-        int warmed = WarmUp(generator, batch, promptTokens, tokens);
+        var (warmed, frameSeconds) = WarmUp(generator, batch, promptTokens, tokens);
         double warmupSeconds = warmup.Elapsed.TotalSeconds;
+        if (budget is { } limit && frameSeconds * tokens > limit.TotalSeconds)
+            tokens = Math.Min(tokens, Math.Max(32, (int)(limit.TotalSeconds / frameSeconds)));
 
         var clock = Stopwatch.StartNew();
         var results = Generate(generator, batch, promptTokens, tokens).Skip(warmed).ToList();
@@ -120,12 +128,13 @@ public static class GenerateBench
     private static void Profile(BatchDecoder decoder, Generator generator, int batch, int promptTokens, TextWriter profile)
     {
         var step = decoder.StepGraph(batch);
-        step.Profile = decoder.PrefillGraph.Profile = true;
-        generator.Submit(new GenerationRequest([.. Enumerable.Range(1, promptTokens)]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
+        decoder.PrefillGraph.Profile = true;
+        for (int i = 0; i < batch; i++)
+            generator.Submit(new GenerationRequest([.. Enumerable.Range(1 + i, promptTokens)]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });
         for (int frame = 0; generator.Step(); frame++)
             if (frame < 4 || frame % 8 == 0)
                 profile.WriteLine($"frame {frame}: " + string.Join(", ", generator.LastFrameTimings.Select(t => $"{t.System} {t.Elapsed.TotalMilliseconds:F2} ms")));
-        step.Profile = decoder.PrefillGraph.Profile = false;
+        decoder.PrefillGraph.Profile = false;
         // The first `batch` slots decode at position 0, the others idle: the step `batch` sequences run.
         var (ids, at) = (new int[decoder.Slots], new int[decoder.Slots]);
         at.AsSpan(batch).Fill(decoder.CacheLength);
@@ -133,6 +142,9 @@ public static class GenerateBench
         for (int i = 0; i < 20; i++) decoder.Decode(ids, at);
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds / 20;
         profile.WriteLine($"decode step alone (no generator systems, {decoder.LastWidth} rows): {ms:F2} ms, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / 20} bytes allocated per step");
+        step.Profile = true;    // the kernel times below: 20 more bare steps
+        for (int i = 0; i < 20; i++) decoder.Decode(ids, at);
+        step.Profile = false;
         profile.WriteLine("decode step:");
         profile.Write(step.Describe(withTimings: true));
         profile.WriteLine("prefill chunk:");
@@ -144,17 +156,23 @@ public static class GenerateBench
     /// compiled method, 5 s at most): that compiles and touches what the run uses (both prefill chunk sizes, the
     /// decode step, every buffer) and lets tiered compilation replace first-call code with optimized code
     /// (on a busy machine that takes seconds), so the timed run measures the steady state, as llama2.c's
-    /// compiled loop is measured. Returns how many results the warm-up left in the generator.
+    /// compiled loop is measured. Returns how many results the warm-up left in the generator and the seconds per
+    /// frame of its last round (prefill included, so a little more than a decode step).
     /// </summary>
-    private static int WarmUp(Generator generator, int batch, int promptTokens, int tokens)
+    private static (int Results, double FrameSeconds) WarmUp(Generator generator, int batch, int promptTokens, int tokens)
     {
         int results;
+        double frameSeconds;
         var clock = Stopwatch.StartNew();
         var window = Stopwatch.StartNew();
         long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        int length = Math.Clamp(tokens / 32, 1, 8);
         while (true)
         {
-            results = Generate(generator, batch, promptTokens, Math.Clamp(tokens / 32, 1, 8)).Count;
+            var round = Stopwatch.StartNew();
+            long frames = generator.Frame;
+            results = Generate(generator, batch, promptTokens, length).Count;
+            frameSeconds = round.Elapsed.TotalSeconds / Math.Max(1, generator.Frame - frames);
             if (clock.Elapsed > MaxWarmup) break;
             if (window.Elapsed < QuietWindow) continue;
             // Tiering promotes methods in batches after a pause of 100 ms; a longer window without a compile means it is done.
@@ -163,7 +181,7 @@ public static class GenerateBench
             compiled = now;
             window.Restart();
         }
-        return results;
+        return (results, frameSeconds);
     }
 
     private static readonly TimeSpan QuietWindow = TimeSpan.FromMilliseconds(400);

@@ -14,6 +14,9 @@ namespace Dataflow.Runner.Commands;
 /// </summary>
 public static class GenerateBenchCommand
 {
+    /// <summary>About the longest a row's timed run takes (a loaded machine times fewer tokens), so the whole bench takes minutes.</summary>
+    private static readonly TimeSpan RowBudget = TimeSpan.FromSeconds(20);
+
     public static Command Create()
     {
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated per sequence", DefaultValueFactory = _ => 256 };
@@ -42,10 +45,10 @@ public static class GenerateBenchCommand
             if (prompt <= 0 || wanted.Any(s => prompt > s.Context)) throw new UsageException($"--prompt-tokens {prompt}: must be between 1 and the context");
 
             var total = Stopwatch.StartNew();
-            output.WriteLine($"gpt-generate: {count} tokens per sequence, greedy, {JobSystem.Shared.WorkerCount} threads; each row against the read bandwidth measured just before it");
+            output.WriteLine($"gpt-generate: {count} tokens per sequence (fewer, at least 32, where a row would take over {RowBudget.TotalSeconds:F0} s: see tokens), greedy, {JobSystem.Shared.WorkerCount} threads; each row against the read bandwidth measured just before it");
             output.WriteLine($"(bound: every weight read once per step at that bandwidth; reference: a run.c-style hand-written batch-1 loop, same shape and weight bytes, this run;");
             output.WriteLine($" x b1: tokens/s over the batch-1 row's; TTFT{GenerateBench.PromptTokens}: one {GenerateBench.PromptTokens}-token prompt alone, submission to first token, median of 3; one model and decoder per shape serve every batch)");
-            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"x b1",6} {"GB/s",6} {"bound tok/s",12} {"of bound",9} {"ref tok/s",10} {"of ref",7} {$"TTFT{GenerateBench.PromptTokens} ms",10} {"setup+warm+run s",16}");
+            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"tokens",6} {"x b1",6} {"GB/s",6} {"bound tok/s",12} {"of bound",9} {"ref tok/s",10} {"of ref",7} {$"TTFT{GenerateBench.PromptTokens} ms",10} {"setup+warm+run s",16}");
             var rows = new JsonArray();
             foreach (var shape in wanted)
             {
@@ -59,16 +62,16 @@ public static class GenerateBenchCommand
                     int batch = batchSizes[i];
                     var rowClock = Stopwatch.StartNew();
                     double bandwidth = ReadBandwidth.Measure(megabytes: 256, tries: 3);
-                    var result = GenerateBench.Run(benchModel, batch, count, r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens), first: i == 0);
+                    var result = GenerateBench.Run(benchModel, batch, count, r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens), first: i == 0, RowBudget);
                     double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
                     double seconds = rowClock.Elapsed.TotalSeconds + result.SetupSeconds;
                     if (batch == 1) single = result.TokensPerSecond;
                     double? overSingle = single is { } one ? result.TokensPerSecond / one : null;
-                    output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {(overSingle is { } x ? $"{x:F2}" : "-"),6} {bandwidth,6:F1} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {reference,10:F1} {result.TokensPerSecond / reference,7:F2} {result.PromptTimeToFirstTokenMs,10:F1} {$"{result.SetupSeconds:F0}+{result.WarmupSeconds:F0}+{seconds - result.SetupSeconds - result.WarmupSeconds:F0}",16}");
+                    output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {result.Tokens,6} {(overSingle is { } x ? $"{x:F2}" : "-"),6} {bandwidth,6:F1} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {reference,10:F1} {result.TokensPerSecond / reference,7:F2} {result.PromptTimeToFirstTokenMs,10:F1} {$"{result.SetupSeconds:F0}+{result.WarmupSeconds:F0}+{seconds - result.SetupSeconds - result.WarmupSeconds:F0}",16}");
                     rows.Add(new JsonObject
                     {
                         ["shape"] = result.Shape, ["batch"] = result.Batch, ["weights"] = result.Weights,
-                        ["tokens_per_s"] = result.TokensPerSecond, ["ms_per_token"] = result.MsPerToken, ["over_batch_1"] = overSingle,
+                        ["tokens_per_s"] = result.TokensPerSecond, ["ms_per_token"] = result.MsPerToken, ["tokens"] = result.Tokens, ["over_batch_1"] = overSingle,
                         ["read_bandwidth_gb_per_s"] = bandwidth, ["bound_tokens_per_s"] = bound, ["reference_tokens_per_s"] = reference,
                         ["time_to_first_token_ms"] = result.TimeToFirstTokenMs, [$"prompt_{GenerateBench.PromptTokens}_time_to_first_token_ms"] = result.PromptTimeToFirstTokenMs,
                         ["weight_bytes"] = result.WeightBytes, ["seconds"] = seconds,
