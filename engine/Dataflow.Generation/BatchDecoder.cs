@@ -10,7 +10,10 @@ namespace Dataflow.Generation;
 /// the batched decode step (every slot feeds one token at its own position; an idle slot is fed
 /// position L and writes nothing) and the chunked prefill (C tokens into one slot, plus a C/8 chunk
 /// for what remains of a prompt when that is no more, so a short prompt is not padded to C). No graph is
-/// compiled per prompt length and no cache crosses to the host.
+/// compiled per prompt length and no cache crosses to the host. A step with few sequences running runs
+/// a narrower graph over the same caches (rows name their slots: W rows for the smallest power of two
+/// W ≥ the running count, compiled on first use), so one decoder serves every batch size up to its slots
+/// and a step costs what runs, not what could.
 /// </summary>
 /// <remarks>
 /// A prompt of n tokens is prefilled in chunks of C starting at 0, C, 2C, …; the last chunk is moved
@@ -28,6 +31,11 @@ public sealed class BatchDecoder
     private readonly int[] _decodeTokens, _decodePositions;
     private readonly Dictionary<string, Array> _decodeFeed;
     private readonly Dictionary<string, float[]> _decodeInto = new(StringComparer.Ordinal);
+    private readonly Func<int, PrefillGraphOf> _compileRows;
+    /// <summary>The narrow decode steps by width (1, 2, 4, … below <see cref="Slots"/>), compiled on first use, each with the array it fetches into.</summary>
+    private readonly Dictionary<int, (PrefillGraphOf Graph, Dictionary<string, float[]> Into)> _narrow = [];
+    /// <summary>[slots, vocab]: where a narrow step's rows land, so <see cref="Decode"/> has one layout whatever ran.</summary>
+    private float[]? _slotLogits;
 
     /// <summary>A compiled prefill graph of one chunk size and the arrays it is fed from.</summary>
     private sealed record PrefillGraphOf(CompiledGraph Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
@@ -44,18 +52,21 @@ public sealed class BatchDecoder
         _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
         _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
         _decode = session.Compile(TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
-        PrefillGraphOf Compile(int size)
+        var prefillGraph = TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false);
+        // The slotted graph: `rows` rows of `size` tokens, each row naming its slot, position and last row.
+        PrefillGraphOf Compile(int rows, int size)
         {
-            var graph = session.Compile(TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, size));
-            var (tokens, position, slot, last) = (new int[size], new int[1], new int[1], new int[1]);
+            var graph = session.Compile(prefillGraph, _prefillInputs.Bindings(rows, size));
+            var (tokens, position, slot, last) = (new int[rows * size], new int[rows], new int[rows], new int[rows]);
             return new PrefillGraphOf(graph, size, tokens, position, slot, last, new(StringComparer.Ordinal)
             {
                 [_prefillInputs.Tokens] = tokens, [DecodeInputs.Position] = position, [DecodeInputs.Slot] = slot, [DecodeInputs.Last] = last,
             });
         }
-        _prefill = Compile(chunk);
+        _compileRows = rows => Compile(rows, 1);
+        _prefill = Compile(1, chunk);
         // A short prompt (or a prompt's short remainder) is padded to a small chunk, not the full one.
-        _tail = chunk > 8 ? Compile(Math.Max(1, chunk / 8)) : _prefill;
+        _tail = chunk > 8 ? Compile(1, Math.Max(1, chunk / 8)) : _prefill;
         _fetchDecode = [_decodeInputs.Logits];
         _fetchPrefill = [_prefillInputs.Logits];
 
@@ -66,10 +77,20 @@ public sealed class BatchDecoder
     /// <summary>The compiled decode step (for profiling: <see cref="CompiledGraph.Profile"/>, <see cref="CompiledGraph.Describe"/>).</summary>
     public CompiledGraph DecodeGraph => _decode;
 
+    /// <summary>The compiled step that <paramref name="running"/> sequences run (the full decode step or a narrow one, compiled now if it was not), for profiling.</summary>
+    public CompiledGraph StepGraph(int running)
+    {
+        int width = NarrowWidth(running);
+        return width < Slots ? NarrowStep(width).Graph.Graph : _decode;
+    }
+
     /// <summary>The compiled prefill chunk (for profiling).</summary>
     public CompiledGraph PrefillGraph => _prefill.Graph;
 
     public int Slots { get; }
+
+    /// <summary>The rows the last decode step ran (<see cref="NarrowWidth"/> of the sequences running then).</summary>
+    public int LastWidth { get; private set; }
     public int CacheLength { get; }
     public int Chunk { get; }
 
@@ -108,17 +129,59 @@ public sealed class BatchDecoder
     /// <summary>
     /// One batched step: slot s feeds <paramref name="tokens"/>[s] at <paramref name="positions"/>[s]
     /// (a position of <see cref="CacheLength"/> or more leaves the slot idle). Returns logits [slots, vocab]
-    /// in an array the decoder owns and overwrites at the next step (copy what must outlive it).
+    /// in an array the decoder owns and overwrites at the next step (copy what must outlive it); the rows
+    /// of idle slots hold nothing meaningful.
     /// </summary>
     public float[] Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
     {
         if (tokens.Length != Slots || positions.Length != Slots)
             throw new ArgumentException($"a decode step takes one token and one position per slot ({Slots}), got {tokens.Length} and {positions.Length}");
+        int running = 0;
+        for (int s = 0; s < Slots; s++) if (positions[s] < CacheLength) running++;
+        int width = LastWidth = NarrowWidth(running);
+        if (width < Slots) return DecodeNarrow(width, tokens, positions);
         tokens.CopyTo(_decodeTokens);
         for (int s = 0; s < Slots; s++) _decodePositions[s] = Math.Clamp(positions[s], 0, CacheLength);
         var logits = _session.Run(_decode, _decodeFeed, _fetchDecode, _decodeInto).Results[_decodeInputs.Logits];
         // The first step's logits array (slots × vocabulary) receives every later step's, so a step allocates nothing.
         _decodeInto.TryAdd(_decodeInputs.Logits, logits);
         return logits;
+    }
+
+    /// <summary>The rows a step of <paramref name="running"/> sequences runs: the smallest power of two that holds them (at least one), or all the slots.</summary>
+    public int NarrowWidth(int running)
+    {
+        int width = 1;
+        while (width < running) width *= 2;
+        return Math.Min(width, Slots);
+    }
+
+    private (PrefillGraphOf Graph, Dictionary<string, float[]> Into) NarrowStep(int width)
+    {
+        if (!_narrow.TryGetValue(width, out var step)) _narrow[width] = step = (_compileRows(width), new(StringComparer.Ordinal));
+        return step;
+    }
+
+    /// <summary>The running slots as the rows of a <paramref name="width"/>-row slotted step (the rest idle: past the cache, so they write and read nothing); their logits back in slot order.</summary>
+    private float[] DecodeNarrow(int width, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions)
+    {
+        var step = NarrowStep(width);
+        var g = step.Graph;
+        int row = 0;
+        for (int s = 0; s < Slots; s++)
+        {
+            if (positions[s] >= CacheLength) continue;
+            (g.Tokens[row], g.Position[row], g.Slot[row], g.Last[row]) = (tokens[s], Math.Max(0, positions[s]), s, 0);
+            row++;
+        }
+        for (int r = row; r < width; r++) (g.Tokens[r], g.Position[r], g.Slot[r], g.Last[r]) = (0, CacheLength, 0, 0);
+        var logits = _session.Run(g.Graph, g.Feed, _fetchPrefill, step.Into).Results[_prefillInputs.Logits];
+        step.Into.TryAdd(_prefillInputs.Logits, logits);
+        int vocab = logits.Length / width;
+        _slotLogits ??= new float[Slots * vocab];
+        row = 0;
+        for (int s = 0; s < Slots; s++)
+            if (positions[s] < CacheLength) logits.AsSpan(row++ * vocab, vocab).CopyTo(_slotLogits.AsSpan(s * vocab, vocab));
+        return _slotLogits;
     }
 }

@@ -16,7 +16,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// C; a few rows: strips of 16 columns with a 4 × 16 tile of C in registers), and the partials are
 /// added in chunk order.</item>
 /// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 16 consecutive columns (rows
-/// of W, consecutive in memory) and dots each, as it passes, with every row of A.</item>
+/// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>).</item>
 /// </list>
 /// The chunking depends on the shape alone (not on the thread count) and one row of A is summed in
 /// the same order as a few, so results are the same on any machine and a batched decode step gives
@@ -161,7 +161,8 @@ internal static unsafe class Gemv
                         else StreamRows(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, b16 is null ? null : b16 + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
-                        StreamRowsTransposed(_m, _n, _k, a, _opA.RowStride, b, b16, _opB.ColStride, _c + bi * size, j0, columns);
+                        if (b16 is not null) StreamRowsTransposedBf16(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
+                        else GemvTransposedTiles.Run(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
                         break;
                     default:
                         int i = j0;
@@ -252,24 +253,23 @@ internal static unsafe class Gemv
     /// <summary>
     /// Columns j0 … j0+columns of C [m, n] = A [m, k] · Bᵀ, each column of B contiguous in k (a tied
     /// unembedding: x · wteᵀ): column after column (one sequential stream), each dotted with every row
-    /// of A while it is in L1 (two rows at a time, so the column is loaded once per pair).
+    /// of A while it is in L1 (two rows at a time, so the column is loaded once per pair); B bfloat16.
+    /// (The f32 form is <see cref="GemvTransposedTiles"/>, register-tiled; this one still reduces per dot.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void StreamRowsTransposed(int m, long n, int k, float* a, long rsA, float* b, ushort* b16, long csB, float* c, int j0, int columns)
+    private static void StreamRowsTransposedBf16(int m, long n, int k, float* a, long rsA, ushort* b16, long csB, float* c, int j0, int columns)
     {
         for (int j = j0; j < j0 + columns; j++)
         {
-            float* w = b + j * csB;
-            ushort* w16 = b16 is null ? null : b16 + j * csB;
+            ushort* w16 = b16 + j * csB;
             int i = 0;
             for (; i + 2 <= m; i += 2)
             {
                 float r0, r1;
-                if (w16 is not null) GemvBf16Kernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w16, out r0, out r1);
-                else GemvRowKernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w, out r0, out r1);
+                GemvBf16Kernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w16, out r0, out r1);
                 (c[i * n + j], c[(i + 1) * n + j]) = (r0, r1);
             }
-            if (i < m) c[i * n + j] = w16 is not null ? GemvBf16Kernels.Dot(k, a + i * rsA, w16) : GemvRowKernels.Dot(k, a + i * rsA, w);
+            if (i < m) c[i * n + j] = GemvBf16Kernels.Dot(k, a + i * rsA, w16);
         }
     }
 }

@@ -86,7 +86,7 @@ internal static unsafe class GemvBf16Kernels
         return r;
     }
 
-    /// <summary>x0 · y and x1 · y, y bfloat16 and read once, as <see cref="GemvRowKernels.Dot2"/>.</summary>
+    /// <summary>x0 · y and x1 · y, y bfloat16 and read once (two rows of a few-row x · Wᵀ).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dot2(int k, float* x0, float* x1, ushort* y, out float r0, out float r1)
     {

@@ -81,43 +81,4 @@ internal static unsafe class GemvRowKernels
         for (; p < k; p++) r = MathF.FusedMultiplyAdd(x[p], y[p], r);
         return r;
     }
-
-    /// <summary>
-    /// x0 · y and x1 · y, each summed exactly as <see cref="Dot"/> sums it (the same accumulators in the
-    /// same order), reading y once for both: a few rows of A against one column of a transposed B.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dot2(int k, float* x0, float* x1, float* y, out float r0, out float r1)
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
-        int p = 0;
-        for (; p + 32 <= k; p += 32)
-        {
-            var y0 = Vector256.Load(y + p);
-            var y1 = Vector256.Load(y + p + 8);
-            var y2 = Vector256.Load(y + p + 16);
-            var y3 = Vector256.Load(y + p + 24);
-            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p), y0, a0);
-            b0 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p), y0, b0);
-            a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p + 8), y1, a1);
-            b1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p + 8), y1, b1);
-            a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p + 16), y2, a2);
-            b2 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p + 16), y2, b2);
-            a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p + 24), y3, a3);
-            b3 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p + 24), y3, b3);
-        }
-        for (; p + 8 <= k; p += 8)
-        {
-            var yv = Vector256.Load(y + p);
-            a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + p), yv, a0);
-            b0 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + p), yv, b0);
-        }
-        float s0 = Vector256.Sum((a0 + a1) + (a2 + a3)), s1 = Vector256.Sum((b0 + b1) + (b2 + b3));
-        for (; p < k; p++)
-        {
-            s0 = MathF.FusedMultiplyAdd(x0[p], y[p], s0);
-            s1 = MathF.FusedMultiplyAdd(x1[p], y[p], s1);
-        }
-        (r0, r1) = (s0, s1);
-    }
 }

@@ -163,6 +163,47 @@ public class BatchDecoderTests
         }
     }
 
+    /// <summary>Three of eight slots running: the step runs the 4-row slotted graph over the same caches, and each sequence gets what it gets decoded alone.</summary>
+    [Fact]
+    public void A_step_with_few_sequences_runs_a_narrower_graph_and_matches_each_decoded_alone()
+    {
+        var random = new Random(9);
+        int[] slots = [1, 4, 6];
+        var prompts = slots.Select(s => Enumerable.Range(0, 3 + s).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        const int steps = 6;
+        using var session = TinyGpt.NewSession();
+        var decoder = NewDecoder(session, slots: 8);
+        var tokens = new int[8];
+        var positions = Enumerable.Repeat(Context, 8).ToArray();
+        var together = prompts.Select(_ => new List<float[]>()).ToArray();
+        for (int p = 0; p < prompts.Length; p++)
+        {
+            var last = decoder.Prefill(slots[p], prompts[p]);
+            (tokens[slots[p]], positions[slots[p]]) = (Sampler.ArgMax(last), prompts[p].Length);
+        }
+        for (int step = 0; step < steps; step++)
+        {
+            var all = decoder.Decode(tokens, positions);
+            Assert.Equal(4, decoder.LastWidth);
+            for (int p = 0; p < prompts.Length; p++)
+            {
+                var row = all.AsSpan(slots[p] * Vocab, Vocab).ToArray();
+                together[p].Add(row);
+                (tokens[slots[p]], positions[slots[p]]) = (Sampler.ArgMax(row), positions[slots[p]] + 1);
+            }
+        }
+        for (int p = 0; p < prompts.Length; p++)
+        {
+            using var alone = TinyGpt.NewSession();
+            var solo = DecodeGreedy(NewDecoder(alone, slots: 1), [prompts[p]], steps, firstSlot: 0)[0];
+            for (int step = 0; step < steps; step++)
+            {
+                AssertClose(solo[step + 1], together[p][step], $"slot {slots[p]} step {step}");
+                Assert.Equal(Sampler.ArgMax(solo[step + 1]), Sampler.ArgMax(together[p][step]));
+            }
+        }
+    }
+
     /// <summary>
     /// A warm decode step allocates almost nothing on the calling thread: no kernel names built per
     /// launch, no closures per parallel loop (measured ~2.3 KB a step, the engine's frame bookkeeping;

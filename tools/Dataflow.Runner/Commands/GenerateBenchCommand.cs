@@ -15,6 +15,9 @@ namespace Dataflow.Runner.Commands;
 /// </summary>
 public static class GenerateBenchCommand
 {
+    /// <summary>About the longest a row's timed run takes (a loaded machine times fewer tokens), so the whole bench takes minutes.</summary>
+    private static readonly TimeSpan RowBudget = TimeSpan.FromSeconds(12);
+
     public static Command Create()
     {
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated per sequence", DefaultValueFactory = _ => 256 };
@@ -36,7 +39,7 @@ public static class GenerateBenchCommand
             var wanted = r.GetValue(shapes) is { Length: > 0 } names
                 ? names.Select(n => GenerateShape.All.FirstOrDefault(s => s.Name == n) ?? throw new UsageException($"--shape {n}: expected one of {string.Join(", ", GenerateShape.All.Select(s => s.Name))}")).ToArray()
                 : GenerateShape.All;
-            int[] batchSizes = r.GetValue(batches) is { Length: > 0 } b ? b : [1, 16];
+            int[] batchSizes = r.GetValue(batches) is { Length: > 0 } b ? [.. b.Distinct().Order()] : [1, 16];   // batch 1 first: the others' ratio is to it
             WeightStorage[] storages = r.GetValue(weights) is { Length: > 0 } w ? [.. w.Select(CommonOptions.ParseWeights).Distinct()] : [WeightStorage.F32, WeightStorage.Bf16];
             if (batchSizes.Any(x => x <= 0)) throw new UsageException("--batch: every batch must be positive");
             int count = r.GetValue(tokens);
@@ -45,9 +48,10 @@ public static class GenerateBenchCommand
             if (prompt <= 0 || wanted.Any(s => prompt > s.Context)) throw new UsageException($"--prompt-tokens {prompt}: must be between 1 and the context");
 
             var total = Stopwatch.StartNew();
-            output.WriteLine($"gpt-generate: {count} tokens per sequence, greedy, {JobSystem.Shared.WorkerCount} threads; each row against the read bandwidth measured just before it");
-            output.WriteLine($"(bound: every weight read once per step at that bandwidth; reference: a run.c-style hand-written batch-1 loop, same shape and weight bytes, this run)");
-            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"GB/s",6} {"bound tok/s",12} {"of bound",9} {"ref tok/s",10} {"of ref",7} {"TTFT ms",8} {"setup+warm+run s",16}");
+            output.WriteLine($"gpt-generate: {count} tokens per sequence (fewer, at least 32, where a row would take over {RowBudget.TotalSeconds:F0} s: see tokens), greedy, {JobSystem.Shared.WorkerCount} threads; each row against the read bandwidth measured just before it");
+            output.WriteLine($"(bound: every weight read once per step at that bandwidth; reference: a run.c-style hand-written batch-1 loop, same shape and weight bytes, this run;");
+            output.WriteLine($" x b1: tokens/s over the batch-1 row's; TTFT{GenerateBench.PromptTokens}: one {GenerateBench.PromptTokens}-token prompt alone, submission to first token, median of 3; one model and decoder per shape serve every batch)");
+            output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"tokens",6} {"x b1",6} {"GB/s",6} {"bound tok/s",12} {"of bound",9} {"ref tok/s",10} {"of ref",7} {$"TTFT{GenerateBench.PromptTokens} ms",10} {"setup+warm+run s",16}");
             var rows = new JsonArray();
             foreach (var shape in wanted)
             {
@@ -55,24 +59,31 @@ public static class GenerateBenchCommand
                 double reference = new GenerateReference(shape, r.GetValue(seed)).TokensPerSecond(count, stride: 8);
                 GC.Collect();
                 foreach (var storage in storages)
-                foreach (int batch in batchSizes)
                 {
-                    var rowClock = Stopwatch.StartNew();
-                    double bandwidth = ReadBandwidth.Measure(megabytes: 256, tries: 3);
-                    var result = GenerateBench.Run(path, shape, batch, count, r.GetValue(seed), r.GetValue(backend)!, CompileOptions.Default,
-                        r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens), storage);
-                    double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
-                    double seconds = rowClock.Elapsed.TotalSeconds;
-                    output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {bandwidth,6:F1} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {reference,10:F1} {result.TokensPerSecond / reference,7:F2} {result.TimeToFirstTokenMs,8:F1} {$"{result.SetupSeconds:F0}+{result.WarmupSeconds:F0}+{seconds - result.SetupSeconds - result.WarmupSeconds:F0}",16}");
-                    rows.Add(new JsonObject
+                    using var benchModel = GenerateBenchModel.Open(path, shape, batchSizes.Max(), r.GetValue(seed), r.GetValue(backend)!, CompileOptions.Default, storage);
+                    double? single = null;
+                    for (int i = 0; i < batchSizes.Length; i++)
                     {
-                        ["shape"] = result.Shape, ["batch"] = result.Batch, ["weights"] = result.Weights,
-                        ["tokens_per_s"] = result.TokensPerSecond, ["ms_per_token"] = result.MsPerToken,
-                        ["read_bandwidth_gb_per_s"] = bandwidth, ["bound_tokens_per_s"] = bound, ["reference_tokens_per_s"] = reference,
-                        ["time_to_first_token_ms"] = result.TimeToFirstTokenMs, ["weight_bytes"] = result.WeightBytes, ["seconds"] = seconds,
-                        ["setup_seconds"] = result.SetupSeconds, ["warmup_seconds"] = result.WarmupSeconds,
-                    });
-                    GC.Collect();
+                        int batch = batchSizes[i];
+                        var rowClock = Stopwatch.StartNew();
+                        double bandwidth = ReadBandwidth.Measure(megabytes: 256, tries: 3);
+                        var result = GenerateBench.Run(benchModel, batch, count, r.GetValue(profile) ? Console.Error : null, r.GetValue(promptTokens), first: i == 0, RowBudget);
+                        double bound = batch * bandwidth * 1e9 / result.WeightBytes;   // every weight read once per step
+                        double seconds = rowClock.Elapsed.TotalSeconds + result.SetupSeconds;
+                        if (batch == 1) single = result.TokensPerSecond;
+                        double? overSingle = single is { } one ? result.TokensPerSecond / one : null;
+                        output.WriteLine($"{result.Shape,-6} {result.Batch,5} {result.Weights,7} {result.WeightBytes / 1e6,7:F0} {result.TokensPerSecond,9:F1} {result.MsPerToken,9:F2} {result.Tokens,6} {(overSingle is { } x ? $"{x:F2}" : "-"),6} {bandwidth,6:F1} {bound,12:F1} {result.TokensPerSecond / bound,9:P0} {reference,10:F1} {result.TokensPerSecond / reference,7:F2} {result.PromptTimeToFirstTokenMs,10:F1} {$"{result.SetupSeconds:F0}+{result.WarmupSeconds:F0}+{seconds - result.SetupSeconds - result.WarmupSeconds:F0}",16}");
+                        rows.Add(new JsonObject
+                        {
+                            ["shape"] = result.Shape, ["batch"] = result.Batch, ["weights"] = result.Weights,
+                            ["tokens_per_s"] = result.TokensPerSecond, ["ms_per_token"] = result.MsPerToken, ["tokens"] = result.Tokens, ["over_batch_1"] = overSingle,
+                            ["read_bandwidth_gb_per_s"] = bandwidth, ["bound_tokens_per_s"] = bound, ["reference_tokens_per_s"] = reference,
+                            ["time_to_first_token_ms"] = result.TimeToFirstTokenMs, [$"prompt_{GenerateBench.PromptTokens}_time_to_first_token_ms"] = result.PromptTimeToFirstTokenMs,
+                            ["weight_bytes"] = result.WeightBytes, ["seconds"] = seconds,
+                            ["setup_seconds"] = result.SetupSeconds, ["warmup_seconds"] = result.WarmupSeconds,
+                        });
+                        GC.Collect();
+                    }
                 }
             }
             output.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
