@@ -161,8 +161,8 @@ internal static unsafe class Gemv
                         else StreamRows(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, b16 is null ? null : b16 + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
-                        if (b16 is not null) StreamRowsTransposedBf16(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
-                        else GemvTransposedTiles.Run(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
+                        else GemvTransposedTiles.Run<float, F32Words>(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
                         break;
                     default:
                         int i = j0;
@@ -248,28 +248,5 @@ internal static unsafe class Gemv
         }
         Avx.Store(c, c0);
         Avx.Store(c + 8, c1);
-    }
-
-    /// <summary>
-    /// Columns j0 … j0+columns of C [m, n] = A [m, k] · Bᵀ, each column of B contiguous in k (a tied
-    /// unembedding: x · wteᵀ): column after column (one sequential stream), each dotted with every row
-    /// of A while it is in L1 (two rows at a time, so the column is loaded once per pair); B bfloat16.
-    /// (The f32 form is <see cref="GemvTransposedTiles"/>, register-tiled; this one still reduces per dot.)
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void StreamRowsTransposedBf16(int m, long n, int k, float* a, long rsA, ushort* b16, long csB, float* c, int j0, int columns)
-    {
-        for (int j = j0; j < j0 + columns; j++)
-        {
-            ushort* w16 = b16 + j * csB;
-            int i = 0;
-            for (; i + 2 <= m; i += 2)
-            {
-                float r0, r1;
-                GemvBf16Kernels.Dot2(k, a + i * rsA, a + (i + 1) * rsA, w16, out r0, out r1);
-                (c[i * n + j], c[(i + 1) * n + j]) = (r0, r1);
-            }
-            if (i < m) c[i * n + j] = GemvBf16Kernels.Dot(k, a + i * rsA, w16);
-        }
     }
 }

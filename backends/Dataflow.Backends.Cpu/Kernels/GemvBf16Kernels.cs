@@ -86,43 +86,6 @@ internal static unsafe class GemvBf16Kernels
         return r;
     }
 
-    /// <summary>x0 · y and x1 · y, y bfloat16 and read once (two rows of a few-row x · Wᵀ).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Dot2(int k, float* x0, float* x1, ushort* y, out float r0, out float r1)
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
-        int p = 0;
-        for (; p + 32 <= k; p += 32)
-        {
-            var y0 = Bf16.Load8(y + p);
-            var y1 = Bf16.Load8(y + p + 8);
-            var y2 = Bf16.Load8(y + p + 16);
-            var y3 = Bf16.Load8(y + p + 24);
-            a0 = Fma.MultiplyAdd(Vector256.Load(x0 + p), y0, a0);
-            b0 = Fma.MultiplyAdd(Vector256.Load(x1 + p), y0, b0);
-            a1 = Fma.MultiplyAdd(Vector256.Load(x0 + p + 8), y1, a1);
-            b1 = Fma.MultiplyAdd(Vector256.Load(x1 + p + 8), y1, b1);
-            a2 = Fma.MultiplyAdd(Vector256.Load(x0 + p + 16), y2, a2);
-            b2 = Fma.MultiplyAdd(Vector256.Load(x1 + p + 16), y2, b2);
-            a3 = Fma.MultiplyAdd(Vector256.Load(x0 + p + 24), y3, a3);
-            b3 = Fma.MultiplyAdd(Vector256.Load(x1 + p + 24), y3, b3);
-        }
-        for (; p + 8 <= k; p += 8)
-        {
-            var yv = Bf16.Load8(y + p);
-            a0 = Fma.MultiplyAdd(Vector256.Load(x0 + p), yv, a0);
-            b0 = Fma.MultiplyAdd(Vector256.Load(x1 + p), yv, b0);
-        }
-        float s0 = Vector256.Sum((a0 + a1) + (a2 + a3)), s1 = Vector256.Sum((b0 + b1) + (b2 + b3));
-        for (; p < k; p++)
-        {
-            float yp = Bf16.ToSingle(y[p]);
-            s0 = MathF.FusedMultiplyAdd(x0[p], yp, s0);
-            s1 = MathF.FusedMultiplyAdd(x1[p], yp, s1);
-        }
-        (r0, r1) = (s0, s1);
-    }
-
     /// <summary>A 4 × 16 tile of C from 4 rows of A and a 16-column strip of B, as Gemv's f32 four-row tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FourRows(int k, float* a, long rsA, ushort* b, long rsB, float* c, long ldc)

@@ -14,12 +14,15 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// Every element is one chain whatever the tile it falls in: one 8-wide accumulator over k in order,
 /// its horizontal sum, then the scalar tail in order. So a row gets the same bits alone (a batch-1
 /// decode step, one row against four columns) as among sixteen.
+/// Generic over how a weight is stored (<see cref="F32Words"/>, <see cref="Bf16Words"/>: widening is exact),
+/// so a bf16 weight gets the same bits as the f32 kernel over its rounded f32 copy.
 /// </remarks>
 internal static unsafe class GemvTransposedTiles
 {
     /// <summary>C[i, j] for every row i and columns j0 … j0+columns; B column j starts at b + j·<paramref name="csB"/>, C rows are <paramref name="n"/> apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int m, long n, int k, float* a, long rsA, float* b, long csB, float* c, int j0, int columns)
+    public static void Run<T, TWords>(int m, long n, int k, float* a, long rsA, T* b, long csB, float* c, int j0, int columns)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         int end = j0 + columns, blocked = m / 4 * 4;
         int j = j0;
@@ -27,30 +30,31 @@ internal static unsafe class GemvTransposedTiles
         {
             for (; j + 2 <= end; j += 2)
                 for (int i = 0; i < blocked; i += 4)
-                    FourByTwo(k, a + i * rsA, rsA, b + j * csB, b + (j + 1) * csB, c + i * n + j, n);
+                    FourByTwo<T, TWords>(k, a + i * rsA, rsA, b + j * csB, b + (j + 1) * csB, c + i * n + j, n);
             for (; j < end; j++)
-                for (int i = 0; i < blocked; i++) c[i * n + j] = One(k, a + i * rsA, b + j * csB);
+                for (int i = 0; i < blocked; i++) c[i * n + j] = One<T, TWords>(k, a + i * rsA, b + j * csB);
         }
         // Rows past the last block of four (all of them for a single row): four columns at a time.
         for (int i = blocked; i < m; i++)
         {
             float* row = a + i * rsA, into = c + i * n;
             int jj = j0;
-            for (; jj + 4 <= end; jj += 4) OneByFour(k, row, b + jj * csB, csB, into + jj);
-            for (; jj < end; jj++) into[jj] = One(k, row, b + jj * csB);
+            for (; jj + 4 <= end; jj += 4) OneByFour<T, TWords>(k, row, b + jj * csB, csB, into + jj);
+            for (; jj < end; jj++) into[jj] = One<T, TWords>(k, row, b + jj * csB);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourByTwo(int k, float* a, long rsA, float* w0, float* w1, float* c, long ldc)
+    private static void FourByTwo<T, TWords>(int k, float* a, long rsA, T* w0, T* w1, float* c, long ldc)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         float* a0 = a, a1 = a + rsA, a2 = a + 2 * rsA, a3 = a + 3 * rsA;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         int p = 0;
         for (; p + 8 <= k; p += 8)
         {
-            var y0 = Vector256.Load(w0 + p);
-            var y1 = Vector256.Load(w1 + p);
+            var y0 = TWords.Load8(w0 + p);
+            var y1 = TWords.Load8(w1 + p);
             var x = Vector256.Load(a0 + p);
             c00 = Vector256.FusedMultiplyAdd(x, y0, c00); c01 = Vector256.FusedMultiplyAdd(x, y1, c01);
             x = Vector256.Load(a1 + p);
@@ -60,44 +64,47 @@ internal static unsafe class GemvTransposedTiles
             x = Vector256.Load(a3 + p);
             c30 = Vector256.FusedMultiplyAdd(x, y0, c30); c31 = Vector256.FusedMultiplyAdd(x, y1, c31);
         }
-        (c[0], c[1]) = (Tail(k, p, a0, w0, c00), Tail(k, p, a0, w1, c01));
-        (c[ldc], c[ldc + 1]) = (Tail(k, p, a1, w0, c10), Tail(k, p, a1, w1, c11));
-        (c[2 * ldc], c[2 * ldc + 1]) = (Tail(k, p, a2, w0, c20), Tail(k, p, a2, w1, c21));
-        (c[3 * ldc], c[3 * ldc + 1]) = (Tail(k, p, a3, w0, c30), Tail(k, p, a3, w1, c31));
+        (c[0], c[1]) = (Tail<T, TWords>(k, p, a0, w0, c00), Tail<T, TWords>(k, p, a0, w1, c01));
+        (c[ldc], c[ldc + 1]) = (Tail<T, TWords>(k, p, a1, w0, c10), Tail<T, TWords>(k, p, a1, w1, c11));
+        (c[2 * ldc], c[2 * ldc + 1]) = (Tail<T, TWords>(k, p, a2, w0, c20), Tail<T, TWords>(k, p, a2, w1, c21));
+        (c[3 * ldc], c[3 * ldc + 1]) = (Tail<T, TWords>(k, p, a3, w0, c30), Tail<T, TWords>(k, p, a3, w1, c31));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OneByFour(int k, float* x, float* w, long csB, float* c)
+    private static void OneByFour<T, TWords>(int k, float* x, T* w, long csB, float* c)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
-        float* w0 = w, w1 = w + csB, w2 = w + 2 * csB, w3 = w + 3 * csB;
+        T* w0 = w, w1 = w + csB, w2 = w + 2 * csB, w3 = w + 3 * csB;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
         int p = 0;
         for (; p + 8 <= k; p += 8)
         {
             var xv = Vector256.Load(x + p);
-            s0 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(w0 + p), s0);
-            s1 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(w1 + p), s1);
-            s2 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(w2 + p), s2);
-            s3 = Vector256.FusedMultiplyAdd(xv, Vector256.Load(w3 + p), s3);
+            s0 = Vector256.FusedMultiplyAdd(xv, TWords.Load8(w0 + p), s0);
+            s1 = Vector256.FusedMultiplyAdd(xv, TWords.Load8(w1 + p), s1);
+            s2 = Vector256.FusedMultiplyAdd(xv, TWords.Load8(w2 + p), s2);
+            s3 = Vector256.FusedMultiplyAdd(xv, TWords.Load8(w3 + p), s3);
         }
-        (c[0], c[1], c[2], c[3]) = (Tail(k, p, x, w0, s0), Tail(k, p, x, w1, s1), Tail(k, p, x, w2, s2), Tail(k, p, x, w3, s3));
+        (c[0], c[1], c[2], c[3]) = (Tail<T, TWords>(k, p, x, w0, s0), Tail<T, TWords>(k, p, x, w1, s1), Tail<T, TWords>(k, p, x, w2, s2), Tail<T, TWords>(k, p, x, w3, s3));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float One(int k, float* x, float* w)
+    private static float One<T, TWords>(int k, float* x, T* w)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         var s = Vector256<float>.Zero;
         int p = 0;
-        for (; p + 8 <= k; p += 8) s = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(w + p), s);
-        return Tail(k, p, x, w, s);
+        for (; p + 8 <= k; p += 8) s = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), TWords.Load8(w + p), s);
+        return Tail<T, TWords>(k, p, x, w, s);
     }
 
     /// <summary>The chain's end, the same for every tile: the accumulator's horizontal sum, then p … k−1 in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tail(int k, int p, float* x, float* w, Vector256<float> acc)
+    private static float Tail<T, TWords>(int k, int p, float* x, T* w, Vector256<float> acc)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         float sum = Vector256.Sum(acc);
-        for (; p < k; p++) sum = MathF.FusedMultiplyAdd(x[p], w[p], sum);
+        for (; p < k; p++) sum = MathF.FusedMultiplyAdd(x[p], TWords.ToSingle(w[p]), sum);
         return sum;
     }
 }
