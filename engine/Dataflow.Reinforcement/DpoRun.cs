@@ -23,10 +23,10 @@ public static class DpoRun
         CheckFits(train, "training", config.Context);
         CheckFits(heldOut, "held-out", config.Context);
         var policyModel = new PolicyModel(config);
-        var model = policyModel.Training((graph, inputs) => PolicyObjectives.AppendDpo(graph, inputs.Logits, inputs.Targets, s.Beta));
+        var model = policyModel.Training((graph, inputs) => PolicyObjectives.AppendDpo(graph, inputs.Logits, inputs.Targets, s.Beta, s.RpoAlpha));
         var state = new DpoState(policyModel, train, heldOut, Math.Min(s.PairsPerStep, train.Count), config.Context);
         return PostTrainingRun.Plan("dpo", s, config, model, tokenizer, new DpoBatches(state, LanguageModelInputs.Of(model.Graph), s),
-            new DpoEvaluator(state, s.Beta), 2 * state.PerBatch, state.Attach, new Dictionary<string, string> { ["beta"] = RunSettings.Format(s.Beta) });
+            new DpoEvaluator(state, s.Beta), 2 * state.PerBatch, state.Attach, new Dictionary<string, string> { ["beta"] = RunSettings.Format(s.Beta), ["rpo_alpha"] = RunSettings.Format(s.RpoAlpha) });
     }
 
     private static void CheckFits(IReadOnlyList<TokenizedPair> pairs, string which, int context)

@@ -32,16 +32,22 @@ public static class RewardModelRun
     public const string HeldOutAccuracy = "heldout_pair_accuracy";
 
     /// <param name="config">The reward model's file, overrides and context (its checkpoint stores them, as a language model's does).</param>
+    /// <summary>The metric of held-out pairs of one group (a task): <c>GROUP_pair_accuracy</c>.</summary>
+    public static string GroupAccuracy(string group) => group + "_pair_accuracy";
+
+    /// <param name="heldOutGroups">The group (task) of each held-out pair, for <see cref="GroupAccuracy"/> beside the overall accuracy; null: none.</param>
     public static TrainingPlan Plan(RewardModelSettings settings, LanguageModelConfig config, ITokenizer tokenizer,
-        IReadOnlyList<TokenizedPair> train, IReadOnlyList<TokenizedPair> heldOut)
+        IReadOnlyList<TokenizedPair> train, IReadOnlyList<TokenizedPair> heldOut, IReadOnlyList<string>? heldOutGroups = null)
     {
+        if (heldOutGroups is not null && heldOutGroups.Count != heldOut.Count)
+            throw new ArgumentException($"{heldOutGroups.Count} groups for {heldOut.Count} held-out pairs", nameof(heldOutGroups));
         var s = settings.Validated();
         if (train.Count == 0 || heldOut.Count == 0) throw new ConfigurationException("a reward model needs training pairs and held-out pairs");
         var model = config.Load(training: true);
         var inputs = RewardModelInputs.Of(model.Graph);
         PolicyObjectives.AppendBradleyTerry(model.Graph, RewardModelInputs.RewardOutput);
         int perBatch = Math.Min(s.PairsPerStep, train.Count);
-        var evaluator = new PairAccuracyEvaluator(config, heldOut);
+        var evaluator = new PairAccuracyEvaluator(config, heldOut, heldOutGroups);
         return PostTrainingRun.Plan("reward_model", s, config, model, tokenizer, new RewardModelBatches(train, inputs, perBatch, config.Context, s.Seed),
             evaluator, 2 * perBatch, evaluator.Attach, new Dictionary<string, string>(),
             loadFrom: (session, graph, path) => InitialWeights.LoadShared(session, graph, path));
@@ -72,7 +78,7 @@ internal sealed class RewardModelBatches(IReadOnlyList<TokenizedPair> pairs, Rew
 }
 
 /// <summary>Held-out pairs: the share whose chosen completion the reward model scores higher, and their mean Bradley–Terry loss.</summary>
-internal sealed class PairAccuracyEvaluator(LanguageModelConfig config, IReadOnlyList<TokenizedPair> pairs) : IEvaluator
+internal sealed class PairAccuracyEvaluator(LanguageModelConfig config, IReadOnlyList<TokenizedPair> pairs, IReadOnlyList<string>? groups) : IEvaluator
 {
     private RewardModelScorer? _scorer;
 
@@ -82,13 +88,17 @@ internal sealed class PairAccuracyEvaluator(LanguageModelConfig config, IReadOnl
     {
         var scores = _scorer!.Score(RewardModelRun.Sequences(pairs, [.. Enumerable.Range(0, pairs.Count)]));
         double loss = 0, correct = 0;
+        var right = new bool[pairs.Count];
         for (int i = 0; i < pairs.Count; i++)
         {
             double margin = scores[i] - scores[pairs.Count + i];
             loss += PreferenceMetrics.Softplus(-margin);
-            if (margin > 0) correct++;
+            right[i] = margin > 0;
+            if (right[i]) correct++;
         }
-        return new Evaluation(loss / pairs.Count, [Evaluation.Metric("heldout_bt_loss", loss / pairs.Count), Evaluation.Metric(RewardModelRun.HeldOutAccuracy, correct / pairs.Count)])
+        var perGroup = groups is null ? [] : groups.Select((g, i) => (Group: g, Right: right[i])).GroupBy(x => x.Group, StringComparer.Ordinal)
+            .Select(g => Evaluation.Metric(RewardModelRun.GroupAccuracy(g.Key), g.Count(x => x.Right) / (double)g.Count()));
+        return new Evaluation(loss / pairs.Count, [Evaluation.Metric("heldout_bt_loss", loss / pairs.Count), Evaluation.Metric(RewardModelRun.HeldOutAccuracy, correct / pairs.Count), .. perGroup])
         {
             Accuracy = correct / pairs.Count,
         };

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Dataflow.Chat.Tasks;
+using Dataflow.Engine;
 using Dataflow.Engine.Data;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Reinforcement;
@@ -32,8 +34,34 @@ public sealed record ChatPreferenceData(IReadOnlyList<TokenizedPair> Train, IRea
         var train = SyntheticPreferences.Make(tasks, DataSplit.Train, trainCount, seed);
         var heldOut = SyntheticPreferences.Make(tasks, DataSplit.Test, heldOutCount, seed);
         return new(Tokenize(train, renderer, "synthetic pair"), Tokenize(heldOut, renderer, "synthetic held-out pair"),
-            $"synthetic pairs from {string.Join(", ", tasks.Select(t => t.Name))}: {trainCount} train / {heldOutCount} held-out");
+            $"synthetic pairs from {string.Join(", ", tasks.Select(t => t.Name))}: {trainCount} train / {heldOutCount} held-out")
+        {
+            HeldOutTasks = [.. Enumerable.Range(0, heldOutCount).Select(i => tasks[i % tasks.Count].Name)],
+        };
     }
+
+    /// <summary>
+    /// On-policy pairs (<see cref="SampledPreferences"/>) sampled from the policy <paramref name="generation"/> holds:
+    /// <paramref name="trainProblems"/> per task on the tasks' training side, <paramref name="heldOutProblems"/> per task on their held-out side.
+    /// </summary>
+    public static ChatPreferenceData FromSamples(ChatGeneration generation, IReadOnlyList<IChatTask> tasks, int trainProblems, int heldOutProblems, int samples, double temperature, int seed)
+    {
+        var train = SampledPreferences.Make(generation, tasks, DataSplit.Train, trainProblems, samples, temperature, seed);
+        var heldOut = SampledPreferences.Make(generation, tasks, DataSplit.Test, heldOutProblems, samples, temperature, seed);
+        if (train.Pairs.Count == 0 || heldOut.Pairs.Count == 0)
+            throw new ConfigurationException($"sampling made no pairs on one side (train: {train.Summary}; held-out: {heldOut.Summary}): every sample was right (or cut off), so there is nothing to prefer; choose tasks the policy gets wrong");
+        return new(Tokenize(train.Pairs, generation.Renderer, "sampled pair"), Tokenize(heldOut.Pairs, generation.Renderer, "sampled held-out pair"),
+            string.Create(CultureInfo.InvariantCulture, $"on-policy pairs from {string.Join(", ", tasks.Select(t => t.Name))}, {samples} samples per problem at temperature {temperature}: train {trainProblems} problems per task, {train.Summary}; held-out {heldOutProblems} per task, {heldOut.Summary}"))
+        {
+            TrainPairs = train.Pairs, HeldOutTasks = heldOut.Tasks,
+        };
+    }
+
+    /// <summary>The task each held-out pair comes from, when they were made from tasks (for accuracy per task).</summary>
+    public IReadOnlyList<string>? HeldOutTasks { get; init; }
+
+    /// <summary>The training pairs as text, when they were made here (sampled), to write out with --write-pairs.</summary>
+    public IReadOnlyList<PreferencePair>? TrainPairs { get; init; }
 
     /// <summary>A JSONL file of pairs (<see cref="PreferencePairReader"/>): its last tenth is held out (a file of fewer than 10 pairs is held out whole, and also trained on).</summary>
     public static ChatPreferenceData FromFile(string path, ChatRenderer renderer)

@@ -16,7 +16,7 @@ public static class ChatRewardModelRun
 
     /// <param name="settings">Its <see cref="PostTrainingSettings.FromCheckpoint"/> is the trunk's checkpoint (normally <paramref name="from"/>'s path).</param>
     public static TrainingPlan Plan(RewardModelSettings settings, LanguageModelCheckpoint from, string modelFile, string modelSource, ChatPreferenceData data) =>
-        RewardModelRun.Plan(settings, Config(from, modelFile, modelSource), from.Tokenizer, data.Train, data.HeldOut);
+        RewardModelRun.Plan(settings, Config(from, modelFile, modelSource), from.Tokenizer, data.Train, data.HeldOut, data.HeldOutTasks);
 
     /// <summary>The reward model's config at <paramref name="from"/>'s size: each trunk setting the language model resolved, as an override.</summary>
     public static LanguageModelConfig Config(LanguageModelCheckpoint from, string modelFile, string modelSource)

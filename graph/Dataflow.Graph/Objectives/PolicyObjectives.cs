@@ -76,11 +76,14 @@ public static class PolicyObjectives
     /// <summary>
     /// DPO: rows <see cref="ChosenRows"/>[i] and <see cref="RejectedRows"/>[i] are pair i's completions;
     /// inputs <see cref="RefChosen"/>, <see cref="RefRejected"/> f32[pairs] carry the frozen reference's
-    /// sequence log-probabilities (cached once, before training).
+    /// sequence log-probabilities (cached once, before training). With <paramref name="rpoAlpha"/> &gt; 0
+    /// the loss adds α times the chosen completions' per-token NLL (TRL's <c>rpo_alpha</c>, Pang et al.'s
+    /// RPO), which holds the chosen replies' likelihood up while DPO pushes the rejected ones down.
     /// </summary>
-    public static Node AppendDpo(ComputeGraph graph, string logitsOutput, string targetsInput, double beta)
+    public static Node AppendDpo(ComputeGraph graph, string logitsOutput, string targetsInput, double beta, double rpoAlpha = 0)
     {
         if (!(beta > 0)) throw new GraphException($"DPO's beta must be positive, got {beta}");
+        if (!(rpoAlpha >= 0) || double.IsInfinity(rpoAlpha)) throw new GraphException($"the RPO weight must be 0 or more, got {rpoAlpha}");
         AppendLogProbs(graph, logitsOutput, targetsInput);
         var b = new GraphBuilder(graph);
         using var scope = b.Scope("objective");
@@ -88,7 +91,13 @@ public static class PolicyObjectives
         var pairs = Shape.Of(Dim.Symbol(PairsSymbol));
         var refChosen = b.Input(RefChosen, new TensorType(DType.F32, pairs));
         var refRejected = b.Input(RefRejected, new TensorType(DType.F32, pairs));
-        return SetLoss(graph, PolicyLosses.Dpo(b, chosen, rejected, refChosen, refRejected, beta));
+        var loss = PolicyLosses.Dpo(b, chosen, rejected, refChosen, refRejected, beta);
+        if (rpoAlpha > 0)
+        {
+            var (chosenTokens, _) = PairRows(b, b.ReduceSum(graph.Inputs[Mask], [1]));
+            loss = b.Add(loss, b.Mul(b.Scalar(rpoAlpha), PolicyLosses.ChosenNll(b, chosen, chosenTokens)));
+        }
+        return SetLoss(graph, loss);
     }
 
     /// <summary>The reward model's loss: Bradley–Terry over the pairs of rows, on the model's scalar output <paramref name="rewardOutput"/> f32[B].</summary>

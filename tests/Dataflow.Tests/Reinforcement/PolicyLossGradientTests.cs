@@ -43,12 +43,35 @@ public sealed class PolicyLossGradientTests
         },
         graph => PolicyObjectives.AppendDpo(graph, "logits", "targets", beta: 0.5));
 
+    /// <summary>DPO with RPO's NLL on the chosen rows (TRL's rpo_alpha): the mask's token counts divide the chosen log-probability.</summary>
+    [Fact]
+    public void DpoWithTheRpoTermOnTheChosenReplies() => Check(
+        "input tokens : i32[B, T]\ninput targets : i32[B, T]\nwte = embedding(vocab, d)\nlogits = unembed(tanh(linear(wte(tokens), d)), tied = wte)\noutput logits\n" +
+        "loss = cross_entropy(logits, targets)\n",
+        new Dictionary<string, Array>
+        {
+            ["tokens"] = Tokens(5, 6), ["targets"] = Tokens(6, 6), [PolicyObjectives.Mask] = new float[] { 0, 1, 1, 0, 0, 1 },
+            [PolicyObjectives.ChosenRows] = new[] { 0 }, [PolicyObjectives.RejectedRows] = new[] { 1 },
+            [PolicyObjectives.RefChosen] = new float[] { -3.1f }, [PolicyObjectives.RefRejected] = new float[] { -3.4f },
+        },
+        graph => PolicyObjectives.AppendDpo(graph, "logits", "targets", beta: 0.5, rpoAlpha: 0.7));
+
     [Fact]
     public void BradleyTerryOnAValueHead() => Check(
         "input tokens : i32[B, T]\nwte = embedding(vocab, d)\nreward = value_head(tanh(linear(wte(tokens), d)), std = 0.5)\noutput reward\n",
         new Dictionary<string, Array>
         {
             ["tokens"] = Tokens(7, 6), ["last"] = new[] { 2, 1 },
+            [PolicyObjectives.ChosenRows] = new[] { 1 }, [PolicyObjectives.RejectedRows] = new[] { 0 },
+        },
+        graph => PolicyObjectives.AppendBradleyTerry(graph));
+
+    [Fact]
+    public void BradleyTerryOnASummedValueHead() => Check(
+        "input tokens : i32[B, T]\nwte = embedding(vocab, d)\nreward = value_head(tanh(linear(wte(tokens), d)), std = 0.5, pool = sum)\noutput reward\n",
+        new Dictionary<string, Array>
+        {
+            ["tokens"] = Tokens(8, 6), ["last"] = new[] { 2, 1 },
             [PolicyObjectives.ChosenRows] = new[] { 1 }, [PolicyObjectives.RejectedRows] = new[] { 0 },
         },
         graph => PolicyObjectives.AppendBradleyTerry(graph));

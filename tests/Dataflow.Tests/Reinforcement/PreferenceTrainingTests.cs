@@ -38,6 +38,28 @@ public sealed class PreferenceTrainingTests(ITestOutputHelper output)
         Assert.True(margins[^1] > margins[1] && margins[1] > margins[0], $"the held-out margin should grow: {string.Join(", ", margins)}");
     }
 
+    /// <summary>
+    /// RPO's term at the first step is α times the chosen replies' per-token NLL under the starting policy,
+    /// so the loss is log 2 + α·NLL: linear in α (the same batch and initialisation for every α).
+    /// </summary>
+    [Fact]
+    public void TheRpoTermAddsTheChosenRepliesNllToLogTwo()
+    {
+        double FirstLoss(double alpha)
+        {
+            var settings = new DpoSettings { Beta = 0.5, RpoAlpha = alpha, PairsPerStep = 8, Steps = 1, EvalEvery = 1, LearningRate = 5e-3, Seed = 2 };
+            var recorder = new ToyPolicies.Recorder();
+            Trainer.Run(DpoRun.Plan(settings, ToyPolicies.TinyGpt(), ToyPolicies.Letters, Pairs(1, 64), Pairs(2, 32)), new CpuBackend(), recorder);
+            return recorder.Steps[0].Loss;
+        }
+        double plain = FirstLoss(0), one = FirstLoss(1), two = FirstLoss(2);
+        Assert.Equal(Math.Log(2), plain, 4);
+        // A freshly initialised policy is near uniform: its per-token NLL is near log V.
+        double uniform = Math.Log(ToyPolicies.Letters.VocabSize);
+        Assert.InRange(one - plain, 0.8 * uniform, 1.25 * uniform);
+        Assert.Equal(2 * (one - plain), two - plain, 4);
+    }
+
     private static LanguageModelConfig TinyRewardModel() => new("reward.dfg", File.ReadAllText(DslTestSupport.ModelPath("reward.dfg")), null, new Dictionary<string, string>
     {
         ["vocab"] = ToyPolicies.Letters.VocabSize.ToString(), ["ctx"] = "8", ["d"] = "16", ["heads"] = "2", ["layers"] = "1", ["dropout"] = "0",

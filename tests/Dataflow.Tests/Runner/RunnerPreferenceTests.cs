@@ -76,6 +76,34 @@ public sealed class RunnerPreferenceTests(RunnerChatTests.TinyChatModel model) :
         Assert.DoesNotContain("   at ", notReward.Stderr);
     }
 
+    /// <summary>
+    /// On-policy pairs: the tiny model's own replies, sorted by the verifier (each rejected reply fails it, each
+    /// chosen one passes), seeded (the same pairs twice), and DPO with the RPO term runs on them.
+    /// </summary>
+    [Fact]
+    public void Dpo_on_sampled_pairs_rejects_the_policys_own_wrong_replies()
+    {
+        string[] Sampled(string pairs) => ["dpo", "--from", _dir.File("sft.ckpt"), "--data", "sampled", "--tasks", "arithmetic", "--problems", "6", "--heldout-problems", "3",
+            "--samples", "2", "--temperature", "1", "--steps", "1", "--batch", "2", "--eval-count", "0", "--rpo-alpha", "1", "--write-pairs", _dir.File(pairs)];
+        var run = Run(Sampled("sampled.jsonl"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("on-policy pairs from arithmetic", run.Stderr + run.Stdout);
+        var task = Dataflow.Chat.Tasks.ChatTasks.Create("arithmetic", () => throw new InvalidOperationException("no words needed"));
+        var renderer = new Dataflow.Chat.ChatRenderer(new Dataflow.Chat.ChatTokens(Dataflow.Training.LanguageModelCheckpoint.Read(_dir.File("sft.ckpt")).Tokenizer));
+        var problems = Dataflow.Chat.Tasks.TaskPrompts.Make(task, renderer, Dataflow.Chat.Tasks.DataSplit.Train, 6, seed: 1).Problems.ToDictionary(p => p.Prompt[^1].Content);
+        var pairs = File.ReadLines(_dir.File("sampled.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.NotEmpty(pairs);
+        foreach (var pair in pairs)
+        {
+            var problem = problems[pair.GetProperty("prompt").GetString()!];
+            Assert.True(task.IsCorrect(problem, pair.GetProperty("chosen").GetString()!), pair.ToString());
+            Assert.False(task.IsCorrect(problem, pair.GetProperty("rejected").GetString()!), pair.ToString());
+        }
+        var again = Run(Sampled("sampled-again.jsonl"));
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(File.ReadAllLines(_dir.File("sampled.jsonl")), File.ReadAllLines(_dir.File("sampled-again.jsonl")));
+    }
+
     [Fact]
     public void A_pair_with_a_missing_field_is_exit_1_naming_the_line()
     {

@@ -27,15 +27,16 @@ public static class DpoCommand
         var pairs = new PreferenceFlags();
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the trained policy here (atomically) at every evaluation" };
         var beta = new Option<double>("--beta") { Description = "β: how far the implicit reward β·(log π − log π_ref) lets the policy move from the reference", DefaultValueFactory = _ => 0.1 };
+        var rpoAlpha = new Option<double>("--rpo-alpha") { Description = "Weight of the chosen replies' per-token NLL added to the DPO loss (TRL's rpo_alpha; 0: plain DPO), which keeps DPO from lowering the chosen replies' likelihood", DefaultValueFactory = _ => 0 };
         var (batch, steps) = (pairs.Batch, pairs.Steps);
         var lr = new Option<double>("--lr") { Description = "Learning rate (constant; DPO moves an SFT policy, so far below the model file's)", DefaultValueFactory = _ => DefaultLearningRate };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pair metrics (and checkpoint) every N steps", DefaultValueFactory = _ => 25 };
-        var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems per task in the accuracy before and after (0: none); the tasks are --tasks' with --data synthetic", DefaultValueFactory = _ => 200 };
+        var evalCount = new Option<int>("--eval-count") { Description = "Held-out problems per task in the accuracy before and after (0: none); the tasks are the pairs' with --data synthetic or sampled", DefaultValueFactory = _ => 200 };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (per step: dpo_loss, reward_chosen, reward_rejected, margin, accuracy)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
         var command = new Command("dpo", "Direct preference optimisation of a chat model on preference pairs (the starting policy is the reference)")
         {
-            from, checkpoint, beta, lr, evalInterval, evalCount, log, seed, json, backend,
+            from, checkpoint, beta, rpoAlpha, lr, evalInterval, evalCount, log, seed, json, backend,
         };
         foreach (var option in pairs.All) command.Options.Add(option);
         command.SetAction(r =>
@@ -44,17 +45,17 @@ public static class DpoCommand
             string fromPath = r.GetValue(from)!;
             var policy = LanguageModelCheckpoint.Read(fromPath);
             int seedValue = r.GetValue(seed);
-            var data = pairs.Load(r, new ChatRenderer(new ChatTokens(policy.Tokenizer)), seedValue);
-            bool synthetic = r.GetValue(pairs.Data) == ChatPreferenceData.Synthetic;
-            var tasks = synthetic && r.GetValue(evalCount) > 0 ? ChatPreferenceData.Tasks(pairs.TaskNames(r), () => WordList.Load()) : [];
+            var data = pairs.Load(r, new ChatRenderer(new ChatTokens(policy.Tokenizer)), seedValue, fromPath, r.GetValue(backend)!);
+            bool fromTasks = r.GetValue(pairs.Data) == ChatPreferenceData.Synthetic || pairs.IsSampled(r);
+            var tasks = fromTasks && r.GetValue(evalCount) > 0 ? pairs.ChatTasksOf(r) : [];
             var run = ChatDpoRun.Create(new DpoSettings
             {
-                Beta = r.GetValue(beta), PairsPerStep = r.GetValue(batch), Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval),
+                Beta = r.GetValue(beta), RpoAlpha = r.GetValue(rpoAlpha), PairsPerStep = r.GetValue(batch), Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval),
                 LearningRate = r.GetValue(lr), Seed = seedValue, FromCheckpoint = fromPath, CheckpointPath = r.GetValue(checkpoint),
             }, policy, data, tasks, r.GetValue(evalCount));
             bool asJson = r.GetValue(json);
             var progress = ConsoleProgress.Create(asJson);
-            progress.Line(string.Create(CultureInfo.InvariantCulture, $"dpo from {fromPath}: {data.Description}; β {r.GetValue(beta)}, {r.GetValue(batch)} pairs per step"));
+            progress.Line(string.Create(CultureInfo.InvariantCulture, $"dpo from {fromPath}: {data.Description}; β {r.GetValue(beta)}, rpo α {r.GetValue(rpoAlpha)}, {r.GetValue(batch)} pairs per step"));
             using var metrics = r.GetValue(log) is { } path ? new JsonlMetricsObserver(path) : null;
             ITrainingObserver[] observers = metrics is null ? [progress] : [progress, metrics];
             var result = progress.Show(() => Trainer.Run(run.Plan, BackendCatalog.Create(r.GetValue(backend)!), observers));

@@ -8,7 +8,8 @@ namespace Dataflow.Runner.Commands;
 /// <summary>A preference run's numbers before and after: the held-out pair accuracy and each task's held-out accuracy, as lines and as JSON.</summary>
 internal sealed record PreferenceReport(IReadOnlyList<string> Lines, JsonObject Json)
 {
-    public static PreferenceReport Of(Evaluation before, Evaluation after, string pairAccuracy, IEnumerable<string> tasks)
+    /// <param name="pairGroups">Groups (tasks) of held-out pairs whose own pair accuracy the evaluations carry (<see cref="Reinforcement.RewardModelRun.GroupAccuracy"/>).</param>
+    public static PreferenceReport Of(Evaluation before, Evaluation after, string pairAccuracy, IEnumerable<string> tasks, IEnumerable<string>? pairGroups = null)
     {
         var (lines, json) = (new List<string>(), new JsonObject());
         void Add(string label, string key, string metric)
@@ -18,6 +19,7 @@ internal sealed record PreferenceReport(IReadOnlyList<string> Lines, JsonObject 
             json[key] = new JsonObject { ["before"] = b, ["after"] = a };
         }
         Add("held-out pair accuracy", "heldout_pair_accuracy", pairAccuracy);
+        foreach (var group in pairGroups ?? []) Add($"  {group} pairs", Reinforcement.RewardModelRun.GroupAccuracy(group), Reinforcement.RewardModelRun.GroupAccuracy(group));
         foreach (var task in tasks) Add($"held-out {task} accuracy", task, task + "_acc");
         return new PreferenceReport(lines, json);
     }

@@ -45,7 +45,7 @@ public static class RewardCommand
             try { source = File.ReadAllText(modelPath); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--model {modelPath}: cannot read it: {e.Message}"); }
             int seedValue = r.GetValue(seed);
-            var data = pairs.Load(r, new ChatRenderer(new ChatTokens(trunk.Tokenizer)), seedValue);
+            var data = pairs.Load(r, new ChatRenderer(new ChatTokens(trunk.Tokenizer)), seedValue, fromPath, r.GetValue(backend)!);
             var plan = ChatRewardModelRun.Plan(new RewardModelSettings
             {
                 PairsPerStep = r.GetValue(batch), Steps = r.GetValue(steps), EvalEvery = r.GetValue(evalInterval),
@@ -58,7 +58,7 @@ public static class RewardCommand
             using var metrics = r.GetValue(log) is { } path ? new JsonlMetricsObserver(path) : null;
             ITrainingObserver[] observers = metrics is null ? [progress, evaluations] : [progress, evaluations, metrics];
             var result = progress.Show(() => Trainer.Run(plan, BackendCatalog.Create(r.GetValue(backend)!), observers));
-            var report = PreferenceReport.Of(evaluations.First!, evaluations.Last!, RewardModelRun.HeldOutAccuracy, []);
+            var report = PreferenceReport.Of(evaluations.First!, evaluations.Last!, RewardModelRun.HeldOutAccuracy, [], data.HeldOutTasks?.Distinct());
             report.Print(progress, result, asJson);
             return ExitCodes.Ok;
         });

@@ -110,6 +110,18 @@ public static class PolicyLosses
     }
 
     /// <summary>
+    /// RPO's NLL term: −Σ log π(chosen) / Σ chosen tokens, the per-token negative log-likelihood of the
+    /// chosen completions over the batch (TRL's token-level mean), from their sequence log-probabilities
+    /// f32[pairs] and token counts f32[pairs] (at least one token in all, so an empty batch is not 0/0).
+    /// </summary>
+    public static Node ChosenNll(GraphBuilder b, Node chosenLogp, Node chosenTokens)
+    {
+        RequireSame("rpo_nll", "chosen_tokens", chosenTokens, chosenLogp);
+        var axes = Enumerable.Range(0, chosenLogp.Shape.Rank).ToArray();
+        return b.Neg(b.Div(b.ReduceSum(chosenLogp, axes), b.Max(b.ReduceSum(chosenTokens, axes), b.Scalar(1))));
+    }
+
+    /// <summary>
     /// softplus(x) = log(1 + eˣ) = −log σ(−x), as max(x, 0) + log(1 + e^−|x|): e^−|x| ≤ 1 never
     /// overflows, so both passes stay finite for any finite x (log 2 at 0).
     /// </summary>
