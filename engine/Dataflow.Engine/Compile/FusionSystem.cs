@@ -19,6 +19,9 @@ namespace Dataflow.Engine.Compile;
 /// the kernel, and no cycle between kernels can form.
 /// Broadcasts (expand) feeding such a tree become broadcast loads; scalar constants become
 /// immediates; reshape and detach become aliases that move no data.
+/// Before that, lowered layer norms (<see cref="LayerNormPattern"/>) that the backend supports become
+/// one <see cref="LayerNormSpec"/> kernel each; with fusion off, or on a backend without that kernel,
+/// their primitives fuse as above.
 /// </summary>
 public sealed class FusionSystem : ISystem
 {
