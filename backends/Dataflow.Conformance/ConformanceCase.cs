@@ -3,7 +3,19 @@ using Dataflow.Engine.Sessions;
 namespace Dataflow.Conformance;
 
 /// <summary>Kernels the compile schedule must produce for a case, with fusion on and off.</summary>
-public sealed record KernelCounts(int Fused, int Unfused);
+public sealed record KernelCounts(int Fused, int Unfused)
+{
+    /// <summary>
+    /// A pattern kernel (such as layer_norm) that fusion hands only to backends supporting it; on those,
+    /// fusion must make <see cref="FusedWithPattern"/> kernels instead of <see cref="Fused"/>.
+    /// </summary>
+    public Engine.Backends.KernelSpec? PatternProbe { get; init; }
+
+    public int FusedWithPattern { get; init; }
+
+    public int FusedOn(Engine.Backends.IBackend backend) =>
+        PatternProbe is { } probe && backend.SupportsOp(probe).IsSupported ? FusedWithPattern : Fused;
+}
 
 /// <summary>
 /// One conformance case: a small graph built with the <see cref="Graph.Ir.GraphBuilder"/> around

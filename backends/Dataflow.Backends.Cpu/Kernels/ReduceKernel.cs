@@ -15,7 +15,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// </summary>
 internal sealed unsafe class ReduceKernel : CpuKernel
 {
-    private const int RowBlock = 4096;     // floats summed by one TensorPrimitives call
+    internal const int RowBlock = 4096;    // floats summed by one TensorPrimitives call (LayerNormKernel sums rows alike)
     private const int RowChunk = 1 << 16;  // elements of one row per parallel task
     private const int ColumnWidth = 256;   // columns per task in the column path
     private const int ColumnBlock = 64;    // rows summed in float before folding into double

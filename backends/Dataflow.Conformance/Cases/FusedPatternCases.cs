@@ -1,3 +1,4 @@
+using Dataflow.Engine.Backends;
 using Dataflow.Graph.Dsl.Layers;
 using Dataflow.Graph.Ir;
 using Dataflow.Graph.Tensors;
@@ -24,8 +25,15 @@ internal static class FusedPatternCases
         list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [3, 130], -4, 4))));
         list.AddRange(PatternPair("softmax[17,65]", new(4, 5), new(11, 19), c => Softmax.Apply(c.B, c.Param("x", [17, 65], -4, 4), -1)));
         list.AddRange(PatternPair("log-softmax[17,65]", new(5, 6), new(12, 18), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
-        list.AddRange(PatternPair("layer-norm[17,65]", new(6, 11), new(21, 39), c =>
+        // Where the backend runs layer_norm as one kernel: the forward is that kernel, the backward 17.
+        var layerNorm = new LayerNormSpec(17, 65, 1f / 65, 1f / 65, 1e-5f, [LayerNormStage.Output]);
+        list.AddRange(PatternPair("layer-norm[17,65]",
+            new(6, 11) { PatternProbe = layerNorm, FusedWithPattern = 1 }, new(21, 39) { PatternProbe = layerNorm, FusedWithPattern = 17 }, c =>
             LayerNorm.Normalize(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5), c.Param("beta", [65]))));
+        // Rows long enough that the row sums take several TensorPrimitives blocks (as the reduce kernel forms them).
+        list.AddRange(PatternPair("layer-norm[3,5000]",
+            new(6, 11) { PatternProbe = layerNorm, FusedWithPattern = 1 }, new(21, 39) { PatternProbe = layerNorm, FusedWithPattern = 17 }, c =>
+            LayerNorm.Normalize(c.B, c.Param("x", [3, 5000], -2, 3), c.Param("gamma", [5000], 0.5, 1.5), c.Param("beta", [5000]))));
         list.AddRange(PatternPair("rms-norm[17,65]", new(4, 7), new(14, 29), c =>
             LayerNorm.RmsNormalize(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5))));
         list.AddRange(PatternPair("silu[17,65]", new(1, 1), new(5, 16), c => Activations.Silu(c.B, c.Param("x", [17, 65], -6, 6))));

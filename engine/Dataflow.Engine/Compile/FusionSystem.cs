@@ -19,6 +19,9 @@ namespace Dataflow.Engine.Compile;
 /// the kernel, and no cycle between kernels can form.
 /// Broadcasts (expand) feeding such a tree become broadcast loads; scalar constants become
 /// immediates; reshape and detach become aliases that move no data.
+/// Before that, lowered layer norms (<see cref="LayerNormPattern"/>) that the backend supports become
+/// one <see cref="LayerNormSpec"/> kernel each; with fusion off, or on a backend without that kernel,
+/// their primitives fuse as above.
 /// </summary>
 public sealed class FusionSystem : ISystem
 {
@@ -46,6 +49,8 @@ public sealed class FusionSystem : ISystem
         var consumers = CountConsumers();
         var groupOf = new Dictionary<Node, List<Node>>();
         var nodes = _tensorOf.Keys.OrderBy(n => n.Id).ToList();
+        var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes, consumers) : [];
+        var claimed = patterns.Values.SelectMany(p => p.Match.Members).ToHashSet();
 
         foreach (var node in nodes)
         {
@@ -59,7 +64,7 @@ public sealed class FusionSystem : ISystem
                 CheckWrittenInPlace(node, consumers);
                 world.Add(_tensorOf[node], new AliasOf { Source = _tensorOf[node.Inputs[0]] });
             }
-            if (!IsFusable(node)) continue;
+            if (!IsFusable(node) || claimed.Contains(node)) continue;
             var group = new List<Node> { node };
             if (_context.Options.Fusion)
             {
@@ -78,7 +83,9 @@ public sealed class FusionSystem : ISystem
         foreach (var node in nodes)
         {
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
-            if (groupOf.TryGetValue(node, out var members))
+            if (patterns.TryGetValue(node, out var pattern)) kernels.Add((node, pattern.Kernel));
+            else if (claimed.Contains(node)) continue;
+            else if (groupOf.TryGetValue(node, out var members))
                 kernels.Add((node, FusedKernel(world, node, members, KernelOutputs(world, node, members, consumers))));
             else if (!IsFusable(node) && !(IsImmediate(node) && !NeedsMaterialising(node)))
                 kernels.Add((node, SingleOpKernel(world, node)));
@@ -91,6 +98,48 @@ public sealed class FusionSystem : ISystem
             kernelInfo.Order = order++;
             world.Create(kernelInfo);
         }
+    }
+
+    /// <summary>
+    /// Layer norms the backend runs as one kernel, by their root. A match is taken only when every
+    /// value it writes out besides the root is read after the root (the kernel runs at its root's
+    /// place), and when the backend supports the kernel: elsewhere the elementwise fusion takes the
+    /// same nodes, so fusion is per backend capability.
+    /// </summary>
+    private Dictionary<Node, (LayerNormPattern.Match Match, KernelInfo Kernel)> MatchLayerNorms(World world, List<Node> nodes, Dictionary<Node, List<Node>> consumers)
+    {
+        var found = new Dictionary<Node, (LayerNormPattern.Match, KernelInfo)>();
+        var taken = new HashSet<Node>();
+        foreach (var node in nodes)
+        {
+            if (LayerNormPattern.TryMatch(node) is not { } match || !match.Members.All(_tensorOf.ContainsKey)) continue;
+            var members = match.Members.ToHashSet();
+            if (members.Overlaps(taken)) continue;
+            var outputs = new List<LayerNormStage> { LayerNormStage.Output };
+            bool readBeforeRoot = false;
+            for (var stage = LayerNormStage.MeanSum; stage < LayerNormStage.Output; stage++)
+            {
+                var member = match.Stages[(int)stage];
+                var outside = consumers[member].Where(c => !members.Contains(c)).ToList();
+                readBeforeRoot |= outside.Any(c => c.Id < node.Id);
+                if (outside.Count > 0 || NeededAfterStep(world, member)) outputs.Add(stage);
+            }
+            if (readBeforeRoot) continue;
+            var x = world.Get<TensorInfo>(_tensorOf[match.X]).Desc;
+            long width = x.Shape[^1];
+            var spec = new LayerNormSpec(x.Elements / Math.Max(1, width), width,
+                ImmediateValue(match.Constants[0]), ImmediateValue(match.Constants[1]), ImmediateValue(match.Constants[2]), [.. outputs]);
+            if (!_context.Backend.SupportsOp(spec).IsSupported) continue;
+            taken.UnionWith(members);
+            found[node] = (match, new KernelInfo
+            {
+                Spec = spec,
+                Inputs = [_tensorOf[match.X], _tensorOf[match.Gain], _tensorOf[match.Bias]],
+                Outputs = [.. outputs.Select(s => _tensorOf[match.Stages[(int)s]])],
+                Nodes = [.. match.Members.OrderBy(m => m.Id)],
+            });
+        }
+        return found;
     }
 
     private Dictionary<Node, List<Node>> CountConsumers()

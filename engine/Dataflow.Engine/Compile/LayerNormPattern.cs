@@ -1,0 +1,83 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+
+namespace Dataflow.Engine.Compile;
+
+/// <summary>
+/// Recognises the primitives that <c>layernorm</c> lowers to (graph/Dataflow.Graph/Dsl/Layers/LayerNorm.cs),
+/// matched from the final bias add upwards:
+/// <code>
+/// mean = reduce_sum(x, last, keep) · (1/d);   centered = x − mean
+/// var  = reduce_sum(centered · centered, last, keep) · (1/d)
+/// y    = centered / √(var + ε) · gain + bias
+/// </code>
+/// Anything else (another operand order, a reduction over another axis, a broadcast gain) is left
+/// to the elementwise fusion, which still computes it correctly, only in more kernels.
+/// </summary>
+internal static class LayerNormPattern
+{
+    /// <summary>A match: the node of every <see cref="LayerNormStage"/> (indexed by it), the constants' nodes, and the three inputs.</summary>
+    public sealed record Match(Node[] Stages, Node[] Constants, Node X, Node Gain, Node Bias)
+    {
+        public Node Root => Stages[(int)LayerNormStage.Output];
+
+        public IEnumerable<Node> Members => Stages;
+    }
+
+    public static Match? TryMatch(Node root)
+    {
+        if (!Is(root, OpCode.Add, out var scaled, out var bias)) return null;
+        if (!Is(scaled, OpCode.Mul, out var normalized, out var gain)) return null;
+        if (!Is(normalized, OpCode.Div, out var centered, out var deviation)) return null;
+        if (!Is(deviation, OpCode.Sqrt, out var shifted, out _)) return null;
+        if (!Is(shifted, OpCode.Add, out var variance, out var epsilon) || !IsScalarConstant(epsilon)) return null;
+        if (!Is(variance, OpCode.Mul, out var varianceSum, out var varianceScale) || !IsScalarConstant(varianceScale)) return null;
+        if (!IsLastAxisSum(varianceSum, out var squared)) return null;
+        if (!Is(squared, OpCode.Mul, out var c1, out var c2) || c1 != centered || c2 != centered) return null;
+        if (!Is(centered, OpCode.Sub, out var x, out var mean)) return null;
+        if (!Is(mean, OpCode.Mul, out var meanSum, out var meanScale) || !IsScalarConstant(meanScale)) return null;
+        if (!IsLastAxisSum(meanSum, out var summed) || summed != x) return null;
+
+        int width = x.Shape.Rank - 1;
+        if (width < 0 || x.Op == OpCode.Expand || x.DType != Graph.Tensors.DType.F32) return null;
+        // Gain and bias are vectors over the last axis, read as they are stored.
+        foreach (var vector in new[] { gain, bias })
+            if (vector.Op == OpCode.Expand || vector.Shape.Rank != 1 || !vector.Shape[0].Equals(x.Shape[width]) || vector.DType != x.DType)
+                return null;
+        if (!root.Shape.Equals(x.Shape)) return null;
+
+        var stages = new Node[(int)LayerNormStage.Output + 1];
+        stages[(int)LayerNormStage.MeanSum] = meanSum;
+        stages[(int)LayerNormStage.Mean] = mean;
+        stages[(int)LayerNormStage.Centered] = centered;
+        stages[(int)LayerNormStage.Squared] = squared;
+        stages[(int)LayerNormStage.VarianceSum] = varianceSum;
+        stages[(int)LayerNormStage.Variance] = variance;
+        stages[(int)LayerNormStage.VariancePlusEpsilon] = shifted;
+        stages[(int)LayerNormStage.StandardDeviation] = deviation;
+        stages[(int)LayerNormStage.Normalized] = normalized;
+        stages[(int)LayerNormStage.Scaled] = scaled;
+        stages[(int)LayerNormStage.Output] = root;
+        return new Match(stages, [meanScale, varianceScale, epsilon], x, gain, bias);
+    }
+
+    private static bool Is(Node node, OpCode op, out Node a, out Node b)
+    {
+        bool ok = node.Op == op && node.DType == Graph.Tensors.DType.F32;
+        a = ok ? node.Inputs[0] : node;
+        b = ok && node.Inputs.Length > 1 ? node.Inputs[1] : node;
+        return ok;
+    }
+
+    private static bool IsScalarConstant(Node node) =>
+        node.Op == OpCode.Constant && node.Attrs.Data is null && node.Attrs.Count is null && node.Shape.Rank == 0;
+
+    private static bool IsLastAxisSum(Node node, out Node input)
+    {
+        input = node.Op == OpCode.ReduceSum ? node.Inputs[0] : node;
+        if (node.Op != OpCode.ReduceSum || !node.Attrs.KeepDims || node.Attrs.Axes.Length != 1) return false;
+        int last = input.Shape.Rank - 1, axis = node.Attrs.Axes[0];
+        return last >= 0 && (axis == last || axis == -1);
+    }
+}
