@@ -43,6 +43,9 @@ public sealed record TrainingPlan
     /// <summary>End on the mean of the parameters at these snapshots (null: no averaging).</summary>
     public SnapshotSchedule? Averaging { get; init; }
 
+    /// <summary>A wall-clock ceiling: the run stops before a step that would end past it (null: none).</summary>
+    public RunDeadline? Deadline { get; init; }
+
     /// <summary>Stop after this many evaluations in a row without a lower validation loss; 0: never.</summary>
     public int Patience { get; init; }
 
