@@ -11,6 +11,8 @@ namespace Dataflow.Speedrun;
 /// GRPO on one chat task from the SFT checkpoint (<see cref="ChatTaskGrpo"/>, as <c>dataflow rl</c> runs it with
 /// its defaults): a probe measures the seconds of a step (rollouts included), and the run takes what the
 /// budget has left, keeping the time of two full evaluations (<see cref="StageBudget"/>), at most the recipe.
+/// The run stops at the budget's end less one full evaluation's time, and the final evaluation (the report
+/// card's) asks fewer problems when less than that is left.
 /// </summary>
 public sealed class RlStage : ISpeedrunStage
 {
@@ -47,15 +49,20 @@ public sealed class RlStage : ISpeedrunStage
                              string.Create(CultureInfo.InvariantCulture, $"lr {recipe.RlLearningRate:G3}");
         context.Say(description);
         StageRecorder run;
-        using (grpo) run = context.Train(Name, grpo.Plan);
+        using (grpo) run = context.Train(Name, grpo.Plan, context.Budget.DeadlineKeeping(context.ScoringSeconds));
         var result = run.Result!;
         context.Checkpoint = checkpoint;
-        var after = context.Score(checkpoint);
+        int problems = context.Budget.ProblemsThatFit(context.Settings.EvalCount, context.ScoringSeconds);
+        var after = context.Score(checkpoint, problems);
+        var notes = StageResult.BudgetNotes(result, steps).ToList();
+        if (problems < context.Settings.EvalCount)
+            notes.Add($"final evaluation sized to the budget: {problems} of {context.Settings.EvalCount} held-out problems per task");
         var heldOutCurve = run.Evaluations.Select(e => (e.Step, e.Evaluation.Accuracy)).ToList();
         var rewards = RewardCurve.Of(run.StepMetric(RolloutMetrics.MeanReward), run.StepMetric(RolloutMetrics.SkippedGroups), heldOutCurve);
         return new StageResult(Name, context.Budget.Elapsed - started)
         {
-            Steps = result.Steps, RecipeSteps = recipe.RlSteps, Checkpoint = checkpoint, Description = description,
+            Steps = result.Steps, RecipeSteps = recipe.RlSteps, PlannedSteps = steps, StoppedAtBudget = result.StoppedAtDeadline,
+            Notes = notes, Checkpoint = checkpoint, Description = description,
             Metrics =
             [
                 StageResult.Metric("ms_per_step", PretrainStage.MillisecondsPerStep(run)),
@@ -65,6 +72,7 @@ public sealed class RlStage : ISpeedrunStage
                 StageResult.Metric("mean_reward_first", rewards.First),
                 StageResult.Metric("mean_reward_last", rewards.Last),
                 StageResult.Metric("skipped_groups", rewards.SkippedGroups),
+                StageResult.Metric("final_eval_problems", problems),
             ],
             Accuracies = SpeedrunContext.Compare(before, after),
             Rewards = rewards,
