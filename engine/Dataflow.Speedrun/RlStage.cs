@@ -37,8 +37,10 @@ public sealed class RlStage : ISpeedrunStage
             Rollout = ChatTaskGrpo.Rollout(),
         };
         double probe;
+        // The probe's steps count against RL's own deadline: on a slow machine they are most of what it has.
+        var deadline = context.Budget.DeadlineKeeping(context.ScoringSeconds);
         using (var probing = ChatTaskGrpo.Plan(task, Settings(recipe.RlSteps, null), TrainProblems, 1, context.Backend).Plan)
-            probe = StepProbe.SecondsPerStep(probing.Plan, context.Backend(), ProbeSteps);
+            probe = StepProbe.SecondsPerStep(probing.Plan, context.Backend(), ProbeSteps, deadline);
         long steps = context.Budget.Fit(recipe.RlSteps, probe, keepSeconds: 2 * context.ScoringSeconds);
         context.Say(string.Create(CultureInfo.InvariantCulture,
             $"rl: {probe:F2} s/step measured ({Recipe.RlGroup} × {Recipe.RlPromptsPerStep} rollouts); {context.Budget.Remaining:F0} s of the budget left → {steps} of the recipe's {recipe.RlSteps} steps"));
@@ -49,7 +51,7 @@ public sealed class RlStage : ISpeedrunStage
                              string.Create(CultureInfo.InvariantCulture, $"lr {recipe.RlLearningRate:G3}");
         context.Say(description);
         StageRecorder run;
-        using (grpo) run = context.Train(Name, grpo.Plan, context.Budget.DeadlineKeeping(context.ScoringSeconds));
+        using (grpo) run = context.Train(Name, grpo.Plan, deadline);
         var result = run.Result!;
         context.Checkpoint = checkpoint;
         int problems = context.Budget.ProblemsThatFit(context.Settings.EvalCount, context.ScoringSeconds);

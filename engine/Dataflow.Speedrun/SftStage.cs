@@ -28,11 +28,17 @@ public sealed class SftStage : ISpeedrunStage
         var run = context.Train(Name, plan, context.Budget.SftDeadline);
         var result = run.Result!;
         context.Checkpoint = checkpoint;
-        var after = context.Score(checkpoint);
+        // RL and the final evaluation still need the budget: when less than two full measurements' time is
+        // left, this one asks fewer problems (RL's "before" is then on as many).
+        int problems = context.Budget.ProblemsThatFit(context.Settings.EvalCount, 2 * context.ScoringSeconds);
+        var after = context.Score(checkpoint, problems);
+        var notes = StageResult.BudgetNotes(result, steps).ToList();
+        if (problems < context.Settings.EvalCount)
+            notes.Add($"evaluation after SFT sized to the budget: {problems} of {context.Settings.EvalCount} held-out problems per task");
         return new StageResult(Name, context.Budget.Elapsed - started)
         {
             Steps = result.Steps, RecipeSteps = context.Recipe.SftSteps, PlannedSteps = steps, StoppedAtBudget = result.StoppedAtDeadline,
-            Notes = StageResult.BudgetNotes(result, steps), Checkpoint = checkpoint, Description = description,
+            Notes = notes, Checkpoint = checkpoint, Description = description,
             Metrics =
             [
                 StageResult.Metric("ms_per_step", PretrainStage.MillisecondsPerStep(run)),

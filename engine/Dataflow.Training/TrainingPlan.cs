@@ -86,6 +86,6 @@ public sealed record TrainingPlan
     /// <summary>The ranks this run is one of (data-parallel training); one process by default.</summary>
     public IDataParallel Parallel { get; init; } = SingleProcess.Instance;
 
-    /// <summary>0..3: device and kernel counts, per-kernel timings at the end, the compiled kernels.</summary>
+    /// <summary>0..4: device and kernel counts, per-kernel timings at the end, the compiled kernels, each kernel's generated source.</summary>
     public int Verbose { get; init; }
 }

@@ -18,7 +18,7 @@ public static class CommonOptions
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout (human output goes to stderr)" };
     public static Option<int> Seed() => new("--seed") { Description = "Random seed for initialisation, data order and dropout", DefaultValueFactory = _ => 1 };
     public static Option<string> Backend() => new("--backend") { Description = "cpu | opencl | vulkan | auto", DefaultValueFactory = _ => "cpu" };
-    public static Option<int> Verbose() => new("--verbose") { Description = "0..4: devices, timings, fused kernels, generated kernel source", DefaultValueFactory = _ => 0 };
+    public static Option<int> Verbose() => new("--verbose") { Description = "0..4: 1 device and kernel counts, 2 per-kernel timings, 3 the fused kernels, 4 each kernel's generated source (OpenCL C, GLSL; the CPU has none)", DefaultValueFactory = _ => 0 };
     public static Option<bool> NoFusion() => new("--no-fusion") { Description = "Run one kernel per op (to halve a suspected fusion bug)" };
 
     /// <summary>Parses repeated <c>name=value</c> pairs; a malformed one is a usage error naming it.</summary>
