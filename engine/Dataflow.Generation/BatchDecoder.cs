@@ -43,10 +43,10 @@ public sealed class BatchDecoder
         var prefillModel = load(cacheLength, slots);
         _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
         _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
-        _decode = session.Compile(TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
+        _decode = session.Compile(TrainingGraph.ForwardOnly(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
         PrefillGraphOf Compile(int size)
         {
-            var graph = session.Compile(TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, size));
+            var graph = session.Compile(TrainingGraph.ForwardOnly(prefillModel.Graph, includeLoss: false), _prefillInputs.Bindings(1, size));
             var (tokens, position, slot, last) = (new int[size], new int[1], new int[1], new int[1]);
             return new PrefillGraphOf(graph, size, tokens, position, slot, last, new(StringComparer.Ordinal)
             {
