@@ -26,6 +26,8 @@ public sealed class OpenClKernel : ICompiledKernel
     /// <summary>The OpenCL C this kernel was built from.</summary>
     public string Source => Plan.Source;
 
+    public string? GeneratedSource => Source;
+
     /// <summary>Work-items per group, per dimension.</summary>
     public IReadOnlyList<long> LocalSize => Local;
 

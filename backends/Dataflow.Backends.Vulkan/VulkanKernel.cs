@@ -29,6 +29,9 @@ public sealed class VulkanKernel : ICompiledKernel
     /// <summary>The GLSL this kernel was compiled from (its first variant).</summary>
     public string Source => Plan.Sources[0];
 
+    /// <summary>Every pass's GLSL, in dispatch order.</summary>
+    public string? GeneratedSource => string.Join("\n", Plan.Sources);
+
     /// <summary>Invocations per group, per dimension.</summary>
     public IReadOnlyList<int> LocalSize => Plan.Local;
 

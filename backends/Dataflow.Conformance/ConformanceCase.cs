@@ -46,7 +46,7 @@ public sealed record ConformanceCase(string Name, string Op, Action<CaseBuilder>
         Build(builder);
         var graph = builder.Graph;
         TrainingGraph program;
-        if (graph.Loss is null) program = TrainingGraph.ForInference(graph);
+        if (graph.Loss is null) program = TrainingGraph.ForwardOnly(graph);
         else program = TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs();
         return new CaseInstance(this, graph, program, builder.Bindings, builder.Inputs, builder.Parameters);
     }

@@ -51,8 +51,8 @@ public sealed class BatchDecoder
         var prefillModel = load(cacheLength, slots);
         _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
         _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
-        _decode = session.Compile(TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
-        var prefillGraph = TrainingGraph.ForInference(prefillModel.Graph, includeLoss: false);
+        _decode = session.Compile(TrainingGraph.ForwardOnly(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
+        var prefillGraph = TrainingGraph.ForwardOnly(prefillModel.Graph, includeLoss: false);
         // The slotted graph: `rows` rows of `size` tokens, each row naming its slot, position and last row.
         PrefillGraphOf Compile(int rows, int size)
         {

@@ -23,7 +23,7 @@ public sealed class CachedDecoder
         _session = session;
         CacheLength = cacheLength;
         _inputs = LanguageModelInputs.Of(decodeModel.Graph);
-        _graph = TrainingGraph.ForInference(decodeModel.Graph, includeLoss: false);
+        _graph = TrainingGraph.ForwardOnly(decodeModel.Graph, includeLoss: false);
         _fetch = [_inputs.Logits];
     }
 

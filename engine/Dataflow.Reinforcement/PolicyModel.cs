@@ -28,7 +28,7 @@ public sealed class PolicyModel(LanguageModelConfig config)
         var graph = Config.Load(training: false).Graph;
         var inputs = LanguageModelInputs.Of(graph);
         PolicyObjectives.AppendLogProbs(graph, inputs.Logits, inputs.Targets);
-        return (TrainingGraph.ForInference(graph, includeLoss: false), inputs);
+        return (TrainingGraph.ForwardOnly(graph, includeLoss: false), inputs);
     }
 }
 

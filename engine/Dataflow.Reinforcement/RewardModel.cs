@@ -61,7 +61,7 @@ public sealed class RewardModelScorer : IDisposable
     {
         var graph = config.Load(training: false).Graph;
         (_session, _inputs, _length, _batch, _owns) = (session, RewardModelInputs.Of(graph), config.Context, batch, ownsSession);
-        _graph = TrainingGraph.ForInference(graph, includeLoss: false);
+        _graph = TrainingGraph.ForwardOnly(graph, includeLoss: false);
     }
 
     /// <summary>Opens a reward model's checkpoint on <paramref name="backend"/> (which the scorer disposes).</summary>

@@ -8,9 +8,10 @@ namespace Dataflow.Speedrun;
 public sealed record SampleConversation(string Task, string Question, string Reply, bool Correct);
 
 /// <summary>
-/// The speedrun's report card: a table of numbers per stage (time and steps against the recipe, losses,
+/// The speedrun's report card: a table of numbers per stage (time and steps against the plan and the recipe, losses,
 /// held-out accuracies per chat task before and after, GRPO's reward curve), the total time against the
-/// budget, and a few conversations of the final model on held-out questions; as markdown and as one JSON
+/// budget (the run's whole wall time), what the budget cut (a loop stopped at its deadline, a smaller final
+/// evaluation), and a few conversations of the final model on held-out questions; as markdown and as one JSON
 /// object holding the same numbers.
 /// </summary>
 public sealed record ReportCard(SpeedrunSettings Settings, double BudgetSeconds, double TotalSeconds, double Scale,
@@ -24,7 +25,7 @@ public sealed record ReportCard(SpeedrunSettings Settings, double BudgetSeconds,
         void Line(string text = "") => md.Append(text).Append('\n');
         Line("# Speedrun report card");
         Line();
-        Line(Invariant($"`{Path.GetFileName(Settings.ModelPath)}`{Overrides()}, seed {Settings.Seed}: **{TotalSeconds / 60:F1} min** of a {BudgetSeconds / 60:G4}-minute budget ") +
+        Line(Invariant($"`{Path.GetFileName(Settings.ModelPath)}`{Overrides()}, seed {Settings.Seed}: wall time **{TotalSeconds / 60:F2} min** ({TotalSeconds:F1} s) of a {BudgetSeconds / 60:G4}-minute budget ") +
                        Invariant($"({(WithinBudget ? "within it" : "over it")}); pre-training and SFT at {Scale:F3} of the model file's recipe; {Settings.EvalCount} held-out problems per chat task."));
         foreach (var stage in Stages)
         {
@@ -36,9 +37,14 @@ public sealed record ReportCard(SpeedrunSettings Settings, double BudgetSeconds,
             Line("| metric | value |");
             Line("|---|---|");
             Line(Invariant($"| time | {stage.Seconds:F1} s |"));
-            if (stage.Steps > 0) Line(Invariant($"| steps | {stage.Steps} (recipe {stage.RecipeSteps}) |"));
+            if (stage.Steps > 0) Line(Invariant($"| steps | {stage.Steps} of {stage.PlannedSteps} planned{(stage.StoppedAtBudget ? ", stopped at budget" : "")} (recipe {stage.RecipeSteps}) |"));
             foreach (var (name, value) in stage.Metrics) Line($"| {name} | {Number(value)} |");
             if (stage.Checkpoint is { } checkpoint) Line($"| wrote | `{Path.GetFileName(checkpoint)}` |");
+            if (stage.Notes.Count > 0)
+            {
+                Line();
+                foreach (var note in stage.Notes) Line($"*Budget:* {note}.");
+            }
             if (stage.Accuracies.Count > 0)
             {
                 Line();
@@ -70,7 +76,12 @@ public sealed record ReportCard(SpeedrunSettings Settings, double BudgetSeconds,
         var stages = new JsonObject();
         foreach (var stage in Stages)
         {
-            var entry = new JsonObject { ["seconds"] = stage.Seconds, ["steps"] = stage.Steps, ["recipe_steps"] = stage.RecipeSteps, ["checkpoint"] = stage.Checkpoint };
+            var entry = new JsonObject
+            {
+                ["seconds"] = stage.Seconds, ["steps"] = stage.Steps, ["planned_steps"] = stage.PlannedSteps, ["recipe_steps"] = stage.RecipeSteps,
+                ["stopped_at_budget"] = stage.StoppedAtBudget, ["checkpoint"] = stage.Checkpoint,
+                ["notes"] = new JsonArray([.. stage.Notes.Select(n => (JsonNode)JsonValue.Create(n))]),
+            };
             foreach (var (name, value) in stage.Metrics) entry[name] = Json(value);
             if (stage.Accuracies.Count > 0)
             {

@@ -11,6 +11,8 @@ namespace Dataflow.Speedrun;
 /// GRPO on one chat task from the SFT checkpoint (<see cref="ChatTaskGrpo"/>, as <c>dataflow rl</c> runs it with
 /// its defaults): a probe measures the seconds of a step (rollouts included), and the run takes what the
 /// budget has left, keeping the time of two full evaluations (<see cref="StageBudget"/>), at most the recipe.
+/// The run stops at the budget's end less one full evaluation's time, and the final evaluation (the report
+/// card's) asks fewer problems when less than that is left.
 /// </summary>
 public sealed class RlStage : ISpeedrunStage
 {
@@ -35,8 +37,10 @@ public sealed class RlStage : ISpeedrunStage
             Rollout = ChatTaskGrpo.Rollout(),
         };
         double probe;
+        // The probe's steps count against RL's own deadline: on a slow machine they are most of what it has.
+        var deadline = context.Budget.DeadlineKeeping(context.ScoringSeconds);
         using (var probing = ChatTaskGrpo.Plan(task, Settings(recipe.RlSteps, null), TrainProblems, 1, context.Backend).Plan)
-            probe = StepProbe.SecondsPerStep(probing.Plan, context.Backend(), ProbeSteps);
+            probe = StepProbe.SecondsPerStep(probing.Plan, context.Backend(), ProbeSteps, deadline);
         long steps = context.Budget.Fit(recipe.RlSteps, probe, keepSeconds: 2 * context.ScoringSeconds);
         context.Say(string.Create(CultureInfo.InvariantCulture,
             $"rl: {probe:F2} s/step measured ({Recipe.RlGroup} × {Recipe.RlPromptsPerStep} rollouts); {context.Budget.Remaining:F0} s of the budget left → {steps} of the recipe's {recipe.RlSteps} steps"));
@@ -47,15 +51,20 @@ public sealed class RlStage : ISpeedrunStage
                              string.Create(CultureInfo.InvariantCulture, $"lr {recipe.RlLearningRate:G3}");
         context.Say(description);
         StageRecorder run;
-        using (grpo) run = context.Train(Name, grpo.Plan);
+        using (grpo) run = context.Train(Name, grpo.Plan, deadline);
         var result = run.Result!;
         context.Checkpoint = checkpoint;
-        var after = context.Score(checkpoint);
+        int problems = context.Budget.ProblemsThatFit(context.Settings.EvalCount, context.ScoringSeconds);
+        var after = context.Score(checkpoint, problems);
+        var notes = StageResult.BudgetNotes(result, steps).ToList();
+        if (problems < context.Settings.EvalCount)
+            notes.Add($"final evaluation sized to the budget: {problems} of {context.Settings.EvalCount} held-out problems per task");
         var heldOutCurve = run.Evaluations.Select(e => (e.Step, e.Evaluation.Accuracy)).ToList();
         var rewards = RewardCurve.Of(run.StepMetric(RolloutMetrics.MeanReward), run.StepMetric(RolloutMetrics.SkippedGroups), heldOutCurve);
         return new StageResult(Name, context.Budget.Elapsed - started)
         {
-            Steps = result.Steps, RecipeSteps = recipe.RlSteps, Checkpoint = checkpoint, Description = description,
+            Steps = result.Steps, RecipeSteps = recipe.RlSteps, PlannedSteps = steps, StoppedAtBudget = result.StoppedAtDeadline,
+            Notes = notes, Checkpoint = checkpoint, Description = description,
             Metrics =
             [
                 StageResult.Metric("ms_per_step", PretrainStage.MillisecondsPerStep(run)),
@@ -65,6 +74,7 @@ public sealed class RlStage : ISpeedrunStage
                 StageResult.Metric("mean_reward_first", rewards.First),
                 StageResult.Metric("mean_reward_last", rewards.Last),
                 StageResult.Metric("skipped_groups", rewards.SkippedGroups),
+                StageResult.Metric("final_eval_problems", problems),
             ],
             Accuracies = SpeedrunContext.Compare(before, after),
             Rewards = rewards,

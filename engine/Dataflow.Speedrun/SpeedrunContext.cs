@@ -16,10 +16,9 @@ public sealed class SpeedrunContext
 {
     private readonly IReadOnlyList<ITrainingObserver> _observers;
 
-    internal SpeedrunContext(SpeedrunSettings settings, Recipe recipe, Func<IBackend> backend, IReadOnlyList<ITrainingObserver> observers)
+    internal SpeedrunContext(SpeedrunSettings settings, StageBudget budget, Recipe recipe, Func<IBackend> backend, IReadOnlyList<ITrainingObserver> observers)
     {
-        (Settings, Recipe, Backend, _observers) = (settings, recipe, backend, observers);
-        Budget = new StageBudget(settings.Minutes * 60);
+        (Settings, Budget, Recipe, Backend, _observers) = (settings, budget, recipe, backend, observers);
         Words = settings.Words ?? (() => WordList.Load());
     }
 
@@ -52,24 +51,31 @@ public sealed class SpeedrunContext
         foreach (var observer in _observers) observer.OnMessage(line);
     }
 
-    /// <summary>Runs a stage's plan reporting to the runner's observers, a metrics log DIR/STAGE.jsonl and the returned recorder.</summary>
-    public StageRecorder Train(string stage, TrainingPlan plan)
+    /// <summary>
+    /// Runs a stage's plan under its <paramref name="deadline"/> (the budget's ceiling for it), reporting to
+    /// the runner's observers, a metrics log DIR/STAGE.jsonl and the returned recorder.
+    /// </summary>
+    public StageRecorder Train(string stage, TrainingPlan plan, RunDeadline deadline)
     {
         var recorder = new StageRecorder();
         using var log = new JsonlMetricsObserver(PathOf(stage + ".jsonl"));
         var clock = Stopwatch.StartNew();
-        var result = Trainer.Run(plan, Backend(), [.. _observers, log, recorder]);
+        var result = Trainer.Run(plan with { Deadline = deadline }, Backend(), [.. _observers, log, recorder]);
         SecondsPerStep = clock.Elapsed.TotalSeconds / Math.Max(1, result.Steps);
         return recorder;
     }
 
-    /// <summary>Measures <paramref name="checkpoint"/> on every chat task, keeping the scores and the time as the latest.</summary>
-    public IReadOnlyList<ChatTaskScore> Score(string checkpoint)
+    /// <summary>
+    /// Measures <paramref name="checkpoint"/> on every chat task (<paramref name="problems"/> each, by default
+    /// the settings' count), keeping the scores as the latest, and the time as the latest full measurement's.
+    /// </summary>
+    public IReadOnlyList<ChatTaskScore> Score(string checkpoint, int? problems = null)
     {
+        int count = problems ?? Settings.EvalCount;
         var clock = Stopwatch.StartNew();
-        Scores = TaskScores.Of(checkpoint, Backend(), Settings.EvalCount, Settings.Seed, Words);
-        ScoringSeconds = clock.Elapsed.TotalSeconds;
-        Say($"held-out accuracy of {Path.GetFileName(checkpoint)}: {string.Join(", ", Scores.Select(s => s.Summary))} ({ScoringSeconds:F1} s)");
+        Scores = TaskScores.Of(checkpoint, Backend(), count, Settings.Seed, Words);
+        if (count == Settings.EvalCount) ScoringSeconds = clock.Elapsed.TotalSeconds;
+        Say($"held-out accuracy of {Path.GetFileName(checkpoint)}: {string.Join(", ", Scores.Select(s => s.Summary))} ({clock.Elapsed.TotalSeconds:F1} s)");
         return Scores;
     }
 

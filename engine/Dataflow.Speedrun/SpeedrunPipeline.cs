@@ -21,6 +21,7 @@ public static class SpeedrunPipeline
     public static ReportCard Run(SpeedrunSettings settings, Func<IBackend> backend, IReadOnlyList<ITrainingObserver> observers, IReadOnlyList<ISpeedrunStage>? stages = null)
     {
         settings = settings.Validated();
+        var budget = new StageBudget(settings.Minutes * 60);    // the clock of the whole run starts here
         try
         {
             Directory.CreateDirectory(settings.OutputDirectory);
@@ -33,7 +34,7 @@ public static class SpeedrunPipeline
         {
             throw new ConfigurationException($"--out {settings.OutputDirectory}: cannot write the output folder there: {e.Message}", e);
         }
-        var context = new SpeedrunContext(settings, Recipe.Of(settings), backend, observers);
+        var context = new SpeedrunContext(settings, budget, Recipe.Of(settings), backend, observers);
         var results = new List<StageResult>();
         foreach (var stage in stages ?? DefaultStages)
         {
@@ -44,6 +45,9 @@ public static class SpeedrunPipeline
         }
         var samples = (context.Scores ?? []).SelectMany(s => s.Samples.Take(SamplesPerTask).Select(x =>
             new SampleConversation(s.Task, x.Question, ChatReply.Readable(x.Reply).Trim(), x.Correct))).ToList();
-        return new ReportCard(settings, context.Budget.Seconds, context.Budget.Elapsed, context.Budget.Scale, results, samples);
+        var card = new ReportCard(settings, budget.Seconds, budget.Elapsed, budget.Scale, results, samples);
+        context.Say(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"speedrun wall time {card.TotalSeconds:F1} s ({card.TotalSeconds / 60:F2} min) of the {budget.Seconds:F0} s budget: {(card.WithinBudget ? "within it" : "over it")}"));
+        return card;
     }
 }

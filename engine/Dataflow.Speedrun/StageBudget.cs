@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dataflow.Training;
 
 namespace Dataflow.Speedrun;
 
@@ -16,13 +17,17 @@ namespace Dataflow.Speedrun;
 /// the evaluation after SFT, twice: GRPO's own held-out passes and the report card's), at most its recipe.</item>
 /// </list>
 /// A budget above the recipe's time runs the recipe as it is: the budget is a ceiling, not a target.
+/// The step counts are a plan from probes; the ceiling is enforced by deadlines (<see cref="RunDeadline"/>):
+/// pre-training must end by its part of the share (at the recipe's ratio), SFT by the share's end, RL by
+/// the budget's end less the final evaluation's measured time, and that evaluation asks fewer problems
+/// when less than its time is left (<see cref="ProblemsThatFit"/>).
 /// </summary>
 public sealed class StageBudget(double seconds)
 {
     public const double Reserve = 0.2, PretrainAndSftShare = 2.0 / 3;
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private double _shareEnds = double.PositiveInfinity;
+    private double _shareEnds = double.PositiveInfinity, _pretrainingEnds = double.PositiveInfinity;
 
     public double Seconds { get; } = seconds;
     public double Elapsed => _clock.Elapsed.TotalSeconds;
@@ -37,6 +42,7 @@ public sealed class StageBudget(double seconds)
         double share = Remaining * (1 - Reserve) * PretrainAndSftShare;
         double full = (pretrainSteps + sftSteps) * secondsPerStep;
         _shareEnds = Elapsed + share;
+        _pretrainingEnds = pretrainSteps + sftSteps <= 0 ? _shareEnds : Elapsed + share * pretrainSteps / (pretrainSteps + sftSteps);
         return Scale = full <= 0 ? 1 : Math.Min(1, share / full);
     }
 
@@ -53,6 +59,27 @@ public sealed class StageBudget(double seconds)
         if (double.IsInfinity(_shareEnds) || !(secondsPerStep > 0)) return scaled;
         return Math.Clamp((long)Math.Floor((_shareEnds - Elapsed) / secondsPerStep), 1, scaled);
     }
+
+    /// <summary>Pre-training's ceiling: its part of the share, at the recipe's ratio of steps (none before <see cref="PlanPretrainingAndSft"/>).</summary>
+    public RunDeadline PretrainingDeadline => At(_pretrainingEnds);
+
+    /// <summary>SFT's ceiling: the end of pre-training and SFT's share.</summary>
+    public RunDeadline SftDeadline => At(_shareEnds);
+
+    /// <summary>A ceiling <paramref name="keepSeconds"/> before the budget's end.</summary>
+    public RunDeadline DeadlineKeeping(double keepSeconds) => At(Seconds - keepSeconds);
+
+    /// <summary>
+    /// How many of <paramref name="problems"/> an evaluation measured at <paramref name="secondsForAll"/> for all
+    /// of them can ask in what is left of the budget (proportionally, with a tenth kept for its fixed costs); at least one.
+    /// </summary>
+    public int ProblemsThatFit(int problems, double secondsForAll)
+    {
+        if (!(secondsForAll > 0) || Remaining >= secondsForAll) return problems;
+        return Math.Clamp((int)Math.Floor(problems * 0.9 * Remaining / secondsForAll), 1, problems);
+    }
+
+    private RunDeadline At(double elapsed) => new(() => Elapsed, elapsed);
 
     /// <summary>The steps that fit in what is left after keeping <paramref name="keepSeconds"/>, at most <paramref name="recipeSteps"/>; at least one.</summary>
     public long Fit(long recipeSteps, double secondsPerStep, double keepSeconds)

@@ -30,6 +30,15 @@ public sealed record StageResult(string Name, double Seconds)
 {
     public long Steps { get; init; }
     public long RecipeSteps { get; init; }
+
+    /// <summary>The steps the budget planned from the probes (the recipe's, scaled); <see cref="Steps"/> is fewer when the deadline stopped the run.</summary>
+    public long PlannedSteps { get; init; }
+
+    /// <summary>True when the stage's deadline stopped its training loop before <see cref="PlannedSteps"/>.</summary>
+    public bool StoppedAtBudget { get; init; }
+
+    /// <summary>What the budget changed, for people: "stopped at budget after N of M steps", a smaller final evaluation.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
     public string? Checkpoint { get; init; }
 
     /// <summary>One line for people: what ran, on what.</summary>
@@ -38,6 +47,10 @@ public sealed record StageResult(string Name, double Seconds)
     public IReadOnlyList<KeyValuePair<string, double>> Metrics { get; init; } = [];
     public IReadOnlyList<TaskAccuracy> Accuracies { get; init; } = [];
     public RewardCurve? Rewards { get; init; }
+
+    /// <summary>The note of a run its deadline stopped, or none.</summary>
+    public static IReadOnlyList<string> BudgetNotes(TrainResult result, long planned) =>
+        result.StoppedAtDeadline ? [$"stopped at budget after {result.Steps} of {planned} steps"] : [];
 
     public static KeyValuePair<string, double> Metric(string name, double value) => Evaluation.Metric(name, value);
 }

@@ -33,4 +33,8 @@ public interface ITrainingObserver
 /// <summary>What a training run reports at the end (the runner also prints it as <c>--json</c>).</summary>
 /// <param name="FinalLoss">The training loss reported at the last evaluation of the loop (NaN if none ran).</param>
 /// <param name="ValidationAccuracy">Classification accuracy or exact match; NaN for a language model.</param>
-public sealed record TrainResult(double FinalLoss, long Steps, int Epochs, double ValidationLoss, double ValidationAccuracy, double Seconds);
+public sealed record TrainResult(double FinalLoss, long Steps, int Epochs, double ValidationLoss, double ValidationAccuracy, double Seconds)
+{
+    /// <summary>True when the plan's <see cref="TrainingPlan.Deadline"/> stopped the run before its last step.</summary>
+    public bool StoppedAtDeadline { get; init; }
+}

@@ -12,7 +12,9 @@ namespace Dataflow.Training;
 /// and report. What differs between kinds is the plan's batch source and evaluator. Progress goes to
 /// observers; nothing here prints. Under <see cref="TrainingPlan.Parallel"/> with several ranks, each
 /// rank trains on its shard of every global batch with gradients averaged over ranks, and rank 0
-/// alone reports, evaluates and writes checkpoints (see Distributed/README.md).
+/// alone reports, evaluates and writes checkpoints (see Distributed/README.md). Under a
+/// <see cref="TrainingPlan.Deadline"/> the loop also stops before a step that, with the evaluation and
+/// checkpoint closing the run, would end past it.
 /// </summary>
 public sealed class Trainer
 {
@@ -27,6 +29,8 @@ public sealed class Trainer
     private int _intervalSteps;
     private float _lastLoss = float.NaN;
     private Evaluation? _last;
+    private long _evaluatedAt = -1;
+    private DeadlinePace? _pace;
     private CompiledGraph? _step;
     private TrainingBatch? _batch;
 
@@ -64,11 +68,20 @@ public sealed class Trainer
         Resume();
         _events.OnStart(_plan.Title, _firstStep, _plan.Steps);
         if (_parallel.Size > 1) _events.OnMessage($"data-parallel over {_parallel.Size} ranks ({_parallel.Description}): each trains on 1/{_parallel.Size} of every global batch");
-        if (_plan.EvaluateFirst && _session.Step == 0 && IsRoot) Evaluate();
+        _pace = _plan.Deadline is { } deadline ? new DeadlinePace(deadline) : null;
+        if (_plan.EvaluateFirst && _session.Step == 0 && IsRoot)
+        {
+            double started = _pace?.Now ?? 0;
+            Evaluate();
+            _pace?.Closed(started);    // the first measure of what closing the run costs
+        }
         var stop = new EarlyStop(_plan.Patience);
         var average = new ParameterAverage(_session.Parameters);
+        bool stoppedAtDeadline = false;
         while (_session.Step < _plan.Steps)
         {
+            if (StopsAtDeadline()) { stoppedAtDeadline = true; break; }
+            double iterationStarted = _pace?.Now ?? 0;
             var batch = _batches.Next();
             var step = CompiledFor(training, batch);
             long started = Stopwatch.GetTimestamp();
@@ -80,17 +93,45 @@ public sealed class Trainer
             (_intervalSum, _intervalSteps) = (_intervalSum + _lastLoss, _intervalSteps + 1);
             _events.OnStep(new StepReport(_session.Step, _plan.Steps, _lastLoss, _plan.Schedule.At(_session.Step - 1), batch.Examples, batch.Tokens, seconds) { Metrics = batch.Metrics });
             if (_plan.Averaging?.IsSnapshot(_session.Step) == true) average.Add();
+            _pace?.Stepped(iterationStarted);
             if (_session.Step % _plan.EvalEvery != 0 && _session.Step != _plan.Steps) continue;
 
-            double validationLoss = _parallel.FromRoot(IsRoot ? Evaluate().Loss : double.NaN);
-            SaveCheckpoint(averaged: 0);
+            double validationLoss = EvaluateAndCheckpoint();
             if (!stop.ShouldStop(validationLoss)) continue;
             _events.OnMessage($"early stop at step {_session.Step}: the validation loss has not improved for {stop.Patience} evaluations");
             break;
         }
+        if (stoppedAtDeadline)
+        {
+            _events.OnMessage($"stopped at the deadline after {_session.Step} of {_plan.Steps} steps");
+            if (_evaluatedAt != _session.Step) EvaluateAndCheckpoint();
+        }
         if (IsRoot) _last ??= Evaluate();    // resumed at or past the last step: report on the checkpoint as it is
         if (average.Count > 0) ApplyAverage(average);
-        return Finish();
+        return Finish(stoppedAtDeadline);
+    }
+
+    /// <summary>
+    /// Whether the plan's deadline ends the run before the next step: at the pace measured so far the step
+    /// and the closing evaluation and checkpoint (as long as the last ones took) would end past it. Never
+    /// before this run's first step; rank 0 decides for every rank.
+    /// </summary>
+    private bool StopsAtDeadline()
+    {
+        if (_pace is not { } pace || _session.Step == _firstStep) return false;
+        bool stop = IsRoot && !pace.Deadline.Allows(pace.SecondsPerStep + pace.ClosingSeconds);
+        return _parallel.Size > 1 ? _parallel.FromRoot(stop ? 1 : 0) > 0 : stop;
+    }
+
+    /// <summary>The periodic evaluation (rank 0) and checkpoint; returns the validation loss every rank agrees on.</summary>
+    private double EvaluateAndCheckpoint()
+    {
+        double started = _pace?.Now ?? 0;
+        double validationLoss = _parallel.FromRoot(IsRoot ? Evaluate().Loss : double.NaN);
+        SaveCheckpoint(averaged: 0);
+        _evaluatedAt = _session.Step;
+        _pace?.Closed(started);
+        return validationLoss;
     }
 
     private void Resume()
@@ -111,6 +152,7 @@ public sealed class Trainer
         (_step, _batch) = (_session.Compile(training, batch.Bindings), batch);
         if (first && _plan.Verbose >= 1) _events.OnMessage($"device: {_session.Backend.Device.Name} ({_session.Backend.Name}); {_step.KernelCount} kernels per step");
         if (first && _plan.Verbose >= 3) _events.OnMessage(_step.Describe(withTimings: false));
+        if (first && _plan.Verbose >= 4) _events.OnMessage(_step.DescribeSources());
         return _step;
     }
 
@@ -177,11 +219,11 @@ public sealed class Trainer
         SaveCheckpoint(average.Count);
     }
 
-    private TrainResult Finish()
+    private TrainResult Finish(bool stoppedAtDeadline)
     {
         long trained = _session.Step - _firstStep;
         string memory = MemorySummary();    // a collective under data parallelism: before the other ranks return
-        if (!IsRoot) return new TrainResult(_finalLoss, _session.Step, _plan.Epochs, double.NaN, double.NaN, _clock.Elapsed.TotalSeconds);
+        if (!IsRoot) return new TrainResult(_finalLoss, _session.Step, _plan.Epochs, double.NaN, double.NaN, _clock.Elapsed.TotalSeconds) { StoppedAtDeadline = stoppedAtDeadline };
         var final = _last!;
         if (_plan.FinalEvaluator is { } finalEvaluator)
         {
@@ -193,7 +235,7 @@ public sealed class Trainer
         if (_parallel.Size > 1) _events.OnMessage(CommunicationSummary(trained));
         if (_parallel.Size > 1 || _plan.Verbose >= 1) _events.OnMessage(memory);
         if (_plan.Verbose >= 2 && _step is not null && _batch is not null) Profile(_step, _batch);
-        var result = new TrainResult(_finalLoss, _session.Step, _plan.Epochs, final.Loss, final.Accuracy, _clock.Elapsed.TotalSeconds);
+        var result = new TrainResult(_finalLoss, _session.Step, _plan.Epochs, final.Loss, final.Accuracy, _clock.Elapsed.TotalSeconds) { StoppedAtDeadline = stoppedAtDeadline };
         _events.OnEnd(result);
         return result;
     }

@@ -43,6 +43,9 @@ public sealed record TrainingPlan
     /// <summary>End on the mean of the parameters at these snapshots (null: no averaging).</summary>
     public SnapshotSchedule? Averaging { get; init; }
 
+    /// <summary>A wall-clock ceiling: the run stops before a step that would end past it (null: none).</summary>
+    public RunDeadline? Deadline { get; init; }
+
     /// <summary>Stop after this many evaluations in a row without a lower validation loss; 0: never.</summary>
     public int Patience { get; init; }
 
@@ -83,6 +86,6 @@ public sealed record TrainingPlan
     /// <summary>The ranks this run is one of (data-parallel training); one process by default.</summary>
     public IDataParallel Parallel { get; init; } = SingleProcess.Instance;
 
-    /// <summary>0..3: device and kernel counts, per-kernel timings at the end, the compiled kernels.</summary>
+    /// <summary>0..4: device and kernel counts, per-kernel timings at the end, the compiled kernels, each kernel's generated source.</summary>
     public int Verbose { get; init; }
 }

@@ -17,7 +17,7 @@ public sealed class SftLossEstimate : IEvaluator
 
     public SftLossEstimate(ComputeGraph evalGraph, LanguageModelInputs inputs, ConversationPacker validation, int batch, int maxBatches)
     {
-        (_inference, _inputs, _batch, _context) = (TrainingGraph.ForInference(evalGraph), inputs, batch, validation.Context);
+        (_inference, _inputs, _batch, _context) = (TrainingGraph.ForwardOnly(evalGraph), inputs, batch, validation.Context);
         for (int b = 0; b < maxBatches; b++)
         {
             var (tokens, targets) = (new int[batch * _context], new int[batch * _context]);

@@ -19,6 +19,9 @@ public interface IDeviceBuffer : IDisposable
 public interface ICompiledKernel
 {
     KernelSpec Spec { get; }
+
+    /// <summary>The source the backend generated and built for this kernel (OpenCL C, GLSL; shown at <c>--verbose 4</c>); null where it generates none (the CPU runs C#).</summary>
+    string? GeneratedSource => null;
 }
 
 /// <summary>Whether a backend runs a kernel spec, and if not, why (shown in placement logs and conformance skips).</summary>

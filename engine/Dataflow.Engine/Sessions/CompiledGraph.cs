@@ -107,6 +107,20 @@ public sealed class CompiledGraph : IDisposable
         return sb.ToString();
     }
 
+    /// <summary>Each kernel in dispatch order with the source its backend generated for it (<c>--verbose 4</c>), or a line saying the backend generates none.</summary>
+    public string DescribeSources()
+    {
+        var sb = new StringBuilder();
+        foreach (var kernel in Kernels)
+        {
+            var info = World.Get<KernelInfo>(kernel);
+            var compiled = World.Get<CompiledKernel>(kernel).Kernel;
+            sb.AppendLine($"  k{info.Order,-4} {info.Spec.DisplayName}:");
+            sb.AppendLine(compiled.GeneratedSource ?? "    (none: this backend generates no kernel source; the CPU runs kernels written in C#)");
+        }
+        return sb.ToString();
+    }
+
     public void Dispose()
     {
         foreach (var buffer in Buffers.Owned) buffer.Dispose();

@@ -36,7 +36,7 @@ public sealed class TrainingGraph
     public static string GradientOutput(string parameter) => "grad:" + parameter;
 
     /// <summary>Forward only: the declared outputs and the loss (when it has one and its inputs are fed).</summary>
-    public static TrainingGraph ForInference(ComputeGraph graph, bool includeLoss = true)
+    public static TrainingGraph ForwardOnly(ComputeGraph graph, bool includeLoss = true)
     {
         var outputs = new Dictionary<string, Node>(graph.Outputs);
         if (includeLoss && graph.Loss is not null) outputs[LossOutput] = graph.Loss;

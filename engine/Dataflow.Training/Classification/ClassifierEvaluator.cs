@@ -36,7 +36,7 @@ public sealed class ClassifierEvaluator(ComputeGraph evalGraph, ClassifierInputs
 
     public static ClassifierMetrics Evaluate(Session session, ComputeGraph evalGraph, ClassifierInputs inputs, Dataset data, int classes)
     {
-        var inference = TrainingGraph.ForInference(evalGraph);
+        var inference = TrainingGraph.ForwardOnly(evalGraph);
         string batchSymbol = ClassifierInputs.BatchSymbol(evalGraph, inputs.Features);
         var iterator = BatchIterator.ForEvaluation(data, BatchSize);
         var features = new float[BatchSize * data.FeatureWidth];

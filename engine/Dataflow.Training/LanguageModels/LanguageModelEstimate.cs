@@ -11,7 +11,7 @@ namespace Dataflow.Training;
 /// </summary>
 public sealed class LanguageModelEstimate(ComputeGraph evalGraph, LanguageModelInputs inputs, TextCorpus corpus, int batch, int context, int iters, int seed) : IEvaluator
 {
-    private readonly TrainingGraph _inference = TrainingGraph.ForInference(evalGraph);
+    private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(evalGraph);
     private readonly TokenBatchSampler _train = new(corpus.Train, context);
     private readonly TokenBatchSampler _validation = new(corpus.Validation, context);
     private readonly int[] _tokens = new int[batch * context], _targets = new int[batch * context];

@@ -27,7 +27,7 @@ public sealed record LanguageModelMetrics(double Loss, long Tokens, int Windows)
 /// </summary>
 public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModelInputs inputs, int[] tokens, int context, int batch) : IEvaluator
 {
-    private readonly TrainingGraph _inference = TrainingGraph.ForInference(evalGraph);
+    private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(evalGraph);
 
     /// <summary>For the trainer's final report: the whole split's loss, with a line that says so.</summary>
     public Evaluation Evaluate(Session session)
@@ -58,7 +58,7 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
         using var session = new Session(backend, seed: 0, options);
         stored.LoadInto(session, model.Graph);
         int batch = int.TryParse(checkpoint.Header.Config.GetValueOrDefault("batch"), out var b) && b > 0 ? b : 12;
-        return Evaluate(session, TrainingGraph.ForInference(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };
+        return Evaluate(session, TrainingGraph.ForwardOnly(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };
     }
 
     /// <summary>Scores every full window of <paramref name="tokens"/>, <paramref name="batch"/> windows per run (the last run takes the rest).</summary>

@@ -31,7 +31,7 @@ public sealed record Seq2SeqMetrics(string Task, double Loss, double TokenAccura
 /// </summary>
 public sealed class Seq2SeqEvaluator(ComputeGraph evalGraph, Seq2SeqInputs inputs, HeldOutSet heldOut) : IEvaluator
 {
-    private readonly TrainingGraph _inference = TrainingGraph.ForInference(evalGraph);
+    private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(evalGraph);
 
     /// <summary>
     /// The eval verb's entry: a checkpoint on its task's held-out set. The task, source lengths and

@@ -24,7 +24,7 @@ internal static class FiniteDifference
         using var session = TestGraphs.SessionWith(graph, parameterValues);
         var training = TrainingGraph.ForTraining(graph, withGradNorm: false);
         var analytic = session.Run(session.Compile(training.WithGradientOutputs(), bindings), inputs).Results;
-        var forward = session.Compile(TrainingGraph.ForInference(graph), bindings);
+        var forward = session.Compile(TrainingGraph.ForwardOnly(graph), bindings);
         double Loss() => session.Run(forward, inputs).Results[TrainingGraph.LossOutput][0];
 
         foreach (var parameter in graph.TrainableParameters)

@@ -34,7 +34,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
         Assert.Equal(2, compiled.KernelCount);
         var fused = compiled.World.Get<KernelInfo>(compiled.Kernels[1]).Spec;
         var spec = Assert.IsType<FusedElementwiseSpec>(fused);
@@ -47,7 +47,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1, new CompileOptions { Fusion = false });
-        var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
         Assert.Equal(6, compiled.KernelCount);
     }
 
@@ -59,7 +59,7 @@ public sealed class CompileScheduleTests
         float[] Run(bool fusion)
         {
             using var session = new Session(new CpuBackend(), seed: 7, new CompileOptions { Fusion = fusion });
-            var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+            var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
             return session.Run(compiled, new Dictionary<string, Array> { ["x"] = input }).Results["y"];
         }
         Assert.Equal(Run(fusion: false), Run(fusion: true));
@@ -80,7 +80,7 @@ public sealed class CompileScheduleTests
     }
 
     private static CompiledGraph CompileGelu(Session session, bool training) =>
-        session.Compile(training ? TrainingGraph.ForTraining(GeluLayer(), withGradNorm: false).WithGradientOutputs() : TrainingGraph.ForInference(GeluLayer(), includeLoss: false), Batch4);
+        session.Compile(training ? TrainingGraph.ForTraining(GeluLayer(), withGradNorm: false).WithGradientOutputs() : TrainingGraph.ForwardOnly(GeluLayer(), includeLoss: false), Batch4);
 
     [Fact]
     public void ValueReadSeveralTimesInOneChainFusesIntoIt()
@@ -124,13 +124,13 @@ public sealed class CompileScheduleTests
         graph.SetOutput("y", h);
 
         using var planned = new Session(new CpuBackend(), seed: 1);
-        var compiled = planned.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var compiled = planned.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
         Assert.True(compiled.Buffers.TransientElements < compiled.Buffers.UnplannedElements,
             $"planned {compiled.Buffers.TransientElements} elements, unplanned {compiled.Buffers.UnplannedElements}");
         Assert.True(compiled.Buffers.TransientElements <= 2 * 4 * 8, $"a chain needs two live buffers, planned {compiled.Buffers.TransientElements} elements");
 
         using var unplanned = new Session(new CpuBackend(), seed: 1, new CompileOptions { ReuseBuffers = false });
-        var reference = unplanned.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var reference = unplanned.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
         var input = TestGraphs.RandomValues(5, 32);
         var inputs = new Dictionary<string, Array> { ["x"] = input };
         Assert.Equal(unplanned.Run(reference, inputs).Results["y"], planned.Run(compiled, inputs).Results["y"]);
@@ -141,7 +141,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var compiled = session.Compile(TrainingGraph.ForInference(graph), Batch4);
+        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
         var world = compiled.World;
         Assert.Equal(compiled.Tensors().Count, world.CountEntities(new QueryDescription().WithAll<TensorNode, TensorInfo, BufferSlot>()));
         Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<KernelInfo, Placement, CompiledKernel>()));
@@ -154,7 +154,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var error = Assert.Throws<CompileException>(() => session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long>()));
+        var error = Assert.Throws<CompileException>(() => session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long>()));
         Assert.Contains("'B'", error.Message);
         Assert.Contains("x", error.Message);
     }
@@ -164,8 +164,8 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var first = session.Compile(TrainingGraph.ForInference(graph), Batch4);
-        Assert.Same(first, session.Compile(TrainingGraph.ForInference(graph), Batch4));
-        Assert.NotSame(first, session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long> { ["B"] = 5 }));
+        var first = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+        Assert.Same(first, session.Compile(TrainingGraph.ForwardOnly(graph), Batch4));
+        Assert.NotSame(first, session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 5 }));
     }
 }

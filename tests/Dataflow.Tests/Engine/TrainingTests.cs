@@ -70,7 +70,7 @@ public sealed class TrainingTests
     {
         var graph = TestGraphs.Classifier(2, 2);
         using var session = new Session(new CpuBackend(), seed: 3);
-        var step = session.Compile(TrainingGraph.ForInference(graph), new Dictionary<string, long> { ["B"] = 4 });
+        var step = session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 4 });
         var error = Assert.Throws<FeedException>(() => session.Run(step, new Dictionary<string, Array> { ["x"] = new float[7], ["label"] = new int[4] }));
         Assert.Contains("'x'", error.Message);
         Assert.Contains("f32[4,2]", error.Message);

@@ -47,6 +47,10 @@ public sealed class RunnerSpeedrunTests : IDisposable
         {
             var stage = stages.GetProperty(name);
             Assert.InRange(stage.GetProperty("steps").GetInt64(), 1, stage.GetProperty("recipe_steps").GetInt64());
+            Assert.InRange(stage.GetProperty("steps").GetInt64(), 1, stage.GetProperty("planned_steps").GetInt64());
+            // A loop the budget stopped says so in the card, with its steps.
+            bool stopped = stage.GetProperty("stopped_at_budget").GetBoolean();
+            Assert.Equal(stopped, stage.GetProperty("notes").EnumerateArray().Any(n => n.GetString()!.StartsWith("stopped at budget after ", StringComparison.Ordinal)));
             Assert.True(File.Exists(Path.Combine(output, name + ".jsonl")), name);
         }
         foreach (var name in new[] { "pretrain", "sft" })
@@ -85,6 +89,9 @@ public sealed class RunnerSpeedrunTests : IDisposable
         Assert.Equal(2, markdown.Split("| held-out accuracy | before | after |").Length - 1);
         Assert.Contains("## Sample conversations", markdown);
         Assert.Contains("Reward curve", markdown);
+        Assert.Contains("wall time", markdown);
+        Assert.Contains("speedrun wall time ", run.Stderr);
+        Assert.InRange(rl.GetProperty("final_eval_problems").GetDouble(), 1, 2);
         var saved = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json"))).RootElement;
         Assert.Equal(root.GetProperty("total_seconds").GetDouble(), saved.GetProperty("total_seconds").GetDouble());
     }

@@ -47,4 +47,25 @@ public sealed class StageBudgetTests
         Assert.True(budget.ScaledWithinShare(1500, 1.0) < (long)Math.Round(1500 * scale));
         Assert.Equal(1, budget.ScaledWithinShare(1500, 1000));
     }
+
+    [Fact]
+    public void The_deadlines_split_the_share_at_the_recipes_ratio_and_rl_keeps_the_final_evaluations_time()
+    {
+        var budget = new StageBudget(seconds: 600);
+        budget.PlanPretrainingAndSft(3000, 1500, 0.1);    // a share of 320 s from now (0.8 × 2/3 × 600)
+        Assert.InRange(budget.PretrainingDeadline.At, 213.3, 213.4);    // 3000 / 4500 of it
+        Assert.InRange(budget.SftDeadline.At, 320, 320.1);
+        Assert.Equal(570, budget.DeadlineKeeping(30).At);
+        Assert.True(budget.SftDeadline.Allows(300));
+        Assert.False(budget.SftDeadline.Allows(321));
+    }
+
+    [Fact]
+    public void A_final_evaluation_asks_fewer_problems_when_less_than_its_time_is_left()
+    {
+        var budget = new StageBudget(seconds: 100);
+        Assert.Equal(100, budget.ProblemsThatFit(100, secondsForAll: 50));
+        Assert.InRange(budget.ProblemsThatFit(100, secondsForAll: 200), 44, 45);    // 0.9 × 100 × 100 s / 200 s, less the clock's few ms
+        Assert.Equal(1, budget.ProblemsThatFit(100, secondsForAll: 1e9));
+    }
 }

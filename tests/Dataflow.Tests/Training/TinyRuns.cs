@@ -34,7 +34,7 @@ internal static class TinyRuns
     /// <summary>The plan's loss on one fixed batch of the dropout-free model.</summary>
     public sealed class FixedBatchLoss : IEvaluator
     {
-        private readonly TrainingGraph _inference = TrainingGraph.ForInference(Model(training: false).Graph);
+        private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(Model(training: false).Graph);
         private readonly TrainingBatch _batch = new RandomImages(Batch, seed: 99).Next();
 
         public Evaluation Evaluate(Session session)
