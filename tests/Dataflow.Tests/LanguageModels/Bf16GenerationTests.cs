@@ -139,7 +139,7 @@ public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trai
 
         var model = Load(cacheLength: null);
         using var elsewhere = new Session(new NullBackend(), 1, Bf16);
-        var backendError = Assert.Throws<ConfigurationException>(() => elsewhere.Compile(TrainingGraph.ForInference(model.Graph, includeLoss: false), LanguageModelInputs.Of(model.Graph).Bindings(1, 4)));
+        var backendError = Assert.Throws<ConfigurationException>(() => elsewhere.Compile(TrainingGraph.ForwardOnly(model.Graph, includeLoss: false), LanguageModelInputs.Of(model.Graph).Bindings(1, 4)));
         Assert.Contains("null backend", backendError.Message);
     }
 }
