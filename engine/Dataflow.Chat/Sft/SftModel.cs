@@ -19,13 +19,21 @@ public sealed record SftModel(string BasePath, Checkpoint Base, LanguageModelCon
     /// <summary>
     /// Reads a language-model checkpoint written by <c>train --text</c> (or an earlier SFT). With
     /// <paramref name="lora"/> the model is lowered with adapters (settings it leaves open come from the
-    /// model file's <c>lora(...)</c> line): the Trainer then freezes the base and writes an adapter file.
+    /// model file's <c>lora(...)</c> line; the special tokens' embedding rows train unless one says
+    /// <c>tokens = none</c>): the Trainer then freezes the base and writes an adapter file.
     /// </summary>
     public static SftModel Open(string basePath, LoraSpec? lora = null)
     {
         var stored = LanguageModelCheckpoint.Read(basePath);
         var (checkpoint, config, tokenizer) = (stored.Checkpoint, stored.Config, stored.Tokenizer);
-        if (lora is not null) config = config with { Lora = lora.Resolve(config.Load(training: false).DeclaredLora) };
+        if (lora is not null)
+        {
+            var declared = config.Load(training: false).DeclaredLora;
+            // The chat markers are new to every base (its corpus is plain prose), so SFT trains their rows
+            // unless the flag or the model file says tokens = none: a frozen table cannot write <|python_end|>.
+            lora = lora with { Tokens = lora.Tokens ?? declared?.Tokens ?? LoraSpec.SpecialTokens };
+            config = config with { Lora = lora.Resolve(declared, tokenizer.SpecialTokens.Values) };
+        }
         return new SftModel(basePath, checkpoint, config, tokenizer, config.Load(training: true), config.Load(training: false));
     }
 }

@@ -4,6 +4,8 @@ using Dataflow.Engine.Optim;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Graph.Checkpoints;
 using Dataflow.Graph.Dsl;
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Lora;
 
 namespace Dataflow.Training;
 
@@ -81,8 +83,13 @@ public static class LanguageModelRun
         long trainable = graph.TrainableParameters.Sum(p => p.Node.Shape.ElementCount());
         long frozen = graph.Parameters.Where(p => !p.Trainable).Sum(p => p.Node.Shape.ElementCount());
         return string.Create(CultureInfo.InvariantCulture,
-            $"LoRA {model.Graph.Parameters.Count(p => p.Trainable) / 2} adapters: {trainable:N0} trainable parameters, {100.0 * trainable / frozen:F2}% of the frozen base's {frozen:N0}");
+            $"LoRA {model.Graph.Parameters.Count(p => p.Trainable && p.Name.EndsWith("." + LoraConfig.ASuffix, StringComparison.Ordinal))} adapters{TokenRows(graph)}: {trainable:N0} trainable parameters, {100.0 * trainable / frozen:F2}% of the frozen base's {frozen:N0}");
     }
+
+    private static string TokenRows(ComputeGraph graph) =>
+        graph.TrainableParameters.FirstOrDefault(p => p.Name.EndsWith("." + LoraConfig.TokenRowsSuffix, StringComparison.Ordinal)) is { } rows
+            ? string.Create(CultureInfo.InvariantCulture, $" and {rows.Node.Shape[0]} token rows")
+            : "";
 
     /// <summary>A fine-tuning run's settings: the base's preset and overrides under the run's own (the tokenizer comes from the base too).</summary>
     private static LanguageModelSettings FromBase(LanguageModelSettings s, Checkpoint start)
@@ -112,7 +119,7 @@ public static class LanguageModelRun
         string source = File.ReadAllText(s.ModelPath);
         if (!probe.Settings.TryGetValue("ctx", out var ctx) || ctx < 1 || ctx != Math.Floor(ctx))
             throw new ConfigurationException($"model {probe.Name}: a language model needs a whole-number parameter 'ctx' (the context length)");
-        return new LanguageModelConfig(Path.GetFileName(s.ModelPath), source, s.Preset, overrides, (int)ctx) { Lora = s.Lora?.Resolve(probe.DeclaredLora) };
+        return new LanguageModelConfig(Path.GetFileName(s.ModelPath), source, s.Preset, overrides, (int)ctx) { Lora = s.Lora?.Resolve(probe.DeclaredLora, tokenizer.SpecialTokens.Values) };
     }
 
     /// <summary>

@@ -3,12 +3,12 @@ using Dataflow.Graph.Lora;
 namespace Dataflow.Graph.Dsl;
 
 /// <summary>
-/// Reads the <c>lora(rank = 8, alpha = 16, targets = [qkv, proj, fc])</c> line. It declares how this
+/// Reads the <c>lora(rank = 8, alpha = 16, targets = [qkv, proj, fc], tokens = special)</c> line. It declares how this
 /// model is adapted when a run asks for LoRA (<c>--lora</c>); it does not add adapters by itself.
 /// </summary>
 public static class LoraDeclarationReader
 {
-    private static readonly string[] Settings = ["rank", "alpha", "targets"];
+    private static readonly string[] Settings = ["rank", "alpha", "targets", "tokens"];
 
     public static LoraSpec? Read(SourceText source, IEnumerable<DefaultsStmt> statements, IReadOnlyDictionary<string, double> settings)
     {
@@ -26,6 +26,7 @@ public static class LoraDeclarationReader
                     "rank" => spec with { Rank = Rank(source, arg, settings) },
                     "alpha" => spec with { Alpha = Alpha(source, arg, settings) },
                     "targets" => spec with { Targets = Targets(source, arg.Value) },
+                    "tokens" => spec with { Tokens = Tokens(source, arg.Value) },
                     _ => throw source.Error(arg.Loc, $"lora has no setting '{arg.Name}'{Suggest.Hint(arg.Name!, Settings)} (settings: {string.Join(", ", Settings)})"),
                 };
             }
@@ -46,6 +47,19 @@ public static class LoraDeclarationReader
         double value = ModelSettings.Evaluate(source, arg.Value, settings);
         if (!double.IsFinite(value) || value <= 0) throw source.Error(arg.Value.Loc, $"lora alpha {value}: must be a finite number greater than 0");
         return value;
+    }
+
+    /// <summary><c>special</c> or <c>none</c>, a bare name.</summary>
+    private static string Tokens(SourceText source, Expr value)
+    {
+        try
+        {
+            return LoraSpec.CheckTokens(value is NameExpr name ? name.Name : throw new LoraException($"tokens is a name: {string.Join(" or ", LoraSpec.TokenChoices)}"));
+        }
+        catch (LoraException e)
+        {
+            throw source.Error(value.Loc, "lora: " + e.Message);
+        }
     }
 
     /// <summary>A list of role names, <c>[qkv, proj]</c>, or one name.</summary>

@@ -31,6 +31,9 @@ public sealed class LowerContext
     /// <summary>The roles of the linears lowered so far (<see cref="LoraTargets"/>), to tell a target that matches nothing.</summary>
     public HashSet<string> LinearRoles { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Whether some embedding took LoRA's token rows (<see cref="LoraConfig.TokenRows"/>), to tell rows that train nothing.</summary>
+    public bool TokenRowsAdapted { get; set; }
+
     /// <summary>Decode mode: the key/value cache's length in positions; null for ordinary lowering.</summary>
     public int? CacheLength { get; init; }
 

@@ -102,6 +102,8 @@ internal sealed partial class Lowerer
             if (!_context.LinearRoles.Contains(target))
                 throw _source.Error(_model.Loc, $"LoRA target '{target}' ({LoraTargets.Roles[target]}) matches no linear of model {_model.Name}" +
                                                 (_context.LinearRoles.Count == 0 ? " (it has none that LoRA can adapt)" : $" (its linears: {string.Join(", ", _context.LinearRoles.Order(StringComparer.Ordinal))})"));
+        if (lora.TokenRows.Count > 0 && !_context.TokenRowsAdapted)
+            throw _source.Error(_model.Loc, $"LoRA tokens=special: model {_model.Name} has no embedding(...) table whose rows could train");
         _graph.FreezeAllBut(p => p.Category == ParamCategory.Adapter);
     }
 

@@ -90,5 +90,16 @@ public sealed class LoraAdapter
         }
     }
 
+    /// <summary>The trained token rows: <c>SCOPE.weight</c>'s rows <see cref="LoraConfig.TokenRows"/> take <c>SCOPE.token_rows</c> [rows, d] on top.</summary>
+    public IEnumerable<(string Weight, NamedTensor Delta)> TokenRowDeltas()
+    {
+        foreach (var delta in Tensors.Where(t => t.Name.EndsWith("." + LoraConfig.TokenRowsSuffix, StringComparison.Ordinal)))
+        {
+            if (delta.Shape.Length != 2 || delta.Shape[0] != Config.TokenRows.Count)
+                throw new CheckpointException(Path, $"adapter tensor '{delta.Name}' {CheckpointFormat.ShapeText(delta.Shape)} does not hold the {Config.TokenRows.Count} token rows its config names");
+            yield return (delta.Name[..^LoraConfig.TokenRowsSuffix.Length] + "weight", delta);
+        }
+    }
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"LoRA {Config} on base {BaseFile}");
 }

@@ -3,7 +3,8 @@ using Dataflow.Graph.Checkpoints;
 namespace Dataflow.Graph.Lora;
 
 /// <summary>
-/// Folds an adapter into its base's weights, W' = W + (alpha/r)·A·B, giving a plain checkpoint every
+/// Folds an adapter into its base's weights, W' = W + (alpha/r)·A·B, and its trained token rows into
+/// the embedding table (row t += delta[t], exactly what the adapted graph adds), giving a plain checkpoint every
 /// verb opens (no adapter graph, no extra cost per token); <see cref="Unmerge"/> subtracts it again.
 /// Sums are in double, so the merge rounds once per weight; unmerging restores W to within a float's
 /// rounding of the merged value, not bit for bit.
@@ -32,6 +33,16 @@ public static class LoraMerge
                     $"'{a.Name}' {CheckpointFormat.ShapeText(a.Shape)} and '{b.Name}' {CheckpointFormat.ShapeText(b.Shape)} do not fit '{weightName}' {CheckpointFormat.ShapeText(w.Shape)}");
             tensors[i] = NamedTensor.FromFloats(w.Name, w.Shape, AddProduct(w.AsFloats(), a.AsFloats(), b.AsFloats(), (int)w.Shape[0], (int)a.Shape[1], (int)w.Shape[1], scale));
         }
+        foreach (var (weightName, delta) in adapter.TokenRowDeltas())
+        {
+            if (!index.TryGetValue(weightName, out int i))
+                throw new CheckpointException(adapter.Path, $"trains rows of '{weightName}', a tensor the base does not have");
+            var table = tensors[i];
+            if (table.Shape.Length != 2 || table.Shape[1] != delta.Shape[1] || adapter.Config.TokenRows[^1] >= table.Shape[0])
+                throw new CheckpointException(adapter.Path,
+                    $"'{delta.Name}' {CheckpointFormat.ShapeText(delta.Shape)} (token rows up to {adapter.Config.TokenRows[^1]}) does not fit '{weightName}' {CheckpointFormat.ShapeText(table.Shape)}");
+            tensors[i] = NamedTensor.FromFloats(table.Name, table.Shape, AddRows(table.AsFloats(), delta.AsFloats(), adapter.Config.TokenRows, (int)table.Shape[1], sign));
+        }
         var config = new Dictionary<string, string>(source.Header.Config, StringComparer.Ordinal);
         if (sign > 0) config[MergedKey] = adapter.Path;
         else config.Remove(MergedKey);
@@ -43,6 +54,15 @@ public static class LoraMerge
             RngState = source.RngState,
             TokenizerJson = source.TokenizerJson,
         };
+    }
+
+    /// <summary>Table [vocab, d] with sign · delta[i] added to row rows[i]: one float addition each, as the graph's W + onehot·delta.</summary>
+    private static float[] AddRows(float[] table, float[] delta, IReadOnlyList<int> rows, int d, int sign)
+    {
+        var result = (float[])table.Clone();
+        for (int i = 0; i < rows.Count; i++)
+            for (int j = 0; j < d; j++) result[rows[i] * d + j] = sign > 0 ? table[rows[i] * d + j] + delta[i * d + j] : table[rows[i] * d + j] - delta[i * d + j];
+        return result;
     }
 
     /// <summary>W [n, m] + scale · A [n, r] · B [r, m], each element summed in double and rounded once.</summary>

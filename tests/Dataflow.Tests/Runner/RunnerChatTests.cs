@@ -128,8 +128,9 @@ public sealed class RunnerChatTests(RunnerChatTests.TinyChatModel model) : IClas
         var run = Run("sft", "--from", _dir.File("base.ckpt"), "--data", "synthetic", "--lora", "rank=8,alpha=16", "--steps", "1", "--eval-count", "0",
             "--checkpoint", _dir.File("lora.ckpt"));
         Assert.True(run.ExitCode == 0, run.ToString());
-        // chat.dfg: lora(targets = [qkv]) and train(sft_lora_lr = 0.006); rank 8 on the tiny model's one 16 → 48 qkv is 8 · (16 + 48).
-        Assert.Contains("LoRA 1 adapters: 512 trainable parameters", run.Stdout + run.Stderr);
+        // chat.dfg: lora(targets = [qkv]) and train(sft_lora_lr = 0.006); rank 8 on the tiny model's one 16 → 48 qkv is 8 · (16 + 48),
+        // and SFT trains the 12 chat markers' embedding rows (12 · 16) unless told tokens=none.
+        Assert.Contains("LoRA 1 adapters and 12 token rows: 704 trainable parameters", run.Stdout + run.Stderr);
         Assert.Contains("lr 0.006 → 0.0006", run.Stdout + run.Stderr);
     }
 

@@ -11,9 +11,9 @@ public static class LoraFlag
 {
     public static Option<string?> Create() => new("--lora")
     {
-        Description = "Train LoRA adapters on the --from base, which stays frozen: [rank=N,alpha=A,targets=ROLE,ROLE...] " +
-                      "(roles: " + string.Join(", ", LoraTargets.Roles.Keys) + "); unset settings come from the model file's lora(...) line, " +
-                      "else rank 8, alpha 16, targets qkv,proj",
+        Description = "Train LoRA adapters on the --from base, which stays frozen: [rank=N,alpha=A,targets=ROLE,ROLE...,tokens=special|none] " +
+                      "(roles: " + string.Join(", ", LoraTargets.Roles.Keys) + "; tokens=special also trains the special tokens' embedding rows); " +
+                      "unset settings come from the model file's lora(...) line, else rank 8, alpha 16, targets qkv,proj, tokens none (sft: special)",
         Arity = ArgumentArity.ZeroOrOne,
     };
 
