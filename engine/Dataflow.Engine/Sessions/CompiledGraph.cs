@@ -33,9 +33,10 @@ public sealed class CompiledGraph : IDisposable
         };
         World.SetResource(Context);
         World.SetResource(Buffers);
+        var schedule = CompileSchedule.Create();
         try
         {
-            CompileSchedule.Create().Run(World);
+            schedule.Run(World);
         }
         catch
         {
@@ -43,6 +44,7 @@ public sealed class CompiledGraph : IDisposable
             throw;
         }
 
+        CompileTimings = schedule.LastTimings;
         Kernels = KernelsInOrder(World);
         _frameSchedule = FrameSchedule.Create(parameters, backend, _dispatch);
     }
@@ -54,6 +56,9 @@ public sealed class CompiledGraph : IDisposable
 
     /// <summary>The buffers the program allocated, freed with it (also the world's resource).</summary>
     public ProgramBuffers Buffers { get; } = new();
+
+    /// <summary>Wall time of each compile system (a system's deferred changes not included), in the order they ran: for <c>bench compile</c> and <c>--verbose</c>.</summary>
+    public IReadOnlyList<(string System, TimeSpan Elapsed)> CompileTimings { get; }
 
     /// <summary>The kernel entities in dispatch order.</summary>
     public IReadOnlyList<Entity> Kernels { get; }
