@@ -10,12 +10,14 @@ namespace Dataflow.Backends.OpenCL;
 /// </summary>
 internal sealed class KernelCache(Action<nint> release) : IDisposable
 {
-    private readonly Dictionary<string, nint> _programs = new();
+    // One entry per key, made under the lock and built outside it: different sources build at the
+    // same time (the engine compiles a graph's kernels in parallel), the same source once.
+    private readonly Dictionary<string, Lazy<nint>> _programs = new();
     private readonly object _gate = new();
 
     public int Count
     {
-        get { lock (_gate) return _programs.Count; }
+        get { lock (_gate) return _programs.Values.Count(p => p.IsValueCreated); }
     }
 
     public static string KeyOf(string source, string options, string compiler)
@@ -24,15 +26,27 @@ internal sealed class KernelCache(Action<nint> release) : IDisposable
         return Convert.ToHexString(bytes);
     }
 
-    /// <summary>The cached program for the key, or the one <paramref name="build"/> makes (kept only if it succeeds).</summary>
+    /// <summary>The cached program for the key, or the one <paramref name="build"/> makes (kept only if it succeeds); thread-safe.</summary>
     public nint GetOrBuild(string key, Func<nint> build)
     {
+        Lazy<nint> entry;
         lock (_gate)
         {
-            if (_programs.TryGetValue(key, out var program)) return program;
-            program = build();
-            _programs[key] = program;
-            return program;
+            if (!_programs.TryGetValue(key, out entry!))
+                _programs[key] = entry = new Lazy<nint>(build, LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+        try
+        {
+            return entry.Value;
+        }
+        catch
+        {
+            // A failed build is not cached: a fixed source (or a retry) builds again.
+            lock (_gate)
+            {
+                if (_programs.TryGetValue(key, out var current) && ReferenceEquals(current, entry)) _programs.Remove(key);
+            }
+            throw;
         }
     }
 
@@ -40,7 +54,7 @@ internal sealed class KernelCache(Action<nint> release) : IDisposable
     {
         lock (_gate)
         {
-            foreach (var program in _programs.Values) release(program);
+            foreach (var program in _programs.Values.Where(p => p.IsValueCreated)) release(program.Value);
             _programs.Clear();
         }
     }

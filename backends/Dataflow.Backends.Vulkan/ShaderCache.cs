@@ -10,7 +10,9 @@ namespace Dataflow.Backends.Vulkan;
 /// </summary>
 internal sealed class ShaderCache(IShaderCompiler compiler)
 {
-    private readonly Dictionary<string, uint[]> _spirv = new();
+    // One entry per source, made under the lock and compiled outside it: different sources compile
+    // at the same time (the engine compiles a graph's kernels in parallel), the same source once.
+    private readonly Dictionary<string, Lazy<uint[]>> _spirv = new();
     private readonly object _gate = new();
 
     public IShaderCompiler Compiler => compiler;
@@ -18,7 +20,7 @@ internal sealed class ShaderCache(IShaderCompiler compiler)
     /// <summary>Distinct sources compiled.</summary>
     public int Count
     {
-        get { lock (_gate) return _spirv.Count; }
+        get { lock (_gate) return _spirv.Values.Count(s => s.IsValueCreated); }
     }
 
     public static string KeyOf(string source) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(source)));
@@ -26,12 +28,23 @@ internal sealed class ShaderCache(IShaderCompiler compiler)
     public uint[] GetOrCompile(string kernelName, string source)
     {
         string key = KeyOf(source);
+        Lazy<uint[]> entry;
         lock (_gate)
         {
-            if (_spirv.TryGetValue(key, out var words)) return words;
-            words = compiler.Compile(kernelName, source);
-            _spirv[key] = words;
-            return words;
+            if (!_spirv.TryGetValue(key, out entry!))
+                _spirv[key] = entry = new Lazy<uint[]>(() => compiler.Compile(kernelName, source), LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+        try
+        {
+            return entry.Value;
+        }
+        catch
+        {
+            lock (_gate)
+            {
+                if (_spirv.TryGetValue(key, out var current) && ReferenceEquals(current, entry)) _spirv.Remove(key);
+            }
+            throw;
         }
     }
 }
