@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Dataflow.Engine.Backends.Sources;
 
 namespace Dataflow.Backends.OpenCL;
 
@@ -10,15 +11,10 @@ namespace Dataflow.Backends.OpenCL;
 /// </summary>
 internal sealed class KernelCache(Action<nint> release) : IDisposable
 {
-    // One entry per key, made under the lock and built outside it: different sources build at the
-    // same time (the engine compiles a graph's kernels in parallel), the same source once.
-    private readonly Dictionary<string, Lazy<nint>> _programs = new();
-    private readonly object _gate = new();
+    // Different sources build at the same time (the engine compiles a graph's kernels in parallel), one source once.
+    private readonly BuildOnceCache<nint> _programs = new();
 
-    public int Count
-    {
-        get { lock (_gate) return _programs.Values.Count(p => p.IsValueCreated); }
-    }
+    public int Count => _programs.Count;
 
     public static string KeyOf(string source, string options, string compiler)
     {
@@ -27,35 +23,10 @@ internal sealed class KernelCache(Action<nint> release) : IDisposable
     }
 
     /// <summary>The cached program for the key, or the one <paramref name="build"/> makes (kept only if it succeeds); thread-safe.</summary>
-    public nint GetOrBuild(string key, Func<nint> build)
-    {
-        Lazy<nint> entry;
-        lock (_gate)
-        {
-            if (!_programs.TryGetValue(key, out entry!))
-                _programs[key] = entry = new Lazy<nint>(build, LazyThreadSafetyMode.ExecutionAndPublication);
-        }
-        try
-        {
-            return entry.Value;
-        }
-        catch
-        {
-            // A failed build is not cached: a fixed source (or a retry) builds again.
-            lock (_gate)
-            {
-                if (_programs.TryGetValue(key, out var current) && ReferenceEquals(current, entry)) _programs.Remove(key);
-            }
-            throw;
-        }
-    }
+    public nint GetOrBuild(string key, Func<nint> build) => _programs.GetOrBuild(key, build);
 
     public void Dispose()
     {
-        lock (_gate)
-        {
-            foreach (var program in _programs.Values.Where(p => p.IsValueCreated)) release(program.Value);
-            _programs.Clear();
-        }
+        foreach (var program in _programs.TakeAll()) release(program);
     }
 }
