@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Dataflow.Engine.Backends.Sources;
 
 namespace Dataflow.Backends.OpenCL;
 
@@ -10,13 +11,10 @@ namespace Dataflow.Backends.OpenCL;
 /// </summary>
 internal sealed class KernelCache(Action<nint> release) : IDisposable
 {
-    private readonly Dictionary<string, nint> _programs = new();
-    private readonly object _gate = new();
+    // Different sources build at the same time (the engine compiles a graph's kernels in parallel), one source once.
+    private readonly BuildOnceCache<nint> _programs = new();
 
-    public int Count
-    {
-        get { lock (_gate) return _programs.Count; }
-    }
+    public int Count => _programs.Count;
 
     public static string KeyOf(string source, string options, string compiler)
     {
@@ -24,24 +22,11 @@ internal sealed class KernelCache(Action<nint> release) : IDisposable
         return Convert.ToHexString(bytes);
     }
 
-    /// <summary>The cached program for the key, or the one <paramref name="build"/> makes (kept only if it succeeds).</summary>
-    public nint GetOrBuild(string key, Func<nint> build)
-    {
-        lock (_gate)
-        {
-            if (_programs.TryGetValue(key, out var program)) return program;
-            program = build();
-            _programs[key] = program;
-            return program;
-        }
-    }
+    /// <summary>The cached program for the key, or the one <paramref name="build"/> makes (kept only if it succeeds); thread-safe.</summary>
+    public nint GetOrBuild(string key, Func<nint> build) => _programs.GetOrBuild(key, build);
 
     public void Dispose()
     {
-        lock (_gate)
-        {
-            foreach (var program in _programs.Values) release(program);
-            _programs.Clear();
-        }
+        foreach (var program in _programs.TakeAll()) release(program);
     }
 }

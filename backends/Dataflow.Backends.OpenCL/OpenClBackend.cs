@@ -156,10 +156,26 @@ public sealed unsafe class OpenClBackend : IBackend
         {
             ThrowIfDisposed();
             if (_kernels.TryGetValue(spec.Key, out var cached)) return cached;
-            var kernel = Build(spec);
-            _kernels[spec.Key] = kernel;
-            return kernel;
         }
+        // Built outside the gate, so kernels compile in parallel (the engine compiles a graph's kernels
+        // on the job system) while launches and copies go on: generation is pure, the program cache
+        // builds each source once, and clCreateProgramWithSource, clBuildProgram, clCreateKernel and
+        // clCreateBuffer are thread-safe (OpenCL 1.2, 4.3; only clSetKernelArg, done under the gate at
+        // launch, is not). Two threads building one spec keep the first kernel and release the other.
+        var kernel = Build(spec);
+        lock (_gate)
+        {
+            if (!_disposed && _kernels.TryAdd(spec.Key, kernel)) return kernel;
+            ReleaseKernel(kernel);
+            ThrowIfDisposed();
+            return _kernels[spec.Key];
+        }
+    }
+
+    private void ReleaseKernel(OpenClKernel kernel)
+    {
+        foreach (var k in kernel.Kernels) _cl.ReleaseKernel(k);
+        if (kernel.Baked != 0) _cl.ReleaseMemObject(kernel.Baked);
     }
 
     public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
@@ -265,11 +281,7 @@ public sealed unsafe class OpenClBackend : IBackend
             if (_disposed) return;
             _disposed = true;
             _cl.Finish(_queue);
-            foreach (var kernel in _kernels.Values)
-            {
-                foreach (var k in kernel.Kernels) _cl.ReleaseKernel(k);
-                if (kernel.Baked != 0) _cl.ReleaseMemObject(kernel.Baked);
-            }
+            foreach (var kernel in _kernels.Values) ReleaseKernel(kernel);
             _kernels.Clear();
             _programs.Dispose();
             foreach (var buffer in _buffers.ToList()) buffer.Dispose(); // each comes back through Release

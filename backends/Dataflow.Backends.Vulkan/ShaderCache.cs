@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Dataflow.Engine.Backends.Sources;
 
 namespace Dataflow.Backends.Vulkan;
 
@@ -10,28 +11,15 @@ namespace Dataflow.Backends.Vulkan;
 /// </summary>
 internal sealed class ShaderCache(IShaderCompiler compiler)
 {
-    private readonly Dictionary<string, uint[]> _spirv = new();
-    private readonly object _gate = new();
+    // Different sources compile at the same time (the engine compiles a graph's kernels in parallel), one source once.
+    private readonly BuildOnceCache<uint[]> _spirv = new();
 
     public IShaderCompiler Compiler => compiler;
 
     /// <summary>Distinct sources compiled.</summary>
-    public int Count
-    {
-        get { lock (_gate) return _spirv.Count; }
-    }
+    public int Count => _spirv.Count;
 
     public static string KeyOf(string source) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(source)));
 
-    public uint[] GetOrCompile(string kernelName, string source)
-    {
-        string key = KeyOf(source);
-        lock (_gate)
-        {
-            if (_spirv.TryGetValue(key, out var words)) return words;
-            words = compiler.Compile(kernelName, source);
-            _spirv[key] = words;
-            return words;
-        }
-    }
+    public uint[] GetOrCompile(string kernelName, string source) => _spirv.GetOrBuild(KeyOf(source), () => compiler.Compile(kernelName, source));
 }

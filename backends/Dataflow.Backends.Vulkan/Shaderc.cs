@@ -6,7 +6,7 @@ namespace Dataflow.Backends.Vulkan;
 
 /// <summary>
 /// GLSL → SPIR-V in process through libshaderc's C API (the few functions it takes), called
-/// through function pointers bound once. One compiler per process, shared under a lock.
+/// through function pointers bound once. One compiler per process, shared by concurrent compiles (they only read it).
 /// </summary>
 internal sealed unsafe class Shaderc : IShaderCompiler
 {
@@ -85,7 +85,8 @@ internal sealed unsafe class Shaderc : IShaderCompiler
     {
         if (!TryLoad(out var why)) throw new BackendUnavailableException("vulkan: " + why);
         var text = Encoding.UTF8.GetBytes(source);
-        lock (Gate)
+        // No lock: shaderc_compile_into_spv takes the compiler and options as const, and shaderc
+        // promises that calls which only read one object may run at the same time.
         {
             nint result;
             fixed (byte* src = text)

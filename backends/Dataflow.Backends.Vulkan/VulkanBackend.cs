@@ -270,10 +270,27 @@ public sealed unsafe partial class VulkanBackend : IBackend
         {
             ThrowIfDisposed();
             if (_kernels.TryGetValue(spec.Key, out var cached)) return cached;
-            var kernel = Build(spec);
-            _kernels[spec.Key] = kernel;
-            return kernel;
         }
+        // Built outside the gate, so kernels compile in parallel (the engine compiles a graph's kernels
+        // on the job system) while launches are recorded: generation is pure, the shader cache compiles
+        // each source once (libshaderc's compiler and options are only read; glslangValidator runs as
+        // processes of their own), and vkCreateShaderModule, vkCreate*Layout, vkCreateComputePipelines
+        // (the pipeline cache is internally synchronised) and the buffer calls of a baked table take no
+        // externally synchronised object. Two threads building one spec keep the first kernel.
+        var kernel = Build(spec);
+        lock (_gate)
+        {
+            if (!_disposed && _kernels.TryAdd(spec.Key, kernel)) return kernel;
+            DestroyKernel(kernel);
+            ThrowIfDisposed();
+            return _kernels[spec.Key];
+        }
+    }
+
+    private void DestroyKernel(VulkanKernel kernel)
+    {
+        foreach (var p in kernel.Pipelines) DestroyPipeline(p);
+        if (kernel.Baked is not null) DestroyBuffer(kernel.Baked);
     }
 
     public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
@@ -372,11 +389,7 @@ public sealed unsafe partial class VulkanBackend : IBackend
             {
                 _disposed = true;
                 _vk.DeviceWaitIdle(_device);
-                foreach (var kernel in _kernels.Values)
-                {
-                    foreach (var p in kernel.Pipelines) DestroyPipeline(p);
-                    if (kernel.Baked is not null) DestroyBuffer(kernel.Baked);
-                }
+                foreach (var kernel in _kernels.Values) DestroyKernel(kernel);
                 _kernels.Clear();
                 foreach (var buffer in _buffers) DestroyBuffer(buffer);
                 _buffers.Clear();

@@ -9,7 +9,8 @@ namespace Dataflow.Backends;
 /// <summary>
 /// Backends by name: <c>cpu</c>, <c>opencl</c>, <c>vulkan</c> or <c>auto</c>. An unknown name is a
 /// <see cref="ConfigurationException"/>; a known backend this machine cannot provide throws
-/// <see cref="BackendUnavailableException"/> with the reason.
+/// <see cref="BackendUnavailableException"/> with the reason. A device backend comes paired with the
+/// CPU backend (<see cref="WithFallback"/>), which runs the kernels the device does not support.
 /// </summary>
 public static class BackendCatalog
 {
@@ -18,11 +19,13 @@ public static class BackendCatalog
     public static IBackend Create(string name) => name.ToLowerInvariant() switch
     {
         "cpu" => new CpuBackend(),
-        "opencl" => OpenClBackend.Create(),
+        "opencl" => WithCpuFallback(OpenClBackend.Create()),
         "auto" => Auto(),
-        "vulkan" => VulkanBackend.Create(),
+        "vulkan" => WithCpuFallback(VulkanBackend.Create()),
         _ => throw new ConfigurationException($"--backend {name}: unknown backend (known: {string.Join(", ", Names)})"),
     };
+
+    private static IBackend WithCpuFallback(IBackend device) => new WithFallback(device, new CpuBackend());
 
     /// <summary>An OpenCL GPU when there is one; otherwise the CPU backend, which is faster than OpenCL on a CPU device.</summary>
     private static IBackend Auto()
@@ -30,7 +33,7 @@ public static class BackendCatalog
         try
         {
             var devices = OpenClBackend.ListDevices();
-            if (devices.Count > 0 && devices[0].Kind == "gpu") return OpenClBackend.Create();
+            if (devices.Count > 0 && devices[0].Kind == "gpu") return WithCpuFallback(OpenClBackend.Create());
         }
         catch (BackendUnavailableException)
         {

@@ -151,6 +151,7 @@ public sealed class Trainer
         bool first = _step is null;
         (_step, _batch) = (_session.Compile(training, batch.Bindings), batch);
         if (first && _plan.Verbose >= 1) _events.OnMessage($"device: {_session.Backend.Device.Name} ({_session.Backend.Name}); {_step.KernelCount} kernels per step");
+        if (first && _plan.Verbose >= 1) _events.OnMessage(_step.DescribePlacement());
         if (first && _plan.Verbose >= 3) _events.OnMessage(_step.Describe(withTimings: false));
         if (first && _plan.Verbose >= 4) _events.OnMessage(_step.DescribeSources());
         return _step;

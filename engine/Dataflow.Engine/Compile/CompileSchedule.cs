@@ -4,8 +4,10 @@ namespace Dataflow.Engine.Compile;
 
 /// <summary>
 /// The compile systems in one stage, with no order given: the schedule derives it from what each
-/// declares reading and writing (load → bind shapes → fuse → place ∥ plan memory → compile), and
-/// placement and memory planning, which share nothing, run in one parallel batch.
+/// declares reading and writing: load → bind shapes → fuse → place → plan memory → compile.
+/// Placement comes before memory planning because the copy tensors and kernels it inserts (where a
+/// kernel falls back to the CPU) are planned like any other; compilation runs in parallel over the
+/// kernels inside <see cref="CompileSystem"/>.
 /// </summary>
 public static class CompileSchedule
 {

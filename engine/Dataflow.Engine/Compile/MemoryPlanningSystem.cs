@@ -9,11 +9,14 @@ namespace Dataflow.Engine.Compile;
 /// buffers of their own that no other tensor may overwrite; every other tensor lives from the
 /// kernel that writes it to the last kernel that reads it, and tensors whose lifetimes do not
 /// overlap share a slot (best fit by size). Aliases share their source's buffer and extend its life.
+/// Copies that placement made (<see cref="CopyOf"/>) are planned like any other tensor, on the backend
+/// they reside on (<see cref="Residence"/>); slots are shared only between tensors of one backend.
 /// </summary>
 public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
 {
     private static readonly QueryDescription Tensors = new QueryDescription().WithAll<TensorNode>();
     private static readonly QueryDescription Kernels = new QueryDescription().WithAll<KernelInfo>();
+    private static readonly QueryDescription Copies = new QueryDescription().WithAll<CopyOf>();
 
     // Per run.
     private CompileContext _context = null!;
@@ -22,7 +25,7 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
     public string Name => nameof(MemoryPlanningSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(TensorNode), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf)],
+        reads: [typeof(CompileContext), typeof(TensorNode), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(CopyOf), typeof(Residence)],
         writes: [typeof(BufferSlot), typeof(ProgramBuffers)]);
 
     public CommandBuffer Commands { get; } = new();
@@ -37,6 +40,9 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         var nodeOf = new Dictionary<Entity, int>();
         world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => nodeOf[entity] = tensor.Node.Id);
         var tensors = nodeOf.OrderBy(t => t.Value).Select(t => t.Key).ToList();
+        var copies = new List<Entity>();
+        world.ForEachWithEntity(in Copies, (Entity entity, ref CopyOf _) => copies.Add(entity));
+        tensors.AddRange(copies.OrderBy(c => c.Id));
         var kernelList = new List<KernelInfo>();
         world.ForEach(in Kernels, (ref KernelInfo info) => kernelList.Add(info));
         var kernels = kernelList.OrderBy(k => k.Order).ToList();
@@ -67,6 +73,7 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         }
 
         var slotSizes = new List<long>();
+        var slotBackends = new List<IBackend>();
         var slotOf = new Dictionary<Entity, int>();
         var freeAt = new List<(int Order, int Slot)>();
         var free = new List<int>();
@@ -82,8 +89,9 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
                 var root = Storage(output);
                 if (pinned.Contains(root) || slotOf.ContainsKey(root)) continue;
                 long need = Elements(world, root);
-                int slot = context.Options.ReuseBuffers ? TakeBestFit(free, slotSizes, need) : -1;
-                if (slot < 0) { slot = slotSizes.Count; slotSizes.Add(need); }
+                var backend = BackendOf(world, root);
+                int slot = context.Options.ReuseBuffers ? TakeBestFit(free, slotSizes, need, s => ReferenceEquals(slotBackends[s], backend)) : -1;
+                if (slot < 0) { slot = slotSizes.Count; slotSizes.Add(need); slotBackends.Add(backend); }
                 slotSizes[slot] = Math.Max(slotSizes[slot], need);
                 slotOf[root] = slot;
                 freeAt.Add((lastRead.GetValueOrDefault(root, order), slot));
@@ -97,7 +105,7 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         foreach (var size in slotSizes.Concat(ownBuffers)) MemoryBudget.RequireBuffer(context.Backend.Name, size, long.MaxValue / sizeof(float));
         MemoryBudget.Require(context.Backend, MemoryBudget.Bytes(slotSizes.Concat(ownBuffers), "the planned buffers"), "the buffers of this graph");
 
-        var slotBuffers = slotSizes.Select(size => Allocate(size)).ToArray();
+        var slotBuffers = slotSizes.Select((size, slot) => Allocate(slotBackends[slot], size)).ToArray();
         _buffers.TransientElements = slotSizes.Sum();
         _buffers.UnplannedElements = slotOf.Keys.Sum(r => Elements(world, r));
 
@@ -114,16 +122,17 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
             else if (slotOf.TryGetValue(root, out slot))
                 buffer = slotBuffers[slot];
             else if (!pinnedBuffers.TryGetValue(root, out buffer!))
-                pinnedBuffers[root] = buffer = Allocate(Elements(world, root));
+                pinnedBuffers[root] = buffer = Allocate(BackendOf(world, root), Elements(world, root));
             Commands.Add(tensor, new BufferSlot { Buffer = buffer, Slot = slot });
         }
     }
 
-    private static int TakeBestFit(List<int> free, List<long> sizes, long need)
+    private static int TakeBestFit(List<int> free, List<long> sizes, long need, Func<int, bool> usable)
     {
         int best = -1;
         for (int i = 0; i < free.Count; i++)
         {
+            if (!usable(free[i])) continue;
             var size = sizes[free[i]];
             if (best < 0) { best = i; continue; }
             var bestSize = sizes[free[best]];
@@ -137,19 +146,22 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         return slot;
     }
 
-    private static long Elements(World world, Entity tensor) => world.Get<TensorInfo>(tensor).Desc.Elements;
+    private static long Elements(World world, Entity tensor) =>
+        world.Has<CopyOf>(tensor) ? Elements(world, world.Get<CopyOf>(tensor).Source) : world.Get<TensorInfo>(tensor).Desc.Elements;
+
+    private IBackend BackendOf(World world, Entity tensor) => world.Has<Residence>(tensor) ? world.Get<Residence>(tensor).Backend : _context.Backend;
 
     private IDeviceBuffer StateBuffer(string name, long elements)
     {
         if (_context.States is { } states) return states.Get(name, elements);
-        var buffer = Allocate(elements);
+        var buffer = Allocate(_context.Backend, elements);
         _context.Backend.Upload(buffer, new float[buffer.Elements]);
         return buffer;
     }
 
-    private IDeviceBuffer Allocate(long elements)
+    private IDeviceBuffer Allocate(IBackend backend, long elements)
     {
-        var buffer = _context.Backend.Allocate(Math.Max(1, elements));
+        var buffer = backend.Allocate(Math.Max(1, elements));
         _buffers.Owned.Add(buffer);
         return buffer;
     }

@@ -70,6 +70,22 @@ public struct KernelInfo
     public bool UsesSeed;
 }
 
+/// <summary>
+/// A tensor entity that holds the same value as <see cref="Source"/> in storage of its own on another
+/// backend (its <see cref="Residence"/>): made by <see cref="Compile.PlacementSystem"/> where a kernel
+/// runs on a backend other than where the value lives, and filled by a copy kernel. Its shape is the source's.
+/// </summary>
+public struct CopyOf
+{
+    public Entity Source;
+}
+
+/// <summary>The backend a tensor's storage is allocated on, where it is not the compile's chosen backend's (added by <see cref="Compile.PlacementSystem"/>).</summary>
+public struct Residence
+{
+    public IBackend Backend;
+}
+
 /// <summary>Which backend runs a kernel (added by <see cref="Compile.PlacementSystem"/>).</summary>
 public struct Placement
 {

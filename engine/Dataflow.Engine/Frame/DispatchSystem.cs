@@ -34,11 +34,11 @@ public sealed class DispatchSystem : ISystem
             var parameters = launch.UsesSeed ? new LaunchParams(Mix(seed, launch.Salt), null) : LaunchParams.None;
             if (!Profile)
             {
-                launch.Backend.Enqueue(launch.Kernel, launch.Buffers, in parameters);
+                TransferKernel.Launch(launch.Backend, launch.Kernel, launch.Buffers, in parameters);
                 continue;
             }
             var start = Stopwatch.GetTimestamp();
-            launch.Backend.Enqueue(launch.Kernel, launch.Buffers, in parameters);
+            TransferKernel.Launch(launch.Backend, launch.Kernel, launch.Buffers, in parameters);
             launch.Backend.Wait();
             ref var timing = ref world.Get<Timing>(launch.Entity);
             timing.Milliseconds += Stopwatch.GetElapsedTime(start).TotalMilliseconds;

@@ -33,9 +33,10 @@ public sealed class CompiledGraph : IDisposable
         };
         World.SetResource(Context);
         World.SetResource(Buffers);
+        var schedule = CompileSchedule.Create();
         try
         {
-            CompileSchedule.Create().Run(World);
+            schedule.Run(World);
         }
         catch
         {
@@ -43,6 +44,7 @@ public sealed class CompiledGraph : IDisposable
             throw;
         }
 
+        CompileTimings = schedule.LastTimings;
         Kernels = KernelsInOrder(World);
         _frameSchedule = FrameSchedule.Create(parameters, backend, _dispatch);
     }
@@ -54,6 +56,9 @@ public sealed class CompiledGraph : IDisposable
 
     /// <summary>The buffers the program allocated, freed with it (also the world's resource).</summary>
     public ProgramBuffers Buffers { get; } = new();
+
+    /// <summary>Wall time of each compile system (a system's deferred changes not included), in the order they ran: for <c>bench compile</c> and <c>--verbose</c>.</summary>
+    public IReadOnlyList<(string System, TimeSpan Elapsed)> CompileTimings { get; }
 
     /// <summary>The kernel entities in dispatch order.</summary>
     public IReadOnlyList<Entity> Kernels { get; }
@@ -89,14 +94,16 @@ public sealed class CompiledGraph : IDisposable
         return [.. kernels.OrderBy(k => k.Order).Select(k => k.Kernel)];
     }
 
-    /// <summary>The kernels in dispatch order, with their fused ops and (when profiled) times: for <c>--verbose</c>.</summary>
+    /// <summary>The kernels in dispatch order, with the backend each runs on, their fused ops and (when profiled) times: for <c>--verbose</c>.</summary>
     public string Describe(bool withTimings)
     {
         var sb = new StringBuilder();
         foreach (var kernel in Kernels)
         {
             var info = World.Get<KernelInfo>(kernel);
-            sb.Append($"  k{info.Order,-4} {info.Spec.DisplayName,-40} -> {World.Get<TensorInfo>(info.Outputs[0]).Desc}");
+            var output = info.Outputs[0];
+            var desc = World.Get<TensorInfo>(World.Has<CopyOf>(output) ? World.Get<CopyOf>(output).Source : output).Desc;
+            sb.Append($"  k{info.Order,-4} {World.Get<Placement>(kernel).Backend.Name,-7} {info.Spec.DisplayName,-40} -> {desc}");
             if (withTimings)
             {
                 var t = World.Get<Timing>(kernel);
@@ -117,6 +124,27 @@ public sealed class CompiledGraph : IDisposable
             var compiled = World.Get<CompiledKernel>(kernel).Kernel;
             sb.AppendLine($"  k{info.Order,-4} {info.Spec.DisplayName}:");
             sb.AppendLine(compiled.GeneratedSource ?? "    (none: this backend generates no kernel source; the CPU runs kernels written in C#)");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Where the kernels run, for <c>--verbose 1</c>: the count on each backend and, when placement
+    /// fell back, each kernel on the fallback and each copy between them (the rest run on the chosen backend).
+    /// </summary>
+    public string DescribePlacement()
+    {
+        var (primary, _) = WithFallback.Split(Context.Backend);
+        var placed = Kernels.Select(k => (Info: World.Get<KernelInfo>(k), Backend: World.Get<Placement>(k).Backend)).ToList();
+        var sb = new StringBuilder("placement: ");
+        sb.AppendJoin(", ", placed.Where(p => p.Info.Spec is not TransferSpec).GroupBy(p => p.Backend.Name).Select(g => $"{g.Count()} kernels on {g.Key}"));
+        int copies = placed.Count(p => p.Info.Spec is TransferSpec);
+        if (copies > 0) sb.Append($", {copies} copies");
+        foreach (var (info, backend) in placed.Where(p => !ReferenceEquals(p.Backend, primary) || p.Info.Spec is TransferSpec))
+        {
+            sb.AppendLine();
+            sb.Append($"  k{info.Order,-4} {backend.Name,-7} {info.Spec.DisplayName}");
+            if (info.Spec is not TransferSpec) sb.Append($"  ({primary.Name}: {primary.SupportsOp(info.Spec).Reason})");
         }
         return sb.ToString();
     }

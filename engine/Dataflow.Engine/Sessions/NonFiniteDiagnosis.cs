@@ -50,7 +50,7 @@ public static class NonFiniteDiagnosis
             var compiled = world.Get<CompiledKernel>(kernel);
             var backend = world.Get<Placement>(kernel).Backend;
             var launch = info.UsesSeed ? new LaunchParams(DispatchSystem.Mix(frame.Seed, (ulong)info.Nodes[^1].Id), null) : LaunchParams.None;
-            backend.Enqueue(compiled.Kernel, compiled.Buffers, in launch);
+            TransferKernel.Launch(backend, compiled.Kernel, compiled.Buffers, in launch);
             backend.Wait();
             foreach (var output in info.Outputs)
             {
@@ -76,10 +76,12 @@ public static class NonFiniteDiagnosis
 
     private static (long Index, float Value)? FirstIn(Ecs.World world, Ecs.Entity tensor)
     {
-        var desc = world.Get<TensorInfo>(tensor).Desc;
+        // A copy placement made has its source's shape.
+        var desc = world.Get<TensorInfo>(world.Has<CopyOf>(tensor) ? world.Get<CopyOf>(tensor).Source : tensor).Desc;
         if (desc.DType != DType.F32 || !world.Has<BufferSlot>(tensor)) return null;
         var buffer = world.Get<BufferSlot>(tensor).Buffer;
         var values = new float[desc.Elements];
+        buffer.Owner.Wait();
         buffer.Owner.Download(buffer, values);
         return First(values);
     }

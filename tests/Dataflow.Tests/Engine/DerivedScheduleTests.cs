@@ -11,12 +11,13 @@ namespace Dataflow.Tests.Engine;
 public sealed class DerivedScheduleTests
 {
     [Fact]
-    public void CompileScheduleOrdersByAccessAndRunsPlacementBesideMemoryPlanning()
+    public void CompileScheduleOrdersByAccessWithPlacementBeforeMemoryPlanning()
     {
+        // Placement inserts copy tensors and kernels (KernelInfo, CopyOf, Residence) that memory planning reads.
         var schedule = CompileSchedule.Create();
         Assert.Empty(schedule.Ambiguities);
         Assert.Equal(
-            [[nameof(GraphLoadSystem)], [nameof(ShapeBindingSystem)], [nameof(FusionSystem)], [nameof(PlacementSystem), nameof(MemoryPlanningSystem)], [nameof(CompileSystem)]],
+            [[nameof(GraphLoadSystem)], [nameof(ShapeBindingSystem)], [nameof(FusionSystem)], [nameof(PlacementSystem)], [nameof(MemoryPlanningSystem)], [nameof(CompileSystem)]],
             schedule.Batches);
     }
 

@@ -29,6 +29,7 @@ public static class BenchCommand
             Train("mlp-train", "Training steps of the Fashion-MNIST MLP (784-512-256-10, batch 128) on random images",
                 "mlp.dfg", ["dropout=0"], batch: 128, context: null),
             GenerateBenchCommand.Create(),
+            CompileBenchCommand.Create(),
         };
         return command;
     }
