@@ -54,7 +54,7 @@ internal static unsafe class Gemv
     /// <param name="b16">B as bfloat16 words (the same elements as <paramref name="b"/>, which holds their f32 values), read instead of it where the CPU can widen them; null: f32 only.</param>
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
-        if (!GemvBf16Kernels.IsSupported) b16 = null;
+        if (!(Avx2.IsSupported && Fma.IsSupported)) b16 = null;   // widening needs AVX2; without it the rounded f32 copy is read
         var job = _job ??= new Job();
         bool rowMajor = n > 1 && opB.ColStride == 1;
         int chunks = rowMajor ? (k + ChunkRows(k) - 1) / ChunkRows(k) : 1;
@@ -156,9 +156,10 @@ internal static unsafe class Gemv
                         long chunk = p0 * _opB.RowStride + j0;
                         // Chunk 0 writes C itself; chunk q its own partial (batch-major like C).
                         float* c = (q == 0 ? _c : _partials + (q - 1) * _batch * size) + bi * size;
-                        if (_m == 1 && b16 is not null) GemvBf16Kernels.RowTimesRows(rows, a + p0, b16 + chunk, _opB.RowStride, c + j0, columns);
-                        else if (_m == 1) GemvRowKernels.RowTimesRows(rows, a + p0, b + chunk, _opB.RowStride, c + j0, columns);
-                        else StreamRows(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, b16 is null ? null : b16 + chunk, _opB.RowStride, c + j0, columns);
+                        if (_m == 1 && b16 is not null) GemvRowKernels.RowTimesRows<ushort, Bf16Words>(rows, a + p0, b16 + chunk, _opB.RowStride, c + j0, columns);
+                        else if (_m == 1) GemvRowKernels.RowTimesRows<float, F32Words>(rows, a + p0, b + chunk, _opB.RowStride, c + j0, columns);
+                        else if (b16 is not null) StreamRows<ushort, Bf16Words>(_m, _n, rows, a + p0, _opA.RowStride, b16 + chunk, _opB.RowStride, c + j0, columns);
+                        else StreamRows<float, F32Words>(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
                         if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
@@ -167,7 +168,7 @@ internal static unsafe class Gemv
                     default:
                         int i = j0;
                         float* ai = a + i * _opA.RowStride;
-                        _c[bi * size + i] = b16 is not null ? GemvBf16Kernels.Dot(_k, ai, b16) : GemvRowKernels.Dot(_k, ai, b);
+                        _c[bi * size + i] = b16 is not null ? GemvRowKernels.Dot<ushort, Bf16Words>(_k, ai, b16) : GemvRowKernels.Dot<float, F32Words>(_k, ai, b);
                         break;
                 }
             }
@@ -177,15 +178,17 @@ internal static unsafe class Gemv
     /// <summary>
     /// C [m, columns] = A [m, k] · B [k, columns] for a few rows, B rows contiguous (C rows <paramref name="ldc"/>
     /// apart): strip by strip of 16 columns, walking B down each once and keeping 4 rows × 16 columns of
-    /// C in registers (the strip of B, 64 bytes a row, stays in L1/L2 for the next 4 rows). With
-    /// <paramref name="b16"/> (B as bfloat16) every strip reads that instead.
+    /// C in registers (the strip of B, 64 bytes a row, stays in L1/L2 for the next 4 rows). B stored as
+    /// <typeparamref name="T"/> (f32, or bf16 words widened in registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void StreamRows(int m, long ldc, int k, float* a, long rsA, float* b, ushort* b16, long rsB, float* c, int columns)
+    private static void StreamRows<T, TWords>(int m, long ldc, int k, float* a, long rsA, T* b, long rsB, float* c, int columns)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         for (int j0 = 0; j0 < columns; j0 += StripWidth)
         {
-            float* bStrip = b + j0, cStrip = c + j0;
+            T* bStrip = b + j0;
+            float* cStrip = c + j0;
             if (j0 + StripWidth > columns)
             {
                 for (int i = 0; i < m; i++)
@@ -193,33 +196,28 @@ internal static unsafe class Gemv
                     {
                         float sum = 0;
                         for (int p = 0; p < k; p++)
-                            sum = MathF.FusedMultiplyAdd(a[i * rsA + p], b16 is null ? bStrip[p * rsB + j] : Bf16.ToSingle(b16[j0 + p * rsB + j]), sum);
+                            sum = MathF.FusedMultiplyAdd(a[i * rsA + p], TWords.ToSingle(bStrip[p * rsB + j]), sum);
                         cStrip[i * ldc + j] = sum;
                     }
                 continue;
             }
             int i0 = 0;
-            if (b16 is not null)
-            {
-                for (; i0 + 4 <= m; i0 += 4) GemvBf16Kernels.FourRows(k, a + i0 * rsA, rsA, b16 + j0, rsB, cStrip + i0 * ldc, ldc);
-                for (; i0 < m; i0++) GemvBf16Kernels.OneRow(k, a + i0 * rsA, b16 + j0, rsB, cStrip + i0 * ldc);
-                continue;
-            }
-            for (; i0 + 4 <= m; i0 += 4) FourRows(k, a + i0 * rsA, rsA, bStrip, rsB, cStrip + i0 * ldc, ldc);
-            for (; i0 < m; i0++) OneRow(k, a + i0 * rsA, bStrip, rsB, cStrip + i0 * ldc);
+            for (; i0 + 4 <= m; i0 += 4) FourRows<T, TWords>(k, a + i0 * rsA, rsA, bStrip, rsB, cStrip + i0 * ldc, ldc);
+            for (; i0 < m; i0++) OneRow<T, TWords>(k, a + i0 * rsA, bStrip, rsB, cStrip + i0 * ldc);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourRows(int k, float* a, long rsA, float* b, long rsB, float* c, long ldc)
+    private static void FourRows<T, TWords>(int k, float* a, long rsA, T* b, long rsB, float* c, long ldc)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         float* a0 = a, a1 = a + rsA, a2 = a + 2 * rsA, a3 = a + 3 * rsA;
         for (int p = 0; p < k; p++)
         {
-            float* row = b + p * rsB;
-            var b0 = Avx.LoadVector256(row);
-            var b1 = Avx.LoadVector256(row + 8);
+            T* row = b + p * rsB;
+            var b0 = TWords.Load8(row);
+            var b1 = TWords.Load8(row + 8);
             var x = Vector256.Create(a0[p]);
             c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
             x = Vector256.Create(a1[p]);
@@ -236,15 +234,16 @@ internal static unsafe class Gemv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OneRow(int k, float* a, float* b, long rsB, float* c)
+    private static void OneRow<T, TWords>(int k, float* a, T* b, long rsB, float* c)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         Vector256<float> c0 = default, c1 = default;
         for (int p = 0; p < k; p++)
         {
-            float* row = b + p * rsB;
+            T* row = b + p * rsB;
             var x = Vector256.Create(a[p]);
-            c0 = Fma.MultiplyAdd(x, Avx.LoadVector256(row), c0);
-            c1 = Fma.MultiplyAdd(x, Avx.LoadVector256(row + 8), c1);
+            c0 = Fma.MultiplyAdd(x, TWords.Load8(row), c0);
+            c1 = Fma.MultiplyAdd(x, TWords.Load8(row + 8), c1);
         }
         Avx.Store(c, c0);
         Avx.Store(c + 8, c1);
