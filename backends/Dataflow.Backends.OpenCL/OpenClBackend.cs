@@ -161,7 +161,8 @@ public sealed unsafe class OpenClBackend : IBackend
         // on the job system) while launches and copies go on: generation is pure, the program cache
         // builds each source once, and clCreateProgramWithSource, clBuildProgram, clCreateKernel and
         // clCreateBuffer are thread-safe (OpenCL 1.2, 4.3; only clSetKernelArg, done under the gate at
-        // launch, is not). Two threads building one spec keep the first kernel and release the other.
+        // launch, is not; Silk.NET's string marshalling is not either, see MarshalGate). Two threads
+        // building one spec keep the first kernel and release the other.
         var kernel = Build(spec);
         lock (_gate)
         {
@@ -381,13 +382,23 @@ public sealed unsafe class OpenClBackend : IBackend
         return Math.Max(1, size);
     }
 
+    /// <summary>
+    /// Held around the Silk.NET calls that marshal strings or a callback: their wrappers pin those in a
+    /// process-wide table (<c>GcUtility.PinUntilNextCall</c>) that is not safe for concurrent callers
+    /// (seen: <c>List.RemoveAt</c> out of range under parallel compiles). The OpenCL calls themselves are
+    /// thread-safe, but through these wrappers program builds run one at a time; source generation,
+    /// sizing and the cache stay parallel.
+    /// </summary>
+    private static readonly object MarshalGate = new();
+
     private nint BuildProgram(string kernelName, string source)
     {
         int err;
-        nint program = _cl.CreateProgramWithSource(_context, 1, [source], null, &err);
+        nint program;
+        lock (MarshalGate) program = _cl.CreateProgramWithSource(_context, 1, [source], null, &err);
         ClApi.Check(err, $"clCreateProgramWithSource({kernelName})");
         nint device = _device.Handle;
-        err = _cl.BuildProgram(program, 1, &device, _buildOptions, null, null);
+        lock (MarshalGate) err = _cl.BuildProgram(program, 1, &device, _buildOptions, null, null);
         if (err == 0) return program;
         string log = BuildLog(program);
         _cl.ReleaseProgram(program);
@@ -398,7 +409,8 @@ public sealed unsafe class OpenClBackend : IBackend
     private nint CreateKernel(nint program, string entry, string kernelName)
     {
         int err;
-        nint kernel = _cl.CreateKernel(program, entry, &err);
+        nint kernel;
+        lock (MarshalGate) kernel = _cl.CreateKernel(program, entry, &err);
         if (err != 0) throw new KernelCompileException(Name, kernelName, $"clCreateKernel({entry}): {ClApi.ErrorName(err)}");
         return kernel;
     }
