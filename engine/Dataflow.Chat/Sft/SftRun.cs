@@ -52,14 +52,15 @@ public static class SftRun
         string data;
         if (s.Data == SyntheticCorpus.Name)
         {
-            var mixture = TaskMixture.Synthetic(words);
+            bool lora = model.Config.Lora is not null;
+            var mixture = SftMixture.Create(lora, words);
             bool Fits(IReadOnlyList<ChatMessage> messages) => renderer.Render(messages).Length <= context + 1;
             var (trainSet, testSet) = (new SyntheticConversations(mixture, DataSplit.Train, s.Seed, Fits), new SyntheticConversations(mixture, DataSplit.Test, s.Seed, Fits));
             train = new ConversationPacker(context, ignore, tokens.Pad, i => Render(trainSet.At(i), $"synthetic conversation {i}"));
             validation = new ConversationPacker(context, ignore, tokens.Pad, i => Render(testSet.At(i), $"synthetic held-out conversation {i}")) { Count = ValidationConversations };
             // Every task, those outside the mixture too: how far the methods SFT taught carry (subtraction-hard).
             tasks = s.EvalCount > 0 ? [.. ChatTasks.Names.Select(n => mixture.Tasks.FirstOrDefault(t => t.Name == n) ?? ChatTasks.Create(n, words))] : [];
-            data = "synthetic conversations (" + string.Join(", ", ChatTasks.Mixture.Select(m => m.Task)) + ")";
+            data = $"synthetic conversations ({(lora ? "LoRA mixture: " : "")}{SftMixture.Describe(lora)})";
         }
         else
         {
