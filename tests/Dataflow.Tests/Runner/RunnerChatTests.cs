@@ -132,6 +132,7 @@ public sealed class RunnerChatTests(RunnerChatTests.TinyChatModel model) : IClas
         // and SFT trains the 12 chat markers' embedding rows (12 · 16) unless told tokens=none.
         Assert.Contains("LoRA 1 adapters and 12 token rows: 704 trainable parameters", run.Stdout + run.Stderr);
         Assert.Contains("lr 0.006 → 0.0006", run.Stdout + run.Stderr);
+        Assert.Contains("LoRA mixture: arithmetic 4, spelling 2.5, tool-arithmetic 1, lists 1.75", run.Stdout + run.Stderr);
     }
 
     [Fact]
