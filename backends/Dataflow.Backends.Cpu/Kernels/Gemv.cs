@@ -15,7 +15,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// reads one chunk front to back into its own partial C (one row of A: row after row of B scaled into
 /// C; a few rows: strips of 16 columns with a 4 × 16 tile of C in registers), and the partials are
 /// added in chunk order.</item>
-/// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 16 consecutive columns (rows
+/// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 64 consecutive columns (rows
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>).</item>
 /// </list>
 /// The chunking depends on the shape alone (not on the thread count) and one row of A is summed in
@@ -30,8 +30,8 @@ internal static unsafe class Gemv
 
     private const int StripWidth = 16;
 
-    /// <summary>Columns (rows of W) per task of the transposed layout.</summary>
-    private const int TransposedColumns = 16;
+    /// <summary>Columns (rows of W) per task of the transposed layout: its two or four read streams (<see cref="GemvTransposedTiles"/>) 16–32 columns long.</summary>
+    private const int TransposedColumns = 64;
 
     /// <summary>About this many chunks of rows of B (the parallelism of the row-major layout).</summary>
     private const int RowChunks = 8;
