@@ -13,9 +13,9 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// <list type="bullet">
 /// <item>B rows contiguous (x · W): the rows of B are cut into about eight chunks of whole rows; a task
 /// reads one chunk front to back into its own partial C (one row of A: row after row of B scaled into
-/// C; a few rows: strips of 16 columns with a 4 × 16 tile of C in registers), and the partials are
-/// added in chunk order.</item>
-/// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 16 consecutive columns (rows
+/// C, four chunks a quarter of B apart in step; a few rows: strips of 16 columns with a 4 × 16 tile of C
+/// in registers), and the partials are added in chunk order.</item>
+/// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 64 consecutive columns (rows
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>).</item>
 /// </list>
 /// The chunking depends on the shape alone (not on the thread count) and one row of A is summed in
@@ -30,11 +30,18 @@ internal static unsafe class Gemv
 
     private const int StripWidth = 16;
 
-    /// <summary>Columns (rows of W) per task of the transposed layout.</summary>
-    private const int TransposedColumns = 16;
+    /// <summary>Columns (rows of W) per task of the transposed layout: its two or four read streams (<see cref="GemvTransposedTiles"/>) 16–32 columns long.</summary>
+    private const int TransposedColumns = 64;
 
     /// <summary>About this many chunks of rows of B (the parallelism of the row-major layout).</summary>
     private const int RowChunks = 8;
+
+    /// <summary>
+    /// Chunks one row of A reads in step per task (row-major layout): four streams a quarter of B apart. A
+    /// chunk of a decode projection is a few rows of a few KiB, so alone it is read as four short runs
+    /// (four rows) one row apart, which the prefetchers follow badly (≈1.3× slower, measured on 15M's layers).
+    /// </summary>
+    private const int LockstepChunks = 4;
 
     /// <summary>Columns per task of the row-major layout with a few rows (whole strips).</summary>
     private const int FewRowsColumns = 8 * StripWidth;
@@ -87,7 +94,7 @@ internal static unsafe class Gemv
     {
         public readonly Action<int, int> Body;
         private Layout _layout;
-        private int _batch, _m, _n, _k, _chunkRows, _chunks, _columnsPerTask, _columnTasks;
+        private int _batch, _m, _n, _k, _chunkRows, _chunks, _chunkTasks, _columnsPerTask, _columnTasks;
         private float* _a, _b, _c, _partials;
         private ushort* _b16;
         private Gemm.Operand _opA, _opB;
@@ -126,7 +133,10 @@ internal static unsafe class Gemv
                 (_columnsPerTask, _columnTasks) = (TransposedColumns, (n + TransposedColumns - 1) / TransposedColumns);
                 OpsPerTask = 2L * k * m * TransposedColumns;
             }
-            Tasks = batch * _chunks * _columnTasks;
+            // One row of A reads four chunks of B's rows per task, in step (see GemvRowKernels.FourChunksTimesRows).
+            _chunkTasks = _layout == Layout.RowMajor && m == 1 ? (_chunks + LockstepChunks - 1) / LockstepChunks : _chunks;
+            if (_chunkTasks < _chunks) OpsPerTask *= LockstepChunks;
+            Tasks = batch * _chunkTasks * _columnTasks;
         }
 
         public void Clear()
@@ -139,7 +149,7 @@ internal static unsafe class Gemv
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Execute(int first, int last)
         {
-            int perBatch = _chunks * _columnTasks;
+            int perBatch = _chunkTasks * _columnTasks;
             long size = (long)_m * _n;
             for (int t = first; t < last; t++)
             {
@@ -152,13 +162,16 @@ internal static unsafe class Gemv
                 switch (_layout)
                 {
                     case Layout.RowMajor:
+                        if (_m == 1)
+                        {
+                            if (b16 is not null) ChunksOfOneRow<ushort, Bf16Words>(q, bi, a, b16, j0, columns);
+                            else ChunksOfOneRow<float, F32Words>(q, bi, a, b, j0, columns);
+                            break;
+                        }
                         int p0 = q * _chunkRows, rows = Math.Min(_chunkRows, _k - p0);
                         long chunk = p0 * _opB.RowStride + j0;
-                        // Chunk 0 writes C itself; chunk q its own partial (batch-major like C).
-                        float* c = (q == 0 ? _c : _partials + (q - 1) * _batch * size) + bi * size;
-                        if (_m == 1 && b16 is not null) GemvRowKernels.RowTimesRows<ushort, Bf16Words>(rows, a + p0, b16 + chunk, _opB.RowStride, c + j0, columns);
-                        else if (_m == 1) GemvRowKernels.RowTimesRows<float, F32Words>(rows, a + p0, b + chunk, _opB.RowStride, c + j0, columns);
-                        else if (b16 is not null) StreamRows<ushort, Bf16Words>(_m, _n, rows, a + p0, _opA.RowStride, b16 + chunk, _opB.RowStride, c + j0, columns);
+                        float* c = Partial(q, bi);
+                        if (b16 is not null) StreamRows<ushort, Bf16Words>(_m, _n, rows, a + p0, _opA.RowStride, b16 + chunk, _opB.RowStride, c + j0, columns);
                         else StreamRows<float, F32Words>(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
@@ -171,6 +184,34 @@ internal static unsafe class Gemv
                         _c[bi * size + i] = b16 is not null ? GemvRowKernels.Dot<ushort, Bf16Words>(_k, ai, b16) : GemvRowKernels.Dot<float, F32Words>(_k, ai, b);
                         break;
                 }
+            }
+        }
+
+        /// <summary>Where chunk <paramref name="q"/> of batch <paramref name="bi"/> sums: chunk 0 into C itself, chunk q into its own partial (batch-major like C).</summary>
+        private float* Partial(int q, int bi) => (q == 0 ? _c : _partials + (long)(q - 1) * _batch * _m * _n) + (long)bi * _m * _n;
+
+        /// <summary>
+        /// One row of A against the chunks g, g + G, g + 2G, g + 3G of B's rows (G the chunk tasks): four
+        /// chunks a chunk task apart in step when all four are whole (four read streams far apart), else each alone.
+        /// </summary>
+        private void ChunksOfOneRow<T, TWords>(int g, int bi, float* a, T* b, int j0, int columns)
+            where T : unmanaged where TWords : IWeightWords<T>
+        {
+            long rsB = _opB.RowStride;
+            int q3 = g + 3 * _chunkTasks;
+            if (q3 < _chunks && (q3 + 1) * _chunkRows <= _k)
+            {
+                long apart = (long)_chunkTasks * _chunkRows;
+                float* x = a + g * _chunkRows;
+                T* rows = b + g * _chunkRows * rsB + j0;
+                GemvRowKernels.FourChunksTimesRows<T, TWords>(_chunkRows, x, apart, rows, apart * rsB, rsB,
+                    Partial(g, bi) + j0, Partial(g + _chunkTasks, bi) + j0, Partial(g + 2 * _chunkTasks, bi) + j0, Partial(q3, bi) + j0, columns);
+                return;
+            }
+            for (int q = g; q < _chunks; q += _chunkTasks)
+            {
+                int p0 = q * _chunkRows, count = Math.Min(_chunkRows, _k - p0);
+                GemvRowKernels.RowTimesRows<T, TWords>(count, a + p0, b + p0 * rsB + j0, rsB, Partial(q, bi) + j0, columns);
             }
         }
     }

@@ -67,6 +67,43 @@ internal static unsafe class GemvRowKernels
         }
     }
 
+    /// <summary>
+    /// Four chunks of <see cref="RowTimesRows{T, TWords}"/> at once, each <paramref name="k"/> rows of B into its own
+    /// c: chunk i reads x + i·<paramref name="xApart"/> and the rows from b + i·<paramref name="bApart"/>. One row
+    /// of each chunk per step, so B is read as four sequential streams far apart; every c[j] is the same chain of
+    /// fused multiply-adds over its chunk's rows in order as there, so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FourChunksTimesRows<T, TWords>(int k, float* x, long xApart, T* b, long bApart, long rsB, float* c0, float* c1, float* c2, float* c3, int w)
+        where T : unmanaged where TWords : IWeightWords<T>
+    {
+        new Span<float>(c0, w).Clear();
+        new Span<float>(c1, w).Clear();
+        new Span<float>(c2, w).Clear();
+        new Span<float>(c3, w).Clear();
+        for (int p = 0; p < k; p++)
+        {
+            T* r0 = b + p * rsB, r1 = r0 + bApart, r2 = r1 + bApart, r3 = r2 + bApart;
+            float s0 = x[p], s1 = x[p + xApart], s2 = x[p + 2 * xApart], s3 = x[p + 3 * xApart];
+            Vector256<float> x0 = Vector256.Create(s0), x1 = Vector256.Create(s1), x2 = Vector256.Create(s2), x3 = Vector256.Create(s3);
+            int j = 0;
+            for (; j + 8 <= w; j += 8)
+            {
+                Vector256.FusedMultiplyAdd(x0, TWords.Load8(r0 + j), Vector256.Load(c0 + j)).Store(c0 + j);
+                Vector256.FusedMultiplyAdd(x1, TWords.Load8(r1 + j), Vector256.Load(c1 + j)).Store(c1 + j);
+                Vector256.FusedMultiplyAdd(x2, TWords.Load8(r2 + j), Vector256.Load(c2 + j)).Store(c2 + j);
+                Vector256.FusedMultiplyAdd(x3, TWords.Load8(r3 + j), Vector256.Load(c3 + j)).Store(c3 + j);
+            }
+            for (; j < w; j++)
+            {
+                c0[j] = MathF.FusedMultiplyAdd(s0, TWords.ToSingle(r0[j]), c0[j]);
+                c1[j] = MathF.FusedMultiplyAdd(s1, TWords.ToSingle(r1[j]), c1[j]);
+                c2[j] = MathF.FusedMultiplyAdd(s2, TWords.ToSingle(r2[j]), c2[j]);
+                c3[j] = MathF.FusedMultiplyAdd(s3, TWords.ToSingle(r3[j]), c3[j]);
+            }
+        }
+    }
+
     /// <summary>x · y over k: four accumulators 32 floats a step (so the loads, not the adds' latency, set the pace), then 8 at a time, then one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot<T, TWords>(int k, float* x, T* y)

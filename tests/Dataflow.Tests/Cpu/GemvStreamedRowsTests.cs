@@ -14,6 +14,7 @@ public class GemvStreamedRowsTests
     [InlineData(13, 65, 1)]
     [InlineData(1, 864, 288)]
     [InlineData(1, 37, 1152)]
+    [InlineData(1, 300, 300)]     // eight chunks of 40 rows but the last: four read in step, four alone
     [InlineData(1, 3, 5)]
     public void Few_rows_times_a_wide_matrix_match_a_naive_sum(int m, int n, int k)
     {
@@ -26,6 +27,7 @@ public class GemvStreamedRowsTests
     [InlineData(300, 288)]
     [InlineData(1153, 1152)]
     [InlineData(96, 47)]
+    [InlineData(864, 300)]
     public void One_row_alone_gives_the_bits_it_gets_among_sixteen(int n, int k)
     {
         foreach (bool transposed in new[] { false, true })

@@ -50,7 +50,7 @@ public static class GenerateBenchCommand
             var total = Stopwatch.StartNew();
             output.WriteLine($"gpt-generate: {count} tokens per sequence (fewer, at least 32, where a row would take over {RowBudget.TotalSeconds:F0} s: see tokens), greedy, {JobSystem.Shared.WorkerCount} threads; each row against the read bandwidth measured just before it");
             output.WriteLine($"(bound: every weight read once per step at that bandwidth; reference: a run.c-style hand-written batch-1 loop, same shape and weight bytes, this run;");
-            output.WriteLine($" x b1: tokens/s over the batch-1 row's; TTFT{GenerateBench.PromptTokens}: one {GenerateBench.PromptTokens}-token prompt alone, submission to first token, median of 3; one model and decoder per shape serve every batch)");
+            output.WriteLine($" x b1: tokens/s over the batch-1 row's; TTFT{GenerateBench.PromptTokens}: one {GenerateBench.PromptTokens}-token prompt alone, submission to first token, median of 5 after its path is warm; one model and decoder per shape serve every batch)");
             output.WriteLine($"{"shape",-6} {"batch",5} {"weights",7} {"MB",7} {"tokens/s",9} {"ms/token",9} {"tokens",6} {"x b1",6} {"GB/s",6} {"bound tok/s",12} {"of bound",9} {"ref tok/s",10} {"of ref",7} {$"TTFT{GenerateBench.PromptTokens} ms",10} {"setup+warm+run s",16}");
             var rows = new JsonArray();
             foreach (var shape in wanted)
