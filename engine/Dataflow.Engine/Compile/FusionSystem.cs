@@ -34,14 +34,15 @@ public sealed class FusionSystem : ISystem
     public string Name => nameof(FusionSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(TensorNode), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
-        writes: [typeof(KernelInfo), typeof(AliasOf)]);
+        reads: [typeof(CompileContext), typeof(NodeTable), typeof(EntityList), typeof(TensorNode), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
+        writes: [typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(AliasOf)]);
 
     public void Run(World world)
     {
         _context = world.Resource<CompileContext>();
+        var nodeTable = world.Resource<NodeTable>();
         var loaded = new Dictionary<Node, Entity>();
-        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => loaded[tensor.Node] = entity);
+        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => loaded[nodeTable[tensor.Node]] = entity);
         // In graph order: consumer lists (and so which reader blocks a join) follow it.
         _tensorOf = [];
         foreach (var node in _context.Graph.Nodes)
@@ -79,7 +80,7 @@ public sealed class FusionSystem : ISystem
             groupOf[node] = group;
         }
 
-        var kernels = new List<(Node Root, KernelInfo Info)>();
+        var kernels = new List<(Node Root, KernelDraft Draft)>();
         foreach (var node in nodes)
         {
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
@@ -91,13 +92,11 @@ public sealed class FusionSystem : ISystem
                 kernels.Add((node, SingleOpKernel(world, node)));
         }
 
+        var specs = new SpecTable();
+        world.SetResource(specs);
+        var lists = world.Resource<EntityList>();
         int order = 0;
-        foreach (var (_, info) in kernels.OrderBy(k => k.Root.Id))
-        {
-            var kernelInfo = info;
-            kernelInfo.Order = order++;
-            world.Create(kernelInfo);
-        }
+        foreach (var (_, draft) in kernels.OrderBy(k => k.Root.Id)) draft.Create(world, specs, lists, order++);
     }
 
     /// <summary>
@@ -106,9 +105,9 @@ public sealed class FusionSystem : ISystem
     /// place), and when the backend supports the kernel: elsewhere the elementwise fusion takes the
     /// same nodes, so fusion is per backend capability.
     /// </summary>
-    private Dictionary<Node, (LayerNormPattern.Match Match, KernelInfo Kernel)> MatchLayerNorms(World world, List<Node> nodes, Dictionary<Node, List<Node>> consumers)
+    private Dictionary<Node, (LayerNormPattern.Match Match, KernelDraft Kernel)> MatchLayerNorms(World world, List<Node> nodes, Dictionary<Node, List<Node>> consumers)
     {
-        var found = new Dictionary<Node, (LayerNormPattern.Match, KernelInfo)>();
+        var found = new Dictionary<Node, (LayerNormPattern.Match, KernelDraft)>();
         var taken = new HashSet<Node>();
         foreach (var node in nodes)
         {
@@ -131,13 +130,11 @@ public sealed class FusionSystem : ISystem
                 ImmediateValue(match.Constants[0]), ImmediateValue(match.Constants[1]), ImmediateValue(match.Constants[2]), [.. outputs]);
             if (!_context.Backend.SupportsOp(spec).IsSupported) continue;
             taken.UnionWith(members);
-            found[node] = (match, new KernelInfo
-            {
-                Spec = spec,
-                Inputs = [_tensorOf[match.X], _tensorOf[match.Gain], _tensorOf[match.Bias]],
-                Outputs = [.. outputs.Select(s => _tensorOf[match.Stages[(int)s]])],
-                Nodes = [.. match.Members.OrderBy(m => m.Id)],
-            });
+            found[node] = (match, new KernelDraft(
+                spec,
+                [_tensorOf[match.X], _tensorOf[match.Gain], _tensorOf[match.Bias]],
+                [.. outputs.Select(s => _tensorOf[match.Stages[(int)s]])],
+                [.. match.Members.OrderBy(m => m.Id).Select(m => _tensorOf[m])]));
         }
         return found;
     }
@@ -225,13 +222,12 @@ public sealed class FusionSystem : ISystem
         return outputs;
     }
 
-    private bool SameShape(World world, Node a, Node b) =>
-        world.Get<TensorInfo>(_tensorOf[a]).Desc.Shape.AsSpan().SequenceEqual(world.Get<TensorInfo>(_tensorOf[b]).Desc.Shape);
+    private bool SameShape(World world, Node a, Node b) => world.Get<TensorInfo>(_tensorOf[a]).SameShape(world.Get<TensorInfo>(_tensorOf[b]));
 
     private float ImmediateValue(Node node) =>
         node.Attrs.Count is { } count ? count.Evaluate(_context.Bindings) : (float)node.Attrs.Value;
 
-    private KernelInfo FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
+    private KernelDraft FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
     {
         var memberSet = members.ToHashSet();
         var registerOf = new Dictionary<Node, int>();
@@ -278,16 +274,10 @@ public sealed class FusionSystem : ISystem
             program.ToImmutable(),
             [.. outputs.Select(o => registerOf[o])],
             [.. outputs.Select(o => o.DType)]);
-        return new KernelInfo
-        {
-            Spec = spec,
-            Inputs = [.. inputs.Select(i => _tensorOf[i])],
-            Outputs = [.. outputs.Select(o => _tensorOf[o])],
-            Nodes = [.. members.OrderBy(m => m.Id)],
-        };
+        return new KernelDraft(spec, [.. inputs.Select(i => _tensorOf[i])], [.. outputs.Select(o => _tensorOf[o])], [.. members.OrderBy(m => m.Id).Select(m => _tensorOf[m])]);
     }
 
-    private KernelInfo SingleOpKernel(World world, Node node)
+    private KernelDraft SingleOpKernel(World world, Node node)
     {
         var spec = new OpKernelSpec(
             node.Op,
@@ -297,13 +287,6 @@ public sealed class FusionSystem : ISystem
         {
             Count = node.Attrs.Count?.Evaluate(_context.Bindings) ?? 0,
         };
-        return new KernelInfo
-        {
-            Spec = spec,
-            Inputs = [.. node.Inputs.Select(i => _tensorOf[i])],
-            Outputs = [_tensorOf[node]],
-            Nodes = [node],
-            UsesSeed = node.Op == OpCode.DropoutMask,
-        };
+        return new KernelDraft(spec, [.. node.Inputs.Select(i => _tensorOf[i])], [_tensorOf[node]], [_tensorOf[node]], UsesSeed: node.Op == OpCode.DropoutMask);
     }
 }
