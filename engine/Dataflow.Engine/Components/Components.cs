@@ -111,3 +111,15 @@ public struct Timing
     public double Milliseconds;
     public long Launches;
 }
+
+/// <summary>The tensors a tensor's op reads, in operand order (x · x lists x twice), in the <see cref="EntityList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+public struct Operands
+{
+    public ListRange Tensors;
+}
+
+/// <summary>The loaded tensors whose ops read this one, each once, in graph order, in the <see cref="EntityList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+public struct Readers
+{
+    public ListRange Tensors;
+}
