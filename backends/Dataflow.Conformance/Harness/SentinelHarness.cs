@@ -33,23 +33,25 @@ public static class SentinelHarness
         var world = compiled.World;
         var faults = new List<string>();
         var buffers = new Dictionary<Entity, (IDeviceBuffer Buffer, TensorDesc Desc)>();
-        var written = compiled.Kernels.SelectMany(k => world.Get<KernelInfo>(k).Outputs).Select(t => Root(world, t)).ToHashSet();
+        var written = compiled.Kernels.SelectMany(k => world.Outputs(world.Get<KernelInfo>(k))).Select(t => Root(world, t)).ToHashSet();
         bool seeded = false;
         try
         {
             foreach (var kernel in compiled.Kernels)
             {
                 var info = world.Get<KernelInfo>(kernel);
+                var spec = world.Spec(info);
+                var operands = world.Inputs(info).Concat(world.Outputs(info)).ToArray();
                 seeded |= info.UsesSeed;
                 var bound = new List<IDeviceBuffer>();
-                foreach (var tensor in info.Inputs.Concat(info.Outputs))
+                foreach (var tensor in operands)
                 {
                     var root = Root(world, tensor);
                     if (!buffers.TryGetValue(root, out var entry))
                     {
                         var desc = world.Get<TensorInfo>(root).Desc;
                         var initial = InitialContents(world, root, desc, instance, written.Contains(root));
-                        if (initial is null) faults.Add($"k{info.Order} {info.Spec.DisplayName} reads {Describe(world, root)}, which no kernel writes and nothing feeds");
+                        if (initial is null) faults.Add($"k{info.Order} {spec.DisplayName} reads {Describe(world, root)}, which no kernel writes and nothing feeds");
                         var buffer = backend.Allocate(desc.Elements + Padding);
                         backend.Upload(buffer, initial ?? Sentinels(desc.Elements + Padding));
                         buffers[root] = entry = (buffer, desc);
@@ -57,19 +59,19 @@ public static class SentinelHarness
                     bound.Add(entry.Buffer);
                 }
 
-                var compiledKernel = backend.Compile(info.Spec);
+                var compiledKernel = backend.Compile(spec);
                 var launch = info.UsesSeed ? new LaunchParams(Seed, null) : LaunchParams.None;
                 backend.Enqueue(compiledKernel, bound.ToArray(), in launch);
                 backend.Wait();
 
-                foreach (var tensor in info.Inputs.Concat(info.Outputs).Select(t => Root(world, t)).Distinct())
+                foreach (var tensor in operands.Select(t => Root(world, t)).Distinct())
                 {
                     var (buffer, desc) = buffers[tensor];
                     var tail = new int[Padding];
                     backend.Download(buffer, tail, desc.Elements);
                     int first = Array.FindIndex(tail, bits => bits != SentinelBits);
                     if (first >= 0)
-                        faults.Add($"k{info.Order} {info.Spec.DisplayName} wrote past the end of {Describe(world, tensor)}: element +{first} of the padding is 0x{tail[first]:X8}");
+                        faults.Add($"k{info.Order} {spec.DisplayName} wrote past the end of {Describe(world, tensor)}: element +{first} of the padding is 0x{tail[first]:X8}");
                 }
             }
 
@@ -94,14 +96,14 @@ public static class SentinelHarness
         world.Has<AliasOf>(tensor) ? Root(world, world.Get<AliasOf>(tensor).Source) : tensor;
 
     private static string Describe(World world, Entity tensor) =>
-        $"%{world.Get<TensorNode>(tensor).Node.Id} {world.Get<TensorInfo>(tensor).Desc}";
+        $"%{world.Node(tensor).Id} {world.Get<TensorInfo>(tensor).Desc}";
 
     /// <summary>The bits a fresh buffer starts with: fed values then sentinels, or all sentinels for a kernel's output.</summary>
     private static int[]? InitialContents(World world, Entity root, TensorDesc desc, CaseInstance instance, bool writtenByKernel)
     {
         Array? values = null;
-        if (world.Has<InputTag>(root)) values = instance.Inputs[world.Get<InputTag>(root).Name];
-        else if (world.Has<ParamTag>(root)) values = instance.Parameters[world.Get<ParamTag>(root).Name];
+        if (world.Has<InputTag>(root)) values = instance.Inputs[world.Name(world.Get<InputTag>(root).Name)];
+        else if (world.Has<ParamTag>(root)) values = instance.Parameters[world.Name(world.Get<ParamTag>(root).Name)];
         else if (!writtenByKernel) return null;
 
         var bits = Sentinels(desc.Elements + Padding);

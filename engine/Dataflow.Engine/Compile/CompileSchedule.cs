@@ -7,7 +7,12 @@ namespace Dataflow.Engine.Compile;
 /// declares reading and writing: load → bind shapes → fuse → place → plan memory → compile.
 /// Placement comes before memory planning because the copy tensors and kernels it inserts (where a
 /// kernel falls back to the CPU) are planned like any other; compilation runs in parallel over the
-/// kernels inside <see cref="CompileSystem"/>.
+/// kernels inside <see cref="CompileSystem"/>. Fusion and placement both read and grow the
+/// <see cref="Components.EntityList"/> (placement rewires the kernels fusion made), which derives
+/// an order each way; an explicit 'after' says placement comes second. Compilation needs nothing memory planning writes, but
+/// runs after it: backends take concurrent compiles, not compiles concurrent with allocation and
+/// upload (memory planning allocates and zeroes buffers), and a plan that does not fit should fail
+/// before any kernel is built.
 /// </summary>
 public static class CompileSchedule
 {
@@ -18,7 +23,7 @@ public static class CompileSchedule
         .Add(new GraphLoadSystem(), Stage)
         .Add(new ShapeBindingSystem(), Stage)
         .Add(new FusionSystem(), Stage)
-        .Add(new PlacementSystem(), Stage)
+        .Add(new PlacementSystem(), Stage, after: nameof(FusionSystem))
         .Add(new MemoryPlanningSystem(), Stage)
-        .Add(new CompileSystem(), Stage);
+        .Add(new CompileSystem(), Stage, after: nameof(MemoryPlanningSystem));
 }

@@ -11,7 +11,8 @@ namespace Dataflow.Engine.Compile;
 /// build source per kernel (clBuildProgram, GLSL to SPIR-V and a pipeline), so the distinct specs
 /// are compiled in parallel on the job system; backends must take concurrent <see cref="IBackend.Compile"/>
 /// calls. A failure is reported for the first failing kernel in dispatch order, as a serial loop would.
-/// Copy kernels (<see cref="TransferSpec"/>) are the engine's own and need no backend.
+/// Copy kernels (<see cref="TransferSpec"/>) are the engine's own and need no backend. It makes the
+/// <see cref="KernelTable"/>; kernels of one spec on one backend share an entry.
 /// </summary>
 public sealed class CompileSystem : ISystem, IDeferredChanges
 {
@@ -20,13 +21,17 @@ public sealed class CompileSystem : ISystem, IDeferredChanges
     public string Name => nameof(CompileSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(KernelInfo), typeof(Placement), typeof(BufferSlot)],
-        writes: [typeof(CompiledKernel), typeof(Timing)]);
+        reads: [typeof(SpecTable), typeof(BackendTable), typeof(KernelInfo), typeof(Placement)],
+        writes: [typeof(KernelTable), typeof(CompiledKernel), typeof(Timing)]);
 
     public CommandBuffer Commands { get; } = new();
 
     public void Run(World world)
     {
+        var specs = world.Resource<SpecTable>();
+        var backends = world.Resource<BackendTable>();
+        var table = new KernelTable();
+        world.SetResource(table);
         var kernels = new List<(Entity Kernel, KernelInfo Info, Placement Placement)>();
         world.ForEachWithEntity(in Kernels, (Entity kernel, ref KernelInfo info, ref Placement placement) => kernels.Add((kernel, info, placement)));
         kernels.Sort((a, b) => a.Info.Order.CompareTo(b.Info.Order));
@@ -38,12 +43,14 @@ public sealed class CompileSystem : ISystem, IDeferredChanges
         for (int k = 0; k < kernels.Count; k++)
         {
             var (_, info, placement) = kernels[k];
-            if (info.Spec is TransferSpec) { compiledAt[k] = -1; continue; }
-            var key = (placement.Backend, info.Spec.Key);
+            var spec = specs[info.Spec];
+            if (spec is TransferSpec) { compiledAt[k] = -1; continue; }
+            var backend = backends[placement.Backend];
+            var key = (backend, spec.Key);
             if (!indexOf.TryGetValue(key, out int at))
             {
                 indexOf[key] = at = distinct.Count;
-                distinct.Add((placement.Backend, info.Spec));
+                distinct.Add((backend, spec));
             }
             compiledAt[k] = at;
         }
@@ -60,12 +67,13 @@ public sealed class CompileSystem : ISystem, IDeferredChanges
         });
         foreach (var failure in failures) failure?.Throw();
 
+        // Table entries in dispatch order: the distinct compiles, then a copy kernel each.
+        var entryOf = compiled.Select(table.Intern).ToArray();
         for (int k = 0; k < kernels.Count; k++)
         {
             var (kernel, info, _) = kernels[k];
-            var buffers = info.Inputs.Concat(info.Outputs).Select(t => world.Get<BufferSlot>(t).Buffer).ToArray();
-            var kernelCode = compiledAt[k] < 0 ? new TransferKernel((TransferSpec)info.Spec) : compiled[compiledAt[k]];
-            Commands.Add(kernel, new CompiledKernel { Kernel = kernelCode, Buffers = buffers });
+            int index = compiledAt[k] >= 0 ? entryOf[compiledAt[k]] : table.Intern(new TransferKernel((TransferSpec)specs[info.Spec]));
+            Commands.Add(kernel, new CompiledKernel { Kernel = index });
             Commands.Add(kernel, new Timing());
         }
     }

@@ -25,53 +25,45 @@ namespace Dataflow.Engine.Compile;
 /// </summary>
 public sealed class FusionSystem : ISystem
 {
-    private static readonly QueryDescription Tensors = new QueryDescription().WithAll<TensorNode>();
-
-    // Per run: the inputs, and each loaded node's tensor entity (from a query over TensorNode).
+    // Per run: the inputs, and the loaded tensors with their edges as the world holds them.
     private CompileContext _context = null!;
-    private Dictionary<Node, Entity> _tensorOf = null!;
+    private TensorGraph _graph = null!;
 
     public string Name => nameof(FusionSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(TensorNode), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
-        writes: [typeof(KernelInfo), typeof(AliasOf)]);
+        reads: [typeof(CompileContext), typeof(NodeTable), typeof(EntityList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
+        writes: [typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(AliasOf)]);
 
     public void Run(World world)
     {
         _context = world.Resource<CompileContext>();
-        var loaded = new Dictionary<Node, Entity>();
-        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => loaded[tensor.Node] = entity);
-        // In graph order: consumer lists (and so which reader blocks a join) follow it.
-        _tensorOf = [];
-        foreach (var node in _context.Graph.Nodes)
-            if (loaded.TryGetValue(node, out var entity)) _tensorOf[node] = entity;
-        var consumers = CountConsumers();
+        _graph = TensorGraph.Read(world);
         var groupOf = new Dictionary<Node, List<Node>>();
-        var nodes = _tensorOf.Keys.OrderBy(n => n.Id).ToList();
-        var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes, consumers) : [];
+        var nodes = _graph.Nodes;
+        var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes) : [];
         var claimed = patterns.Values.SelectMany(p => p.Match.Members).ToHashSet();
 
         foreach (var node in nodes)
         {
             if (IsAlias(node))
             {
-                world.Add(_tensorOf[node], new AliasOf { Source = _tensorOf[node.Inputs[0]] });
+                world.Add(_graph[node], new AliasOf { Source = _graph[_graph.Operands(node)[0]] });
                 continue;
             }
             if (node.Op == OpCode.StoreRows)
             {
-                CheckWrittenInPlace(node, consumers);
-                world.Add(_tensorOf[node], new AliasOf { Source = _tensorOf[node.Inputs[0]] });
+                CheckWrittenInPlace(node);
+                world.Add(_graph[node], new AliasOf { Source = _graph[_graph.Operands(node)[0]] });
             }
             if (!IsFusable(node) || claimed.Contains(node)) continue;
             var group = new List<Node> { node };
             if (_context.Options.Fusion)
             {
-                foreach (var input in node.Inputs.Distinct())
+                foreach (var input in _graph.Operands(node).Distinct())
                 {
                     if (!groupOf.TryGetValue(input, out var producerGroup) || !SameShape(world, input, node)) continue;
-                    if (TryJoin(world, [.. group, .. producerGroup], node, consumers, groupOf) is not { } joined) continue;
+                    if (TryJoin(world, [.. group, .. producerGroup], node, groupOf) is not { } joined) continue;
                     group = joined;
                     foreach (var member in group) if (member != node) groupOf.Remove(member);
                 }
@@ -79,25 +71,23 @@ public sealed class FusionSystem : ISystem
             groupOf[node] = group;
         }
 
-        var kernels = new List<(Node Root, KernelInfo Info)>();
+        var kernels = new List<(Node Root, KernelDraft Draft)>();
         foreach (var node in nodes)
         {
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
             if (patterns.TryGetValue(node, out var pattern)) kernels.Add((node, pattern.Kernel));
             else if (claimed.Contains(node)) continue;
             else if (groupOf.TryGetValue(node, out var members))
-                kernels.Add((node, FusedKernel(world, node, members, KernelOutputs(world, node, members, consumers))));
-            else if (!IsFusable(node) && !(IsImmediate(node) && !NeedsMaterialising(node)))
+                kernels.Add((node, FusedKernel(world, node, members, KernelOutputs(world, node, members))));
+            else if (!IsFusable(node) && !(IsImmediate(node) && !NeedsMaterialising(world, node)))
                 kernels.Add((node, SingleOpKernel(world, node)));
         }
 
+        var specs = new SpecTable();
+        world.SetResource(specs);
+        var lists = world.Resource<EntityList>();
         int order = 0;
-        foreach (var (_, info) in kernels.OrderBy(k => k.Root.Id))
-        {
-            var kernelInfo = info;
-            kernelInfo.Order = order++;
-            world.Create(kernelInfo);
-        }
+        foreach (var (_, draft) in kernels.OrderBy(k => k.Root.Id)) draft.Create(world, specs, lists, order++);
     }
 
     /// <summary>
@@ -106,13 +96,13 @@ public sealed class FusionSystem : ISystem
     /// place), and when the backend supports the kernel: elsewhere the elementwise fusion takes the
     /// same nodes, so fusion is per backend capability.
     /// </summary>
-    private Dictionary<Node, (LayerNormPattern.Match Match, KernelInfo Kernel)> MatchLayerNorms(World world, List<Node> nodes, Dictionary<Node, List<Node>> consumers)
+    private Dictionary<Node, (LayerNormPattern.Match Match, KernelDraft Kernel)> MatchLayerNorms(World world, IReadOnlyList<Node> nodes)
     {
-        var found = new Dictionary<Node, (LayerNormPattern.Match, KernelInfo)>();
+        var found = new Dictionary<Node, (LayerNormPattern.Match, KernelDraft)>();
         var taken = new HashSet<Node>();
         foreach (var node in nodes)
         {
-            if (LayerNormPattern.TryMatch(node) is not { } match || !match.Members.All(_tensorOf.ContainsKey)) continue;
+            if (LayerNormPattern.TryMatch(_graph, node) is not { } match) continue;
             var members = match.Members.ToHashSet();
             if (members.Overlaps(taken)) continue;
             var outputs = new List<LayerNormStage> { LayerNormStage.Output };
@@ -120,49 +110,39 @@ public sealed class FusionSystem : ISystem
             for (var stage = LayerNormStage.MeanSum; stage < LayerNormStage.Output; stage++)
             {
                 var member = match.Stages[(int)stage];
-                var outside = consumers[member].Where(c => !members.Contains(c)).ToList();
+                var outside = _graph.Readers(member).Where(c => !members.Contains(c)).ToList();
                 readBeforeRoot |= outside.Any(c => c.Id < node.Id);
                 if (outside.Count > 0 || NeededAfterStep(world, member)) outputs.Add(stage);
             }
             if (readBeforeRoot) continue;
-            var x = world.Get<TensorInfo>(_tensorOf[match.X]).Desc;
+            var x = world.Get<TensorInfo>(_graph[match.X]).Desc;
             long width = x.Shape[^1];
             var spec = new LayerNormSpec(x.Elements / Math.Max(1, width), width,
                 ImmediateValue(match.Constants[0]), ImmediateValue(match.Constants[1]), ImmediateValue(match.Constants[2]), [.. outputs]);
             if (!_context.Backend.SupportsOp(spec).IsSupported) continue;
             taken.UnionWith(members);
-            found[node] = (match, new KernelInfo
-            {
-                Spec = spec,
-                Inputs = [_tensorOf[match.X], _tensorOf[match.Gain], _tensorOf[match.Bias]],
-                Outputs = [.. outputs.Select(s => _tensorOf[match.Stages[(int)s]])],
-                Nodes = [.. match.Members.OrderBy(m => m.Id)],
-            });
+            found[node] = (match, new KernelDraft(
+                spec,
+                [_graph[match.X], _graph[match.Gain], _graph[match.Bias]],
+                [.. outputs.Select(s => _graph[match.Stages[(int)s]])],
+                [.. match.Members.OrderBy(m => m.Id).Select(m => _graph[m])]));
         }
         return found;
-    }
-
-    private Dictionary<Node, List<Node>> CountConsumers()
-    {
-        var consumers = _tensorOf.Keys.ToDictionary(n => n, _ => new List<Node>());
-        foreach (var node in _tensorOf.Keys)
-            foreach (var input in node.Inputs.Distinct())
-                consumers[input].Add(node);
-        return consumers;
     }
 
     /// <summary>
     /// store_rows overwrites its target's storage, so the target (and whatever it aliases, up to the
     /// tensor that owns the storage) must be read by nothing else, and must not be a parameter.
     /// </summary>
-    private static void CheckWrittenInPlace(Node node, Dictionary<Node, List<Node>> consumers)
+    private void CheckWrittenInPlace(Node node)
     {
-        for (var target = node.Inputs[0]; ; target = target.Inputs[0])
+        for (var target = _graph.Operands(node)[0]; ; target = _graph.Operands(target)[0])
         {
+            var consumers = _graph.Readers(target);
             if (target.Op == OpCode.Parameter)
                 throw new CompileException($"store_rows %{node.Id} would overwrite parameter '{target.Attrs.Name}' in place");
-            if (consumers[target].Count != 1)
-                throw new CompileException($"store_rows %{node.Id} writes %{target.Id} in place, but %{target.Id} is also read by %{consumers[target].First(c => c != node).Id}");
+            if (consumers.Count != 1)
+                throw new CompileException($"store_rows %{node.Id} writes %{target.Id} in place, but %{target.Id} is also read by %{consumers.First(c => c != node).Id}");
             if (!IsAlias(target)) return;
             node = target;
         }
@@ -176,9 +156,8 @@ public sealed class FusionSystem : ISystem
     /// <summary>A scalar constant whose value is known at compile time is written into the kernels that read it.</summary>
     private static bool IsImmediate(Node node) => node.Op == OpCode.Constant && node.Attrs.Data is null;
 
-    private bool NeedsMaterialising(Node node) =>
-        _context.Outputs.Values.Contains(node) || _context.Gradients.Values.Contains(node) ||
-        _tensorOf.Keys.Any(c => c.Inputs.Contains(node) && !IsFusable(c));
+    private bool NeedsMaterialising(World world, Node node) =>
+        NeededAfterStep(world, node) || _graph.Readers(node).Any(c => !IsFusable(c));
 
     /// <summary>
     /// <paramref name="members"/> as one kernel rooted at <paramref name="root"/>, or null when they
@@ -186,7 +165,7 @@ public sealed class FusionSystem : ISystem
     /// unless that reader is itself the root of a pending elementwise group of the same shape: then
     /// its group is taken in too (gelu's 0.5·x is built before tanh(…), yet both end in one product).
     /// </summary>
-    private List<Node>? TryJoin(World world, List<Node> members, Node root, Dictionary<Node, List<Node>> consumers, Dictionary<Node, List<Node>> groupOf)
+    private List<Node>? TryJoin(World world, List<Node> members, Node root, Dictionary<Node, List<Node>> groupOf)
     {
         while (true)
         {
@@ -195,11 +174,11 @@ public sealed class FusionSystem : ISystem
             foreach (var member in members)
             {
                 if (member == root) continue;
-                bool readOutside = consumers[member].Any(c => !set.Contains(c));
+                bool readOutside = _graph.Readers(member).Any(c => !set.Contains(c));
                 if (!readOutside && !NeededAfterStep(world, member)) continue;
                 if (!_context.Options.MultiOutputFusion) return null;
                 // An extra output: every outside reader must run after the kernel, which runs at the root.
-                blocker = consumers[member].FirstOrDefault(c => !set.Contains(c) && c.Id < root.Id);
+                blocker = _graph.Readers(member).FirstOrDefault(c => !set.Contains(c) && c.Id < root.Id);
                 if (blocker is not null) break;
             }
             if (blocker is null) return members;
@@ -210,35 +189,34 @@ public sealed class FusionSystem : ISystem
 
     private bool NeededAfterStep(World world, Node node)
     {
-        var entity = _tensorOf[node];
+        var entity = _graph[node];
         return world.Has<OutputTag>(entity) || world.Has<GradOf>(entity);
     }
 
     /// <summary>Members read outside the kernel or after the step: the root, then the rest in graph order.</summary>
-    private List<Node> KernelOutputs(World world, Node root, List<Node> members, Dictionary<Node, List<Node>> consumers)
+    private List<Node> KernelOutputs(World world, Node root, List<Node> members)
     {
         var set = members.ToHashSet();
         var outputs = new List<Node> { root };
         foreach (var member in members.OrderBy(m => m.Id))
-            if (member != root && (NeededAfterStep(world, member) || consumers[member].Any(c => !set.Contains(c))))
+            if (member != root && (NeededAfterStep(world, member) || _graph.Readers(member).Any(c => !set.Contains(c))))
                 outputs.Add(member);
         return outputs;
     }
 
-    private bool SameShape(World world, Node a, Node b) =>
-        world.Get<TensorInfo>(_tensorOf[a]).Desc.Shape.AsSpan().SequenceEqual(world.Get<TensorInfo>(_tensorOf[b]).Desc.Shape);
+    private bool SameShape(World world, Node a, Node b) => world.Get<TensorInfo>(_graph[a]).SameShape(world.Get<TensorInfo>(_graph[b]));
 
     private float ImmediateValue(Node node) =>
         node.Attrs.Count is { } count ? count.Evaluate(_context.Bindings) : (float)node.Attrs.Value;
 
-    private KernelInfo FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
+    private KernelDraft FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
     {
         var memberSet = members.ToHashSet();
         var registerOf = new Dictionary<Node, int>();
         var immediates = new Dictionary<float, int>();
         var program = ImmutableArray.CreateBuilder<FusedInstruction>();
         var inputs = new List<Node>();
-        var rootDesc = world.Get<TensorInfo>(_tensorOf[root]).Desc;
+        var rootDesc = world.Get<TensorInfo>(_graph[root]).Desc;
 
         int Operand(Node input)
         {
@@ -262,10 +240,10 @@ public sealed class FusionSystem : ISystem
         {
             if (member.Op == OpCode.Expand)
             {
-                registerOf[member] = Operand(member.Inputs[0]);
+                registerOf[member] = Operand(_graph.Operands(member)[0]);
                 continue;
             }
-            var operands = member.Inputs.Select(Operand).ToArray();
+            var operands = _graph.Operands(member).Select(Operand).ToArray();
             program.Add(operands.Length == 1
                 ? FusedInstruction.Unary(member.Op, operands[0], member.Op == OpCode.Cast ? member.DType : DType.F32)
                 : FusedInstruction.Binary(member.Op, operands[0], operands[1]));
@@ -273,37 +251,24 @@ public sealed class FusionSystem : ISystem
         }
 
         var spec = new FusedElementwiseSpec(
-            [.. inputs.Select(i => world.Get<TensorInfo>(_tensorOf[i]).Desc)],
+            [.. inputs.Select(i => world.Get<TensorInfo>(_graph[i]).Desc)],
             rootDesc.Shape,
             program.ToImmutable(),
             [.. outputs.Select(o => registerOf[o])],
             [.. outputs.Select(o => o.DType)]);
-        return new KernelInfo
-        {
-            Spec = spec,
-            Inputs = [.. inputs.Select(i => _tensorOf[i])],
-            Outputs = [.. outputs.Select(o => _tensorOf[o])],
-            Nodes = [.. members.OrderBy(m => m.Id)],
-        };
+        return new KernelDraft(spec, [.. inputs.Select(i => _graph[i])], [.. outputs.Select(o => _graph[o])], [.. members.OrderBy(m => m.Id).Select(m => _graph[m])]);
     }
 
-    private KernelInfo SingleOpKernel(World world, Node node)
+    private KernelDraft SingleOpKernel(World world, Node node)
     {
         var spec = new OpKernelSpec(
             node.Op,
             node.Attrs,
-            [.. node.Inputs.Select(i => world.Get<TensorInfo>(_tensorOf[i]).Desc)],
-            world.Get<TensorInfo>(_tensorOf[node]).Desc)
+            [.. _graph.Operands(node).Select(i => world.Get<TensorInfo>(_graph[i]).Desc)],
+            world.Get<TensorInfo>(_graph[node]).Desc)
         {
             Count = node.Attrs.Count?.Evaluate(_context.Bindings) ?? 0,
         };
-        return new KernelInfo
-        {
-            Spec = spec,
-            Inputs = [.. node.Inputs.Select(i => _tensorOf[i])],
-            Outputs = [_tensorOf[node]],
-            Nodes = [node],
-            UsesSeed = node.Op == OpCode.DropoutMask,
-        };
+        return new KernelDraft(spec, [.. _graph.Operands(node).Select(i => _graph[i])], [_graph[node]], [_graph[node]], UsesSeed: node.Op == OpCode.DropoutMask);
     }
 }

@@ -8,16 +8,27 @@ namespace Dataflow.Engine.Compile;
 /// <summary>
 /// Loads the graph into the world the way a game engine loads a level: one tensor entity per node
 /// that some requested output depends on (dead nodes are never loaded), tagged with its role.
+/// It makes the tables the tensors' components index (<see cref="NodeTable"/>, <see cref="NameTable"/>)
+/// and the shared <see cref="EntityList"/> that later systems fill, and records the graph's edges
+/// between the loaded tensors as components (<see cref="Operands"/>, <see cref="Readers"/>): from here
+/// on the world is the graph.
 /// </summary>
 public sealed class GraphLoadSystem : ISystem
 {
     public string Name => nameof(GraphLoadSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(TensorNode), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(NodeTable), typeof(NameTable), typeof(EntityList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
 
     public void Run(World world)
     {
         var context = world.Resource<CompileContext>();
+        var nodes = new NodeTable();
+        var names = new NameTable();
+        world.SetResource(nodes);
+        world.SetResource(names);
+        var lists = new EntityList();
+        world.SetResource(lists);
+        var entityOf = new Dictionary<Node, Entity>();
         var live = LiveNodes(context);
         var gradientOf = context.Gradients.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
         var outputNames = context.Outputs.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToArray());
@@ -25,12 +36,24 @@ public sealed class GraphLoadSystem : ISystem
         foreach (var node in context.Graph.Nodes)
         {
             if (!live.Contains(node)) continue;
-            var entity = world.Create(new TensorNode { Node = node });
-            if (node.Op == OpCode.Input && node.Attrs.Persistent) world.Add(entity, new StateTag { Name = node.Attrs.Name! });
-            else if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = node.Attrs.Name! });
-            if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = node.Attrs.Name! });
-            if (outputNames.TryGetValue(node, out var names)) world.Add(entity, new OutputTag { Names = names });
-            if (gradientOf.TryGetValue(node, out var parameters)) world.Add(entity, new GradOf { Parameters = parameters });
+            var entity = world.Create(new TensorNode { Node = nodes.Intern(node) });
+            entityOf[node] = entity;
+            if (node.Op == OpCode.Input && node.Attrs.Persistent) world.Add(entity, new StateTag { Name = names.Intern(node.Attrs.Name!) });
+            else if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = names.Intern(node.Attrs.Name!) });
+            if (node.Op == OpCode.Parameter) world.Add(entity, new ParamTag { Name = names.Intern(node.Attrs.Name!) });
+            if (outputNames.TryGetValue(node, out var outputs)) world.Add(entity, new OutputTag { Names = names.AddList(outputs) });
+            if (gradientOf.TryGetValue(node, out var parameters)) world.Add(entity, new GradOf { Parameters = names.AddList(parameters) });
+        }
+
+        // A live node's inputs are live, so every edge joins two loaded tensors.
+        var readers = entityOf.Keys.ToDictionary(n => n, _ => new List<Entity>());
+        foreach (var (node, entity) in entityOf)
+            foreach (var input in node.Inputs.Distinct())
+                readers[input].Add(entity);
+        foreach (var (node, entity) in entityOf)
+        {
+            world.Add(entity, new Operands { Tensors = lists.Add(node.Inputs.Select(i => entityOf[i])) });
+            world.Add(entity, new Readers { Tensors = lists.Add(readers[node]) });
         }
     }
 

@@ -6,7 +6,7 @@ namespace Dataflow.Engine.Compile;
 
 /// <summary>
 /// Recognises the primitives that <c>layernorm</c> lowers to (graph/Dataflow.Graph/Dsl/Layers/LayerNorm.cs),
-/// matched from the final bias add upwards:
+/// matched from the final bias add upwards, through the operands the world records (<see cref="TensorGraph.Operands"/>):
 /// <code>
 /// mean = reduce_sum(x, last, keep) · (1/d);   centered = x − mean
 /// var  = reduce_sum(centered · centered, last, keep) · (1/d)
@@ -25,19 +25,19 @@ internal static class LayerNormPattern
         public IEnumerable<Node> Members => Stages;
     }
 
-    public static Match? TryMatch(Node root)
+    public static Match? TryMatch(TensorGraph graph, Node root)
     {
-        if (!Is(root, OpCode.Add, out var scaled, out var bias)) return null;
-        if (!Is(scaled, OpCode.Mul, out var normalized, out var gain)) return null;
-        if (!Is(normalized, OpCode.Div, out var centered, out var deviation)) return null;
-        if (!Is(deviation, OpCode.Sqrt, out var shifted, out _)) return null;
-        if (!Is(shifted, OpCode.Add, out var variance, out var epsilon) || !IsScalarConstant(epsilon)) return null;
-        if (!Is(variance, OpCode.Mul, out var varianceSum, out var varianceScale) || !IsScalarConstant(varianceScale)) return null;
-        if (!IsLastAxisSum(varianceSum, out var squared)) return null;
-        if (!Is(squared, OpCode.Mul, out var c1, out var c2) || c1 != centered || c2 != centered) return null;
-        if (!Is(centered, OpCode.Sub, out var x, out var mean)) return null;
-        if (!Is(mean, OpCode.Mul, out var meanSum, out var meanScale) || !IsScalarConstant(meanScale)) return null;
-        if (!IsLastAxisSum(meanSum, out var summed) || summed != x) return null;
+        if (!Is(graph, root, OpCode.Add, out var scaled, out var bias)) return null;
+        if (!Is(graph, scaled, OpCode.Mul, out var normalized, out var gain)) return null;
+        if (!Is(graph, normalized, OpCode.Div, out var centered, out var deviation)) return null;
+        if (!Is(graph, deviation, OpCode.Sqrt, out var shifted, out _)) return null;
+        if (!Is(graph, shifted, OpCode.Add, out var variance, out var epsilon) || !IsScalarConstant(epsilon)) return null;
+        if (!Is(graph, variance, OpCode.Mul, out var varianceSum, out var varianceScale) || !IsScalarConstant(varianceScale)) return null;
+        if (!IsLastAxisSum(graph, varianceSum, out var squared)) return null;
+        if (!Is(graph, squared, OpCode.Mul, out var c1, out var c2) || c1 != centered || c2 != centered) return null;
+        if (!Is(graph, centered, OpCode.Sub, out var x, out var mean)) return null;
+        if (!Is(graph, mean, OpCode.Mul, out var meanSum, out var meanScale) || !IsScalarConstant(meanScale)) return null;
+        if (!IsLastAxisSum(graph, meanSum, out var summed) || summed != x) return null;
 
         int width = x.Shape.Rank - 1;
         if (width < 0 || x.Op == OpCode.Expand || x.DType != Graph.Tensors.DType.F32) return null;
@@ -62,20 +62,21 @@ internal static class LayerNormPattern
         return new Match(stages, [meanScale, varianceScale, epsilon], x, gain, bias);
     }
 
-    private static bool Is(Node node, OpCode op, out Node a, out Node b)
+    private static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b)
     {
         bool ok = node.Op == op && node.DType == Graph.Tensors.DType.F32;
-        a = ok ? node.Inputs[0] : node;
-        b = ok && node.Inputs.Length > 1 ? node.Inputs[1] : node;
+        var operands = graph.Operands(node);
+        a = ok ? operands[0] : node;
+        b = ok && operands.Count > 1 ? operands[1] : node;
         return ok;
     }
 
     private static bool IsScalarConstant(Node node) =>
         node.Op == OpCode.Constant && node.Attrs.Data is null && node.Attrs.Count is null && node.Shape.Rank == 0;
 
-    private static bool IsLastAxisSum(Node node, out Node input)
+    private static bool IsLastAxisSum(TensorGraph graph, Node node, out Node input)
     {
-        input = node.Op == OpCode.ReduceSum ? node.Inputs[0] : node;
+        input = node.Op == OpCode.ReduceSum ? graph.Operands(node)[0] : node;
         if (node.Op != OpCode.ReduceSum || !node.Attrs.KeepDims || node.Attrs.Axes.Length != 1) return false;
         int last = input.Shape.Rank - 1, axis = node.Attrs.Axes[0];
         return last >= 0 && (axis == last || axis == -1);

@@ -11,6 +11,7 @@ namespace Dataflow.Engine.Compile;
 /// overlap share a slot (best fit by size). Aliases share their source's buffer and extend its life.
 /// Copies that placement made (<see cref="CopyOf"/>) are planned like any other tensor, on the backend
 /// they reside on (<see cref="Residence"/>); slots are shared only between tensors of one backend.
+/// It makes the <see cref="BufferTable"/> that <see cref="BufferSlot"/> indexes.
 /// </summary>
 public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
 {
@@ -21,12 +22,13 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
     // Per run.
     private CompileContext _context = null!;
     private ProgramBuffers _buffers = null!;
+    private BackendTable _backends = null!;
 
     public string Name => nameof(MemoryPlanningSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(TensorNode), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(CopyOf), typeof(Residence)],
-        writes: [typeof(BufferSlot), typeof(ProgramBuffers)]);
+        reads: [typeof(CompileContext), typeof(NodeTable), typeof(NameTable), typeof(BackendTable), typeof(EntityList), typeof(TensorNode), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(CopyOf), typeof(Residence)],
+        writes: [typeof(BufferTable), typeof(BufferSlot), typeof(ProgramBuffers)]);
 
     public CommandBuffer Commands { get; } = new();
 
@@ -35,10 +37,16 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         _context = world.Resource<CompileContext>();
         _buffers = world.Resource<ProgramBuffers>();
         var context = _context;
+        var nodes = world.Resource<NodeTable>();
+        var names = world.Resource<NameTable>();
+        var lists = world.Resource<EntityList>();
+        _backends = world.Resource<BackendTable>();
+        var bufferTable = new BufferTable();
+        world.SetResource(bufferTable);
         // Tensors in graph order and kernels in dispatch order, so the plan (and the order buffers
         // are allocated in) does not depend on how the world stores them.
         var nodeOf = new Dictionary<Entity, int>();
-        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => nodeOf[entity] = tensor.Node.Id);
+        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => nodeOf[entity] = nodes[tensor.Node].Id);
         var tensors = nodeOf.OrderBy(t => t.Value).Select(t => t.Key).ToList();
         var copies = new List<Entity>();
         world.ForEachWithEntity(in Copies, (Entity entity, ref CopyOf _) => copies.Add(entity));
@@ -68,8 +76,8 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         var lastRead = new Dictionary<Entity, int>();
         foreach (var info in kernels)
         {
-            foreach (var output in info.Outputs) firstWrite.TryAdd(Storage(output), info.Order);
-            foreach (var input in info.Inputs) lastRead[Storage(input)] = info.Order;
+            foreach (var output in lists[info.Outputs]) firstWrite.TryAdd(Storage(output), info.Order);
+            foreach (var input in lists[info.Inputs]) lastRead[Storage(input)] = info.Order;
         }
 
         var slotSizes = new List<long>();
@@ -84,7 +92,7 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
             for (int i = freeAt.Count - 1; i >= 0; i--)
                 if (freeAt[i].Order < order) { free.Add(freeAt[i].Slot); freeAt.RemoveAt(i); }
 
-            foreach (var output in kernel.Outputs)
+            foreach (var output in lists[kernel.Outputs])
             {
                 var root = Storage(output);
                 if (pinned.Contains(root) || slotOf.ContainsKey(root)) continue;
@@ -116,14 +124,14 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
             IDeviceBuffer buffer;
             int slot = -1;
             if (world.Has<ParamTag>(root))
-                buffer = context.Parameters.Get(world.Get<ParamTag>(root).Name).Value;
+                buffer = context.Parameters.Get(names[world.Get<ParamTag>(root).Name]).Value;
             else if (world.Has<StateTag>(root) && !pinnedBuffers.TryGetValue(root, out buffer!))
-                pinnedBuffers[root] = buffer = StateBuffer(world.Get<StateTag>(root).Name, Elements(world, root));
+                pinnedBuffers[root] = buffer = StateBuffer(names[world.Get<StateTag>(root).Name], Elements(world, root));
             else if (slotOf.TryGetValue(root, out slot))
                 buffer = slotBuffers[slot];
             else if (!pinnedBuffers.TryGetValue(root, out buffer!))
                 pinnedBuffers[root] = buffer = Allocate(BackendOf(world, root), Elements(world, root));
-            Commands.Add(tensor, new BufferSlot { Buffer = buffer, Slot = slot });
+            Commands.Add(tensor, new BufferSlot { Buffer = bufferTable.Intern(buffer), Slot = slot });
         }
     }
 
@@ -147,9 +155,9 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
     }
 
     private static long Elements(World world, Entity tensor) =>
-        world.Has<CopyOf>(tensor) ? Elements(world, world.Get<CopyOf>(tensor).Source) : world.Get<TensorInfo>(tensor).Desc.Elements;
+        world.Has<CopyOf>(tensor) ? Elements(world, world.Get<CopyOf>(tensor).Source) : world.Get<TensorInfo>(tensor).Elements;
 
-    private IBackend BackendOf(World world, Entity tensor) => world.Has<Residence>(tensor) ? world.Get<Residence>(tensor).Backend : _context.Backend;
+    private IBackend BackendOf(World world, Entity tensor) => world.Has<Residence>(tensor) ? _backends[world.Get<Residence>(tensor).Backend] : _context.Backend;
 
     private IDeviceBuffer StateBuffer(string name, long elements)
     {

@@ -14,6 +14,7 @@ namespace Dataflow.Engine.Compile;
 /// pinned there) is written to a copy on the fallback and copied back right after. The kernels are
 /// then renumbered in dispatch order, so memory planning sees the copies like any other kernel.
 /// Runs after fusion and before memory planning; alone in its batch, so it changes the world directly.
+/// It makes the <see cref="BackendTable"/> (the chosen backend is index 0, its fallback 1).
 /// </summary>
 public sealed class PlacementSystem : ISystem
 {
@@ -24,41 +25,46 @@ public sealed class PlacementSystem : ISystem
     public string Name => nameof(PlacementSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(KernelInfo), typeof(TensorInfo), typeof(TensorNode), typeof(AliasOf)],
-        writes: [typeof(KernelInfo), typeof(Placement), typeof(CopyOf), typeof(Residence)]);
+        reads: [typeof(CompileContext), typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf)],
+        writes: [typeof(BackendTable), typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(Placement), typeof(CopyOf), typeof(Residence)]);
 
     public void Run(World world)
     {
         var (primary, fallback) = WithFallback.Split(world.Resource<CompileContext>().Backend);
+        var backends = new BackendTable();
+        backends.Intern(primary);
+        if (fallback is not null) backends.Intern(fallback);
+        world.SetResource(backends);
+        var specs = world.Resource<SpecTable>();
         var kernels = new List<(Entity Kernel, KernelInfo Info)>();
         world.ForEachWithEntity(in Kernels, (Entity kernel, ref KernelInfo info) => kernels.Add((kernel, info)));
         kernels.Sort((a, b) => a.Info.Order.CompareTo(b.Info.Order));
 
         // In dispatch order, so the kernel named in an error is the first that cannot run.
         var chosen = new IBackend[kernels.Count];
-        for (int i = 0; i < kernels.Count; i++) chosen[i] = Choose(primary, fallback, kernels[i].Info);
+        for (int i = 0; i < kernels.Count; i++) chosen[i] = Choose(primary, fallback, specs[kernels[i].Info.Spec]);
         if (chosen.All(b => ReferenceEquals(b, primary)))
         {
-            foreach (var (kernel, _) in kernels) world.Add(kernel, new Placement { Backend = primary });
+            foreach (var (kernel, _) in kernels) world.Add(kernel, new Placement { Backend = 0 });
             return;
         }
-        new Rewiring(world, primary).Run(kernels, chosen);
+        new Rewiring(world, primary, backends, specs, world.Resource<EntityList>()).Run(kernels, chosen);
     }
 
-    private static IBackend Choose(IBackend primary, IBackend? fallback, in KernelInfo info)
+    private static IBackend Choose(IBackend primary, IBackend? fallback, KernelSpec spec)
     {
-        var support = primary.SupportsOp(info.Spec);
+        var support = primary.SupportsOp(spec);
         if (support.IsSupported) return primary;
         if (fallback is null)
-            throw new CompileException($"backend {primary.Name} cannot run kernel {info.Spec.DisplayName}: {support.Reason}");
-        var there = fallback.SupportsOp(info.Spec);
+            throw new CompileException($"backend {primary.Name} cannot run kernel {spec.DisplayName}: {support.Reason}");
+        var there = fallback.SupportsOp(spec);
         if (!there.IsSupported)
-            throw new CompileException($"backend {primary.Name} cannot run kernel {info.Spec.DisplayName} ({support.Reason}), nor can its fallback {fallback.Name} ({there.Reason})");
+            throw new CompileException($"backend {primary.Name} cannot run kernel {spec.DisplayName} ({support.Reason}), nor can its fallback {fallback.Name} ({there.Reason})");
         return fallback;
     }
 
     /// <summary>The copies and renumbering for a placement that uses both backends.</summary>
-    private sealed class Rewiring(World world, IBackend primary)
+    private sealed class Rewiring(World world, IBackend primary, BackendTable backends, SpecTable specs, EntityList lists)
     {
         private readonly Dictionary<Entity, Entity> _aliasSource = [];
         private readonly HashSet<Entity> _pinnedStorage = [];
@@ -83,38 +89,43 @@ public sealed class PlacementSystem : ISystem
             {
                 var (kernel, info) = kernels[k];
                 var backend = chosen[k];
-                info.Inputs = [.. info.Inputs.Select(input => On(input, backend))];
+                // Rewired in place: a kernel keeps its operand count, only which tensors they are changes.
+                var inputs = lists[info.Inputs].ToArray();
+                for (int i = 0; i < inputs.Length; i++) lists.Set(info.Inputs, i, On(inputs[i], backend));
                 var copiesBack = new List<(Entity From, Entity To)>();
                 if (!ReferenceEquals(backend, primary))
                 {
-                    info.Outputs = [.. info.Outputs.Select(output =>
+                    var outputs = lists[info.Outputs].ToArray();
+                    for (int o = 0; o < outputs.Length; o++)
                     {
+                        var output = outputs[o];
                         if (_aliasSource.ContainsKey(output))
-                            throw new CompileException($"kernel {info.Spec.DisplayName} writes its output in place and cannot fall back to {backend.Name}: {primary.Name} does not support it");
+                            throw new CompileException($"kernel {specs[info.Spec].DisplayName} writes its output in place and cannot fall back to {backend.Name}: {primary.Name} does not support it");
                         if (!_pinnedStorage.Contains(output))
                         {
                             _home[output] = backend;
-                            world.Add(output, new Residence { Backend = backend });
-                            return output;
+                            world.Add(output, new Residence { Backend = backends.Intern(backend) });
+                            continue;
                         }
                         var copy = CopyTensor(output, backend);
                         copiesBack.Add((copy, output));
-                        return copy;
-                    })];
+                        lists.Set(info.Outputs, o, copy);
+                    }
                 }
                 _dispatch.Add((kernel, info, backend));
-                foreach (var (from, to) in copiesBack) AddCopyKernel(from, to, world.Get<TensorNode>(to), backend, primary);
+                foreach (var (from, to) in copiesBack) AddCopyKernel(from, to, backend, primary);
             }
 
             for (int order = 0; order < _dispatch.Count; order++)
             {
                 var (kernel, info, backend) = _dispatch[order];
                 info.Order = order;
-                if (kernel == Entity.Null) world.Create(info, new Placement { Backend = backend });
+                var placement = new Placement { Backend = backends.Intern(backend) };
+                if (kernel == Entity.Null) world.Create(info, placement);
                 else
                 {
                     world.Get<KernelInfo>(kernel) = info;
-                    world.Add(kernel, new Placement { Backend = backend });
+                    world.Add(kernel, placement);
                 }
             }
         }
@@ -134,26 +145,28 @@ public sealed class PlacementSystem : ISystem
             if (ReferenceEquals(home, backend)) return tensor;
             if (_copies.TryGetValue((tensor, backend), out var copy)) return copy;
             copy = CopyTensor(tensor, backend);
-            AddCopyKernel(tensor, copy, world.Get<TensorNode>(tensor), home, backend);
+            AddCopyKernel(tensor, copy, home, backend);
             return copy;
         }
 
         private Entity CopyTensor(Entity of, IBackend backend)
         {
-            var copy = world.Create(new CopyOf { Source = of }, new Residence { Backend = backend });
+            var copy = world.Create(new CopyOf { Source = of }, new Residence { Backend = backends.Intern(backend) });
             _copies[(of, backend)] = copy;
             return copy;
         }
 
-        private void AddCopyKernel(Entity from, Entity to, TensorNode value, IBackend source, IBackend destination)
+        /// <summary>A copy kernel from <paramref name="from"/> to <paramref name="to"/>; it covers the value's own tensor (the one that is not a copy).</summary>
+        private void AddCopyKernel(Entity from, Entity to, IBackend source, IBackend destination)
         {
-            var desc = world.Get<TensorInfo>(world.Has<CopyOf>(from) ? world.Get<CopyOf>(from).Source : from).Desc;
+            var value = world.Has<CopyOf>(from) ? world.Get<CopyOf>(from).Source : from;
+            var desc = world.Get<TensorInfo>(value).Desc;
             _dispatch.Add((Entity.Null, new KernelInfo
             {
-                Spec = new TransferSpec(desc, source.Name, destination.Name),
-                Inputs = [from],
-                Outputs = [to],
-                Nodes = [value.Node],
+                Spec = specs.Intern(new TransferSpec(desc, source.Name, destination.Name)),
+                Inputs = lists.Add([from]),
+                Outputs = lists.Add([to]),
+                Members = lists.Add([value]),
             }, destination));
         }
     }

@@ -14,15 +14,16 @@ public sealed class ShapeBindingSystem : ISystem, IDeferredChanges
 
     public string Name => nameof(ShapeBindingSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext), typeof(TensorNode)], writes: [typeof(TensorInfo)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext), typeof(NodeTable), typeof(TensorNode)], writes: [typeof(TensorInfo)]);
 
     public CommandBuffer Commands { get; } = new();
 
     public void Run(World world)
     {
         var bindings = world.Resource<CompileContext>().Bindings;
+        var nodes = world.Resource<NodeTable>();
         var tensors = new List<(Entity Entity, Graph.Ir.Node Node)>();
-        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => tensors.Add((entity, tensor.Node)));
+        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => tensors.Add((entity, nodes[tensor.Node])));
         // In graph order, so the first bad shape reported is the first in the model.
         foreach (var (entity, node) in tensors.OrderBy(t => t.Node.Id))
         {
@@ -37,7 +38,9 @@ public sealed class ShapeBindingSystem : ISystem, IDeferredChanges
             }
             if (dims.Any(d => d <= 0))
                 throw new CompileException($"tensor {Describe(node)} of shape {node.Shape} has a non-positive dimension [{string.Join(", ", dims)}]");
-            Commands.Add(entity, new TensorInfo { Desc = new TensorDesc(node.DType, dims) });
+            if (dims.Length > TensorInfo.MaxRank)
+                throw new CompileException($"tensor {Describe(node)} of shape {node.Shape} has rank {dims.Length}; at most {TensorInfo.MaxRank} is supported");
+            Commands.Add(entity, TensorInfo.Of(new TensorDesc(node.DType, dims)));
         }
     }
 

@@ -1,53 +1,48 @@
-using Dataflow.Engine.Backends;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 
 namespace Dataflow.Engine.Components;
 
 // The vocabulary of the compile and frame systems. Every graph node becomes a tensor entity and
 // every kernel a kernel entity; each system adds the knowledge it derives as a component, so the
-// state of a compilation can be inspected (and tested) by querying the world.
+// state of a compilation can be inspected (and tested) by querying the world. Components are
+// unmanaged structs (ids, indices, sizes, enums, entities): what is an object — a graph node, a
+// kernel spec, a backend, a buffer, a compiled kernel, a name — lives in a resource table
+// (ResourceTable.cs, NameTable, EntityList) and a component holds its index.
 
-/// <summary>A tensor entity's graph node.</summary>
+/// <summary>A tensor entity's graph node: an index into the <see cref="NodeTable"/>.</summary>
 public struct TensorNode
 {
-    public Node Node;
+    public int Node;
 }
 
-/// <summary>The tensor with its shape bound to numbers (added by <see cref="Compile.ShapeBindingSystem"/>).</summary>
-public struct TensorInfo
-{
-    public TensorDesc Desc;
-}
-
-/// <summary>The tensor is fed from outside each step.</summary>
+/// <summary>The tensor is fed from outside each step; <see cref="Name"/> is a <see cref="NameTable"/> id.</summary>
 public struct InputTag
 {
-    public string Name;
+    public int Name;
 }
 
-/// <summary>The tensor is a state (a key/value cache) whose storage lives in the session's state store, kept between steps.</summary>
+/// <summary>The tensor is a state (a key/value cache) whose storage lives in the session's state store, kept between steps; <see cref="Name"/> is a <see cref="NameTable"/> id.</summary>
 public struct StateTag
 {
-    public string Name;
+    public int Name;
 }
 
-/// <summary>The tensor is a trainable parameter whose storage lives in the session's parameter store.</summary>
+/// <summary>The tensor is a trainable parameter whose storage lives in the session's parameter store; <see cref="Name"/> is a <see cref="NameTable"/> id.</summary>
 public struct ParamTag
 {
-    public string Name;
+    public int Name;
 }
 
-/// <summary>The tensor is the gradient of these parameters (several when autodiff gives them the same node, as for a + b).</summary>
+/// <summary>The tensor is the gradient of these parameters (several when autodiff gives them the same node, as for a + b): names in the <see cref="NameTable"/>.</summary>
 public struct GradOf
 {
-    public string[] Parameters;
+    public ListRange Parameters;
 }
 
-/// <summary>The tensor must be readable after the step under these names (model outputs, the loss, gradients).</summary>
+/// <summary>The tensor must be readable after the step under these names (model outputs, the loss, gradients): names in the <see cref="NameTable"/>.</summary>
 public struct OutputTag
 {
-    public string[] Names;
+    public ListRange Names;
 }
 
 /// <summary>The tensor shares storage with another (reshape and detach move no data; store_rows writes its target in place).</summary>
@@ -59,13 +54,16 @@ public struct AliasOf
 /// <summary>A kernel entity: what it computes and which tensors it reads and writes.</summary>
 public struct KernelInfo
 {
-    public KernelSpec Spec;
-    public Entity[] Inputs;
-    public Entity[] Outputs;
+    /// <summary>Index into the <see cref="SpecTable"/>.</summary>
+    public int Spec;
+    /// <summary>Tensor entities read, in the spec's operand order (in the <see cref="EntityList"/>).</summary>
+    public ListRange Inputs;
+    /// <summary>Tensor entities written (in the <see cref="EntityList"/>).</summary>
+    public ListRange Outputs;
     /// <summary>Position in dispatch order.</summary>
     public int Order;
-    /// <summary>Graph nodes the kernel covers (one unless fused).</summary>
-    public Node[] Nodes;
+    /// <summary>The tensor entities of the graph nodes the kernel covers (one unless fused), in graph order (in the <see cref="EntityList"/>).</summary>
+    public ListRange Members;
     /// <summary>Whether the kernel draws random numbers (dropout) and needs a per-step seed.</summary>
     public bool UsesSeed;
 }
@@ -80,31 +78,31 @@ public struct CopyOf
     public Entity Source;
 }
 
-/// <summary>The backend a tensor's storage is allocated on, where it is not the compile's chosen backend's (added by <see cref="Compile.PlacementSystem"/>).</summary>
+/// <summary>The backend a tensor's storage is allocated on, where it is not the compile's chosen backend's (added by <see cref="Compile.PlacementSystem"/>): a <see cref="BackendTable"/> index.</summary>
 public struct Residence
 {
-    public IBackend Backend;
+    public int Backend;
 }
 
-/// <summary>Which backend runs a kernel (added by <see cref="Compile.PlacementSystem"/>).</summary>
+/// <summary>Which backend runs a kernel (added by <see cref="Compile.PlacementSystem"/>): a <see cref="BackendTable"/> index.</summary>
 public struct Placement
 {
-    public IBackend Backend;
+    public int Backend;
 }
 
 /// <summary>Where a tensor lives (added by <see cref="Compile.MemoryPlanningSystem"/>): a slot of the program's buffer pool or a session buffer.</summary>
 public struct BufferSlot
 {
-    public IDeviceBuffer Buffer;
+    /// <summary>Index into the <see cref="BufferTable"/>.</summary>
+    public int Buffer;
     /// <summary>Transient slot index, or -1 for buffers that outlive a step (parameters, inputs, outputs).</summary>
     public int Slot;
 }
 
-/// <summary>The compiled kernel (added by <see cref="Compile.CompileSystem"/>).</summary>
+/// <summary>The compiled kernel (added by <see cref="Compile.CompileSystem"/>): a <see cref="KernelTable"/> index. It is launched on the buffers of its inputs, then its outputs.</summary>
 public struct CompiledKernel
 {
-    public ICompiledKernel Kernel;
-    public IDeviceBuffer[] Buffers;
+    public int Kernel;
 }
 
 /// <summary>Accumulated wall time of a kernel, when profiling is on.</summary>
@@ -112,4 +110,16 @@ public struct Timing
 {
     public double Milliseconds;
     public long Launches;
+}
+
+/// <summary>The tensors a tensor's op reads, in operand order (x · x lists x twice), in the <see cref="EntityList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+public struct Operands
+{
+    public ListRange Tensors;
+}
+
+/// <summary>The loaded tensors whose ops read this one, each once, in graph order, in the <see cref="EntityList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+public struct Readers
+{
+    public ListRange Tensors;
 }

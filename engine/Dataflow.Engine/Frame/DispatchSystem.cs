@@ -18,7 +18,7 @@ public sealed class DispatchSystem : ISystem
     public string Name => nameof(DispatchSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(InputValues), typeof(ParameterValues)],
+        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(BufferSlot), typeof(BufferTable), typeof(TensorNode), typeof(NodeTable), typeof(InputValues), typeof(ParameterValues)],
         writes: [typeof(TensorValues), typeof(Timing)]);
 
     /// <summary>Measure each kernel's time (waits after each launch, so only for profiling).</summary>
@@ -48,10 +48,13 @@ public sealed class DispatchSystem : ISystem
 
     private static (ICompiledKernel, IDeviceBuffer[], IBackend, bool, ulong, Entity)[] Launches(World world)
     {
-        var launches = new List<(int Order, (ICompiledKernel, IDeviceBuffer[], IBackend, bool, ulong, Entity) Launch)>();
+        var kernels = new List<(Entity Kernel, KernelInfo Info, CompiledKernel Compiled, Placement Placement)>();
         world.ForEachWithEntity(in Kernels, (Entity k, ref KernelInfo info, ref CompiledKernel compiled, ref Placement placement) =>
-            launches.Add((info.Order, (compiled.Kernel, compiled.Buffers, placement.Backend, info.UsesSeed, (ulong)info.Nodes[^1].Id, k))));
-        return [.. launches.OrderBy(l => l.Order).Select(l => l.Launch)];
+            kernels.Add((k, info, compiled, placement)));
+        var code = world.Resource<KernelTable>();
+        var backends = world.Resource<BackendTable>();
+        return [.. kernels.OrderBy(k => k.Info.Order).Select(k => (
+            code[k.Compiled.Kernel], world.LaunchBuffers(k.Info), backends[k.Placement.Backend], k.Info.UsesSeed, world.SeedSalt(k.Info), k.Kernel))];
     }
 
     internal static ulong Mix(ulong seed, ulong salt)

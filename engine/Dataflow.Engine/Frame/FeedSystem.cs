@@ -11,23 +11,26 @@ public sealed class FeedSystem : ISystem
 
     public string Name => nameof(FeedSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(InputTag), typeof(TensorInfo), typeof(BufferSlot)], writes: [typeof(InputValues)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(InputTag), typeof(NameTable), typeof(TensorInfo), typeof(BufferSlot), typeof(BufferTable)], writes: [typeof(InputValues)]);
 
     public void Run(World world)
     {
         var context = world.Resource<FrameContext>();
+        var names = world.Resource<NameTable>();
+        var buffers = world.Resource<BufferTable>();
         world.ForEach(in Inputs, (ref InputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
         {
-            if (!context.Inputs.TryGetValue(tag.Name, out var values))
-                throw new FeedException($"input '{tag.Name}' ({info.Desc}) was not given a value");
-            if (values.Length != info.Desc.Elements)
-                throw new FeedException($"input '{tag.Name}' expects {info.Desc} ({info.Desc.Elements} values) but got {values.Length}");
-            var backend = slot.Buffer.Owner;
+            var name = names[tag.Name];
+            if (!context.Inputs.TryGetValue(name, out var values))
+                throw new FeedException($"input '{name}' ({info.Desc}) was not given a value");
+            if (values.Length != info.Elements)
+                throw new FeedException($"input '{name}' expects {info.Desc} ({info.Elements} values) but got {values.Length}");
+            var buffer = buffers[slot.Buffer];
             switch (values)
             {
-                case float[] f when info.Desc.DType == DType.F32: backend.Upload(slot.Buffer, f); break;
-                case int[] i when info.Desc.DType == DType.I32: backend.Upload(slot.Buffer, i); break;
-                default: throw new FeedException($"input '{tag.Name}' expects {info.Desc.DType.Name()} values but got {values.GetType().GetElementType()?.Name}");
+                case float[] f when info.DType == DType.F32: buffer.Owner.Upload(buffer, f); break;
+                case int[] i when info.DType == DType.I32: buffer.Owner.Upload(buffer, i); break;
+                default: throw new FeedException($"input '{name}' expects {info.DType.Name()} values but got {values.GetType().GetElementType()?.Name}");
             }
         });
     }

@@ -10,22 +10,26 @@ public sealed class FetchSystem : ISystem
 
     public string Name => nameof(FetchSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(OutputTag), typeof(TensorInfo), typeof(BufferSlot), typeof(TensorValues)], writes: [typeof(StepResults)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(OutputTag), typeof(NameTable), typeof(TensorInfo), typeof(BufferSlot), typeof(BufferTable), typeof(TensorValues)], writes: [typeof(StepResults)]);
 
     public void Run(World world)
     {
         var context = world.Resource<FrameContext>();
+        var names = world.Resource<NameTable>();
+        var buffers = world.Resource<BufferTable>();
         world.ForEach(in Outputs, (ref OutputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
         {
-            var wanted = context.Fetch is null ? tag.Names : Wanted(tag.Names, context.Fetch);
+            var all = names[tag.Names];
+            var wanted = context.Fetch is null ? all : Wanted(all, context.Fetch);
             if (wanted.Length == 0) return;
-            slot.Buffer.Owner.Wait();
-            var values = Destination(context, wanted, info.Desc.Elements);
-            if (info.Desc.DType == Graph.Tensors.DType.F32) slot.Buffer.Owner.Download(slot.Buffer, values);
+            var buffer = buffers[slot.Buffer];
+            buffer.Owner.Wait();
+            var values = Destination(context, wanted, info.Elements);
+            if (info.DType == Graph.Tensors.DType.F32) buffer.Owner.Download(buffer, values);
             else
             {
                 var ints = new int[values.Length];
-                slot.Buffer.Owner.Download(slot.Buffer, ints);
+                buffer.Owner.Download(buffer, ints);
                 for (int i = 0; i < ints.Length; i++) values[i] = ints[i];
             }
             foreach (var name in wanted) context.Results[name] = values;
@@ -33,15 +37,19 @@ public sealed class FetchSystem : ISystem
     }
 
     /// <summary>The output's names that were asked for; the names themselves when all were (the usual case, no allocation).</summary>
-    private static string[] Wanted(string[] names, IReadOnlyCollection<string> fetch)
+    private static ReadOnlySpan<string> Wanted(ReadOnlySpan<string> names, IReadOnlyCollection<string> fetch)
     {
         int count = 0;
         foreach (var name in names) if (fetch.Contains(name)) count++;
-        return count == names.Length ? names : count == 0 ? [] : names.Where(fetch.Contains).ToArray();
+        if (count == names.Length) return names;
+        var wanted = new string[count];
+        count = 0;
+        foreach (var name in names) if (fetch.Contains(name)) wanted[count++] = name;
+        return wanted;
     }
 
     /// <summary>The caller's array for one of <paramref name="wanted"/> when it has one of the right length, else a fresh one.</summary>
-    private static float[] Destination(FrameContext context, string[] wanted, long elements)
+    private static float[] Destination(FrameContext context, ReadOnlySpan<string> wanted, long elements)
     {
         if (context.FetchInto is { } into)
             foreach (var name in wanted)

@@ -22,7 +22,7 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     public string Name => nameof(OptimizeSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(FrameContext), typeof(GradOf), typeof(BufferSlot), typeof(OutputTag), typeof(TensorValues)],
+        reads: [typeof(FrameContext), typeof(GradOf), typeof(BufferSlot), typeof(BufferTable), typeof(OutputTag), typeof(NameTable), typeof(TensorValues)],
         // A gradient exchange overwrites the gradients with their mean over ranks.
         writes: [typeof(ParameterValues), typeof(TensorValues), typeof(StepResults)]);
 
@@ -34,9 +34,11 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
         if (_pairs is null)
         {
             var pairs = new List<(ParameterSlot, IDeviceBuffer)>();
+            var names = world.Resource<NameTable>();
+            var buffers = world.Resource<BufferTable>();
             world.ForEach(in Gradients, (ref GradOf grad, ref BufferSlot slot) =>
             {
-                foreach (var name in grad.Parameters) pairs.Add((parameters.Get(name), slot.Buffer));
+                foreach (var name in names[grad.Parameters]) pairs.Add((parameters.Get(name), buffers[slot.Buffer]));
             });
             _pairs = [.. pairs.OrderBy(p => p.Item1.Name, StringComparer.Ordinal)];
         }
@@ -106,12 +108,14 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     private double? ReadOutput(World world, string name)
     {
         double? result = null;
+        var names = world.Resource<NameTable>();
+        var buffers = world.Resource<BufferTable>();
         world.ForEach(in Outputs, (ref OutputTag tag, ref BufferSlot slot) =>
         {
-            if (result is not null || !tag.Names.Contains(name)) return;
+            if (result is not null || !names[tag.Names].Contains(name)) return;
             Span<float> value = stackalloc float[1];
             backend.Wait();
-            backend.Download(slot.Buffer, value);
+            backend.Download(buffers[slot.Buffer], value);
             result = value[0];
         });
         return result;

@@ -75,7 +75,8 @@ public sealed class CompiledGraph : IDisposable
     public IReadOnlyDictionary<Graph.Ir.Node, Entity> Tensors()
     {
         var tensors = new Dictionary<Graph.Ir.Node, Entity>();
-        World.ForEachWithEntity(new QueryDescription().WithAll<TensorNode>(), (Entity entity, ref TensorNode tensor) => tensors[tensor.Node] = entity);
+        var nodes = World.Resource<NodeTable>();
+        World.ForEachWithEntity(new QueryDescription().WithAll<TensorNode>(), (Entity entity, ref TensorNode tensor) => tensors[nodes[tensor.Node]] = entity);
         return tensors;
     }
 
@@ -101,9 +102,8 @@ public sealed class CompiledGraph : IDisposable
         foreach (var kernel in Kernels)
         {
             var info = World.Get<KernelInfo>(kernel);
-            var output = info.Outputs[0];
-            var desc = World.Get<TensorInfo>(World.Has<CopyOf>(output) ? World.Get<CopyOf>(output).Source : output).Desc;
-            sb.Append($"  k{info.Order,-4} {World.Get<Placement>(kernel).Backend.Name,-7} {info.Spec.DisplayName,-40} -> {desc}");
+            var desc = World.Shape(World.Outputs(info)[0]).Desc;
+            sb.Append($"  k{info.Order,-4} {World.Backend(World.Get<Placement>(kernel)).Name,-7} {World.Spec(info).DisplayName,-40} -> {desc}");
             if (withTimings)
             {
                 var t = World.Get<Timing>(kernel);
@@ -121,8 +121,8 @@ public sealed class CompiledGraph : IDisposable
         foreach (var kernel in Kernels)
         {
             var info = World.Get<KernelInfo>(kernel);
-            var compiled = World.Get<CompiledKernel>(kernel).Kernel;
-            sb.AppendLine($"  k{info.Order,-4} {info.Spec.DisplayName}:");
+            var compiled = World.Compiled(kernel);
+            sb.AppendLine($"  k{info.Order,-4} {World.Spec(info).DisplayName}:");
             sb.AppendLine(compiled.GeneratedSource ?? "    (none: this backend generates no kernel source; the CPU runs kernels written in C#)");
         }
         return sb.ToString();
@@ -135,16 +135,16 @@ public sealed class CompiledGraph : IDisposable
     public string DescribePlacement()
     {
         var (primary, _) = WithFallback.Split(Context.Backend);
-        var placed = Kernels.Select(k => (Info: World.Get<KernelInfo>(k), Backend: World.Get<Placement>(k).Backend)).ToList();
+        var placed = Kernels.Select(k => (Info: World.Get<KernelInfo>(k), Spec: World.Spec(World.Get<KernelInfo>(k)), Backend: World.Backend(World.Get<Placement>(k)))).ToList();
         var sb = new StringBuilder("placement: ");
-        sb.AppendJoin(", ", placed.Where(p => p.Info.Spec is not TransferSpec).GroupBy(p => p.Backend.Name).Select(g => $"{g.Count()} kernels on {g.Key}"));
-        int copies = placed.Count(p => p.Info.Spec is TransferSpec);
+        sb.AppendJoin(", ", placed.Where(p => p.Spec is not TransferSpec).GroupBy(p => p.Backend.Name).Select(g => $"{g.Count()} kernels on {g.Key}"));
+        int copies = placed.Count(p => p.Spec is TransferSpec);
         if (copies > 0) sb.Append($", {copies} copies");
-        foreach (var (info, backend) in placed.Where(p => !ReferenceEquals(p.Backend, primary) || p.Info.Spec is TransferSpec))
+        foreach (var (info, spec, backend) in placed.Where(p => !ReferenceEquals(p.Backend, primary) || p.Spec is TransferSpec))
         {
             sb.AppendLine();
-            sb.Append($"  k{info.Order,-4} {backend.Name,-7} {info.Spec.DisplayName}");
-            if (info.Spec is not TransferSpec) sb.Append($"  ({primary.Name}: {primary.SupportsOp(info.Spec).Reason})");
+            sb.Append($"  k{info.Order,-4} {backend.Name,-7} {spec.DisplayName}");
+            if (spec is not TransferSpec) sb.Append($"  ({primary.Name}: {primary.SupportsOp(spec).Reason})");
         }
         return sb.ToString();
     }

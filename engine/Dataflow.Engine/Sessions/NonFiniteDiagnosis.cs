@@ -47,16 +47,15 @@ public static class NonFiniteDiagnosis
         foreach (var kernel in graph.Kernels)
         {
             var info = world.Get<KernelInfo>(kernel);
-            var compiled = world.Get<CompiledKernel>(kernel);
-            var backend = world.Get<Placement>(kernel).Backend;
-            var launch = info.UsesSeed ? new LaunchParams(DispatchSystem.Mix(frame.Seed, (ulong)info.Nodes[^1].Id), null) : LaunchParams.None;
-            TransferKernel.Launch(backend, compiled.Kernel, compiled.Buffers, in launch);
+            var backend = world.Backend(world.Get<Placement>(kernel));
+            var launch = info.UsesSeed ? new LaunchParams(DispatchSystem.Mix(frame.Seed, world.SeedSalt(info)), null) : LaunchParams.None;
+            TransferKernel.Launch(backend, world.Compiled(kernel), world.LaunchBuffers(info), in launch);
             backend.Wait();
-            foreach (var output in info.Outputs)
+            foreach (var output in world.Outputs(info))
             {
                 if (FirstIn(world, output) is not { } bad) continue;
-                var badInput = info.Inputs.Select(i => (Tensor: i, Bad: FirstIn(world, i))).FirstOrDefault(i => i.Bad is not null);
-                var what = Describe(info);
+                var badInput = world.Inputs(info).Select(i => (Tensor: i, Bad: FirstIn(world, i))).FirstOrDefault(i => i.Bad is not null);
+                var what = Describe(world, info);
                 return badInput.Bad is null
                     ? new(NonFiniteSource.Origin.Kernel, what, info.Order, bad.Index, bad.Value,
                         $"kernel k{info.Order} ({what}) produced {Show(bad.Value)} from finite inputs (first at element {bad.Index})")
@@ -68,18 +67,19 @@ public static class NonFiniteDiagnosis
     }
 
     /// <summary>"softmax in decoder.3.attention": the kernel's op (or fused ops) and the scope of the layer it belongs to.</summary>
-    private static string Describe(KernelInfo info)
+    private static string Describe(Ecs.World world, KernelInfo info)
     {
-        var scope = info.Nodes.Select(n => n.Scope).LastOrDefault(s => !string.IsNullOrEmpty(s));
-        return scope is null ? info.Spec.DisplayName : $"{info.Spec.DisplayName} in {scope}";
+        var scope = world.Members(info).Select(n => n.Scope).LastOrDefault(s => !string.IsNullOrEmpty(s));
+        var name = world.Spec(info).DisplayName;
+        return scope is null ? name : $"{name} in {scope}";
     }
 
     private static (long Index, float Value)? FirstIn(Ecs.World world, Ecs.Entity tensor)
     {
         // A copy placement made has its source's shape.
-        var desc = world.Get<TensorInfo>(world.Has<CopyOf>(tensor) ? world.Get<CopyOf>(tensor).Source : tensor).Desc;
+        var desc = world.Shape(tensor);
         if (desc.DType != DType.F32 || !world.Has<BufferSlot>(tensor)) return null;
-        var buffer = world.Get<BufferSlot>(tensor).Buffer;
+        var buffer = world.Buffer(tensor);
         var values = new float[desc.Elements];
         buffer.Owner.Wait();
         buffer.Owner.Download(buffer, values);

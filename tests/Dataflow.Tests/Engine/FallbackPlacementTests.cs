@@ -52,25 +52,25 @@ public sealed class FallbackPlacementTests
         var losses = Losses(new WithFallback(primary, fallback), step =>
         {
             var world = step.World;
-            var placed = step.Kernels.Select(k => (Info: world.Get<KernelInfo>(k), Backend: world.Get<Placement>(k).Backend)).ToList();
-            var matmuls = placed.Where(p => p.Info.Spec is OpKernelSpec { Op: OpCode.MatMul }).ToList();
+            var placed = step.Kernels.Select(k => (Info: world.Get<KernelInfo>(k), Backend: world.Backend(world.Get<Placement>(k)))).ToList();
+            var matmuls = placed.Where(p => world.Spec(p.Info) is OpKernelSpec { Op: OpCode.MatMul }).ToList();
             Assert.NotEmpty(matmuls);
             Assert.All(matmuls, m => Assert.Same(fallback, m.Backend));
-            Assert.All(placed.Where(p => p.Info.Spec is not (OpKernelSpec { Op: OpCode.MatMul } or TransferSpec)), p => Assert.Same(primary, p.Backend));
+            Assert.All(placed.Where(p => world.Spec(p.Info) is not (OpKernelSpec { Op: OpCode.MatMul } or TransferSpec)), p => Assert.Same(primary, p.Backend));
 
             // Each matmul reads copies made on the CPU by a copy kernel before it, and its result
             // reaches the device's kernels through a copy kernel after it.
-            var copies = placed.Where(p => p.Info.Spec is TransferSpec).ToList();
+            var copies = placed.Where(p => world.Spec(p.Info) is TransferSpec).ToList();
             foreach (var (info, _) in matmuls)
             {
-                foreach (var input in info.Inputs)
+                foreach (var input in world.Inputs(info))
                 {
                     Assert.True(world.Has<CopyOf>(input), $"k{info.Order} reads a tensor that lives on the device");
-                    Assert.Same(fallback, world.Get<Residence>(input).Backend);
-                    Assert.Contains(copies, c => c.Info.Outputs[0] == input && c.Info.Order < info.Order && c.Backend == fallback);
+                    Assert.Same(fallback, world.Backend(world.Get<Residence>(input)));
+                    Assert.Contains(copies, c => world.Outputs(c.Info)[0] == input && c.Info.Order < info.Order && c.Backend == fallback);
                 }
-                var output = info.Outputs[0];
-                Assert.Contains(copies, c => c.Info.Inputs[0] == output && c.Info.Order > info.Order && c.Backend == primary);
+                var output = world.Outputs(info)[0];
+                Assert.Contains(copies, c => world.Inputs(c.Info)[0] == output && c.Info.Order > info.Order && c.Backend == primary);
             }
             var shown = step.DescribePlacement();
             Assert.Contains("matmul", shown);
@@ -86,9 +86,9 @@ public sealed class FallbackPlacementTests
         // The log-softmax's max runs on the CPU; its gradients and the rest stay on OpenCL.
         var losses = Losses(new WithFallback(new Without(OpenClBackend.Create(), OpCode.ReduceMax), new CpuBackend()), step =>
         {
-            var backends = step.Kernels.Select(k => step.World.Get<Placement>(k).Backend.Name).ToList();
+            var backends = step.Kernels.Select(k => step.World.Backend(step.World.Get<Placement>(k)).Name).ToList();
             Assert.Contains("cpu", backends);
-            Assert.Contains(step.Kernels, k => step.World.Get<KernelInfo>(k).Spec is TransferSpec);
+            Assert.Contains(step.Kernels, k => step.World.Spec(step.World.Get<KernelInfo>(k)) is TransferSpec);
         });
         AssertSameLosses(Losses(new CpuBackend()), losses, "on opencl without reduce_max");
     }

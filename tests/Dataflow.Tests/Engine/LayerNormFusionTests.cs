@@ -40,7 +40,7 @@ public sealed class LayerNormFusionTests
     }
 
     private static List<LayerNormSpec> LayerNormKernels(CompiledGraph compiled) =>
-        [.. compiled.Kernels.Select(k => compiled.World.Get<KernelInfo>(k).Spec).OfType<LayerNormSpec>()];
+        [.. compiled.Kernels.Select(k => compiled.World.Spec(compiled.World.Get<KernelInfo>(k))).OfType<LayerNormSpec>()];
 
     [Fact]
     public void EachLayerNormIsOneKernelWritingWhatTheBackwardReads()

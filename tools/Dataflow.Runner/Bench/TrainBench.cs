@@ -93,7 +93,8 @@ public sealed class TrainBench : IDisposable
         var perKernel = kernels.Select((k, i) =>
         {
             var info = _graph.World.Get<KernelInfo>(k);
-            return (Kind: KindOf(info.Spec), Name: $"k{info.Order} {info.Spec.DisplayName} -> {_graph.World.Get<TensorInfo>(info.Outputs[0]).Desc}",
+            var spec = _graph.World.Spec(info);
+            return (Kind: KindOf(spec), Name: $"k{info.Order} {spec.DisplayName} -> {_graph.World.Shape(_graph.World.Outputs(info)[0]).Desc}",
                 Ms: total[i] / profiledSteps, Best: best[i]);
         }).ToList();
         var breakdown = perKernel.GroupBy(k => k.Kind)
@@ -105,7 +106,7 @@ public sealed class TrainBench : IDisposable
 
         var rounds = _roundMs.Count > 0 ? _roundMs : [profiledMs];
         return new TrainBenchResult(Label, Kernels, rounds.Average(), rounds.Min(), profiledMs, perKernel.Sum(k => k.Best), breakdown, top, _firstLoss, _lastLoss,
-            MatMulFlops(kernels.Select(k => _graph.World.Get<KernelInfo>(k).Spec)) / 1e9);
+            MatMulFlops(kernels.Select(k => _graph.World.Spec(_graph.World.Get<KernelInfo>(k)))) / 1e9);
     }
 
     private void Step()

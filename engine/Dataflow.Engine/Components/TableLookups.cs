@@ -1,0 +1,65 @@
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Ecs;
+using Dataflow.Graph.Ir;
+
+namespace Dataflow.Engine.Components;
+
+/// <summary>
+/// A component's handles resolved through the world's tables, for code that reads a compiled world
+/// from outside its systems (sessions, diagnosis, tools, tests). Each looks its table up, so a
+/// system inside a loop should take the table once instead (and declare it in its access).
+/// </summary>
+public static class TableLookups
+{
+    public static Node Node(this World world, Entity tensor) => world.Resource<NodeTable>()[world.Get<TensorNode>(tensor).Node];
+
+    public static KernelSpec Spec(this World world, in KernelInfo kernel) => world.Resource<SpecTable>()[kernel.Spec];
+
+    public static Entity[] Inputs(this World world, in KernelInfo kernel) => world.Resource<EntityList>()[kernel.Inputs].ToArray();
+
+    public static Entity[] Outputs(this World world, in KernelInfo kernel) => world.Resource<EntityList>()[kernel.Outputs].ToArray();
+
+    /// <summary>The graph nodes a kernel covers, in graph order.</summary>
+    public static Node[] Members(this World world, in KernelInfo kernel)
+    {
+        var nodes = world.Resource<NodeTable>();
+        var members = world.Resource<EntityList>()[kernel.Members];
+        var result = new Node[members.Length];
+        for (int i = 0; i < members.Length; i++) result[i] = nodes[world.Get<TensorNode>(members[i]).Node];
+        return result;
+    }
+
+    public static IBackend Backend(this World world, in Placement placement) => world.Resource<BackendTable>()[placement.Backend];
+
+    public static IBackend Backend(this World world, in Residence residence) => world.Resource<BackendTable>()[residence.Backend];
+
+    public static IDeviceBuffer Buffer(this World world, Entity tensor) => world.Resource<BufferTable>()[world.Get<BufferSlot>(tensor).Buffer];
+
+    public static ICompiledKernel Compiled(this World world, Entity kernel) => world.Resource<KernelTable>()[world.Get<CompiledKernel>(kernel).Kernel];
+
+    public static string Name(this World world, int name) => world.Resource<NameTable>()[name];
+
+    /// <summary>A tensor's bound shape; a copy placement made has its source's.</summary>
+    public static TensorInfo Shape(this World world, Entity tensor) =>
+        world.Get<TensorInfo>(world.Has<CopyOf>(tensor) ? world.Get<CopyOf>(tensor).Source : tensor);
+
+    /// <summary>The buffers a kernel is launched on: its inputs' then its outputs'.</summary>
+    public static IDeviceBuffer[] LaunchBuffers(this World world, in KernelInfo kernel)
+    {
+        var list = world.Resource<EntityList>();
+        var buffers = world.Resource<BufferTable>();
+        var inputs = list[kernel.Inputs];
+        var outputs = list[kernel.Outputs];
+        var result = new IDeviceBuffer[inputs.Length + outputs.Length];
+        for (int i = 0; i < inputs.Length; i++) result[i] = buffers[world.Get<BufferSlot>(inputs[i]).Buffer];
+        for (int i = 0; i < outputs.Length; i++) result[inputs.Length + i] = buffers[world.Get<BufferSlot>(outputs[i]).Buffer];
+        return result;
+    }
+
+    /// <summary>The salt a kernel's random numbers are drawn with: the graph id of the last node it covers, so fusion choices do not move a seeded run.</summary>
+    public static ulong SeedSalt(this World world, in KernelInfo kernel)
+    {
+        var members = world.Resource<EntityList>()[kernel.Members];
+        return (ulong)world.Resource<NodeTable>()[world.Get<TensorNode>(members[^1]).Node].Id;
+    }
+}

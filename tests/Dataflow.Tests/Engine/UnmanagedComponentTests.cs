@@ -1,0 +1,95 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine.Components;
+using Dataflow.Engine.Sessions;
+using Dataflow.Generation.Frame;
+
+namespace Dataflow.Tests.Engine;
+
+/// <summary>
+/// Components are plain unmanaged structs (ids, indices, sizes, enums, entities), so chunks are
+/// plain memory; what is an object lives in a resource table and a component holds its index.
+/// </summary>
+public sealed class UnmanagedComponentTests
+{
+    /// <summary>The components allowed to hold references, and why. Keep it short; an entry that is no longer managed must go.</summary>
+    private static readonly Dictionary<Type, string> Managed = new()
+    {
+        // The generation frame's per-sequence state is reworked on its own branch; until then:
+        [typeof(SequenceTokens)] = "a sequence's token history grows every frame (List<int>) and its logits row is a float[] the sampler reads",
+        [typeof(SequenceSampling)] = "the sampler with its RNG state, the stop strings and tokens, and the tool-call handler are objects",
+        [typeof(SequenceOutput)] = "the caller's sink, the streaming decoder and the text builder are objects",
+    };
+
+    /// <summary>Every component type: the structs of the engine's component namespace and of the generation frame.</summary>
+    private static IEnumerable<Type> ComponentTypes() =>
+        new[] { (typeof(KernelInfo).Assembly, typeof(KernelInfo).Namespace), (typeof(SequenceState).Assembly, typeof(SequenceState).Namespace) }
+            .SelectMany(a => a.Assembly.GetTypes().Where(t => t.Namespace == a.Namespace && IsComponentStruct(t)));
+
+    // Enums and the helper values components embed (ListRange, Dimensions) are not components themselves, but are checked through them.
+    private static bool IsComponentStruct(Type t) =>
+        t.IsValueType && !t.IsEnum && !t.IsGenericTypeDefinition && !t.IsNested && t.IsPublic
+        && t != typeof(ListRange) && t != typeof(Dimensions);
+
+    private static bool HasReferences(Type t) =>
+        (bool)typeof(RuntimeHelpers).GetMethod(nameof(RuntimeHelpers.IsReferenceOrContainsReferences))!.MakeGenericMethod(t).Invoke(null, null)!;
+
+    [Fact]
+    public void EveryComponentTypeIsUnmanagedOutsideTheDocumentedList()
+    {
+        var types = ComponentTypes().ToList();
+        Assert.Contains(typeof(KernelInfo), types);
+        Assert.Contains(typeof(TensorInfo), types);
+        Assert.Contains(typeof(SequenceState), types);
+        var managed = types.Where(HasReferences).Where(t => !Managed.ContainsKey(t)).Select(t => t.FullName).ToList();
+        Assert.True(managed.Count == 0, $"components holding references (put the object in a resource table and hold its index): {string.Join(", ", managed)}");
+    }
+
+    [Fact]
+    public void EveryDocumentedExceptionStillHoldsReferences()
+    {
+        foreach (var (type, why) in Managed)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(why));
+            Assert.True(HasReferences(type), $"{type.Name} is unmanaged now: remove it from the list");
+        }
+        Assert.True(Managed.Count <= 3);
+    }
+
+    [Fact]
+    public void ACompiledTrainingWorldHoldsOnlyUnmanagedComponentsOfTheEngine()
+    {
+        using var session = new Session(new CpuBackend(), seed: 5);
+        var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), new Dictionary<string, long> { ["B"] = 4 });
+        var held = step.World.Archetypes.SelectMany(a => a.Types).Distinct().ToList();
+        Assert.Contains(typeof(CompiledKernel), held);
+        Assert.Contains(typeof(BufferSlot), held);
+        Assert.Contains(typeof(GradOf), held);
+        var engine = ComponentTypes().ToHashSet();
+        Assert.All(held, t =>
+        {
+            Assert.True(engine.Contains(t), $"{t.FullName} is a component outside Dataflow.Engine.Components");
+            Assert.False(HasReferences(t), $"{t.Name} holds references");
+        });
+    }
+
+    [Fact]
+    public void TablesResolveWhatTheComponentsIndex()
+    {
+        using var session = new Session(new CpuBackend(), seed: 5);
+        var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), new Dictionary<string, long> { ["B"] = 4 });
+        var world = step.World;
+        foreach (var kernel in step.Kernels)
+        {
+            var info = world.Get<KernelInfo>(kernel);
+            Assert.NotNull(world.Spec(info));
+            Assert.Same(session.Backend, world.Backend(world.Get<Placement>(kernel)));
+            // Launched on its inputs' then its outputs' buffers, each resolved through the buffer table.
+            Assert.Equal(world.Inputs(info).Concat(world.Outputs(info)).Select(world.Buffer), world.LaunchBuffers(info));
+        }
+        var parameters = new List<string>();
+        world.ForEach(new Dataflow.Engine.Ecs.QueryDescription().WithAll<ParamTag>(), (ref ParamTag tag) => parameters.Add(world.Name(tag.Name)));
+        Assert.Equal(step.Context.Graph.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal), parameters.Order(StringComparer.Ordinal));
+    }
+}
