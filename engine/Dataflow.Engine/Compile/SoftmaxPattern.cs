@@ -69,13 +69,7 @@ internal static class SoftmaxPattern
         return new Match(stages, [.. stages, expanded], [g, y, s, e]);
     }
 
-    private static bool Is(Node node, OpCode op, out Node a, out Node b)
-    {
-        bool ok = node.Op == op && node.DType == DType.F32;
-        a = ok ? node.Inputs[0] : node;
-        b = ok && node.Inputs.Length > 1 ? node.Inputs[1] : node;
-        return ok;
-    }
+    private static bool Is(Node node, OpCode op, out Node a, out Node b) => LayerNormPattern.Is(node, op, out a, out b);
 
     /// <summary>An f32 tensor read as it is stored (a broadcast has no rows of its own).</summary>
     private static bool IsRowMajorInput(Node node) => node.DType == DType.F32 && node.Op != OpCode.Expand && node.Shape.Rank >= 1;
@@ -87,9 +81,6 @@ internal static class SoftmaxPattern
         return last >= 0 && (axis == last || axis == -1);
     }
 
-    private static bool IsLastAxisSum(Node node, out Node input)
-    {
-        input = node.Op == OpCode.ReduceSum ? node.Inputs[0] : node;
-        return node.Op == OpCode.ReduceSum && node.DType == DType.F32 && IsLastAxis(node);
-    }
+    private static bool IsLastAxisSum(Node node, out Node input) =>
+        LayerNormPattern.IsLastAxisSum(node, out input) && node.DType == DType.F32;
 }
