@@ -31,7 +31,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
                 Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
             _ => Support.Yes,
         },
-        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec => Support.Yes,
+        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec => Support.Yes,
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
 
@@ -67,6 +67,8 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         FusedElementwiseSpec fused => new FusedElementwiseKernel(fused),
         OptimizerStepSpec step => new OptimizerKernel(step),
         LayerNormSpec norm => new LayerNormKernel(norm),
+        SoftmaxSpec softmax => new SoftmaxKernel(softmax),
+        SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
         OpKernelSpec op => op.Op switch
         {
             OpCode.Constant => new ConstantKernel(op),

@@ -88,7 +88,7 @@ internal sealed unsafe class LayerNormKernel : CpuKernel
     }
 
     /// <summary>A row sum exactly as <see cref="ReduceKernel"/> forms it: float blocks of 4096, totalled in double.</summary>
-    private static float RowSum(ReadOnlySpan<float> row)
+    internal static float RowSum(ReadOnlySpan<float> row)
     {
         if (row.Length <= ReduceKernel.RowBlock) return TensorPrimitives.Sum(row);
         double total = 0;

@@ -23,7 +23,17 @@ internal static class FusedPatternCases
         list.AddRange(PatternPair("sigmoid-extremes[2,17]", new(1, 4), new(5, 15), c => Activations.Sigmoid(c.B, c.Param("x", [2, 17], ExtremeValues))));
         list.AddRange(PatternPair("gelu-tanh-extremes[2,17]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [2, 17], ExtremeValues))));
         list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [3, 130], -4, 4))));
-        list.AddRange(PatternPair("softmax[17,65]", new(4, 5), new(11, 19), c => Softmax.Apply(c.B, c.Param("x", [17, 65], -4, 4), -1)));
+        // Where the backend runs softmax as one kernel: the forward is that kernel, its gradient one softmax_backward
+        // (and the incoming gradient, which the unfused chain computed inside its own kernels, one kernel of its own).
+        var softmax = new SoftmaxSpec(17, 65, [SoftmaxStage.Output]);
+        list.AddRange(PatternPair("softmax[17,65]", new(4, 5) { PatternProbe = softmax, FusedWithPattern = 1 },
+            new(11, 19) { PatternProbe = softmax, FusedWithPattern = 7 }, c => Softmax.Apply(c.B, c.Param("x", [17, 65], -4, 4), -1)));
+        // Causal rows (−∞ past the diagonal) under a scale, as attention's scores are, and rows of 3 (shorter than a vector).
+        list.AddRange(PatternPair("softmax-causal[4,33,33]", new(6, 8) { PatternProbe = softmax, FusedWithPattern = 3 },
+            new(13, 23) { PatternProbe = softmax, FusedWithPattern = 10 }, c =>
+            Softmax.Apply(c.B, c.B.Add(c.B.Mul(c.Param("x", [4, 33, 33], -4, 4), c.B.Scalar(0.25)), c.B.CausalMask(Graph.Tensors.Dim.Const(33))), -1)));
+        list.AddRange(PatternPair("softmax[40,3]", new(4, 5) { PatternProbe = softmax, FusedWithPattern = 1 },
+            new(11, 19) { PatternProbe = softmax, FusedWithPattern = 7 }, c => Softmax.Apply(c.B, c.Param("x", [40, 3], -30, 30), -1)));
         list.AddRange(PatternPair("log-softmax[17,65]", new(5, 6), new(12, 18), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
         // Where the backend runs layer_norm as one kernel: the forward is that kernel, the backward 17.
         var layerNorm = new LayerNormSpec(17, 65, 1f / 65, 1f / 65, 1e-5f, [LayerNormStage.Output]);

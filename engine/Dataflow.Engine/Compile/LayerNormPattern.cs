@@ -62,7 +62,8 @@ internal static class LayerNormPattern
         return new Match(stages, [meanScale, varianceScale, epsilon], x, gain, bias);
     }
 
-    private static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b)
+    /// <summary>An f32 <paramref name="op"/> node and its operands (shared with <see cref="SoftmaxPattern"/>).</summary>
+    internal static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b)
     {
         bool ok = node.Op == op && node.DType == Graph.Tensors.DType.F32;
         var operands = graph.Operands(node);
@@ -74,7 +75,7 @@ internal static class LayerNormPattern
     private static bool IsScalarConstant(Node node) =>
         node.Op == OpCode.Constant && node.Attrs.Data is null && node.Attrs.Count is null && node.Shape.Rank == 0;
 
-    private static bool IsLastAxisSum(TensorGraph graph, Node node, out Node input)
+    internal static bool IsLastAxisSum(TensorGraph graph, Node node, out Node input)
     {
         input = node.Op == OpCode.ReduceSum ? graph.Operands(node)[0] : node;
         if (node.Op != OpCode.ReduceSum || !node.Attrs.KeepDims || node.Attrs.Axes.Length != 1) return false;
