@@ -1,7 +1,6 @@
 using Dataflow.Engine;
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
-using Dataflow.Engine.Data;
 using Dataflow.Engine.Ecs;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
@@ -24,7 +23,8 @@ public sealed record GeneratorOptions(int Slots = 1, int Chunk = 64)
 
 /// <summary>
 /// Generates many sequences at once, as a game loop: each request is an entity of the generator's
-/// world, and every frame the schedule runs Admit → Prefill (one chunk) → Decode (one batched step)
+/// world, and every frame the schedule (derived from the systems' declared access, see
+/// <see cref="GenerationSchedule"/>) runs Admit → Prefill (one chunk) → Decode (one batched step)
 /// → Sample → Stream → Tool → Retire over all of them (continuous batching: a finished sequence's cache slot
 /// goes to the next waiting one the frame after). Serves <c>generate</c>, and later chat and RL rollouts.
 /// </summary>
@@ -35,15 +35,14 @@ public sealed class Generator : IDisposable
     private readonly BatchDecoder _decoder;
     private readonly FrameClock _clock;
     private readonly GenerationResults _results;
-    private readonly int _vocab;
     private readonly Session? _owned;
     private int _nextRequest;
 
     public Generator(BatchDecoder decoder, ITokenizer tokenizer)
     {
         Tokenizer = tokenizer;
-        (_decoder, _vocab) = (decoder, tokenizer.VocabSize);
-        GenerationSchedule.AddResources(_world, decoder, _vocab);
+        _decoder = decoder;
+        GenerationSchedule.AddResources(_world, decoder, tokenizer.VocabSize);
         (_clock, _results) = (_world.Resource<FrameClock>(), _world.Resource<GenerationResults>());
         _schedule = GenerationSchedule.Create(decoder.Slots, decoder.CacheLength);
     }
@@ -70,6 +69,12 @@ public sealed class Generator : IDisposable
     /// <summary>How long each system took in the last frame (for --verbose and profiling).</summary>
     public IReadOnlyList<(string System, TimeSpan Elapsed)> LastFrameTimings => _schedule.LastTimings;
 
+    /// <summary>The frame's schedule (for tests of its derived order and of the systems' access).</summary>
+    internal Schedule FrameSchedule => _schedule;
+
+    /// <summary>The world the frame runs over (for tests that run frame systems under other declarations).</summary>
+    internal World FrameWorld => _world;
+
     /// <summary>Sequences submitted and not yet retired.</summary>
     public int Active => _world.EntityCount;
 
@@ -81,20 +86,7 @@ public sealed class Generator : IDisposable
             throw new ConfigurationException($"the prompt is {request.Prompt.Length} tokens but the model's context is {Context} tokens; shorten the prompt");
         if (request.MaxTokens < 0) throw new ConfigurationException($"--max-tokens {request.MaxTokens}: must not be negative");
         int id = _nextRequest++;
-        var entity = _world.Create(
-            new SequenceSpec { Request = id, PromptLength = request.Prompt.Length, MaxTokens = request.MaxTokens },
-            new CacheSlot { Slot = -1 },
-            new PrefillProgress { Active = true },
-            new CacheWindow());
-        _world.Add(entity, new DecodeInput());
-        _world.Add(entity, new FreshLogits());
-        _world.Add(entity, new SampledToken { Token = -1 });
-        _world.Add(entity, new SequenceEnd());
-        _world.Add(entity, new StreamClock { SubmittedTicks = FrameClock.Now });
-        _world.Resource<TokenHistories>().Set(entity, [.. request.Prompt]);
-        _world.Resource<Samplers>().Set(entity, new SamplerRow(new Sampler(request.Sampling, new SeededRandom(request.Seed)), request.StopTokens));
-        _world.Resource<TextOutputs>().Set(entity, new TextOutput(request.Sink, new StreamingDecoder(Tokenizer), request.StopStrings));
-        if (request.Tools is not null) _world.Resource<ToolCallers>().Set(entity, request.Tools);
+        SequenceEntity.Create(_world, id, request, Tokenizer);
         return id;
     }
 
