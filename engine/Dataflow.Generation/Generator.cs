@@ -1,8 +1,6 @@
-using System.Text;
 using Dataflow.Engine;
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
-using Dataflow.Engine.Data;
 using Dataflow.Engine.Ecs;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
@@ -25,7 +23,8 @@ public sealed record GeneratorOptions(int Slots = 1, int Chunk = 64)
 
 /// <summary>
 /// Generates many sequences at once, as a game loop: each request is an entity of the generator's
-/// world, and every frame the schedule runs Admit → Prefill (one chunk) → Decode (one batched step)
+/// world, and every frame the schedule (derived from the systems' declared access, see
+/// <see cref="GenerationSchedule"/>) runs Admit → Prefill (one chunk) → Decode (one batched step)
 /// → Sample → Stream → Tool → Retire over all of them (continuous batching: a finished sequence's cache slot
 /// goes to the next waiting one the frame after). Serves <c>generate</c>, and later chat and RL rollouts.
 /// </summary>
@@ -33,17 +32,19 @@ public sealed class Generator : IDisposable
 {
     private readonly World _world = new();
     private readonly Schedule _schedule;
-    private readonly GenerationFrame _frame;
+    private readonly BatchDecoder _decoder;
+    private readonly FrameClock _clock;
+    private readonly GenerationResults _results;
     private readonly Session? _owned;
     private int _nextRequest;
 
     public Generator(BatchDecoder decoder, ITokenizer tokenizer)
     {
         Tokenizer = tokenizer;
-        _frame = new GenerationFrame(decoder, tokenizer.VocabSize);
-        ISystem[] systems = [new AdmitSystem(_frame), new PrefillSystem(_frame), new DecodeSystem(_frame), new SampleSystem(), new StreamSystem(), new ToolSystem(_frame), new RetireSystem(_frame)];
-        _schedule = new Schedule("generation").AddStage("frame");
-        for (int i = 0; i < systems.Length; i++) _schedule.Add(systems[i], "frame", i == 0 ? [] : [systems[i - 1].Name]);
+        _decoder = decoder;
+        GenerationSchedule.AddResources(_world, decoder, tokenizer.VocabSize);
+        (_clock, _results) = (_world.Resource<FrameClock>(), _world.Resource<GenerationResults>());
+        _schedule = GenerationSchedule.Create(decoder.Slots, decoder.CacheLength);
     }
 
     private Generator(CheckpointModel model, GeneratorOptions options)
@@ -59,14 +60,20 @@ public sealed class Generator : IDisposable
     }
 
     public ITokenizer Tokenizer { get; }
-    public int Context => _frame.Decoder.CacheLength;
-    public int Slots => _frame.Decoder.Slots;
+    public int Context => _decoder.CacheLength;
+    public int Slots => _decoder.Slots;
 
     /// <summary>Frames run so far.</summary>
-    public long Frame => _frame.Number;
+    public long Frame => _clock.Number;
 
     /// <summary>How long each system took in the last frame (for --verbose and profiling).</summary>
     public IReadOnlyList<(string System, TimeSpan Elapsed)> LastFrameTimings => _schedule.LastTimings;
+
+    /// <summary>The frame's schedule (for tests of its derived order and of the systems' access).</summary>
+    internal Schedule FrameSchedule => _schedule;
+
+    /// <summary>The world the frame runs over (for tests that run frame systems under other declarations).</summary>
+    internal World FrameWorld => _world;
 
     /// <summary>Sequences submitted and not yet retired.</summary>
     public int Active => _world.EntityCount;
@@ -79,15 +86,7 @@ public sealed class Generator : IDisposable
             throw new ConfigurationException($"the prompt is {request.Prompt.Length} tokens but the model's context is {Context} tokens; shorten the prompt");
         if (request.MaxTokens < 0) throw new ConfigurationException($"--max-tokens {request.MaxTokens}: must not be negative");
         int id = _nextRequest++;
-        _world.Create(
-            new SequenceState { Request = id, Phase = SequencePhase.Waiting, Slot = -1, NewToken = -1 },
-            new SequenceTokens { PromptLength = request.Prompt.Length, History = [.. request.Prompt], Logits = new float[_frame.Vocab] },
-            new SequenceSampling
-            {
-                Sampler = new Sampler(request.Sampling, new SeededRandom(request.Seed)),
-                MaxTokens = request.MaxTokens, StopStrings = request.StopStrings, StopTokens = request.StopTokens, Tools = request.Tools,
-            },
-            new SequenceOutput { Sink = request.Sink, Stream = new StreamingDecoder(Tokenizer), Text = new StringBuilder(), SubmittedTicks = GenerationFrame.Now });
+        SequenceEntity.Create(_world, id, request, Tokenizer);
         return id;
     }
 
@@ -95,7 +94,7 @@ public sealed class Generator : IDisposable
     public bool Step()
     {
         if (_world.EntityCount == 0) return false;
-        _frame.Number++;
+        _clock.Number++;
         _schedule.Run(_world);
         return true;
     }
@@ -104,11 +103,11 @@ public sealed class Generator : IDisposable
     public IReadOnlyList<GenerationResult> Run()
     {
         while (Step()) { }
-        return [.. _frame.Results.OrderBy(r => r.Key).Select(r => r.Value)];
+        return [.. _results.ById.OrderBy(r => r.Key).Select(r => r.Value)];
     }
 
     /// <summary>The result of a retired request, or null while it runs.</summary>
-    public GenerationResult? Result(int request) => _frame.Results.GetValueOrDefault(request);
+    public GenerationResult? Result(int request) => _results.ById.GetValueOrDefault(request);
 
     public void Dispose()
     {

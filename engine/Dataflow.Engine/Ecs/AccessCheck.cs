@@ -24,7 +24,7 @@ internal sealed class AccessCheck
         _world = world;
         _system = system;
         _declaredWrites = [.. system.Access.Writes];
-        _declaredReads = [.. system.Access.Reads, .. system.Access.Writes];
+        _declaredReads = [.. system.Access.Reads, .. system.Access.ReadsPrevious, .. system.Access.Writes];
     }
 
     public HashSet<Type> Touched { get; } = [];
@@ -60,7 +60,7 @@ internal sealed class AccessCheck
 
     private UndeclaredAccessException Undeclared(Type type, string what) => new(
         $"{_system.Name} {what} {type.Name}, which its Access does not declare " +
-        $"(reads: [{string.Join(", ", _system.Access.Reads.Select(t => t.Name))}]; writes: [{string.Join(", ", _system.Access.Writes.Select(t => t.Name))}]); " +
+        $"(reads: [{string.Join(", ", _system.Access.Reads.Concat(_system.Access.ReadsPrevious).Select(t => t.Name))}]; writes: [{string.Join(", ", _system.Access.Writes.Select(t => t.Name))}]); " +
         "the schedule orders and parallelises systems by their declarations, so declare it.",
         _system.Name, type);
 

@@ -2,7 +2,8 @@ namespace Dataflow.Engine.Ecs;
 
 /// <summary>
 /// One stage's systems as a DAG derived from their declared access: a system that lists a type in
-/// its reads runs after every other system that writes it. Two systems that each read what the
+/// its reads runs after every other system that writes it, and one that lists it in its
+/// previous-run reads (<see cref="SystemAccess.ReadsPrevious"/>) runs before them. Two systems that each read what the
 /// other writes form a cycle, reported as such: one of them reads the other's value from the
 /// previous frame (the kernels read the parameters the optimizer updates after them), and an
 /// explicit 'after' says which; an explicit order wins over a derived order the other way. Two
@@ -82,6 +83,18 @@ internal sealed class StagePlan
                 if (consumed.Count == 0) continue;
                 if (!after[reader].Contains(writer)) after[reader].Add(writer);
                 reasons[(reader, writer)] = $"{systems[reader].Name} reads {string.Join(", ", consumed.Select(t => t.Name))}, which {systems[writer].Name} writes";
+            }
+        }
+        // Reads of the previous run's values: the other writers of those types wait for the reader.
+        for (int reader = 0; reader < n; reader++)
+        {
+            for (int writer = 0; writer < n; writer++)
+            {
+                if (reader == writer || explicitAncestors[reader][writer]) continue;
+                var carried = systems[writer].Access.Writes.Where(systems[reader].Access.ReadsPrevious.Contains).ToList();
+                if (carried.Count == 0) continue;
+                if (!after[writer].Contains(reader)) after[writer].Add(reader);
+                reasons.TryAdd((writer, reader), $"{systems[reader].Name} reads {string.Join(", ", carried.Select(t => t.Name))} as the previous frame left it, and {systems[writer].Name} writes it");
             }
         }
         var edges = after.Select(a => a.ToArray()).ToArray();

@@ -6,20 +6,39 @@ namespace Dataflow.Generation.Frame;
 /// <summary>
 /// One prefill chunk per prefilling sequence per frame (a long prompt does not stall the batch); a
 /// sequence whose window is all in its cache slot has the logits of its next token and starts decoding.
+/// It continues the prefills that Decode (a slide) and Tool (an answer) queued in earlier frames, so
+/// it reads their components as the previous frame left them and runs before them.
 /// </summary>
-internal sealed class PrefillSystem(GenerationFrame frame) : ISystem
+internal sealed class PrefillSystem : ISystem
 {
+    private readonly ForEachWithEntityRef<CacheSlot, PrefillProgress, CacheWindow, FreshLogits> _step;
+    private BatchDecoder _decoder = null!;
+    private TokenHistories _histories = null!;
+    private SlotLogits _logits = null!;
+
+    public PrefillSystem() => _step = Step;
+
     public string Name => nameof(PrefillSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(writes: [typeof(SequenceState), typeof(SequenceTokens)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(
+        reads: [typeof(CacheSlot)],
+        readsPrevious: [typeof(PrefillProgress), typeof(CacheWindow), typeof(TokenHistories)],
+        writes: [typeof(PrefillProgress), typeof(FreshLogits), typeof(SlotLogits), typeof(BatchDecoder)]);
 
-    public void Run(World world) => world.ForEach(in Sequences.All, (ref SequenceState s, ref SequenceTokens t) =>
+    public void Run(World world)
     {
-        if (s.Phase != SequencePhase.Prefilling) return;
-        var window = CollectionsMarshal.AsSpan(t.History)[s.WindowStart..];
-        var logits = frame.Decoder.PrefillChunk(s.Slot, window, ref s.PrefillDone);
-        if (s.PrefillDone < window.Length) return;
-        logits.AsSpan(0, t.Logits.Length).CopyTo(t.Logits);
-        (t.Fresh, s.Phase, s.Pending) = (true, SequencePhase.Decoding, false);
-    });
+        (_decoder, _histories, _logits) = (world.Resource<BatchDecoder>(), world.Resource<TokenHistories>(), world.Resource<SlotLogits>());
+        world.ForEachWithEntity(in Sequences.All, _step);
+    }
+
+    private void Step(Entity entity, ref CacheSlot slot, ref PrefillProgress prefill, ref CacheWindow window, ref FreshLogits fresh)
+    {
+        if (!prefill.Active || slot.Slot < 0) return;
+        var tokens = CollectionsMarshal.AsSpan(_histories[entity])[window.Start..];
+        var logits = _decoder.PrefillChunk(slot.Slot, tokens, ref prefill.Done);
+        if (prefill.Done < tokens.Length) return;
+        var next = _logits[slot.Slot];
+        logits.AsSpan(0, next.Length).CopyTo(next);
+        (fresh.Fresh, prefill.Active) = (true, false);
+    }
 }

@@ -3,34 +3,58 @@ using Dataflow.Engine.Ecs;
 
 namespace Dataflow.Generation.Frame;
 
-/// <summary>Finishes retired sequences: flushes their text, records the result, frees the slot, and destroys the entity (after the query).</summary>
-internal sealed class RetireSystem(GenerationFrame frame) : ISystem
+/// <summary>Finishes retired sequences: flushes their text, records the result, frees the slot and the payload rows, and destroys the entity (after the query).</summary>
+internal sealed class RetireSystem : ISystem
 {
     private readonly List<Entity> _retired = [];
+    private readonly ForEachWithEntityRef<SequenceSpec, CacheSlot, SequenceEnd, StreamClock> _retire;
+    private TokenHistories _histories = null!;
+    private TextOutputs _outputs = null!;
+    private SlotPool _pool = null!;
+    private GenerationResults _results = null!;
+    private long _frame;
+
+    public RetireSystem() => _retire = Retire;
 
     public string Name => nameof(RetireSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(writes: [typeof(SequenceState), typeof(SequenceTokens), typeof(SequenceOutput)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(
+        reads: [typeof(SequenceSpec), typeof(CacheSlot), typeof(SequenceEnd), typeof(StreamClock), typeof(FrameClock), typeof(TokenHistories), typeof(TextOutputs)],
+        writes: [typeof(TokenHistories), typeof(TextOutputs), typeof(Samplers), typeof(ToolCallers), typeof(SlotPool), typeof(GenerationResults)]);
 
     public void Run(World world)
     {
+        (_histories, _outputs, _pool, _results) = (world.Resource<TokenHistories>(), world.Resource<TextOutputs>(), world.Resource<SlotPool>(), world.Resource<GenerationResults>());
+        _frame = world.Resource<FrameClock>().Number;
         _retired.Clear();
-        world.ForEachWithEntity(in Sequences.All, (Entity e, ref SequenceState s, ref SequenceTokens t, ref SequenceOutput o) =>
+        world.ForEachWithEntity(in Sequences.All, _retire);
+        if (_retired.Count == 0) return;
+        var (samplers, tools) = (world.Resource<Samplers>(), world.Resource<ToolCallers>());
+        foreach (var entity in _retired)
         {
-            if (s.Phase != SequencePhase.Finished) return;
-            string rest = o.Stream.Flush();
-            if (rest.Length > 0) { o.Text.Append(rest); o.Sink?.OnText(s.Request, rest); }
-            long now = GenerationFrame.Now;
-            var result = new GenerationResult(
-                s.Request, o.Text.ToString(), [.. t.History.Skip(t.PromptLength)], t.PromptLength, s.Reason, s.Slot,
-                s.AdmittedFrame, frame.Number,
-                o.FirstTokenTicks == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(o.SubmittedTicks, o.FirstTokenTicks),
-                Stopwatch.GetElapsedTime(o.SubmittedTicks, now));
-            frame.Results[s.Request] = result;
-            if (s.Slot >= 0) frame.FreeSlots.Add(s.Slot);
-            o.Sink?.OnFinished(result);
-            _retired.Add(e);
-        });
-        foreach (var entity in _retired) world.Destroy(entity);
+            _histories.Release(entity);
+            _outputs.Release(entity);
+            samplers.Release(entity);
+            tools.Release(entity);
+            world.Destroy(entity);
+        }
+    }
+
+    private void Retire(Entity entity, ref SequenceSpec spec, ref CacheSlot slot, ref SequenceEnd end, ref StreamClock clock)
+    {
+        if (end.Reason == FinishReason.None) return;
+        var output = _outputs[entity];
+        string rest = output.Stream.Flush();
+        if (rest.Length > 0) { output.Text.Append(rest); output.Sink?.OnText(spec.Request, rest); }
+        long now = FrameClock.Now;
+        var result = new GenerationResult(
+            spec.Request, output.Text.ToString(), [.. _histories[entity].Skip(spec.PromptLength)], spec.PromptLength, end.Reason, slot.Slot,
+            slot.AdmittedFrame, _frame,
+            clock.FirstTokenTicks == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(clock.SubmittedTicks, clock.FirstTokenTicks),
+            Stopwatch.GetElapsedTime(clock.SubmittedTicks, now));
+        _results.ById[spec.Request] = result;
+        if (slot.Slot >= 0) _pool.Free(slot.Slot);
+        output.Sink?.OnFinished(result);
+        _retired.Add(entity);
     }
 }
