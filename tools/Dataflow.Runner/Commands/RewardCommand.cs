@@ -19,12 +19,13 @@ namespace Dataflow.Runner.Commands;
 public static class RewardCommand
 {
     public const double DefaultLearningRate = 5e-4;
+    public const long DefaultSteps = 200;
 
     public static Command Create()
     {
         var from = new Option<string>("--from") { Description = "The language model whose trunk the reward model starts from (an sft or base checkpoint); its tokenizer, size and context too", Required = true };
         var model = new Option<string?>("--model") { Description = "The reward model's file, with reward = value_head(h) (default: graph/models/reward.dfg of this checkout)" };
-        var pairs = new PreferenceFlags();
+        var pairs = new PreferenceFlags(ChatPreferenceData.Templated, DefaultSteps);
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the reward model here (atomically) at every evaluation" };
         var (batch, steps) = (pairs.Batch, pairs.Steps);
         var lr = new Option<double>("--lr") { Description = "Learning rate (constant; the head starts fresh, so above a fine-tune's)", DefaultValueFactory = _ => DefaultLearningRate };
