@@ -18,7 +18,7 @@ namespace Dataflow.Runner.Commands;
 /// </summary>
 public static class RewardCommand
 {
-    public const double DefaultLearningRate = 5e-4;
+    public const double DefaultLearningRate = 1e-4;
     public const long DefaultSteps = 200;
 
     public static Command Create()
@@ -28,7 +28,7 @@ public static class RewardCommand
         var pairs = new PreferenceFlags(ChatPreferenceData.Templated, DefaultSteps);
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Save the reward model here (atomically) at every evaluation" };
         var (batch, steps) = (pairs.Batch, pairs.Steps);
-        var lr = new Option<double>("--lr") { Description = "Learning rate (constant; the head starts fresh, so above a fine-tune's)", DefaultValueFactory = _ => DefaultLearningRate };
+        var lr = new Option<double>("--lr") { Description = "Learning rate (constant; the whole model trains, from the language model's trunk and fresh heads)", DefaultValueFactory = _ => DefaultLearningRate };
         var evalInterval = new Option<long>("--eval-interval") { Description = "Held-out pairwise accuracy (and checkpoint) every N steps", DefaultValueFactory = _ => 25 };
         var log = new Option<string?>("--log") { Description = "Write metrics here as JSON lines (the Bradley–Terry loss per step, held-out accuracy per evaluation)" };
         var (seed, json, backend) = (CommonOptions.Seed(), CommonOptions.Json(), CommonOptions.Backend());
