@@ -19,7 +19,7 @@ namespace Dataflow.Runner.Commands;
 public static class RewardCommand
 {
     public const double DefaultLearningRate = 1e-4;
-    public const long DefaultSteps = 200;
+    public const long DefaultSteps = 150;    // measured: held-out pairs 0.970 after 150 (README)
 
     public static Command Create()
     {
