@@ -10,21 +10,41 @@ namespace Dataflow.Reinforcement;
 
 /// <summary>
 /// A reward model's inputs: the token input i32[B, T] and <c>last</c> i32[B] (which <c>value_head</c>
-/// declares), and its output <c>reward</c> f32[B].
+/// declares), optionally <c>targets</c> i32[B, T] (the tokens shifted left by one, for a model that reads
+/// its language-model head's log-probability of each next token), and its output <c>reward</c> f32[B].
 /// </summary>
-public sealed record RewardModelInputs(string Tokens, string BatchSymbol, string LengthSymbol)
+public sealed record RewardModelInputs(string Tokens, string BatchSymbol, string LengthSymbol, string? Targets = null)
 {
     public const string RewardOutput = "reward";
+    public const string TargetsInput = "targets";
 
     public static RewardModelInputs Of(ComputeGraph graph)
     {
         if (!graph.Outputs.TryGetValue(RewardOutput, out var reward) || reward.Shape.Rank != 1)
             throw new ConfigurationException($"model {graph.Name}: a reward model needs an output '{RewardOutput}' f32[B] (declare it with value_head)");
-        var tokens = graph.Inputs.Values.Where(n => n.DType == DType.I32 && n.Shape.Rank == 2).ToList();
+        var tokens = graph.Inputs.Values.Where(n => n.DType == DType.I32 && n.Shape.Rank == 2 && n.Attrs.Name != TargetsInput).ToList();
         if (tokens.Count != 1 || !graph.Inputs.ContainsKey(ValueHead.LastInput))
             throw new ConfigurationException($"model {graph.Name}: a reward model needs one i32[B, T] token input and value_head's '{ValueHead.LastInput}'");
         string Symbol(int axis) => tokens[0].Shape[axis].FreeSymbols.Single();
-        return new RewardModelInputs(tokens[0].Attrs.Name!, Symbol(0), Symbol(1));
+        return new RewardModelInputs(tokens[0].Attrs.Name!, Symbol(0), Symbol(1), graph.Inputs.ContainsKey(TargetsInput) ? TargetsInput : null);
+    }
+
+    /// <summary>The rows packed (<see cref="Pack"/>) as the model's inputs: tokens, last, and the targets where the model declares them.</summary>
+    public Dictionary<string, Array> Feed(IReadOnlyList<(int[] Prompt, int[] Completion)> sequences, int length)
+    {
+        var (tokens, last) = Pack(sequences, length);
+        var feed = new Dictionary<string, Array>(StringComparer.Ordinal) { [Tokens] = tokens, [ValueHead.LastInput] = last };
+        if (Targets is not null) feed[Targets] = ShiftedLeft(tokens, length);
+        return feed;
+    }
+
+    /// <summary>Each row's tokens moved one position left (what each position predicts), its last position 0.</summary>
+    public static int[] ShiftedLeft(int[] tokens, int length)
+    {
+        var targets = new int[tokens.Length];
+        for (int r = 0; r < tokens.Length / length; r++)
+            Array.Copy(tokens, r * length + 1, targets, r * length, length - 1);
+        return targets;
     }
 
     public Dictionary<string, long> Bindings(long batch, long length) => new() { [BatchSymbol] = batch, [LengthSymbol] = length };
@@ -91,11 +111,7 @@ public sealed class RewardModelScorer : IDisposable
         for (int start = 0; start < sequences.Count; start += _batch)
         {
             var chunk = Enumerable.Range(start, _batch).Select(i => sequences[Math.Min(i, sequences.Count - 1)]).ToList();
-            var (tokens, last) = RewardModelInputs.Pack(chunk, _length);
-            var rewards = _session.Run(compiled, new Dictionary<string, Array>(StringComparer.Ordinal)
-            {
-                [_inputs.Tokens] = tokens, [ValueHead.LastInput] = last,
-            }, [RewardModelInputs.RewardOutput]).Results[RewardModelInputs.RewardOutput];
+            var rewards = _session.Run(compiled, _inputs.Feed(chunk, _length), [RewardModelInputs.RewardOutput]).Results[RewardModelInputs.RewardOutput];
             for (int i = 0; i < _batch && start + i < sequences.Count; i++) scores[start + i] = rewards[i];
         }
         return scores;

@@ -65,12 +65,10 @@ internal sealed class RewardModelBatches(IReadOnlyList<TokenizedPair> pairs, Rew
 
     public TrainingBatch Next()
     {
-        var (tokens, last) = RewardModelInputs.Pack(RewardModelRun.Sequences(pairs, _order.Next(perBatch)), length);
-        return new TrainingBatch(_bindings, new Dictionary<string, Array>(StringComparer.Ordinal)
-        {
-            [inputs.Tokens] = tokens, [ValueHead.LastInput] = last,
-            [PolicyObjectives.ChosenRows] = _rows.Chosen, [PolicyObjectives.RejectedRows] = _rows.Rejected,
-        }, perBatch);
+        var feed = inputs.Feed(RewardModelRun.Sequences(pairs, _order.Next(perBatch)), length);
+        feed[PolicyObjectives.ChosenRows] = _rows.Chosen;
+        feed[PolicyObjectives.RejectedRows] = _rows.Rejected;
+        return new TrainingBatch(_bindings, feed, perBatch);
     }
 
     public byte[] GetState() => _order.GetState();

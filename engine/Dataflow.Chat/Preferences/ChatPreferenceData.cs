@@ -14,15 +14,19 @@ namespace Dataflow.Chat.Preferences;
 /// </summary>
 public sealed record ChatPreferenceData(IReadOnlyList<TokenizedPair> Train, IReadOnlyList<TokenizedPair> HeldOut, string Description)
 {
+    /// <summary>Pairs the project makes from its tasks, of the kind a verb needs (the runner resolves it: DPO's are sampled, a reward model's templated).</summary>
     public const string Synthetic = "synthetic";
 
+    /// <summary>Pairs templated from the tasks' own replies (<see cref="SyntheticPreferences"/>).</summary>
+    public const string Templated = "templated";
+
     /// <summary>
-    /// <paramref name="data"/> is <see cref="Synthetic"/> (pairs from the tasks named, by default
+    /// <paramref name="data"/> is <see cref="Templated"/> (pairs from the tasks named, by default
     /// <see cref="SyntheticPreferences.TaskNames"/>) or a JSONL file's path; an unknown task name is a
     /// <see cref="Engine.ConfigurationException"/> that lists the tasks.
     /// </summary>
     public static ChatPreferenceData Load(string data, ChatRenderer renderer, IReadOnlyList<string>? taskNames, int trainCount, int heldOutCount, int seed, Func<WordList> words) =>
-        data == Synthetic ? FromTasks(Tasks(taskNames, words), renderer, trainCount, heldOutCount, seed) : FromFile(data, renderer);
+        data == Templated ? FromTasks(Tasks(taskNames, words), renderer, trainCount, heldOutCount, seed) : FromFile(data, renderer);
 
     /// <summary>The chat tasks named (none: <see cref="SyntheticPreferences.TaskNames"/>).</summary>
     public static IReadOnlyList<IChatTask> Tasks(IReadOnlyList<string>? names, Func<WordList> words) =>
@@ -33,8 +37,8 @@ public sealed record ChatPreferenceData(IReadOnlyList<TokenizedPair> Train, IRea
     {
         var train = SyntheticPreferences.Make(tasks, DataSplit.Train, trainCount, seed);
         var heldOut = SyntheticPreferences.Make(tasks, DataSplit.Test, heldOutCount, seed);
-        return new(Tokenize(train, renderer, "synthetic pair"), Tokenize(heldOut, renderer, "synthetic held-out pair"),
-            $"synthetic pairs from {string.Join(", ", tasks.Select(t => t.Name))}: {trainCount} train / {heldOutCount} held-out")
+        return new(Tokenize(train, renderer, "templated pair"), Tokenize(heldOut, renderer, "templated held-out pair"),
+            $"templated pairs from {string.Join(", ", tasks.Select(t => t.Name))}: {trainCount} train / {heldOutCount} held-out")
         {
             HeldOutTasks = [.. Enumerable.Range(0, heldOutCount).Select(i => tasks[i % tasks.Count].Name)],
         };

@@ -6,8 +6,9 @@ namespace Dataflow.Chat.Preferences;
 
 /// <summary>
 /// Preference pairs the project makes from its chat tasks: the prompt is a task problem's question,
-/// the chosen reply the task's own reply, the rejected one the same reply with a plausible wrong answer
-/// (<see cref="WrongAnswer"/>) or, where the answer is prose (greetings), a rude reply. Both must be
+/// the chosen reply the task's own reply, the rejected one the same reply with a plausible mistake: in
+/// column working a wrong step and the answer it leads to (<see cref="ColumnMistake"/>), otherwise a wrong
+/// answer (<see cref="WrongAnswer"/>) or, where the answer is prose (greetings), a rude reply. Both must be
 /// judged by the task's verifier as expected (chosen correct, rejected not), so a change of a task's
 /// reply format that the corruption cannot follow fails loudly instead of making wrong pairs. Pair
 /// <c>i</c> is task <c>i mod tasks</c>'s problem drawn with seed (seed, i) on the split's side of
@@ -56,7 +57,7 @@ public static class SyntheticPreferences
     {
         if (problem.Prompt is not [{ Role: ChatRole.User } question] || problem.Reply is not [{ Role: ChatRole.Assistant } reply])
             throw new ConfigurationException($"chat task {task.Name}: its problems are not one question and one plain reply (a tool call?), so they make no preference pairs; choose among {string.Join(", ", TaskNames)}");
-        string rejected = WrongAnswer.Corrupt(reply.Content, problem.Expected, random) ?? Rude[random.Next(Rude.Length)];
+        string rejected = ColumnMistake.Make(reply.Content, random) ?? WrongAnswer.Corrupt(reply.Content, problem.Expected, random) ?? Rude[random.Next(Rude.Length)];
         if (!task.IsCorrect(problem, reply.Content) || task.IsCorrect(problem, rejected))
             throw new InvalidOperationException($"chat task {task.Name}: its verifier does not tell the pair apart ('{reply.Content}' should pass, '{rejected}' fail): the wrong-answer maker no longer fits the task's replies");
         return new PreferencePair(question.Content, reply.Content, rejected);

@@ -91,7 +91,8 @@ public sealed class PreferenceTrainingTests(ITestOutputHelper output)
             using var session = new Dataflow.Engine.Sessions.Session(new CpuBackend(), seed: 1);
             var fresh = InitialWeights.LoadShared(session, graph, path);
 
-            Assert.Equal(["reward.weight", "reward.bias"], fresh);    // the head is named after its assignment
+            // The heads are new (the state's and the log-probability's, named by layer); the unembedding is the trunk's tied wte.
+            Assert.Equal(["value_head.weight", "value_head.bias", "value_head_1.weight", "value_head_1.bias"], fresh);
             var saved = Graph.Checkpoints.CheckpointReader.Load(path).Tensors.Single(t => t.Name == "ln_f.weight").AsFloats();
             var loaded = session.Parameters.Get("ln_f.weight");
             Assert.Equal(saved, session.Parameters.Read(loaded.Value, loaded.Elements));

@@ -19,7 +19,7 @@ public sealed class RunnerPreferenceTests(RunnerChatTests.TinyChatModel model) :
     [Fact]
     public void Dpo_logs_margins_reports_before_and_after_and_writes_a_policy_eval_reads()
     {
-        var run = Run(["dpo", "--from", _dir.File("sft.ckpt"), "--data", "synthetic", .. Small, "--eval-count", "2", "--tasks", "arithmetic,greetings",
+        var run = Run(["dpo", "--from", _dir.File("sft.ckpt"), "--data", "templated", "--rpo-alpha", "0", .. Small, "--eval-count", "2", "--tasks", "arithmetic,greetings",
             "--write-pairs", _dir.File("pairs.jsonl"), "--log", _dir.File("dpo.jsonl"), "--checkpoint", _dir.File("dpo.ckpt"), "--json"]);
         Assert.True(run.ExitCode == 0, run.ToString());
         var summary = JsonDocument.Parse(run.Stdout).RootElement;
@@ -78,14 +78,15 @@ public sealed class RunnerPreferenceTests(RunnerChatTests.TinyChatModel model) :
 
     /// <summary>
     /// On-policy pairs: the tiny model's own replies, sorted by the verifier (each rejected reply fails it, each
-    /// chosen one passes), seeded (the same pairs twice), and DPO with the RPO term runs on them.
+    /// chosen one passes), seeded (the same pairs twice), and DPO with the RPO term runs on them; dpo's
+    /// <c>--data synthetic</c> is these pairs (the first run asks for synthetic, the second for sampled).
     /// </summary>
     [Fact]
     public void Dpo_on_sampled_pairs_rejects_the_policys_own_wrong_replies()
     {
-        string[] Sampled(string pairs) => ["dpo", "--from", _dir.File("sft.ckpt"), "--data", "sampled", "--tasks", "arithmetic", "--problems", "6", "--heldout-problems", "3",
+        string[] Sampled(string pairs, string data = "sampled") => ["dpo", "--from", _dir.File("sft.ckpt"), "--data", data, "--tasks", "arithmetic", "--problems", "6", "--heldout-problems", "3",
             "--samples", "2", "--temperature", "1", "--steps", "1", "--batch", "2", "--eval-count", "0", "--rpo-alpha", "1", "--write-pairs", _dir.File(pairs)];
-        var run = Run(Sampled("sampled.jsonl"));
+        var run = Run(Sampled("sampled.jsonl", data: "synthetic"));
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("on-policy pairs from arithmetic", run.Stderr + run.Stdout);
         var task = Dataflow.Chat.Tasks.ChatTasks.Create("arithmetic", () => throw new InvalidOperationException("no words needed"));
