@@ -1,5 +1,6 @@
 using System.Text;
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Backends.Sources;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
