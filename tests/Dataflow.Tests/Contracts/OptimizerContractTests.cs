@@ -1,6 +1,6 @@
 using Dataflow.Engine.Backends;
-using Xunit.Abstractions;
 using Dataflow.Tests.OpenCL;
+using Xunit.Abstractions;
 using static Dataflow.Tests.OpenCL.OpenClFixture;
 
 namespace Dataflow.Tests.Contracts;

@@ -34,6 +34,19 @@ public abstract class CDialect
     /// <summary>How a float variable that is assigned again (an accumulator) is declared, rounding as written.</summary>
     public abstract string FloatVar { get; }
 
+    /// <summary>Leaves the current element's work early (a bounds-checked work-item returns; a grid loop moves on).</summary>
+    public abstract string NextElement { get; }
+
+    /// <summary>Makes the group's shared-memory writes visible to every invocation of the group and waits for all of them.</summary>
+    public abstract string Barrier { get; }
+
+    /// <summary>A pair of floats (a sum and its rounding error): the type, and a value of it.</summary>
+    public abstract string Float2Type { get; }
+    public abstract string Float2(string x, string y);
+
+    /// <summary>The i32 with the bits of a uint (wrapping integer sums accumulate in uint, where overflow is defined).</summary>
+    public abstract string BitsToInt(string expr);
+
     /// <summary><paramref name="expr"/> converted (C's value conversion) to the scalar <paramref name="type"/>.</summary>
     public abstract string Convert(string type, string expr);
 

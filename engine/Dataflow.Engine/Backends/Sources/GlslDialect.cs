@@ -33,6 +33,11 @@ public sealed class GlslDialect : CDialect
         return v < 0 ? "(" + s + ")" : s;
     }
 
+    public override string NextElement => "continue;";
+    public override string Barrier => "memoryBarrierShared();\nbarrier();";
+    public override string Float2Type => "vec2";
+    public override string Float2(string x, string y) => $"vec2({x}, {y})";
+    public override string BitsToInt(string expr) => $"int({expr})";
     public override string Index(long v) => v.ToString(CultureInfo.InvariantCulture) + "u";
     public override string Convert(string type, string expr) => $"{type}({expr})";
     public override string SaturatingInt(string expr) => $"df_to_int({expr})";
@@ -44,16 +49,32 @@ public sealed class GlslDialect : CDialect
     public override string[] Render(string what, EmittedKernel kernel, int group) =>
         [.. kernel.Kernels.Select(k => Shader(what, k, kernel.Baked is not null, group))];
 
-    private string Shader(string what, ElementKernel k, bool baked, int group)
+    private string Shader(string what, KernelEntry k, bool baked, int group)
     {
-        var sb = Preamble(what, group);
+        var sb = Preamble(what, k is GroupKernel g ? g.Group : group);
         for (int b = 0; b < k.Buffers.Length; b++) Buffer(sb, b, k.Buffers[b].Type, k.Buffers[b].Name, k.Buffers[b].ReadOnly);
         if (baked) Buffer(sb, k.Buffers.Length, "float", EmittedKernel.BakedName, readOnly: true);
         if (k.Scalars is { Length: > 0 } scalars)
             sb.Append("layout(push_constant) uniform Args { ").AppendJoin(' ', scalars.Select(s => $"{s.Type} {s.Name};")).AppendLine(" };");
         if (k.Helpers.Length > 0) sb.AppendLine(k.Helpers);
-        GridLoop(sb, k.Count, k.Body);
+        if (k is GroupKernel tree) GroupLoop(sb, tree);
+        else GridLoop(sb, k.Count, k.Body);
         return sb.ToString();
+    }
+
+    /// <summary>Groups stride over the items, so the group count stays within the device's limit.</summary>
+    private void GroupLoop(StringBuilder sb, GroupKernel k)
+    {
+        foreach (var s in k.Shared) sb.Append("shared ").Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(k.Group).AppendLine("];");
+        sb.AppendLine("void main()");
+        sb.AppendLine("{");
+        sb.AppendLine("    const uint lid = gl_LocalInvocationID.x;");
+        sb.Append("    for (uint o = gl_WorkGroupID.x; o < ").Append(Index(k.Count)).AppendLine("; o += gl_NumWorkGroups.x)");
+        sb.AppendLine("    {");
+        // The next item's writes to shared memory wait until every invocation has finished this one.
+        foreach (var line in (k.Body + "\n" + Barrier).Split('\n')) sb.Append("        ").AppendLine(line.TrimEnd('\r'));
+        sb.AppendLine("    }");
+        sb.AppendLine("}");
     }
 
     /// <summary>

@@ -26,6 +26,11 @@ public sealed class OpenClDialect : CDialect
         return "(" + s + "f)";
     }
 
+    public override string NextElement => "return;";
+    public override string Barrier => "barrier(CLK_LOCAL_MEM_FENCE);";
+    public override string Float2Type => "float2";
+    public override string Float2(string x, string y) => $"((float2)({x}, {y}))";
+    public override string BitsToInt(string expr) => $"as_int({expr})";
     public override string Index(long v) => v.ToString(CultureInfo.InvariantCulture);
     public override string Convert(string type, string expr) => $"(({type})({expr}))";
     public override string SaturatingInt(string expr) => $"convert_int_sat_rtz({expr})";
@@ -53,10 +58,22 @@ public sealed class OpenClDialect : CDialect
             var args = k.Buffers.Select(b => $"__global {(b.ReadOnly ? "const " : "")}{b.Type}* {b.Name}")
                 .Concat((k.Scalars ?? []).Select(s => $"const {s.Type} {s.Name}"))
                 .Concat(kernel.Baked is null ? [] : [$"__global const float* {EmittedKernel.BakedName}"]);
-            sb.Append("__kernel void ").Append(k.Entry).Append('(').AppendJoin(", ", args).AppendLine(")");
+            sb.Append("__kernel ");
+            if (k is GroupKernel g) sb.Append("__attribute__((reqd_work_group_size(").Append(g.Group).Append(", 1, 1))) ");
+            sb.Append("void ").Append(k.Entry).Append('(').AppendJoin(", ", args).AppendLine(")");
             sb.AppendLine("{");
-            sb.AppendLine("    const idx_t i = get_global_id(0);");
-            sb.Append("    if (i >= ").Append(Index(k.Count)).AppendLine(") return;");
+            if (k is GroupKernel tree)
+            {
+                // A group per item: the launch is Count × Group work-items.
+                foreach (var s in tree.Shared) sb.Append("    __local ").Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(tree.Group).AppendLine("];");
+                sb.AppendLine("    const idx_t o = get_group_id(0);");
+                sb.AppendLine("    const idx_t lid = get_local_id(0);");
+            }
+            else
+            {
+                sb.AppendLine("    const idx_t i = get_global_id(0);");
+                sb.Append("    if (i >= ").Append(Index(k.Count)).AppendLine(") return;");
+            }
             foreach (var line in k.Body.Split('\n')) sb.Append("    ").AppendLine(line.TrimEnd('\r'));
             sb.AppendLine("}");
             sb.AppendLine();
