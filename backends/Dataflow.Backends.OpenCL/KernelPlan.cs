@@ -15,7 +15,7 @@ namespace Dataflow.Backends.OpenCL;
 /// <param name="MinOpenGroup">The smallest group that shrinking for <paramref name="GroupsPerComputeUnit"/> goes down to.</param>
 internal sealed record KernelPlan(bool BlockedMatMul, long ReduceSerialLimit, long OpenGroup, long GroupsPerComputeUnit, long MinOpenGroup)
 {
-    public static readonly KernelPlan Gpu = new(BlockedMatMul: false, ReduceSerialLimit: Sources.ReduceSource.SerialLimit,
+    public static readonly KernelPlan Gpu = new(BlockedMatMul: false, ReduceSerialLimit: Engine.Backends.Sources.ReduceEmitter.SerialLimit,
         OpenGroup: 256, GroupsPerComputeUnit: 0, MinOpenGroup: 256);
 
     /// <summary>

@@ -198,7 +198,7 @@ public sealed unsafe class OpenClBackend : IBackend
                 throw new ArgumentException($"opencl: kernel {name}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
             handles[i] = b.Handle;
         }
-        float[]? scalars = plan.Scalars is ScalarArgs.Sgd or ScalarArgs.Adam
+        float[]? scalars = plan.Scalars is LaunchScalars.Sgd or LaunchScalars.Adam
             ? OptimizerArguments.Of((OptimizerStepSpec)cl.Spec, launch.Scalars)
             : null;
 
@@ -213,7 +213,7 @@ public sealed unsafe class OpenClBackend : IBackend
                 nint mem = h;
                 ClApi.Check(_cl.SetKernelArg(k, arg++, (nuint)sizeof(nint), &mem), $"clSetKernelArg({name}, buffer {arg - 1})");
             }
-            if (plan.Scalars == ScalarArgs.Seed)
+            if (plan.Scalars == LaunchScalars.Seed)
             {
                 uint lo = (uint)launch.Seed, hi = (uint)(launch.Seed >> 32);
                 ClApi.Check(_cl.SetKernelArg(k, arg++, sizeof(uint), &lo), $"clSetKernelArg({name}, seed)");
@@ -334,26 +334,30 @@ public sealed unsafe class OpenClBackend : IBackend
 
     private KernelSource Generate(KernelSpec spec, int group) => spec switch
     {
-        FusedElementwiseSpec fused => FusedElementwiseSource.Generate(fused),
-        OptimizerStepSpec step => OptimizerSource.Generate(step),
+        FusedElementwiseSpec fused => Emitted(FusedElementwiseEmitter.Generate(fused, Dialect), spec),
+        OptimizerStepSpec step => Emitted(OptimizerEmitter.Generate(step, Dialect), spec),
         OpKernelSpec op => op.Op switch
         {
-            OpCode.Constant => LeafSource.Constant(op),
-            OpCode.Iota => LeafSource.Iota(op),
-            OpCode.CausalMask => LeafSource.CausalMask(op),
-            OpCode.DropoutMask => LeafSource.DropoutMask(op),
-            OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group, _plan.ReduceSerialLimit),
-            OpCode.Reshape or OpCode.Permute or OpCode.Expand => MovementSource.Generate(op),
+            OpCode.Constant => Emitted(LeafEmitter.Constant(op, Dialect), spec),
+            OpCode.Iota => Emitted(LeafEmitter.Iota(op, Dialect), spec),
+            OpCode.CausalMask => Emitted(LeafEmitter.CausalMask(op, Dialect), spec),
+            OpCode.DropoutMask => Emitted(LeafEmitter.DropoutMask(op, Dialect), spec),
+            OpCode.ReduceSum or OpCode.ReduceMax => Emitted(ReduceEmitter.Generate(op, Dialect, group, _plan.ReduceSerialLimit, LoopBudget.Unlimited, group), spec),
+            OpCode.Reshape or OpCode.Permute or OpCode.Expand => Emitted(MovementEmitter.Generate(op, Dialect), spec),
             OpCode.MatMul => _plan.BlockedMatMul ? MatMulBlockedSource.Generate(op) : MatMulSource.Generate(op, Tile(group)),
-            OpCode.Gather => IndexSource.Gather(op),
-            OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism),
-            OpCode.OneHot => IndexSource.OneHot(op),
-            OpCode.StoreRows => IndexSource.StoreRows(op),
-            OpCode.CachedAttention => AttentionSource.CachedAttention(op),
+            OpCode.Gather => Emitted(IndexEmitter.Gather(op, Dialect), spec),
+            OpCode.ScatterAdd => Emitted(IndexEmitter.ScatterAdd(op, Dialect, Parallelism, LoopBudget.Unlimited), spec),
+            OpCode.OneHot => Emitted(IndexEmitter.OneHot(op, Dialect), spec),
+            OpCode.StoreRows => Emitted(IndexEmitter.StoreRows(op, Dialect), spec),
+            OpCode.CachedAttention => Emitted(AttentionEmitter.CachedAttention(op, Dialect), spec),
             _ => throw new NotSupportedException($"opencl: no kernel for {op.DisplayName}"),
         },
         _ => throw new NotSupportedException($"opencl: unknown kernel spec {spec.GetType().Name}"),
     };
+
+    private static CDialect Dialect => CDialect.OpenCl;
+
+    private static KernelSource Emitted(EmittedKernel kernel, KernelSpec spec) => KernelSource.From(kernel, spec.Key);
 
     /// <summary>The largest square tile whose T² work-items fit in a group (16 on anything modern).</summary>
     private int Tile(int group)

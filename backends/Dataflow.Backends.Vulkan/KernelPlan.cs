@@ -13,7 +13,7 @@ namespace Dataflow.Backends.Vulkan;
 /// <param name="GroupsPerCore">Grid-stride shaders are dispatched with at most this many groups per core (0: as many as the work needs).</param>
 internal sealed record KernelPlan(bool TiledMatMul, long ReduceSerialLimit, int Group, int GroupsPerCore)
 {
-    public static readonly KernelPlan Gpu = new(TiledMatMul: true, ReduceSerialLimit: Sources.ReduceSource.SerialLimit, Group: 256, GroupsPerCore: 0);
+    public static readonly KernelPlan Gpu = new(TiledMatMul: true, ReduceSerialLimit: Engine.Backends.Sources.ReduceEmitter.SerialLimit, Group: 256, GroupsPerCore: 0);
 
     /// <summary>
     /// A group runs on one thread anyway, so a group-per-output tree adds no parallelism over an

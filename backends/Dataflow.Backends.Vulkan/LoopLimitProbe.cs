@@ -4,7 +4,7 @@ namespace Dataflow.Backends.Vulkan;
 /// Measures how many loop iterations one invocation of a shader may run on a device: some CPU
 /// drivers (Mesa's llvmpipe before 23.x) end every loop of an invocation once 65535 iterations
 /// have run in all, without an error. The probe counts a million iterations and reads back how
-/// many ran; the answer becomes the generators' loop budget (<see cref="Sources.LoopBudget"/>).
+/// many ran; the answer becomes the generators' loop budget (<see cref="Engine.Backends.Sources.LoopBudget"/>).
 /// </summary>
 internal static class LoopLimitProbe
 {

@@ -79,27 +79,31 @@ public sealed unsafe partial class VulkanBackend
         int group = Group();
         return spec switch
         {
-            FusedElementwiseSpec fused => FusedElementwiseSource.Generate(fused, group),
-            OptimizerStepSpec step => OptimizerSource.Generate(step, group),
+            FusedElementwiseSpec fused => Emitted(FusedElementwiseEmitter.Generate(fused, Dialect)),
+            OptimizerStepSpec step => Emitted(OptimizerEmitter.Generate(step, Dialect)),
             OpKernelSpec op => op.Op switch
             {
-                OpCode.Constant => LeafSource.Constant(op, group),
-                OpCode.Iota => LeafSource.Iota(op, group),
-                OpCode.CausalMask => LeafSource.CausalMask(op, group),
-                OpCode.DropoutMask => LeafSource.DropoutMask(op, group),
-                OpCode.ReduceSum or OpCode.ReduceMax => ReduceSource.Generate(op, group, _plan.ReduceSerialLimit, _loopBudget, MaxGroup()),
-                OpCode.Reshape or OpCode.Permute or OpCode.Expand => MovementSource.Generate(op, group),
+                OpCode.Constant => Emitted(LeafEmitter.Constant(op, Dialect)),
+                OpCode.Iota => Emitted(LeafEmitter.Iota(op, Dialect)),
+                OpCode.CausalMask => Emitted(LeafEmitter.CausalMask(op, Dialect)),
+                OpCode.DropoutMask => Emitted(LeafEmitter.DropoutMask(op, Dialect)),
+                OpCode.ReduceSum or OpCode.ReduceMax => Emitted(ReduceEmitter.Generate(op, Dialect, group, _plan.ReduceSerialLimit, _loopBudget, MaxGroup())),
+                OpCode.Reshape or OpCode.Permute or OpCode.Expand => Emitted(MovementEmitter.Generate(op, Dialect)),
                 OpCode.MatMul => _plan.TiledMatMul ? MatMulSource.Tiled(op, Tile(), _loopBudget) : MatMulSource.Blocked(op, group, _loopBudget),
-                OpCode.Gather => IndexSource.Gather(op, group),
-                OpCode.ScatterAdd => IndexSource.ScatterAdd(op, Parallelism, group, _loopBudget),
-                OpCode.OneHot => IndexSource.OneHot(op, group),
-                OpCode.StoreRows => IndexSource.StoreRows(op, group),
-                OpCode.CachedAttention => AttentionSource.CachedAttention(op, group),
+                OpCode.Gather => Emitted(IndexEmitter.Gather(op, Dialect)),
+                OpCode.ScatterAdd => Emitted(IndexEmitter.ScatterAdd(op, Dialect, Parallelism, _loopBudget)),
+                OpCode.OneHot => Emitted(IndexEmitter.OneHot(op, Dialect)),
+                OpCode.StoreRows => Emitted(IndexEmitter.StoreRows(op, Dialect)),
+                OpCode.CachedAttention => Emitted(AttentionEmitter.CachedAttention(op, Dialect)),
                 _ => throw new NotSupportedException($"vulkan: no kernel for {op.DisplayName}"),
             },
             _ => throw new NotSupportedException($"vulkan: unknown kernel spec {spec.GetType().Name}"),
         };
+
+        KernelSource Emitted(EmittedKernel kernel) => KernelSource.From(kernel, spec.DisplayName, group);
     }
+
+    private static CDialect Dialect => CDialect.Glsl;
 
     /// <summary>The plan's group size within the device's limits, a power of two (for the reduction trees).</summary>
     private int Group() => Math.Min(_plan.Group, MaxGroup()) is var g ? 1 << (31 - int.LeadingZeroCount(Math.Max(1, g))) : 1;

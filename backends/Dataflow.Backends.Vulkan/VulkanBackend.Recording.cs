@@ -17,13 +17,13 @@ public sealed unsafe partial class VulkanBackend
     {
         switch (kernel.Plan.Push)
         {
-            case PushArgs.Seed:
+            case LaunchScalars.Seed:
                 words[0] = (uint)launch.Seed;
                 words[1] = (uint)(launch.Seed >> 32);
                 return 2;
-            case PushArgs.Pass:
+            case LaunchScalars.Pass:
                 return 0; // set per dispatch
-            case PushArgs.Sgd or PushArgs.Adam:
+            case LaunchScalars.Sgd or LaunchScalars.Adam:
                 var args = OptimizerArguments.Of((OptimizerStepSpec)kernel.Spec, launch.Scalars);
                 for (int i = 0; i < args.Length; i++) words[i] = BitConverter.SingleToUInt32Bits(args[i]);
                 return args.Length;

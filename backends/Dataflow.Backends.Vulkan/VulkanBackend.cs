@@ -331,7 +331,7 @@ public sealed unsafe partial class VulkanBackend : IBackend
                 fixed (uint* p = push) _vk.CmdPushConstants(_cmd, pipeline.Layout, ShaderStageFlags.ComputeBit, 0, (uint)(pushWords * 4), p);
             for (uint pass = 0; pass < plan.Passes; pass++)
             {
-                if (plan.Push == PushArgs.Pass) _vk.CmdPushConstants(_cmd, pipeline.Layout, ShaderStageFlags.ComputeBit, 0, sizeof(uint), &pass);
+                if (plan.Push == LaunchScalars.Pass) _vk.CmdPushConstants(_cmd, pipeline.Layout, ShaderStageFlags.ComputeBit, 0, sizeof(uint), &pass);
                 if (_dispatchesInBatch > 0) Barrier();
                 _vk.CmdDispatch(_cmd, vkKernel.Groups[0], vkKernel.Groups[1], vkKernel.Groups[2]);
                 _dispatchesInBatch++;

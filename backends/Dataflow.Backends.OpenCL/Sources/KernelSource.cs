@@ -1,7 +1,6 @@
-namespace Dataflow.Backends.OpenCL.Sources;
+using Dataflow.Engine.Backends.Sources;
 
-/// <summary>Which per-launch values follow the buffers in a kernel's argument list.</summary>
-internal enum ScalarArgs { None, Seed, Sgd, SgdMomentum, Adam }
+namespace Dataflow.Backends.OpenCL.Sources;
 
 /// <summary>
 /// OpenCL C for one kernel spec and how to launch it. Arguments are the spec's buffers (inputs then
@@ -18,11 +17,16 @@ internal sealed record KernelSource(
     long[] BufferElements,
     long[] Global,
     long[]? Local = null,
-    ScalarArgs Scalars = ScalarArgs.None,
+    LaunchScalars Scalars = LaunchScalars.None,
     float[]? Baked = null)
 {
     public int OptionalTrailingBuffers => Entries.Length - 1;
 
     /// <summary>Work-items in a group, when the source fixes it.</summary>
     public long RequiredGroupSize => Local?.Aggregate(1L, (a, b) => a * b) ?? 1;
+
+    /// <summary>A shared emitter's kernel rendered as one OpenCL C program.</summary>
+    public static KernelSource From(EmittedKernel e, string what) =>
+        new(CDialect.OpenCl.Render(what, e, group: 0)[0], [.. e.Kernels.Select(k => k.Entry)], e.BufferElements, e.Global,
+            Local: e.Group is int g ? [g] : null, Scalars: e.Scalars, Baked: e.Baked);
 }

@@ -1,153 +1,35 @@
-using System.Globalization;
 using System.Text;
-using Dataflow.Engine.Backends;
-using Dataflow.Graph.Tensors;
+using Dataflow.Engine.Backends.Sources;
 
 namespace Dataflow.Backends.Vulkan.Sources;
 
 /// <summary>
-/// Pieces of GLSL shared by the generators: the preamble, buffer declarations, exact literals, the
-/// grid-stride loop, float helpers with the CPU's semantics, and index math with shapes baked in.
-/// Indices are 32-bit unsigned: the backend refuses tensors of 2^31 elements or more.
+/// The GLSL dialect (<see cref="GlslDialect"/>) under short names, for the generators still
+/// written in GLSL alone (matmul, reduction, attention); the rest come from the shared emitters.
 /// </summary>
 internal static class GlslCode
 {
-    /// <summary>
-    /// Every shader starts with this. Float temporaries that the generators declare <c>precise</c>
-    /// keep their rounding: no contraction of a*b+c into fma (the CPU backend's elementwise code
-    /// never fuses) and no algebraic rewrites that would undo compensated sums.
-    /// </summary>
-    public static StringBuilder Preamble(string what, int x, int y = 1, int z = 1)
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine("#version 450");
-        sb.Append("// dataflow vulkan: ").AppendLine(what.Replace('\n', ' ').Replace('\\', '/'));
-        sb.Append("layout(local_size_x = ").Append(x).Append(", local_size_y = ").Append(y).Append(", local_size_z = ").Append(z).AppendLine(") in;");
-        return sb;
-    }
+    private static readonly CDialect Dialect = CDialect.Glsl;
 
-    /// <summary>A storage buffer at <paramref name="binding"/>, seen as an array <paramref name="name"/> of <paramref name="type"/>.</summary>
-    public static void Buffer(StringBuilder sb, int binding, string type, string name, bool readOnly)
-    {
-        sb.Append("layout(std430, binding = ").Append(binding).Append(") ").Append(readOnly ? "readonly " : "")
-          .Append("buffer B").Append(binding).Append(" { ").Append(type).Append(' ').Append(name).AppendLine("[]; };");
-    }
+    /// <inheritdoc cref="GlslDialect.Preamble"/>
+    public static StringBuilder Preamble(string what, int x, int y = 1, int z = 1) => GlslDialect.Preamble(what, x, y, z);
 
-    public static string Type(DType type) => type == DType.I32 ? "int" : "float";
+    /// <inheritdoc cref="GlslDialect.Buffer"/>
+    public static void Buffer(StringBuilder sb, int binding, string type, string name, bool readOnly) => GlslDialect.Buffer(sb, binding, type, name, readOnly);
 
-    /// <summary>
-    /// The body (statements using <c>i</c>) once for each i below <paramref name="n"/>, striding by
-    /// the whole dispatch, so any number of groups covers the work.
-    /// </summary>
-    public static void GridLoop(StringBuilder sb, long n, string body)
-    {
-        sb.AppendLine("void main()");
-        sb.AppendLine("{");
-        sb.AppendLine("    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;");
-        sb.Append("    for (uint i = gl_GlobalInvocationID.x; i < ").Append(UInt(n)).AppendLine("; i += stride)");
-        sb.AppendLine("    {");
-        foreach (var line in body.Split('\n')) sb.Append("        ").AppendLine(line.TrimEnd('\r'));
-        sb.AppendLine("    }");
-        sb.AppendLine("}");
-    }
+    /// <inheritdoc cref="GlslDialect.GridLoop"/>
+    public static void GridLoop(StringBuilder sb, long n, string body) => GlslDialect.GridLoop(sb, n, body);
 
-    /// <summary>
-    /// Float helpers with the CPU's semantics, written on the bits so no compiler rewrite (NaN
-    /// comparisons assumed false, -0 == +0) can change them.
-    /// </summary>
-    public const string Helpers = """
-        bool df_isnan(float v) { return (floatBitsToUint(v) & 0x7FFFFFFFu) > 0x7F800000u; }
+    /// <inheritdoc cref="GlslDialect.FloatHelpers"/>
+    public const string Helpers = GlslDialect.FloatHelpers;
 
-        // TensorPrimitives.Max: a NaN operand wins (itself), and +0 is larger than -0.
-        float df_max(float a, float b)
-        {
-            if (df_isnan(a)) return a;
-            if (df_isnan(b)) return b;
-            if (a == b) return (floatBitsToInt(a) < 0) ? b : a;
-            return a > b ? a : b;
-        }
+    public static string Float(float v) => Dialect.Float(v);
 
-        // (int)x in .NET: toward zero, saturating, NaN to 0.
-        int df_to_int(float v)
-        {
-            if (df_isnan(v)) return 0;
-            if (v >= 2147483647.0) return 2147483647;
-            if (v <= -2147483648.0) return (-2147483647 - 1);
-            return int(v);
-        }
+    public static string UInt(long v) => Dialect.Index(v);
 
-        // tanh without the overflow of (e^2x - 1)/(e^2x + 1) for large x, nor its cancellation near 0:
-        // odd Taylor terms below 0.3 (the first omitted term is under 1e-9 relative), 1 - 2/(e^2x + 1)
-        // above, and the sign beyond 9, where tanh rounds to 1 in float.
-        float df_tanh(float x)
-        {
-            precise float a = abs(x);
-            if (df_isnan(x)) return x;
-            if (a > 9.0) return x > 0.0 ? 1.0 : -1.0;
-            precise float t;
-            if (a < 0.3)
-            {
-                precise float s = a * a;
-                t = a * (1.0 + s * (-0.33333333333 + s * (0.13333333333 + s * (-0.053968253968 + s * (0.021869488536 + s * (-0.0088632355299))))));
-            }
-            else
-            {
-                precise float e = exp(2.0 * a);
-                t = 1.0 - 2.0 / (e + 1.0);
-            }
-            return x < 0.0 ? -t : t;
-        }
-        """;
+    /// <inheritdoc cref="CDialect.StridedIndex"/>
+    public static string StridedIndex(string linear, long[] dims, long[] strides) => Dialect.StridedIndex(linear, dims, strides);
 
-    /// <summary>
-    /// An exact float literal: the shortest round-trip decimal when that decimal is exactly the float
-    /// (no second rounding in the compiler can move it), otherwise the bits.
-    /// </summary>
-    public static string Float(float v)
-    {
-        if (float.IsNaN(v)) return $"uintBitsToFloat(0x{BitConverter.SingleToUInt32Bits(v):X8}u)";
-        if (float.IsPositiveInfinity(v)) return "uintBitsToFloat(0x7F800000u)";
-        if (float.IsNegativeInfinity(v)) return "uintBitsToFloat(0xFF800000u)";
-        if (v == 0) return BitConverter.SingleToUInt32Bits(v) == 0 ? "0.0" : "(-0.0)";
-        string s = v.ToString("R", CultureInfo.InvariantCulture);
-        // The compiler reads a literal as a double, then rounds to float: exact when the decimal is the float.
-        if (double.Parse(s, CultureInfo.InvariantCulture) != v) return $"uintBitsToFloat(0x{BitConverter.SingleToUInt32Bits(v):X8}u)";
-        if (!s.Contains('.') && !s.Contains('E')) s += ".0";
-        return v < 0 ? "(" + s + ")" : s;
-    }
-
-    public static string UInt(long v) => v.ToString(CultureInfo.InvariantCulture) + "u";
-
-    /// <summary>
-    /// The element of a strided view that the row-major linear index <paramref name="linear"/> walks to,
-    /// as an expression; <paramref name="dims"/> and <paramref name="strides"/> are canonical (merged,
-    /// no size-1 axes), so a plain copy is just the index and a broadcast scalar is 0.
-    /// </summary>
-    public static string StridedIndex(string linear, long[] dims, long[] strides)
-    {
-        var terms = new List<string>();
-        long inner = 1;
-        for (int d = dims.Length - 1; d >= 0; d--)
-        {
-            if (strides[d] != 0)
-            {
-                string t = inner == 1 ? linear : $"{linear} / {UInt(inner)}";
-                if (d > 0) t = inner == 1 ? $"{t} % {UInt(dims[d])}" : $"({t}) % {UInt(dims[d])}";
-                if (strides[d] != 1) t = t == linear ? $"{t} * {UInt(strides[d])}" : $"({t}) * {UInt(strides[d])}";
-                terms.Add(t);
-            }
-            inner *= dims[d];
-        }
-        return terms.Count == 0 ? "0u" : string.Join(" + ", terms);
-    }
-
-    /// <summary>The index into <paramref name="input"/> read for output element <paramref name="linear"/> under NumPy broadcasting.</summary>
-    public static string BroadcastIndex(string linear, long[] input, long[] output)
-    {
-        var (dims, strides) = TensorLayout.Canonical(output, TensorLayout.BroadcastStrides(input, output));
-        return StridedIndex(linear, dims, strides);
-    }
-
-    /// <summary>The float the CPU reads from an element of <paramref name="type"/>.</summary>
-    public static string AsFloat(DType type, string element) => type == DType.I32 ? $"float({element})" : element;
+    /// <inheritdoc cref="CDialect.BroadcastIndex"/>
+    public static string BroadcastIndex(string linear, long[] input, long[] output) => Dialect.BroadcastIndex(linear, input, output);
 }

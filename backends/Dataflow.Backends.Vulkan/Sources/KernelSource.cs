@@ -1,7 +1,6 @@
-namespace Dataflow.Backends.Vulkan.Sources;
+using Dataflow.Engine.Backends.Sources;
 
-/// <summary>Which per-launch values a kernel takes as push constants (32-bit words after the buffers' bindings).</summary>
-internal enum PushArgs { None, Seed, Sgd, Adam, Pass }
+namespace Dataflow.Backends.Vulkan.Sources;
 
 /// <summary>
 /// GLSL for one kernel spec and how to launch it. Bindings are the spec's buffers (inputs then
@@ -28,7 +27,7 @@ internal sealed record KernelSource(
     long[] Global,
     int[] Local,
     bool GridStride = true,
-    PushArgs Push = PushArgs.None,
+    LaunchScalars Push = LaunchScalars.None,
     float[]? Baked = null,
     long ItemIterations = 0,
     int Passes = 1)
@@ -38,25 +37,16 @@ internal sealed record KernelSource(
     /// <summary>Bytes of push constants the shaders declare.</summary>
     public uint PushBytes => Push switch
     {
-        PushArgs.Seed => 2 * 4,
-        PushArgs.Sgd => 4 * 4,
-        PushArgs.Adam => 11 * 4,
-        PushArgs.Pass => 4,
+        LaunchScalars.Seed => 2 * 4,
+        LaunchScalars.Sgd => 4 * 4,
+        LaunchScalars.Adam => 11 * 4,
+        LaunchScalars.Pass => 4,
         _ => 0,
     };
+
+    /// <summary>A shared emitter's kernel rendered as GLSL, a shader per entry point, in groups of <paramref name="group"/>.</summary>
+    public static KernelSource From(EmittedKernel e, string what, int group) =>
+        new(CDialect.Glsl.Render(what, e, group), e.BufferElements, e.Global, [e.Group ?? group], Push: e.Scalars, Baked: e.Baked,
+            ItemIterations: e.ItemIterations, Passes: e.Passes);
 }
 
-/// <summary>
-/// How many loop iterations one shader invocation may run in all. Unlimited on GPUs; Mesa's
-/// llvmpipe (lavapipe) before 23.x stops every invocation after 65535 iterations summed over all
-/// its loops, silently, so generators keep each invocation's loops within the budget: more groups
-/// for grid loops, wider trees for long reductions, and long contractions split into passes.
-/// </summary>
-internal static class LoopBudget
-{
-    /// <summary>Iterations one pass of a chunked loop runs: a quarter of the budget, leaving room for the loops around it.</summary>
-    public static long Chunk(long budget) => Math.Max(1, budget / 4);
-
-    /// <summary>Passes that cover <paramref name="iterations"/> in chunks of <see cref="Chunk"/>.</summary>
-    public static int Passes(long iterations, long budget) => (int)Math.Max(1, (iterations + Chunk(budget) - 1) / Chunk(budget));
-}

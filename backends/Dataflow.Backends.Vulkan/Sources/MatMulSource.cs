@@ -1,4 +1,5 @@
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Backends.Sources;
 
 namespace Dataflow.Backends.Vulkan.Sources;
 
@@ -119,7 +120,7 @@ internal static class MatMulSource
     /// </summary>
     private sealed record Geometry(long Rows, long Cols, long Depth, long Batch, bool Ta, bool Tb, string ABase, string BBase, long[] Buffers, long Chunk, int Passes)
     {
-        public PushArgs Push => Passes > 1 ? PushArgs.Pass : PushArgs.None;
+        public LaunchScalars Push => Passes > 1 ? LaunchScalars.Pass : LaunchScalars.None;
         public string KBegin => Passes > 1 ? $"pass_index * {GlslCode.UInt(Chunk)}" : "0u";
         public string KEnd => Passes > 1 ? $"min({K}, pass_index * {GlslCode.UInt(Chunk)} + {GlslCode.UInt(Chunk)})" : K;
 

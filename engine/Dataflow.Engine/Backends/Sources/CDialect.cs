@@ -1,11 +1,116 @@
+using Dataflow.Graph.Tensors;
+
 namespace Dataflow.Engine.Backends.Sources;
 
 /// <summary>
-/// What differs between the C-style languages the generated-source backends compile (OpenCL C,
-/// GLSL) as far as <see cref="ElementwiseEmitter"/> is concerned: how an exact float literal is
-/// written. Types, qualifiers, buffer declarations and the <c>df_*</c> helpers' bodies stay with
-/// each backend, which defines every helper <see cref="ElementwiseEmitter.Helpers"/> names.
+/// The small table of what differs between the C-style languages the generated-source backends
+/// compile (OpenCL C, GLSL): literals, the index type, float temporaries whose rounding must stay
+/// as written, conversions, the <c>df_*</c> helpers' bodies, and how a kernel's buffers, scalars and
+/// element loop are declared. The emitters in this folder write each algorithm once against it.
 /// </summary>
-/// <param name="Name">The language, for messages.</param>
-/// <param name="Float">An exact literal of the float, parenthesised where a sign could bind wrongly.</param>
-public sealed record CDialect(string Name, Func<float, string> Float);
+public abstract class CDialect
+{
+    public static readonly CDialect OpenCl = new OpenClDialect();
+    public static readonly CDialect Glsl = new GlslDialect();
+
+    /// <summary>The language, for messages.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>An exact literal of the float, parenthesised where a sign could bind wrongly.</summary>
+    public abstract string Float(float v);
+
+    /// <summary>A literal of the index type (<see cref="IndexType"/>).</summary>
+    public abstract string Index(long v);
+
+    /// <summary>The type of element indices: <c>idx_t</c> (int or long) in OpenCL C, <c>uint</c> in GLSL.</summary>
+    public abstract string IndexType { get; }
+
+    /// <summary>
+    /// How a float temporary is declared so that it rounds as written: no fma contraction, no
+    /// algebraic rewrite (the CPU backend never fuses), as <c>precise</c> does in GLSL.
+    /// </summary>
+    public abstract string FloatLet { get; }
+
+    /// <summary>How a float variable that is assigned again (an accumulator) is declared, rounding as written.</summary>
+    public abstract string FloatVar { get; }
+
+    /// <summary>Leaves the current element's work early (a bounds-checked work-item returns; a grid loop moves on).</summary>
+    public abstract string NextElement { get; }
+
+    /// <summary>Makes the group's shared-memory writes visible to every invocation of the group and waits for all of them.</summary>
+    public abstract string Barrier { get; }
+
+    /// <summary>A pair of floats (a sum and its rounding error): the type, and a value of it.</summary>
+    public abstract string Float2Type { get; }
+    public abstract string Float2(string x, string y);
+
+    /// <summary>The i32 with the bits of a uint (wrapping integer sums accumulate in uint, where overflow is defined).</summary>
+    public abstract string BitsToInt(string expr);
+
+    /// <summary><paramref name="expr"/> converted (C's value conversion) to the scalar <paramref name="type"/>.</summary>
+    public abstract string Convert(string type, string expr);
+
+    /// <summary>Float to i32 as .NET's (int)x: toward zero, saturating, NaN to 0.</summary>
+    public abstract string SaturatingInt(string expr);
+
+    /// <summary>Whether a float is NaN, in a way no fast-math assumption can fold away.</summary>
+    public abstract string IsNaN(string expr);
+
+    /// <summary>
+    /// Definitions of the <c>df_*</c> helpers that <see cref="ElementwiseEmitter"/> names in
+    /// <paramref name="used"/> (a dialect may define more: GLSL's bodies depend on one another).
+    /// </summary>
+    public abstract string Helpers(IReadOnlySet<string> used);
+
+    /// <summary>
+    /// The sources of <paramref name="kernel"/>: one program holding every entry point (OpenCL),
+    /// or one shader per entry point (GLSL). <paramref name="group"/> is the work-group size a
+    /// language bakes in (GLSL's local_size_x).
+    /// </summary>
+    public abstract string[] Render(string what, EmittedKernel kernel, int group);
+
+    public static string Type(DType type) => type == DType.I32 ? "int" : "float";
+
+    /// <summary>The float the CPU reads from an element of <paramref name="type"/>.</summary>
+    public string AsFloat(DType type, string element) => type == DType.I32 ? Convert("float", element) : element;
+
+    /// <summary>
+    /// The element of a strided view that the row-major linear index <paramref name="linear"/> walks to,
+    /// as an expression; <paramref name="dims"/> and <paramref name="strides"/> are canonical (merged,
+    /// no size-1 axes), so a plain copy is just the index and a broadcast scalar is 0.
+    /// </summary>
+    public string StridedIndex(string linear, long[] dims, long[] strides)
+    {
+        var terms = new List<string>();
+        long inner = 1;
+        for (int d = dims.Length - 1; d >= 0; d--)
+        {
+            if (strides[d] != 0)
+            {
+                string t = inner == 1 ? linear : $"{linear} / {Index(inner)}";
+                if (d > 0) t = inner == 1 ? $"{t} % {Index(dims[d])}" : $"({t}) % {Index(dims[d])}";
+                if (strides[d] != 1) t = t == linear ? $"{t} * {Index(strides[d])}" : $"({t}) * {Index(strides[d])}";
+                terms.Add(t);
+            }
+            inner *= dims[d];
+        }
+        return terms.Count == 0 ? Index(0) : string.Join(" + ", terms);
+    }
+
+    /// <summary>The index into <paramref name="input"/> read for output element <paramref name="linear"/> under NumPy broadcasting.</summary>
+    public string BroadcastIndex(string linear, long[] input, long[] output)
+    {
+        var (dims, strides) = TensorLayout.Canonical(output, TensorLayout.BroadcastStrides(input, output));
+        return StridedIndex(linear, dims, strides);
+    }
+
+    /// <summary>Output axis d is input axis perm[d]: walk the output, step through the input with the permuted strides.</summary>
+    public string PermuteIndex(string linear, long[] input, int[] perm)
+    {
+        var inStrides = TensorLayout.Strides(input);
+        var dims = perm.Select(p => input[p]).ToArray();
+        var strides = perm.Select(p => inStrides[p]).ToArray();
+        var (cd, cs) = TensorLayout.Canonical(dims, strides);
+        return StridedIndex(linear, cd, cs);
+    }
+}

@@ -7,7 +7,7 @@ namespace Dataflow.Engine.Backends.Sources;
 /// The one table of elementwise ops as C-style expressions, shared by the OpenCL C and GLSL
 /// generators: adding an elementwise op to the device backends is one entry here. Expressions
 /// whose C built-in differs from the CPU's semantics (NaN in max, tanh's saturation) call a
-/// <c>df_*</c> helper that each backend defines with those semantics.
+/// <c>df_*</c> helper that each dialect defines with those semantics (<see cref="CDialect.Helpers"/>).
 /// </summary>
 public static class ElementwiseEmitter
 {

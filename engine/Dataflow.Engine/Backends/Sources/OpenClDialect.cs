@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text;
+
+namespace Dataflow.Engine.Backends.Sources;
+
+/// <summary>
+/// OpenCL C: a program holds every entry point; a work-item per element, bounds-checked; scalars
+/// are kernel arguments after the buffers. Contraction into fma is switched off program-wide, so
+/// plain <c>const float</c> temporaries round as written.
+/// </summary>
+public sealed class OpenClDialect : CDialect
+{
+    public override string Name => "opencl";
+    public override string IndexType => "idx_t";
+    public override string FloatLet => "const float";
+    public override string FloatVar => "float";
+
+    /// <summary>Shortest round-trip decimal, or the macros for the non-finite values.</summary>
+    public override string Float(float v)
+    {
+        if (float.IsNaN(v)) return "NAN";
+        if (float.IsPositiveInfinity(v)) return "INFINITY";
+        if (float.IsNegativeInfinity(v)) return "(-INFINITY)";
+        string s = v.ToString("R", CultureInfo.InvariantCulture);
+        if (!s.Contains('.') && !s.Contains('E')) s += ".0";
+        return "(" + s + "f)";
+    }
+
+    public override string NextElement => "return;";
+    public override string Barrier => "barrier(CLK_LOCAL_MEM_FENCE);";
+    public override string Float2Type => "float2";
+    public override string Float2(string x, string y) => $"((float2)({x}, {y}))";
+    public override string BitsToInt(string expr) => $"as_int({expr})";
+    public override string Index(long v) => v.ToString(CultureInfo.InvariantCulture);
+    public override string Convert(string type, string expr) => $"(({type})({expr}))";
+    public override string SaturatingInt(string expr) => $"convert_int_sat_rtz({expr})";
+    public override string IsNaN(string expr) => $"isnan({expr})";
+
+    public override string Helpers(IReadOnlySet<string> used)
+    {
+        var sb = new StringBuilder();
+        if (used.Contains(ElementwiseEmitter.MaxHelper)) sb.AppendLine(MaxHelper);
+        if (used.Contains(ElementwiseEmitter.TanhHelper)) sb.AppendLine(TanhHelper);
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// One program. The index type is 32-bit unless some buffer needs more, because 64-bit
+    /// division is slow on GPUs.
+    /// </summary>
+    public override string[] Render(string what, EmittedKernel kernel, int group)
+    {
+        long[] sizes = [.. kernel.BufferElements, .. kernel.Global, kernel.Baked?.Length ?? 0];
+        var sb = Preamble(what, Wide(sizes));
+        foreach (var helpers in kernel.Kernels.Select(k => k.Helpers).Where(h => h.Length > 0).Distinct()) sb.AppendLine(helpers);
+        foreach (var k in kernel.Kernels)
+        {
+            var args = k.Buffers.Select(b => $"__global {(b.ReadOnly ? "const " : "")}{b.Type}* {b.Name}")
+                .Concat((k.Scalars ?? []).Select(s => $"const {s.Type} {s.Name}"))
+                .Concat(kernel.Baked is null ? [] : [$"__global const float* {EmittedKernel.BakedName}"]);
+            sb.Append("__kernel ");
+            if (k is GroupKernel g) sb.Append("__attribute__((reqd_work_group_size(").Append(g.Group).Append(", 1, 1))) ");
+            sb.Append("void ").Append(k.Entry).Append('(').AppendJoin(", ", args).AppendLine(")");
+            sb.AppendLine("{");
+            if (k is GroupKernel tree)
+            {
+                // A group per item: the launch is Count × Group work-items.
+                foreach (var s in tree.Shared) sb.Append("    __local ").Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(tree.Group).AppendLine("];");
+                sb.AppendLine("    const idx_t o = get_group_id(0);");
+                sb.AppendLine("    const idx_t lid = get_local_id(0);");
+            }
+            else
+            {
+                sb.AppendLine("    const idx_t i = get_global_id(0);");
+                sb.Append("    if (i >= ").Append(Index(k.Count)).AppendLine(") return;");
+            }
+            foreach (var line in k.Body.Split('\n')) sb.Append("    ").AppendLine(line.TrimEnd('\r'));
+            sb.AppendLine("}");
+            sb.AppendLine();
+        }
+        return [sb.ToString()];
+    }
+
+    /// <summary>
+    /// Every program starts with this. Contraction into fma is switched off so that a*b+c rounds
+    /// twice as it does on the CPU backend (whose SIMD code never fuses).
+    /// </summary>
+    public static StringBuilder Preamble(string what, bool wide)
+    {
+        var sb = new StringBuilder();
+        sb.Append("// dataflow opencl: ").AppendLine(what);
+        sb.AppendLine("#pragma OPENCL FP_CONTRACT OFF");
+        sb.Append("typedef ").Append(wide ? "long" : "int").AppendLine(" idx_t;");
+        return sb;
+    }
+
+    /// <summary>Whether index math over these element counts overflows 32-bit signed integers (with room for rounding up).</summary>
+    public static bool Wide(params long[] sizes) => sizes.Any(s => s >= int.MaxValue / 2);
+
+    /// <summary>
+    /// Max follows the CPU's TensorPrimitives.Max: a NaN operand wins (itself, payload and sign
+    /// included), and +0 is larger than -0 (fmax may return either zero, which would flip the sign
+    /// of a later division).
+    /// </summary>
+    private const string MaxHelper = """
+        inline float df_max(float a, float b)
+        {
+            if (isnan(a)) return a;
+            if (isnan(b)) return b;
+            if (a == b) return signbit(a) ? b : a;
+            return a > b ? a : b;
+        }
+        """;
+
+    /// <summary>
+    /// tanh rounds to ±1 in float beyond |x| = 9, but an implementation may return 1 − ulp there
+    /// (PoCL does): then the gradient 1 − tanh² is 1.2e−7 instead of 0, which a large factor (the
+    /// x³ of GELU at |x| = 1e4) turns into a gradient of thousands. Saturate exactly, as the CPU does.
+    /// </summary>
+    private const string TanhHelper = """
+        inline float df_tanh(float x)
+        {
+            if (fabs(x) > 9.0f) return x > 0.0f ? 1.0f : -1.0f;
+            return tanh(x);
+        }
+        """;
+}
