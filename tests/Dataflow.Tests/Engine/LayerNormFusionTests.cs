@@ -1,10 +1,5 @@
-using Dataflow.Backends.Cpu;
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
-using Dataflow.Engine.Components;
-using Dataflow.Engine.Sessions;
-using Dataflow.Graph.Dsl;
-using Dataflow.Graph.Ir;
 
 namespace Dataflow.Tests.Engine;
 
@@ -17,30 +12,14 @@ public sealed class LayerNormFusionTests
 {
     private static readonly Dictionary<string, long> Sizes = new() { ["B"] = 3, ["T"] = 5 };
 
-    /// <summary>Two layernorms in a residual block, as a GPT block has them, with Σ y·R as the loss.</summary>
-    private static ComputeGraph Block()
-    {
-        const string source = "model residual(d = 24)\ninput x : f32[B, T, d]\nh = x + linear(layernorm(x), d)\ny = layernorm(h)\noutput y\n";
-        var graph = ModelLoader.LoadSource("residual.dfg", source, new ModelOptions(Training: true)).Graph;
-        var b = new GraphBuilder(graph);
-        var y = graph.Outputs["y"];
-        graph.Loss = b.ReduceSum(b.Mul(y, b.Input("r", y.Type)), Enumerable.Range(0, y.Shape.Rank));
-        return graph;
-    }
+    /// <summary>Two layernorms in a residual block, as a GPT block has them.</summary>
+    private const string Source = "model residual(d = 24)\ninput x : f32[B, T, d]\nh = x + linear(layernorm(x), d)\ny = layernorm(h)\noutput y\n";
 
     private static (List<LayerNormSpec> Norms, Dictionary<string, float[]> Results) Train(CompileOptions options)
     {
-        var graph = Block();
-        using var session = new Session(new CpuBackend(), seed: 3, options);
-        session.DeclareParameters(graph);
-        var compiled = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), Sizes);
-        var inputs = new Dictionary<string, Array> { ["x"] = TestGraphs.RandomValues(5, 3 * 5 * 24, -2, 3), ["r"] = TestGraphs.RandomValues(6, 3 * 5 * 24) };
-        var results = session.Run(compiled, inputs).Results.ToDictionary(r => r.Key, r => r.Value.ToArray());
-        return (LayerNormKernels(compiled), results);
+        var (specs, results) = PatternFusionRun.Train(PatternFusionRun.WithProductLoss("residual.dfg", Source), Sizes, 3 * 5 * 24, options);
+        return ([.. specs.OfType<LayerNormSpec>()], results);
     }
-
-    private static List<LayerNormSpec> LayerNormKernels(CompiledGraph compiled) =>
-        [.. compiled.Kernels.Select(k => compiled.World.Spec(compiled.World.Get<KernelInfo>(k))).OfType<LayerNormSpec>()];
 
     [Fact]
     public void EachLayerNormIsOneKernelWritingWhatTheBackwardReads()
@@ -60,13 +39,6 @@ public sealed class LayerNormFusionTests
         Assert.Empty(Train(CompileOptions.Default with { Fusion = false }).Norms);
 
     [Fact]
-    public void FusedAndUnfusedGiveTheSameBits()
-    {
-        var fused = Train(CompileOptions.Default).Results;
-        var unfused = Train(CompileOptions.Default with { Fusion = false }).Results;
-        Assert.Equal(unfused.Keys.Order(), fused.Keys.Order());
-        Assert.True(fused.Count > 2, "the loss, y and the parameters' gradients are fetched");
-        foreach (var (name, values) in unfused)
-            Assert.True(values.AsSpan().SequenceEqual(fused[name]), $"{name} differs between fused and unfused");
-    }
+    public void FusedAndUnfusedGiveTheSameBits() =>
+        PatternFusionRun.AssertSameBits(Train(CompileOptions.Default).Results, Train(CompileOptions.Default with { Fusion = false }).Results);
 }

@@ -1,10 +1,5 @@
-using Dataflow.Backends.Cpu;
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Compile;
-using Dataflow.Engine.Components;
-using Dataflow.Engine.Sessions;
-using Dataflow.Graph.Dsl;
-using Dataflow.Graph.Ir;
 
 namespace Dataflow.Tests.Engine;
 
@@ -19,26 +14,10 @@ public sealed class SoftmaxFusionTests
     // T = 20: rows of scores longer than one vector, with a remainder.
     private static readonly Dictionary<string, long> Sizes = new() { ["B"] = 3, ["T"] = 20 };
 
-    private static ComputeGraph Attention()
-    {
-        const string source = "model attend(d = 16)\ninput x : f32[B, T, d]\ny = attention(x, 2, causal = true)\noutput y\n";
-        var graph = ModelLoader.LoadSource("attend.dfg", source, new ModelOptions(Training: true)).Graph;
-        var b = new GraphBuilder(graph);
-        var y = graph.Outputs["y"];
-        graph.Loss = b.ReduceSum(b.Mul(y, b.Input("r", y.Type)), Enumerable.Range(0, y.Shape.Rank));
-        return graph;
-    }
+    private const string Source = "model attend(d = 16)\ninput x : f32[B, T, d]\ny = attention(x, 2, causal = true)\noutput y\n";
 
-    private static (List<KernelSpec> Specs, Dictionary<string, float[]> Results) Train(CompileOptions options)
-    {
-        var graph = Attention();
-        using var session = new Session(new CpuBackend(), seed: 3, options);
-        session.DeclareParameters(graph);
-        var compiled = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), Sizes);
-        var inputs = new Dictionary<string, Array> { ["x"] = TestGraphs.RandomValues(5, 3 * 20 * 16, -2, 3), ["r"] = TestGraphs.RandomValues(6, 3 * 20 * 16) };
-        var results = session.Run(compiled, inputs).Results.ToDictionary(r => r.Key, r => r.Value.ToArray());
-        return ([.. compiled.Kernels.Select(k => compiled.World.Spec(compiled.World.Get<KernelInfo>(k)))], results);
-    }
+    private static (List<KernelSpec> Specs, Dictionary<string, float[]> Results) Train(CompileOptions options) =>
+        PatternFusionRun.Train(PatternFusionRun.WithProductLoss("attend.dfg", Source), Sizes, 3 * 20 * 16, options);
 
     [Fact]
     public void TheSoftmaxAndItsGradientAreOneKernelEach()
@@ -64,13 +43,6 @@ public sealed class SoftmaxFusionTests
     }
 
     [Fact]
-    public void FusedAndUnfusedGiveTheSameBits()
-    {
-        var fused = Train(CompileOptions.Default).Results;
-        var unfused = Train(CompileOptions.Default with { Fusion = false }).Results;
-        Assert.Equal(unfused.Keys.Order(), fused.Keys.Order());
-        Assert.True(fused.Count > 2, "the loss, y and the parameters' gradients are fetched");
-        foreach (var (name, values) in unfused)
-            Assert.True(values.AsSpan().SequenceEqual(fused[name]), $"{name} differs between fused and unfused");
-    }
+    public void FusedAndUnfusedGiveTheSameBits() =>
+        PatternFusionRun.AssertSameBits(Train(CompileOptions.Default).Results, Train(CompileOptions.Default with { Fusion = false }).Results);
 }
