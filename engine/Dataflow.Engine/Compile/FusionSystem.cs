@@ -107,16 +107,8 @@ public sealed class FusionSystem : ISystem
             if (LayerNormPattern.TryMatch(_graph, node) is not { } match) continue;
             var members = match.Members.ToHashSet();
             if (members.Overlaps(taken)) continue;
-            var outputs = new List<LayerNormStage> { LayerNormStage.Output };
-            bool readBeforeRoot = false;
-            for (var stage = LayerNormStage.MeanSum; stage < LayerNormStage.Output; stage++)
-            {
-                var member = match.Stages[(int)stage];
-                var outside = _graph.Readers(member).Where(c => !members.Contains(c)).ToList();
-                readBeforeRoot |= outside.Any(c => c.Id < node.Id);
-                if (outside.Count > 0 || NeededAfterStep(world, member)) outputs.Add(stage);
-            }
-            if (readBeforeRoot) continue;
+            if (PatternOutputs.Written(_graph, match.Stages, members, n => NeededAfterStep(world, n)) is not { } written) continue;
+            var outputs = written.Select(s => (LayerNormStage)s).ToList();
             var x = world.Get<TensorInfo>(_graph[match.X]).Desc;
             long width = x.Shape[^1];
             var spec = new LayerNormSpec(x.Elements / Math.Max(1, width), width,

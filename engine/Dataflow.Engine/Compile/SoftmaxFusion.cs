@@ -25,7 +25,7 @@ internal static class SoftmaxFusion
             var forward = SoftmaxPattern.TryMatchForward(graph, node);
             var match = forward ?? SoftmaxPattern.TryMatchBackward(graph, node);
             if (match is null || !match.Members.All(graph.Contains) || match.Members.Any(taken.Contains)) continue;
-            if (WrittenStages(match, graph, neededAfterStep) is not { } stages) continue;
+            if (PatternOutputs.Written(graph, match.Stages, match.Members.ToHashSet(), neededAfterStep) is not { } stages) continue;
             var rows = world.Get<TensorInfo>(graph[match.Inputs[0]]).Desc;
             long width = rows.Shape[^1], count = rows.Elements / Math.Max(1, width);
             KernelSpec spec = forward is not null
@@ -41,21 +41,5 @@ internal static class SoftmaxFusion
                 [.. match.Members.Where(m => m.Op != OpCode.Detach).OrderBy(m => m.Id).Select(m => graph[m])]));
         }
         return found;
-    }
-
-    /// <summary>The root's stage, then every stage read outside the match or after the step; null when one is read before the root.</summary>
-    private static List<int>? WrittenStages(SoftmaxPattern.Match match, TensorGraph graph, Func<Node, bool> neededAfterStep)
-    {
-        var members = match.Members.ToHashSet();
-        int rootStage = match.Stages.Length - 1;
-        var written = new List<int> { rootStage };
-        for (int stage = 0; stage < rootStage; stage++)
-        {
-            var member = match.Stages[stage];
-            var outside = graph.Readers(member).Where(c => !members.Contains(c)).ToList();
-            if (outside.Any(c => c.Id < match.Root.Id)) return null;
-            if (outside.Count > 0 || neededAfterStep(member)) written.Add(stage);
-        }
-        return written;
     }
 }
