@@ -344,7 +344,9 @@ public sealed unsafe class OpenClBackend : IBackend
             OpCode.DropoutMask => Emitted(LeafEmitter.DropoutMask(op, Dialect), spec),
             OpCode.ReduceSum or OpCode.ReduceMax => Emitted(ReduceEmitter.Generate(op, Dialect, group, _plan.ReduceSerialLimit, LoopBudget.Unlimited, group), spec),
             OpCode.Reshape or OpCode.Permute or OpCode.Expand => Emitted(MovementEmitter.Generate(op, Dialect), spec),
-            OpCode.MatMul => _plan.BlockedMatMul ? MatMulBlockedSource.Generate(op) : MatMulSource.Generate(op, Tile(group)),
+            OpCode.MatMul => Emitted(_plan.BlockedMatMul is { } blocks
+                ? MatMulEmitter.Blocked(op, Dialect, blocks, LoopBudget.Unlimited)
+                : MatMulEmitter.Tiled(op, Dialect, Tile(group), LoopBudget.Unlimited), spec),
             OpCode.Gather => Emitted(IndexEmitter.Gather(op, Dialect), spec),
             OpCode.ScatterAdd => Emitted(IndexEmitter.ScatterAdd(op, Dialect, Parallelism, LoopBudget.Unlimited), spec),
             OpCode.OneHot => Emitted(IndexEmitter.OneHot(op, Dialect), spec),

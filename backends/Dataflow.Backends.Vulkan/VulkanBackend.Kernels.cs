@@ -89,7 +89,9 @@ public sealed unsafe partial class VulkanBackend
                 OpCode.DropoutMask => Emitted(LeafEmitter.DropoutMask(op, Dialect)),
                 OpCode.ReduceSum or OpCode.ReduceMax => Emitted(ReduceEmitter.Generate(op, Dialect, group, _plan.ReduceSerialLimit, _loopBudget, MaxGroup())),
                 OpCode.Reshape or OpCode.Permute or OpCode.Expand => Emitted(MovementEmitter.Generate(op, Dialect)),
-                OpCode.MatMul => _plan.TiledMatMul ? MatMulSource.Tiled(op, Tile(), _loopBudget) : MatMulSource.Blocked(op, group, _loopBudget),
+                OpCode.MatMul => Emitted(_plan.BlockedMatMul is { } blocks
+                    ? MatMulEmitter.Blocked(op, Dialect, blocks, _loopBudget)
+                    : MatMulEmitter.Tiled(op, Dialect, Tile(), _loopBudget)),
                 OpCode.Gather => Emitted(IndexEmitter.Gather(op, Dialect)),
                 OpCode.ScatterAdd => Emitted(IndexEmitter.ScatterAdd(op, Dialect, Parallelism, _loopBudget)),
                 OpCode.OneHot => Emitted(IndexEmitter.OneHot(op, Dialect)),

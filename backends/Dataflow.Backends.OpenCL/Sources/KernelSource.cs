@@ -28,5 +28,5 @@ internal sealed record KernelSource(
     /// <summary>A shared emitter's kernel rendered as one OpenCL C program.</summary>
     public static KernelSource From(EmittedKernel e, string what) =>
         new(CDialect.OpenCl.Render(what, e, group: 0)[0], [.. e.Kernels.Select(k => k.Entry)], e.BufferElements, e.Global,
-            Local: e.Group is int g ? [g] : null, Scalars: e.Scalars, Baked: e.Baked);
+            Local: e.Local, Scalars: e.Scalars, Baked: e.Baked);
 }

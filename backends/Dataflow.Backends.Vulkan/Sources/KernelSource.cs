@@ -46,7 +46,8 @@ internal sealed record KernelSource(
 
     /// <summary>A shared emitter's kernel rendered as GLSL, a shader per entry point, in groups of <paramref name="group"/>.</summary>
     public static KernelSource From(EmittedKernel e, string what, int group) =>
-        new(CDialect.Glsl.Render(what, e, group), e.BufferElements, e.Global, [e.Group ?? group], Push: e.Scalars, Baked: e.Baked,
+        new(CDialect.Glsl.Render(what, e, group), e.BufferElements, e.Global, e.Local is { } local ? [.. local.Select(l => (int)l)] : [group],
+            GridStride: e.Strides, Push: e.Scalars, Baked: e.Baked,
             ItemIterations: e.ItemIterations, Passes: e.Passes);
 }
 

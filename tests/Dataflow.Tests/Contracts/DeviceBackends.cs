@@ -17,6 +17,12 @@ public sealed class DeviceBackends : IDisposable
     /// <summary>The generated-source backends, whose kernels are checked against the CPU's.</summary>
     public static readonly string[] Devices = ["opencl", "vulkan"];
 
+    /// <summary>
+    /// Each device backend under each of its kernel plans: on a CPU driver (PoCL, lavapipe) the GPU
+    /// plan's local-memory tiles and trees are checked too, not only the register-blocked kernels.
+    /// </summary>
+    public static readonly string[] Plans = ["opencl:gpu", "opencl:cpu", "vulkan:gpu", "vulkan:cpu"];
+
     /// <summary>Every backend, for contracts that need no reference (buffers).</summary>
     public static readonly string[] All = ["cpu", .. Devices];
 

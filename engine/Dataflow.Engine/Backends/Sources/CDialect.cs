@@ -40,6 +40,36 @@ public abstract class CDialect
     /// <summary>Makes the group's shared-memory writes visible to every invocation of the group and waits for all of them.</summary>
     public abstract string Barrier { get; }
 
+    /// <summary>The qualifier of arrays a work-group shares: <c>__local</c> in OpenCL C, <c>shared</c> in GLSL.</summary>
+    public abstract string SharedQualifier { get; }
+
+    /// <summary>
+    /// The float vector of <paramref name="width"/> lanes (width 1 is <c>float</c>). A dialect offers the
+    /// widths its language has; kernels that want wide registers ask their backend's plan for a width.
+    /// </summary>
+    public abstract string VectorType(int width);
+
+    /// <summary>A vector of <paramref name="lanes"/>.Length lanes holding <paramref name="lanes"/>.</summary>
+    public abstract string VectorOf(IReadOnlyList<string> lanes);
+
+    /// <summary>A vector of <paramref name="width"/> lanes, each <paramref name="x"/>.</summary>
+    public abstract string Splat(int width, string x);
+
+    /// <summary>Lane <paramref name="lane"/> of the vector <paramref name="v"/> of <paramref name="width"/> lanes.</summary>
+    public abstract string Lane(int width, string v, int lane);
+
+    /// <summary><paramref name="width"/> consecutive floats of <paramref name="buffer"/> from element <paramref name="offset"/>, as a vector.</summary>
+    public virtual string VectorLoad(int width, string buffer, string offset) =>
+        width == 1 ? $"{buffer}[{offset}]" : VectorOf([.. Enumerable.Range(0, width).Select(i => $"{buffer}[{offset} + {Index(i)}]")]);
+
+    /// <summary>A statement storing the vector <paramref name="v"/> to <paramref name="width"/> consecutive floats of <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
+    public virtual string VectorStore(int width, string v, string buffer, string offset) =>
+        width == 1 ? $"{buffer}[{offset}] = {v};"
+            : string.Join(" ", Enumerable.Range(0, width).Select(i => $"{buffer}[{offset} + {Index(i)}] = {Lane(width, v, i)};"));
+
+    /// <summary>a·b + c in one rounding where the device has fused multiply-add (scalars or vectors alike).</summary>
+    public string MulAdd(string a, string b, string c) => $"fma({a}, {b}, {c})";
+
     /// <summary>A pair of floats (a sum and its rounding error): the type, and a value of it.</summary>
     public abstract string Float2Type { get; }
     public abstract string Float2(string x, string y);
@@ -68,6 +98,9 @@ public abstract class CDialect
     /// language bakes in (GLSL's local_size_x).
     /// </summary>
     public abstract string[] Render(string what, EmittedKernel kernel, int group);
+
+    /// <summary>The declaration of a <see cref="GridKernel"/>'s shared array.</summary>
+    protected string SharedDeclaration(SharedArray s) => $"{SharedQualifier} {s.Type} {s.Name}{string.Concat(s.Dims.Select(d => $"[{d}]"))};";
 
     public static string Type(DType type) => type == DType.I32 ? "int" : "float";
 

@@ -29,6 +29,21 @@ public sealed record ElementKernel(string Entry, KernelBuffer[] Buffers, long Co
 public sealed record GroupKernel(string Entry, KernelBuffer[] Buffers, long Count, int Group, KernelBuffer[] Shared, string Body, string Helpers = "")
     : KernelEntry(Entry, Buffers, Count, Body, null, Helpers);
 
+/// <summary>A work-group's shared array (OpenCL <c>__local</c>, GLSL <c>shared</c>) of the given dimensions.</summary>
+public sealed record SharedArray(string Type, string Name, long[] Dims);
+
+/// <summary>
+/// Runs the body once per work-item of a launch of up to three axes, with no loop around it: the
+/// kernel is launched as <see cref="EmittedKernel.Global"/> work-items, rounded up to whole groups, so
+/// the body bounds-checks (and may <c>return</c> where it holds no barrier). The body sees the global
+/// ids <c>gx, gy, gz</c>, the ids in the group <c>lx, ly, lz</c> and the group's ids <c>wx, wy, wz</c>.
+/// <paramref name="Group"/> is the group shape the body depends on (shared tiles), or null to let the
+/// backend choose one along the first axis.
+/// </summary>
+public sealed record GridKernel(string Entry, KernelBuffer[] Buffers, string Body, int[]? Group = null, SharedArray[]? Shared = null,
+    KernelScalar[]? Scalars = null, string Helpers = "")
+    : KernelEntry(Entry, Buffers, 0, Body, Scalars, Helpers);
+
 /// <summary>
 /// What a shared emitter produces for one kernel spec, before a dialect renders it.
 /// </summary>
@@ -51,8 +66,16 @@ public sealed record EmittedKernel(
     /// <summary>What bodies call the baked data.</summary>
     public const string BakedName = "data";
 
-    /// <summary>The work-group size the kernel's source depends on (a <see cref="GroupKernel"/>'s), or null where any will do.</summary>
-    public int? Group => Kernels.OfType<GroupKernel>().Select(k => (int?)k.Group).FirstOrDefault();
+    /// <summary>The group shape the kernel's source depends on, per axis (a <see cref="GroupKernel"/>'s or a <see cref="GridKernel"/>'s), or null where any will do.</summary>
+    public long[]? Local => Kernels.Select(k => k switch
+    {
+        GroupKernel tree => [tree.Group],
+        GridKernel { Group: { } shape } => shape.Select(x => (long)x).ToArray(),
+        _ => null,
+    }).FirstOrDefault(l => l is not null);
+
+    /// <summary>Whether the entry points loop over their work (grid-stride or group-stride), so a backend may launch fewer groups than <see cref="Global"/> asks for.</summary>
+    public bool Strides => !Kernels.Any(k => k is GridKernel);
 
     /// <summary>A kernel of one entry point over <paramref name="kernel"/>'s count.</summary>
     public static EmittedKernel Of(ElementKernel kernel, long[] bufferElements, LaunchScalars scalars = LaunchScalars.None) =>

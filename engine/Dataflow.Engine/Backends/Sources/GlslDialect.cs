@@ -34,6 +34,18 @@ public sealed class GlslDialect : CDialect
     }
 
     public override string NextElement => "continue;";
+    public override string SharedQualifier => "shared";
+
+    public override string VectorType(int width) => width switch
+    {
+        1 => "float",
+        >= 2 and <= 4 => $"vec{width}",
+        _ => throw new NotSupportedException($"glsl has no float vector of {width} lanes (1 to 4)"),
+    };
+
+    public override string VectorOf(IReadOnlyList<string> lanes) => lanes.Count == 1 ? lanes[0] : $"{VectorType(lanes.Count)}({string.Join(", ", lanes)})";
+    public override string Splat(int width, string x) => width == 1 ? x : $"{VectorType(width)}({x})";
+    public override string Lane(int width, string v, int lane) => width == 1 ? v : $"{v}[{lane}]";
     public override string Barrier => "memoryBarrierShared();\nbarrier();";
     public override string Float2Type => "vec2";
     public override string Float2(string x, string y) => $"vec2({x}, {y})";
@@ -51,13 +63,20 @@ public sealed class GlslDialect : CDialect
 
     private string Shader(string what, KernelEntry k, bool baked, int group)
     {
-        var sb = Preamble(what, k is GroupKernel g ? g.Group : group);
+        var shape = k switch
+        {
+            GroupKernel g => [g.Group],
+            GridKernel { Group: { } fixedShape } => fixedShape,
+            _ => [group],
+        };
+        var sb = Preamble(what, shape[0], shape.Length > 1 ? shape[1] : 1, shape.Length > 2 ? shape[2] : 1);
         for (int b = 0; b < k.Buffers.Length; b++) Buffer(sb, b, k.Buffers[b].Type, k.Buffers[b].Name, k.Buffers[b].ReadOnly);
         if (baked) Buffer(sb, k.Buffers.Length, "float", EmittedKernel.BakedName, readOnly: true);
         if (k.Scalars is { Length: > 0 } scalars)
             sb.Append("layout(push_constant) uniform Args { ").AppendJoin(' ', scalars.Select(s => $"{s.Type} {s.Name};")).AppendLine(" };");
         if (k.Helpers.Length > 0) sb.AppendLine(k.Helpers);
         if (k is GroupKernel tree) GroupLoop(sb, tree);
+        else if (k is GridKernel grid) Grid(sb, grid);
         else GridLoop(sb, k.Count, k.Body);
         return sb.ToString();
     }
@@ -65,7 +84,7 @@ public sealed class GlslDialect : CDialect
     /// <summary>Groups stride over the items, so the group count stays within the device's limit.</summary>
     private void GroupLoop(StringBuilder sb, GroupKernel k)
     {
-        foreach (var s in k.Shared) sb.Append("shared ").Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(k.Group).AppendLine("];");
+        foreach (var s in k.Shared) sb.Append(SharedQualifier).Append(' ').Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(k.Group).AppendLine("];");
         sb.AppendLine("void main()");
         sb.AppendLine("{");
         sb.AppendLine("    const uint lid = gl_LocalInvocationID.x;");
@@ -76,6 +95,20 @@ public sealed class GlslDialect : CDialect
         sb.AppendLine("    }");
         sb.AppendLine("}");
     }
+
+    /// <summary>A body per invocation of the dispatch, no loop around it: the dispatch covers the grid exactly (rounded up to groups).</summary>
+    private void Grid(StringBuilder sb, GridKernel k)
+    {
+        foreach (var s in k.Shared ?? []) sb.AppendLine(SharedDeclaration(s));
+        sb.AppendLine("void main()");
+        sb.AppendLine("{");
+        foreach (var (ids, builtIn) in GridIds) sb.Append("    const uint ").AppendJoin(", ", ids.Select((id, d) => $"{id} = {builtIn}.{"xyz"[d]}")).AppendLine(";");
+        foreach (var line in k.Body.Split('\n')) sb.Append("    ").AppendLine(line.TrimEnd('\r'));
+        sb.AppendLine("}");
+    }
+
+    private static readonly (string[] Ids, string BuiltIn)[] GridIds =
+        [(["gx", "gy", "gz"], "gl_GlobalInvocationID"), (["lx", "ly", "lz"], "gl_LocalInvocationID"), (["wx", "wy", "wz"], "gl_WorkGroupID")];
 
     /// <summary>
     /// Every shader starts with this. Float temporaries declared <c>precise</c> keep their

@@ -27,6 +27,14 @@ public sealed class OpenClDialect : CDialect
     }
 
     public override string NextElement => "return;";
+    public override string SharedQualifier => "__local";
+    public override string VectorType(int width) => width == 1 ? "float" : $"float{width}";
+    public override string VectorOf(IReadOnlyList<string> lanes) => lanes.Count == 1 ? lanes[0] : $"(({VectorType(lanes.Count)})({string.Join(", ", lanes)}))";
+    public override string Splat(int width, string x) => width == 1 ? x : $"(({VectorType(width)})({x}))";
+    public override string Lane(int width, string v, int lane) => width == 1 ? v : $"{v}.s{lane:x}";
+    public override string VectorLoad(int width, string buffer, string offset) => width == 1 ? $"{buffer}[{offset}]" : $"vload{width}(0, {buffer} + ({offset}))";
+    public override string VectorStore(int width, string v, string buffer, string offset) =>
+        width == 1 ? $"{buffer}[{offset}] = {v};" : $"vstore{width}({v}, 0, {buffer} + ({offset}));";
     public override string Barrier => "barrier(CLK_LOCAL_MEM_FENCE);";
     public override string Float2Type => "float2";
     public override string Float2(string x, string y) => $"((float2)({x}, {y}))";
@@ -60,14 +68,20 @@ public sealed class OpenClDialect : CDialect
                 .Concat(kernel.Baked is null ? [] : [$"__global const float* {EmittedKernel.BakedName}"]);
             sb.Append("__kernel ");
             if (k is GroupKernel g) sb.Append("__attribute__((reqd_work_group_size(").Append(g.Group).Append(", 1, 1))) ");
+            if (k is GridKernel { Group: { } shape }) sb.Append("__attribute__((reqd_work_group_size(").AppendJoin(", ", shape.Concat([1, 1, 1]).Take(3)).Append("))) ");
             sb.Append("void ").Append(k.Entry).Append('(').AppendJoin(", ", args).AppendLine(")");
             sb.AppendLine("{");
             if (k is GroupKernel tree)
             {
                 // A group per item: the launch is Count × Group work-items.
-                foreach (var s in tree.Shared) sb.Append("    __local ").Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(tree.Group).AppendLine("];");
+                foreach (var s in tree.Shared) sb.Append("    ").Append(SharedQualifier).Append(' ').Append(s.Type).Append(' ').Append(s.Name).Append('[').Append(tree.Group).AppendLine("];");
                 sb.AppendLine("    const idx_t o = get_group_id(0);");
                 sb.AppendLine("    const idx_t lid = get_local_id(0);");
+            }
+            else if (k is GridKernel grid)
+            {
+                foreach (var s in grid.Shared ?? []) sb.Append("    ").AppendLine(SharedDeclaration(s));
+                foreach (var (ids, call) in GridIds) sb.Append("    const idx_t ").AppendJoin(", ", ids.Select((id, d) => $"{id} = {call}({d})")).AppendLine(";");
             }
             else
             {
@@ -80,6 +94,9 @@ public sealed class OpenClDialect : CDialect
         }
         return [sb.ToString()];
     }
+
+    private static readonly (string[] Ids, string Call)[] GridIds =
+        [(["gx", "gy", "gz"], "get_global_id"), (["lx", "ly", "lz"], "get_local_id"), (["wx", "wy", "wz"], "get_group_id")];
 
     /// <summary>
     /// Every program starts with this. Contraction into fma is switched off so that a*b+c rounds

@@ -2,35 +2,40 @@ using System.Collections.Immutable;
 using Dataflow.Engine.Backends;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
+using Dataflow.Tests.OpenCL;
 using Xunit.Abstractions;
 using static Dataflow.Tests.OpenCL.OpenClFixture;
 
-namespace Dataflow.Tests.OpenCL;
+namespace Dataflow.Tests.Contracts;
 
 /// <summary>
-/// Fused programs on OpenCL against the CPU. Tolerance: NMSE ≤ 1e-7 and max relative error ≤ 1e-5
-/// (exp, log, tanh, sin may differ by a few ulps between libm and OpenCL's built-ins, and the
-/// difference grows through a chain); comparisons and casts must agree exactly.
+/// Fused elementwise programs on every device backend against the CPU. Tolerance: NMSE ≤ 1e-7 and
+/// max relative error ≤ 1e-5 (exp, log, tanh, sin may differ by a few ulps between libm and the
+/// device's built-ins, and the difference grows through a chain); comparisons and casts must agree exactly.
 /// </summary>
-public sealed class OpenClFusedElementwiseTests(OpenClFixture fixture, ITestOutputHelper log) : IClassFixture<OpenClFixture>
+public sealed class FusedElementwiseContractTests(DeviceBackends backends, ITestOutputHelper log) : IClassFixture<DeviceBackends>
 {
-    public static TheoryData<long[], long[]> Shapes => new()
-    {
-        { [], [] },                 // rank 0
-        { [1], [] },
-        { [17], [1] },
-        { [3, 65], [65] },          // row vector over rows
-        { [3, 65], [3, 1] },        // column over columns
-        { [2, 3, 17], [3, 1] },
-        { [2, 1, 5, 130], [5, 1] }, // rank 4 with a size-1 axis
-        { [2, 3, 5, 7], [2, 1, 5, 1] },
-        { [130, 130], [] },
-    };
+    private static readonly object[][] ShapeCases =
+    [
+        [new long[] { }, new long[] { }],                 // rank 0
+        [new long[] { 1 }, new long[] { }],
+        [new long[] { 17 }, new long[] { 1 }],
+        [new long[] { 3, 65 }, new long[] { 65 }],        // row vector over rows
+        [new long[] { 3, 65 }, new long[] { 3, 1 }],      // column over columns
+        [new long[] { 2, 3, 17 }, new long[] { 3, 1 }],
+        [new long[] { 2, 1, 5, 130 }, new long[] { 5, 1 }], // rank 4 with a size-1 axis
+        [new long[] { 2, 3, 5, 7 }, new long[] { 2, 1, 5, 1 }],
+        [new long[] { 130, 130 }, new long[] { }],
+    ];
+
+    public static IEnumerable<object[]> Shapes => DeviceBackends.Cross(DeviceBackends.Devices, ShapeCases);
+
+    public static TheoryData<string> Devices => DeviceBackends.Each(DeviceBackends.Devices);
 
     /// <summary>Every elementwise op in one chain: x and y broadcast, two f32 outputs and an i32 one.</summary>
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void EveryOpAgrees(long[] shape, long[] yShape)
+    public void EveryOpAgrees(string name, long[] shape, long[] yShape)
     {
         ImmutableArray<FusedInstruction> program =
         [
@@ -62,15 +67,16 @@ public sealed class OpenClFusedElementwiseTests(OpenClFixture fixture, ITestOutp
         long n = Elements(shape);
         var x = Random(n, 1, 2f);
         var y = Random(Elements(yShape), 2, 2f);
-        var (cpu, ocl) = fixture.RunBoth(spec, [x, y], [n, n, n]);
-        string what = $"fused [{string.Join(",", shape)}] with [{string.Join(",", yShape)}]";
-        ErrorMeasure.AssertClose(cpu[0], ocl[0], 1e-5, what + " chain", log);
-        ErrorMeasure.AssertClose(cpu[1], ocl[1], 1e-5, what + " exp(tanh)", log);
-        Assert.Equal(Bits(cpu[2]), Bits(ocl[2]));
+        var (cpu, device) = backends.RunBoth(name, spec, [x, y], [n, n, n]);
+        string what = $"{name} fused [{string.Join(",", shape)}] with [{string.Join(",", yShape)}]";
+        ErrorMeasure.AssertClose(cpu[0], device[0], 1e-5, what + " chain", log);
+        ErrorMeasure.AssertClose(cpu[1], device[1], 1e-5, what + " exp(tanh)", log);
+        Assert.Equal(Bits(cpu[2]), Bits(device[2]));
     }
 
-    [Fact]
-    public void IntegerInputsConvertOnLoadAndOutputsOnStore()
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void IntegerInputsConvertOnLoadAndOutputsOnStore(string name)
     {
         ImmutableArray<FusedInstruction> program =
         [
@@ -83,12 +89,13 @@ public sealed class OpenClFusedElementwiseTests(OpenClFixture fixture, ITestOutp
         var spec = new FusedElementwiseSpec([I32(4, 17), F32(17)], [4, 17], program, [3, 2, 4], [DType.I32, DType.F32, DType.F32]);
         var r = new Random(3);
         var idx = Enumerable.Range(0, 68).Select(_ => r.Next(-1000, 1000)).ToArray();
-        var (cpu, ocl) = fixture.RunBoth(spec, [idx, Random(17, 4, 3f)], [68, 68, 68]);
-        for (int j = 0; j < 3; j++) ErrorMeasure.AssertIdentical(cpu[j], ocl[j], $"i32 fused output {j}");
+        var (cpu, device) = backends.RunBoth(name, spec, [idx, Random(17, 4, 3f)], [68, 68, 68]);
+        for (int j = 0; j < 3; j++) ErrorMeasure.AssertIdentical(cpu[j], device[j], $"{name} i32 fused output {j}");
     }
 
-    [Fact]
-    public void MaxAndNonFiniteValuesFollowTheCpu()
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void MaxAndNonFiniteValuesFollowTheCpu(string name)
     {
         ImmutableArray<FusedInstruction> program =
         [
@@ -102,8 +109,8 @@ public sealed class OpenClFusedElementwiseTests(OpenClFixture fixture, ITestOutp
         float[] a = [float.NaN, 1f, -0f, 0f, float.NegativeInfinity, 100f, -3f, float.PositiveInfinity];
         float[] b = [1f, float.NaN, 0f, -0f, -5f, 2f, -0f, 0f];
         var spec = new FusedElementwiseSpec([F32(8), F32(8)], [8], program, [2, 3, 4, 5], [DType.F32, DType.F32, DType.F32, DType.F32]);
-        var (cpu, ocl) = fixture.RunBoth(spec, [a, b], [8, 8, 8, 8]);
-        ErrorMeasure.AssertIdentical(cpu[0], ocl[0], "max");
-        for (int j = 1; j < 4; j++) ErrorMeasure.AssertClose(cpu[j], ocl[j], 1e-6, $"non-finite output {j}", log);
+        var (cpu, device) = backends.RunBoth(name, spec, [a, b], [8, 8, 8, 8]);
+        ErrorMeasure.AssertIdentical(cpu[0], device[0], $"{name} max");
+        for (int j = 1; j < 4; j++) ErrorMeasure.AssertClose(cpu[j], device[j], 1e-6, $"{name} non-finite output {j}", log);
     }
 }
