@@ -22,6 +22,8 @@ namespace Dataflow.Engine.Compile;
 /// Before that, lowered layer norms (<see cref="LayerNormPattern"/>) that the backend supports become
 /// one <see cref="LayerNormSpec"/> kernel each; with fusion off, or on a backend without that kernel,
 /// their primitives fuse as above. Softmax forward and backward chains likewise (<see cref="SoftmaxFusion"/>).
+/// It makes the <see cref="SpecTable"/> and the kernels' <see cref="EntityList"/> and only writes them
+/// (and <see cref="KernelInfo"/>): placement reads what it made, so the schedule puts placement after it.
 /// </summary>
 public sealed class FusionSystem : ISystem
 {
@@ -32,7 +34,7 @@ public sealed class FusionSystem : ISystem
     public string Name => nameof(FusionSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(NodeTable), typeof(EntityList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
+        reads: [typeof(CompileContext), typeof(NodeTable), typeof(EdgeList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
         writes: [typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(AliasOf)]);
 
     public void Run(World world)
@@ -87,7 +89,8 @@ public sealed class FusionSystem : ISystem
 
         var specs = new SpecTable();
         world.SetResource(specs);
-        var lists = world.Resource<EntityList>();
+        var lists = new EntityList();
+        world.SetResource(lists);
         int order = 0;
         foreach (var (_, draft) in kernels.OrderBy(k => k.Root.Id)) draft.Create(world, specs, lists, order++);
     }

@@ -9,15 +9,15 @@ namespace Dataflow.Engine.Compile;
 /// Loads the graph into the world the way a game engine loads a level: one tensor entity per node
 /// that some requested output depends on (dead nodes are never loaded), tagged with its role.
 /// It makes the tables the tensors' components index (<see cref="NodeTable"/>, <see cref="NameTable"/>)
-/// and the shared <see cref="EntityList"/> that later systems fill, and records the graph's edges
-/// between the loaded tensors as components (<see cref="Operands"/>, <see cref="Readers"/>): from here
+/// and records the graph's edges between the loaded tensors as components (<see cref="Operands"/>,
+/// <see cref="Readers"/>, runs of the <see cref="EdgeList"/>): from here
 /// on the world is the graph.
 /// </summary>
 public sealed class GraphLoadSystem : ISystem
 {
     public string Name => nameof(GraphLoadSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(NodeTable), typeof(NameTable), typeof(EntityList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(NodeTable), typeof(NameTable), typeof(EdgeList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
 
     public void Run(World world)
     {
@@ -26,7 +26,7 @@ public sealed class GraphLoadSystem : ISystem
         var names = new NameTable();
         world.SetResource(nodes);
         world.SetResource(names);
-        var lists = new EntityList();
+        var lists = new EdgeList();
         world.SetResource(lists);
         var entityOf = new Dictionary<Node, Entity>();
         var live = LiveNodes(context);

@@ -24,11 +24,11 @@ internal sealed class TensorGraph
     /// <summary>The loaded nodes in graph order.</summary>
     public IReadOnlyList<Node> Nodes { get; private set; } = [];
 
-    /// <summary>Needs <see cref="NodeTable"/>, <see cref="EntityList"/>, <see cref="TensorNode"/>, <see cref="Operands"/> and <see cref="Readers"/> declared as read.</summary>
+    /// <summary>Needs <see cref="NodeTable"/>, <see cref="EdgeList"/>, <see cref="TensorNode"/>, <see cref="Operands"/> and <see cref="Readers"/> declared as read.</summary>
     public static TensorGraph Read(World world)
     {
         var nodes = world.Resource<NodeTable>();
-        var lists = world.Resource<EntityList>();
+        var lists = world.Resource<EdgeList>();
         var graph = new TensorGraph();
         var edges = new List<(Node Node, ListRange Operands, ListRange Readers)>();
         world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor, ref Operands operands, ref Readers readers) =>

@@ -7,7 +7,7 @@ namespace Dataflow.Engine.Components;
 // state of a compilation can be inspected (and tested) by querying the world. Components are
 // unmanaged structs (ids, indices, sizes, enums, entities): what is an object — a graph node, a
 // kernel spec, a backend, a buffer, a compiled kernel, a name — lives in a resource table
-// (ResourceTable.cs, NameTable, EntityList) and a component holds its index.
+// (ResourceTable.cs, NameTable, the shared lists of EntityList.cs) and a component holds its index.
 
 /// <summary>A tensor entity's graph node: an index into the <see cref="NodeTable"/>.</summary>
 public struct TensorNode
@@ -105,6 +105,23 @@ public struct CompiledKernel
     public int Kernel;
 }
 
+/// <summary>
+/// The buffers a kernel is launched on, bound once when it is compiled (added by <see cref="Compile.CompileSystem"/>):
+/// its inputs' then its outputs' <see cref="BufferTable"/> indices, in the <see cref="BindingList"/>.
+/// </summary>
+public struct LaunchBinding
+{
+    public ListRange Buffers;
+}
+
+/// <summary>
+/// The kernel is the first in dispatch order of its (backend, spec key): the one <see cref="Compile.CompileSystem"/>
+/// compiles, and whose compiled kernel the others of its key share.
+/// </summary>
+public struct CompilesSpec
+{
+}
+
 /// <summary>Accumulated wall time of a kernel, when profiling is on.</summary>
 public struct Timing
 {
@@ -112,13 +129,13 @@ public struct Timing
     public long Launches;
 }
 
-/// <summary>The tensors a tensor's op reads, in operand order (x · x lists x twice), in the <see cref="EntityList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+/// <summary>The tensors a tensor's op reads, in operand order (x · x lists x twice), in the <see cref="EdgeList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
 public struct Operands
 {
     public ListRange Tensors;
 }
 
-/// <summary>The loaded tensors whose ops read this one, each once, in graph order, in the <see cref="EntityList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+/// <summary>The loaded tensors whose ops read this one, each once, in graph order, in the <see cref="EdgeList"/> (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
 public struct Readers
 {
     public ListRange Tensors;

@@ -43,16 +43,13 @@ public static class TableLookups
     public static TensorInfo Shape(this World world, Entity tensor) =>
         world.Get<TensorInfo>(world.Has<CopyOf>(tensor) ? world.Get<CopyOf>(tensor).Source : tensor);
 
-    /// <summary>The buffers a kernel is launched on: its inputs' then its outputs'.</summary>
-    public static IDeviceBuffer[] LaunchBuffers(this World world, in KernelInfo kernel)
+    /// <summary>The buffers a kernel is launched on, as compilation bound them (<see cref="LaunchBinding"/>): its inputs' then its outputs'.</summary>
+    public static IDeviceBuffer[] LaunchBuffers(this World world, Entity kernel)
     {
-        var list = world.Resource<EntityList>();
+        var indices = world.Resource<BindingList>()[world.Get<LaunchBinding>(kernel).Buffers];
         var buffers = world.Resource<BufferTable>();
-        var inputs = list[kernel.Inputs];
-        var outputs = list[kernel.Outputs];
-        var result = new IDeviceBuffer[inputs.Length + outputs.Length];
-        for (int i = 0; i < inputs.Length; i++) result[i] = buffers[world.Get<BufferSlot>(inputs[i]).Buffer];
-        for (int i = 0; i < outputs.Length; i++) result[inputs.Length + i] = buffers[world.Get<BufferSlot>(outputs[i]).Buffer];
+        var result = new IDeviceBuffer[indices.Length];
+        for (int i = 0; i < indices.Length; i++) result[i] = buffers[indices[i]];
         return result;
     }
 

@@ -8,6 +8,29 @@ namespace Dataflow.Engine.Ecs;
 // spans being walked; record such changes in a CommandBuffer instead.
 public sealed partial class World
 {
+    /// <summary>
+    /// Calls <paramref name="body"/>(chunk, from, to) over the rows of <paramref name="chunks"/>[0..count),
+    /// split over <see cref="JobSystem.Shared"/> by rows rather than by chunks, so a query whose rows
+    /// sit in one or two chunks (a few hundred kernels) still spreads over every worker.
+    /// </summary>
+    private static void ParallelRows(Chunk[] chunks, int count, Action<Chunk, int, int> body)
+    {
+        var starts = new int[count + 1];
+        for (int k = 0; k < count; k++) starts[k + 1] = starts[k] + chunks[k].Count;
+        JobSystem.Shared.ParallelFor(starts[count], 1, (start, end) =>
+        {
+            int k = Array.BinarySearch(starts, start);
+            if (k < 0) k = ~k - 1;
+            while (start < end)
+            {
+                while (starts[k + 1] <= start) k++; // past empty chunks
+                int to = Math.Min(end, starts[k + 1]);
+                body(chunks[k], start - starts[k], to - starts[k]);
+                start = to;
+            }
+        });
+    }
+
     public void ForEach<T1>(in QueryDescription description, ForEachRef<T1> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id);
@@ -53,7 +76,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEach{T1}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEach{T1}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEach<T1>(in QueryDescription description, ForEachRef<T1> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id);
@@ -61,14 +84,10 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    for (int i = 0; i < s1.Length; i++) action(ref s1[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                for (int i = from; i < to; i++) action(ref s1[i]);
             });
         }
         finally
@@ -78,7 +97,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEachWithEntity{T1}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEachWithEntity{T1}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEachWithEntity<T1>(in QueryDescription description, ForEachWithEntityRef<T1> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id);
@@ -86,15 +105,11 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var entities = chunk.Entities;
-                    for (int i = 0; i < s1.Length; i++) action(entities[i], ref s1[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var entities = chunk.Entities;
+                for (int i = from; i < to; i++) action(entities[i], ref s1[i]);
             });
         }
         finally
@@ -153,7 +168,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEach{T1, T2}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEach{T1, T2}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEach<T1, T2>(in QueryDescription description, ForEachRef<T1, T2> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id, ComponentType<T2>.Id);
@@ -161,15 +176,11 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
-                    for (int i = 0; i < s1.Length; i++) action(ref s1[i], ref s2[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
+                for (int i = from; i < to; i++) action(ref s1[i], ref s2[i]);
             });
         }
         finally
@@ -179,7 +190,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEachWithEntity{T1, T2}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEachWithEntity{T1, T2}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEachWithEntity<T1, T2>(in QueryDescription description, ForEachWithEntityRef<T1, T2> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id, ComponentType<T2>.Id);
@@ -187,16 +198,12 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
-                    var entities = chunk.Entities;
-                    for (int i = 0; i < s1.Length; i++) action(entities[i], ref s1[i], ref s2[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
+                var entities = chunk.Entities;
+                for (int i = from; i < to; i++) action(entities[i], ref s1[i], ref s2[i]);
             });
         }
         finally
@@ -259,7 +266,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEach{T1, T2, T3}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEach{T1, T2, T3}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEach<T1, T2, T3>(in QueryDescription description, ForEachRef<T1, T2, T3> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id, ComponentType<T2>.Id, ComponentType<T3>.Id);
@@ -267,16 +274,12 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
-                    var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
-                    for (int i = 0; i < s1.Length; i++) action(ref s1[i], ref s2[i], ref s3[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
+                var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
+                for (int i = from; i < to; i++) action(ref s1[i], ref s2[i], ref s3[i]);
             });
         }
         finally
@@ -286,7 +289,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEachWithEntity{T1, T2, T3}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEachWithEntity{T1, T2, T3}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEachWithEntity<T1, T2, T3>(in QueryDescription description, ForEachWithEntityRef<T1, T2, T3> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id, ComponentType<T2>.Id, ComponentType<T3>.Id);
@@ -294,17 +297,13 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
-                    var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
-                    var entities = chunk.Entities;
-                    for (int i = 0; i < s1.Length; i++) action(entities[i], ref s1[i], ref s2[i], ref s3[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
+                var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
+                var entities = chunk.Entities;
+                for (int i = from; i < to; i++) action(entities[i], ref s1[i], ref s2[i], ref s3[i]);
             });
         }
         finally
@@ -371,7 +370,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEach{T1, T2, T3, T4}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEach{T1, T2, T3, T4}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEach<T1, T2, T3, T4>(in QueryDescription description, ForEachRef<T1, T2, T3, T4> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id, ComponentType<T2>.Id, ComponentType<T3>.Id, ComponentType<T4>.Id);
@@ -379,17 +378,13 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
-                    var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
-                    var s4 = chunk.GetSpan<T4>(chunk.Archetype.ColumnOf(ComponentType<T4>.Id));
-                    for (int i = 0; i < s1.Length; i++) action(ref s1[i], ref s2[i], ref s3[i], ref s4[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
+                var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
+                var s4 = chunk.GetSpan<T4>(chunk.Archetype.ColumnOf(ComponentType<T4>.Id));
+                for (int i = from; i < to; i++) action(ref s1[i], ref s2[i], ref s3[i], ref s4[i]);
             });
         }
         finally
@@ -399,7 +394,7 @@ public sealed partial class World
         }
     }
 
-    /// <summary>Like <see cref="ForEachWithEntity{T1, T2, T3, T4}"/>, with chunks spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
+    /// <summary>Like <see cref="ForEachWithEntity{T1, T2, T3, T4}"/>, with rows spread over <see cref="JobSystem.Shared"/>; <paramref name="action"/> must be safe to call concurrently.</summary>
     public void ParallelForEachWithEntity<T1, T2, T3, T4>(in QueryDescription description, ForEachWithEntityRef<T1, T2, T3, T4> action)
     {
         var query = QueryIncluding(description, ComponentType<T1>.Id, ComponentType<T2>.Id, ComponentType<T3>.Id, ComponentType<T4>.Id);
@@ -407,18 +402,14 @@ public sealed partial class World
         EnterIteration();
         try
         {
-            JobSystem.Shared.ParallelFor(count, 1, (start, end) =>
+            ParallelRows(chunks, count, (chunk, from, to) =>
             {
-                for (int k = start; k < end; k++)
-                {
-                    var chunk = chunks[k];
-                    var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
-                    var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
-                    var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
-                    var s4 = chunk.GetSpan<T4>(chunk.Archetype.ColumnOf(ComponentType<T4>.Id));
-                    var entities = chunk.Entities;
-                    for (int i = 0; i < s1.Length; i++) action(entities[i], ref s1[i], ref s2[i], ref s3[i], ref s4[i]);
-                }
+                var s1 = chunk.GetSpan<T1>(chunk.Archetype.ColumnOf(ComponentType<T1>.Id));
+                var s2 = chunk.GetSpan<T2>(chunk.Archetype.ColumnOf(ComponentType<T2>.Id));
+                var s3 = chunk.GetSpan<T3>(chunk.Archetype.ColumnOf(ComponentType<T3>.Id));
+                var s4 = chunk.GetSpan<T4>(chunk.Archetype.ColumnOf(ComponentType<T4>.Id));
+                var entities = chunk.Entities;
+                for (int i = from; i < to; i++) action(entities[i], ref s1[i], ref s2[i], ref s3[i], ref s4[i]);
             });
         }
         finally

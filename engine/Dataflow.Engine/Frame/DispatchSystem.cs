@@ -18,7 +18,7 @@ public sealed class DispatchSystem : ISystem
     public string Name => nameof(DispatchSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(BufferSlot), typeof(BufferTable), typeof(TensorNode), typeof(NodeTable), typeof(InputValues), typeof(ParameterValues)],
+        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(LaunchBinding), typeof(BindingList), typeof(BufferTable), typeof(TensorNode), typeof(NodeTable), typeof(InputValues), typeof(ParameterValues)],
         writes: [typeof(TensorValues), typeof(Timing)]);
 
     /// <summary>Measure each kernel's time (waits after each launch, so only for profiling).</summary>
@@ -54,7 +54,7 @@ public sealed class DispatchSystem : ISystem
         var code = world.Resource<KernelTable>();
         var backends = world.Resource<BackendTable>();
         return [.. kernels.OrderBy(k => k.Info.Order).Select(k => (
-            code[k.Compiled.Kernel], world.LaunchBuffers(k.Info), backends[k.Placement.Backend], k.Info.UsesSeed, world.SeedSalt(k.Info), k.Kernel))];
+            code[k.Compiled.Kernel], world.LaunchBuffers(k.Kernel), backends[k.Placement.Backend], k.Info.UsesSeed, world.SeedSalt(k.Info), k.Kernel))];
     }
 
     internal static ulong Mix(ulong seed, ulong salt)

@@ -49,7 +49,7 @@ public static class NonFiniteDiagnosis
             var info = world.Get<KernelInfo>(kernel);
             var backend = world.Backend(world.Get<Placement>(kernel));
             var launch = info.UsesSeed ? new LaunchParams(DispatchSystem.Mix(frame.Seed, world.SeedSalt(info)), null) : LaunchParams.None;
-            TransferKernel.Launch(backend, world.Compiled(kernel), world.LaunchBuffers(info), in launch);
+            TransferKernel.Launch(backend, world.Compiled(kernel), world.LaunchBuffers(kernel), in launch);
             backend.Wait();
             foreach (var output in world.Outputs(info))
             {

@@ -66,7 +66,7 @@ public sealed class UnmanagedComponentTests
             Assert.NotNull(world.Spec(info));
             Assert.Same(session.Backend, world.Backend(world.Get<Placement>(kernel)));
             // Launched on its inputs' then its outputs' buffers, each resolved through the buffer table.
-            Assert.Equal(world.Inputs(info).Concat(world.Outputs(info)).Select(world.Buffer), world.LaunchBuffers(info));
+            Assert.Equal(world.Inputs(info).Concat(world.Outputs(info)).Select(world.Buffer), world.LaunchBuffers(kernel));
         }
         var parameters = new List<string>();
         world.ForEach(new Dataflow.Engine.Ecs.QueryDescription().WithAll<ParamTag>(), (ref ParamTag tag) => parameters.Add(world.Name(tag.Name)));
