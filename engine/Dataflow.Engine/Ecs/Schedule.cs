@@ -18,6 +18,12 @@ public sealed class Schedule
     private StagePlan[]? _plans;
     private IReadOnlyList<string>? _ambiguities;
     private readonly Dictionary<string, AccessCheck> _lastAccess = new();
+    // Reused by every run, so a steady frame allocates nothing here: the timings, each stage's
+    // elapsed times, and the body that runs one parallel batch (with the batch it reads).
+    private (string, TimeSpan)[] _timings = [];
+    private TimeSpan[] _elapsed = [];
+    private (StagePlan Plan, int[] Batch, World World)? _running;
+    private Action<int, int>? _runBatch;
 
     public Schedule(string name)
     {
@@ -31,6 +37,7 @@ public sealed class Schedule
     /// <summary>When true, <see cref="Run"/> refuses a schedule with ambiguities; starts as <see cref="EcsChecks.Enabled"/> (so tests are strict).</summary>
     public bool StrictAmbiguity { get; set; } = EcsChecks.Enabled;
 
+    /// <summary>Wall time of each system in the last run, in the order they finished; overwritten by the next run.</summary>
     public IReadOnlyList<(string System, TimeSpan Elapsed)> LastTimings { get; private set; } = [];
 
     /// <summary>Pairs of systems in one stage that conflict (see <see cref="SystemAccess.ConflictsWith"/>) with no order between them.</summary>
@@ -79,28 +86,32 @@ public sealed class Schedule
         var plans = Plans();
         if (StrictAmbiguity && Ambiguities.Count > 0)
             throw new ScheduleException($"Schedule '{Name}' has ambiguous system orders:\n  " + string.Join("\n  ", Ambiguities));
-        var timings = new List<(string, TimeSpan)>();
+        int systems = 0, widest = 0;
+        foreach (var plan in plans) (systems, widest) = (systems + plan.Systems.Length, Math.Max(widest, plan.Systems.Length));
+        if (_timings.Length != systems) _timings = new (string, TimeSpan)[systems];
+        if (_elapsed.Length < widest) _elapsed = new TimeSpan[widest];
         _lastAccess.Clear();
+        int done = 0;
         foreach (var plan in plans)
         {
-            if (parallel) RunParallel(plan, world, timings);
-            else RunSequential(plan, world, timings);
+            if (parallel) RunParallel(plan, world, ref done);
+            else RunSequential(plan, world, ref done);
         }
-        LastTimings = timings;
+        LastTimings = _timings;
     }
 
-    private void RunSequential(StagePlan plan, World world, List<(string, TimeSpan)> timings)
+    private void RunSequential(StagePlan plan, World world, ref int done)
     {
         foreach (int i in plan.Order)
         {
-            timings.Add((plan.Systems[i].Name, Timed(plan.Systems[i], world)));
+            _timings[done++] = (plan.Systems[i].Name, Timed(plan.Systems[i], world));
             PlayBack(plan.Systems[i], world);
         }
     }
 
-    private void RunParallel(StagePlan plan, World world, List<(string, TimeSpan)> timings)
+    private void RunParallel(StagePlan plan, World world, ref int done)
     {
-        var elapsed = new TimeSpan[plan.Systems.Length];
+        var elapsed = _elapsed;
         foreach (var batch in plan.Batches)
         {
             if (batch.Length == 1)
@@ -113,22 +124,28 @@ public sealed class Schedule
                 world.EnterIteration();
                 try
                 {
-                    JobSystem.Shared.ParallelFor(batch.Length, 1, (start, end) =>
-                    {
-                        for (int b = start; b < end; b++) elapsed[batch[b]] = Timed(plan.Systems[batch[b]], world);
-                    });
+                    _running = (plan, batch, world);
+                    JobSystem.Shared.ParallelFor(batch.Length, 1, _runBatch ??= RunBatch);
                 }
                 finally
                 {
+                    _running = null;
                     world.ExitIteration();
                 }
             }
             foreach (int i in batch)
             {
-                timings.Add((plan.Systems[i].Name, elapsed[i]));
+                _timings[done++] = (plan.Systems[i].Name, elapsed[i]);
                 PlayBack(plan.Systems[i], world);
             }
         }
+    }
+
+    /// <summary>Runs systems [start, end) of the parallel batch being run (see <see cref="_running"/>).</summary>
+    private void RunBatch(int start, int end)
+    {
+        var (plan, batch, world) = _running!.Value;
+        for (int b = start; b < end; b++) _elapsed[batch[b]] = Timed(plan.Systems[batch[b]], world);
     }
 
     private TimeSpan Timed(ISystem system, World world)

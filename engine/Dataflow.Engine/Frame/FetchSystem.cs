@@ -12,17 +12,17 @@ public sealed class FetchSystem : ISystem
 
     public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(FrameContext), typeof(OutputTag), typeof(NameTable), typeof(TensorInfo), typeof(BufferSlot), typeof(BufferTable), typeof(TensorValues)], writes: [typeof(StepResults)]);
 
+    // The outputs, read from the world once (they change only with a recompile), so a step allocates only what it returns.
+    private (string[] Names, TensorInfo Info, Backends.IDeviceBuffer Buffer)[]? _outputs;
+
     public void Run(World world)
     {
         var context = world.Resource<FrameContext>();
-        var names = world.Resource<NameTable>();
-        var buffers = world.Resource<BufferTable>();
-        world.ForEach(in Outputs, (ref OutputTag tag, ref TensorInfo info, ref BufferSlot slot) =>
+        _outputs ??= OutputsOf(world);
+        foreach (var (all, info, buffer) in _outputs)
         {
-            var all = names[tag.Names];
             var wanted = context.Fetch is null ? all : Wanted(all, context.Fetch);
-            if (wanted.Length == 0) return;
-            var buffer = buffers[slot.Buffer];
+            if (wanted.Length == 0) continue;
             buffer.Owner.Wait();
             var values = Destination(context, wanted, info.Elements);
             if (info.DType == Graph.Tensors.DType.F32) buffer.Owner.Download(buffer, values);
@@ -33,7 +33,16 @@ public sealed class FetchSystem : ISystem
                 for (int i = 0; i < ints.Length; i++) values[i] = ints[i];
             }
             foreach (var name in wanted) context.Results[name] = values;
-        });
+        }
+    }
+
+    private static (string[], TensorInfo, Backends.IDeviceBuffer)[] OutputsOf(World world)
+    {
+        var names = world.Resource<NameTable>();
+        var buffers = world.Resource<BufferTable>();
+        var outputs = new List<(string[], TensorInfo, Backends.IDeviceBuffer)>();
+        world.ForEach(in Outputs, (ref OutputTag tag, ref TensorInfo info, ref BufferSlot slot) => outputs.Add((names[tag.Names].ToArray(), info, buffers[slot.Buffer])));
+        return [.. outputs];
     }
 
     /// <summary>The output's names that were asked for; the names themselves when all were (the usual case, no allocation).</summary>

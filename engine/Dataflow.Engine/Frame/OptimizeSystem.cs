@@ -16,6 +16,13 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     private static readonly QueryDescription Outputs = new QueryDescription().WithAll<OutputTag, BufferSlot>();
     private readonly Dictionary<(OptimizerKind, long), ICompiledKernel> _kernels = [];
     private (ParameterSlot Slot, IDeviceBuffer Gradient)[]? _pairs;
+    // Each pair's launch buffers (value, gradient, state), built once: a step updates every parameter.
+    private IDeviceBuffer[][]? _bound;
+    // This step's scalars, with and without weight decay; refilled every step (the previous step's
+    // launches have finished by then: the fetch waits for the device).
+    private readonly float[] _scalars = new float[OptimizerScalars.Count], _noDecay = new float[OptimizerScalars.Count];
+    // The buffer of each scalar output this system reads, by name (null: the graph has none), found once.
+    private readonly Dictionary<string, IDeviceBuffer?> _outputs = new(StringComparer.Ordinal);
     // Host copies of the distinct gradient buffers, for an exchange; reused every step.
     private (IDeviceBuffer Buffer, float[] Host)[]? _exchanged;
 
@@ -41,6 +48,7 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
                 foreach (var name in names[grad.Parameters]) pairs.Add((parameters.Get(name), buffers[slot.Buffer]));
             });
             _pairs = [.. pairs.OrderBy(p => p.Item1.Name, StringComparer.Ordinal)];
+            _bound = [.. _pairs.Select(p => (IDeviceBuffer[])[p.Slot.Value, p.Gradient, .. p.Slot.State])];
         }
 
         // A step whose loss or gradient norm is not finite leaves the parameters as they were: the
@@ -56,7 +64,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
             return;
         }
 
-        var scalars = (float[])update.Scalars.Clone();
+        var scalars = _scalars;
+        update.Scalars.AsSpan(0, scalars.Length).CopyTo(scalars);
         scalars[OptimizerScalars.GradientScale] = 1f;
         if (normSquared is not null)
         {
@@ -68,18 +77,19 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
         var launch = new LaunchParams(0, scalars);
         // Weight decay applies to matrices only (embeddings, projections), not to biases and
         // norm gains, as in GPT-2 and nanoGPT: shrinking a gain towards 0 is not regularisation.
-        var noDecay = (float[])scalars.Clone();
+        var noDecay = _noDecay;
+        scalars.CopyTo(noDecay, 0);
         noDecay[OptimizerScalars.WeightDecay] = 0f;
         var vectorLaunch = new LaunchParams(0, noDecay);
-        foreach (var (slot, gradient) in _pairs)
+        for (int p = 0; p < _pairs.Length; p++)
         {
+            var slot = _pairs[p].Slot;
             if (context.Shards?.Owns(slot) == false) continue;    // ZeRO-1: another rank updates it
             var key = (update.Kind, slot.Elements);
             if (!_kernels.TryGetValue(key, out var kernel))
                 _kernels[key] = kernel = backend.Compile(new OptimizerStepSpec(update.Kind, slot.Elements));
-            IDeviceBuffer[] buffers = [slot.Value, gradient, .. slot.State];
             var parameters = slot.Shape.Length >= 2 ? launch : vectorLaunch;
-            backend.Enqueue(kernel, buffers, in parameters);
+            backend.Enqueue(kernel, _bound![p], in parameters);
         }
         context.Shards?.GatherValues(backend);
     }
@@ -107,17 +117,23 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     /// <summary>The scalar output <paramref name="name"/> of this step, or null when the graph has none.</summary>
     private double? ReadOutput(World world, string name)
     {
-        double? result = null;
+        if (!_outputs.TryGetValue(name, out var buffer)) _outputs[name] = buffer = OutputBuffer(world, name);
+        if (buffer is null) return null;
+        Span<float> value = stackalloc float[1];
+        backend.Wait();
+        backend.Download(buffer, value);
+        return value[0];
+    }
+
+    private static IDeviceBuffer? OutputBuffer(World world, string name)
+    {
+        IDeviceBuffer? found = null;
         var names = world.Resource<NameTable>();
         var buffers = world.Resource<BufferTable>();
         world.ForEach(in Outputs, (ref OutputTag tag, ref BufferSlot slot) =>
         {
-            if (result is not null || !names[tag.Names].Contains(name)) return;
-            Span<float> value = stackalloc float[1];
-            backend.Wait();
-            backend.Download(buffers[slot.Buffer], value);
-            result = value[0];
+            if (found is null && names[tag.Names].Contains(name)) found = buffers[slot.Buffer];
         });
-        return result;
+        return found;
     }
 }

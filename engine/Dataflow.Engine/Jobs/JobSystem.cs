@@ -35,6 +35,8 @@ public sealed class JobSystem : IDisposable
 
     [ThreadStatic] private static bool _insideJob;
 
+    private static readonly Action<int, int> NoBody = static (_, _) => { };
+
     private readonly Thread[] _workers;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _wake = new(0);
@@ -62,18 +64,38 @@ public sealed class JobSystem : IDisposable
     private static int SpinFromEnvironment() =>
         int.TryParse(Environment.GetEnvironmentVariable("DATAFLOW_JOB_SPIN_US"), out var us) && us >= 0 ? us : DefaultSpinMicroseconds;
 
-    /// <summary>One parallel-for: its body and ranges, and the counters the threads share for it.</summary>
-    private sealed class Loop(Action<int, int> body, int count, int chunk)
+    /// <summary>
+    /// One parallel-for: its body and ranges, and the counters the threads share for it. Records are
+    /// reused from loop to loop (a step launches hundreds), so a launch allocates nothing: a record is
+    /// refilled only when no worker is inside it (<see cref="Active"/> is 0), and a worker that enters
+    /// one checks afterwards that it is still the published loop, so it never runs a half-refilled one.
+    /// </summary>
+    private sealed class Loop
     {
-        public readonly Action<int, int> Body = body;
-        public readonly int Count = count;
-        public readonly int Chunk = chunk;
-        public readonly int Ranges = (count + chunk - 1) / chunk;
-        public int Next;
-        public int Remaining = (count + chunk - 1) / chunk;
+        public Action<int, int> Body = NoBody;
+        public int Count, Chunk, Ranges;
+        public int Next, Remaining;
+        public int Active;
         public Exception? Failure;
 
+        public void Refill(Action<int, int> body, int count, int chunk)
+        {
+            (Body, Count, Chunk, Failure) = (body, count, chunk, null);
+            Ranges = Remaining = (count + chunk - 1) / chunk;
+            Next = 0;
+        }
+
         public bool HasWork => Volatile.Read(ref Next) < Ranges;
+    }
+
+    /// <summary>Loop records to reuse; one with a straggling worker still inside is skipped, not waited for.</summary>
+    private readonly Loop[] _loops = [new(), new(), new(), new()];
+
+    private Loop IdleLoop()
+    {
+        foreach (var loop in _loops)
+            if (Volatile.Read(ref loop.Active) == 0) return loop;
+        return new Loop(); // every record has a worker preempted inside it: rare, and this one is not kept
     }
 
     /// <summary>
@@ -97,7 +119,8 @@ public sealed class JobSystem : IDisposable
         {
             int chunks = Math.Min((count + minChunk - 1) / minChunk, WorkerCount * 4);
             // Rounding the range count down can leave ranges shorter than asked for; never go below it.
-            var loop = new Loop(body, count, Math.Max(minChunk, (count + chunks - 1) / chunks));
+            var loop = IdleLoop();
+            loop.Refill(body, count, Math.Max(minChunk, (count + chunks - 1) / chunks));
             _done.Reset();
             Interlocked.Exchange(ref _current, loop); // a full fence: published before _sleeping is read
             int helpers = Math.Min(_workers.Length, loop.Ranges - 1), sleeping = Volatile.Read(ref _sleeping);
@@ -106,8 +129,10 @@ public sealed class JobSystem : IDisposable
             // Whoever completes the last range signals; if that was a worker, wait for its signal (not
             // just for the counter) so that a late Set can never leak into the next loop.
             if (!RunRanges(loop)) _done.Wait();
-            Volatile.Write(ref _current, null);
-            if (loop.Failure is not null) ExceptionDispatchInfo.Capture(loop.Failure).Throw();
+            Interlocked.Exchange(ref _current, null); // a full fence: a worker entering the record after this sees it unpublished
+            var failure = loop.Failure;
+            loop.Body = NoBody; // drop the caller's delegate (and what it holds) until the record is refilled
+            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
         }
     }
 
@@ -146,7 +171,11 @@ public sealed class JobSystem : IDisposable
         {
             if (Volatile.Read(ref _current) is { } loop && loop.HasWork)
             {
-                if (RunRanges(loop)) _done.Set();
+                // Enter, then make sure the record is still the published loop: the caller may have
+                // finished it and be refilling it for the next one.
+                Interlocked.Increment(ref loop.Active);
+                if (ReferenceEquals(Volatile.Read(ref _current), loop) && RunRanges(loop)) _done.Set();
+                Interlocked.Decrement(ref loop.Active);
                 continue;
             }
             if (Spin()) continue;

@@ -86,6 +86,8 @@ public sealed class Session : IDisposable
         return compiled;
     }
 
+    private static readonly string[] LossOnly = [TrainingGraph.LossOutput];
+
     /// <summary>One optimizer step: forward, backward, update. Returns what was fetched (the loss at least).</summary>
     public FrameContext TrainStep(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null)
     {
@@ -97,7 +99,7 @@ public sealed class Session : IDisposable
             Update = UpdateFor(Step),
             Exchange = GradientExchange,
             Shards = Shards,
-            Fetch = fetch ?? [TrainingGraph.LossOutput],
+            Fetch = fetch ?? LossOnly,
         };
         graph.Run(frame);
         Step++;
