@@ -68,16 +68,16 @@ internal static class FusedPatternCases
         // The loss is the pattern itself here, so it has cases of their own rather than Σ y·R. Where the backend runs
         // cross_entropy as one kernel: the forward is that kernel and the mean's, the gradient one cross_entropy_backward.
         var crossEntropy = new CrossEntropySpec(17, 10, false, [CrossEntropyStage.Output]);
-        list.AddRange(CrossEntropyPair("cross-entropy[17,10]", new(8, 10) { PatternProbe = crossEntropy, FusedWithPattern = 999 },
-            new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 999 }, c =>
+        list.AddRange(CrossEntropyPair("cross-entropy[17,10]", new(8, 10) { PatternProbe = crossEntropy, FusedWithPattern = 2 },
+            new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 4 }, c =>
             Losses.CrossEntropy(c.B, c.Param("logits", [17, 10], -3, 3), c.Indices("targets", [17], 0, 10), smoothing: 0)));
         // Padding (id 0) masked out: the sum is per target, the gradient one value per row.
-        list.AddRange(CrossEntropyPair("cross-entropy-ignore[3,7,10]", new(99, 99) { PatternProbe = crossEntropy, FusedWithPattern = 999 },
-            new(99, 99) { PatternProbe = crossEntropy, FusedWithPattern = 999 }, c =>
+        list.AddRange(CrossEntropyPair("cross-entropy-ignore[3,7,10]", new(11, 18) { PatternProbe = crossEntropy, FusedWithPattern = 5 },
+            new(17, 30) { PatternProbe = crossEntropy, FusedWithPattern = 8 }, c =>
             Losses.CrossEntropy(c.B, c.Param("logits", [3, 7, 10], -3, 3), c.Indices("targets", [3, 7], 0, 4), smoothing: 0, ignore: 0)));
         // Rows longer than one TensorPrimitives block of the row sums, and an out-of-range target (a zero one-hot row).
-        list.AddRange(CrossEntropyPair("cross-entropy[3,5000]", new(99, 99) { PatternProbe = crossEntropy, FusedWithPattern = 999 },
-            new(99, 99) { PatternProbe = crossEntropy, FusedWithPattern = 999 }, c =>
+        list.AddRange(CrossEntropyPair("cross-entropy[3,5000]", new(8, 10) { PatternProbe = crossEntropy, FusedWithPattern = 2 },
+            new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 4 }, c =>
             Losses.CrossEntropy(c.B, c.Param("logits", [3, 5000], -3, 3), c.Indices("targets", [3], [4999, 5000, 17]), smoothing: 0)));
         return list;
     }

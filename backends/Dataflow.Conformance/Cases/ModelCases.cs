@@ -16,9 +16,9 @@ internal static class ModelCases
 
     public static IEnumerable<ConformanceCase> All() =>
     [
-        Mlp("mlp-sigmoid", Activations.Sigmoid, new(23, 37) { PatternProbe = CrossEntropy, FusedWithPattern = 999 }),
-        Mlp("mlp-relu", Activations.Relu, new(23, 32) { PatternProbe = CrossEntropy, FusedWithPattern = 999 }),
-        Mlp("mlp-silu", Activations.Silu, new(23, 38) { PatternProbe = CrossEntropy, FusedWithPattern = 999 }),
+        Mlp("mlp-sigmoid", Activations.Sigmoid, new(23, 37) { PatternProbe = CrossEntropy, FusedWithPattern = 14 }),
+        Mlp("mlp-relu", Activations.Relu, new(23, 32) { PatternProbe = CrossEntropy, FusedWithPattern = 14 }),
+        Mlp("mlp-silu", Activations.Silu, new(23, 38) { PatternProbe = CrossEntropy, FusedWithPattern = 14 }),
     ];
 
     private static ConformanceCase Mlp(string name, Func<Graph.Ir.GraphBuilder, Graph.Ir.Node, Graph.Ir.Node> activation, KernelCounts? kernels) =>
