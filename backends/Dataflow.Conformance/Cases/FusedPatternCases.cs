@@ -65,14 +65,20 @@ internal static class FusedPatternCases
             return b.Tanh(b.Add(b.Mul(x, scale), b.Sub(shift, c.Param("bias", [65]))));
         }));
 
-        // The loss is the pattern itself here, so it has a case of its own rather than Σ y·R.
-        foreach (var backward in new[] { false, true })
-            list.Add(new ConformanceCase($"fused/cross-entropy[17,10]{(backward ? "+backward" : "")}", ConformanceCase.FusedGroup, c =>
-            {
-                var loss = Losses.CrossEntropy(c.B, c.Param("logits", [17, 10], -3, 3), c.Indices("targets", [17], 0, 10), smoothing: 0);
-                if (backward) c.Graph.Loss = loss;
-                else c.Output(loss, "ce");
-            }) { Kernels = backward ? new(13, 19) : new(8, 10) });
+        // The loss is the pattern itself here, so it has cases of their own rather than Σ y·R. Where the backend runs
+        // cross_entropy as one kernel: the forward is that kernel and the mean's, the gradient one cross_entropy_backward.
+        var crossEntropy = new CrossEntropySpec(17, 10, false, [CrossEntropyStage.Output]);
+        list.AddRange(CrossEntropyPair("cross-entropy[17,10]", new(8, 10) { PatternProbe = crossEntropy, FusedWithPattern = 2 },
+            new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 4 }, c =>
+            Losses.CrossEntropy(c.B, c.Param("logits", [17, 10], -3, 3), c.Indices("targets", [17], 0, 10), smoothing: 0)));
+        // Padding (id 0) masked out: the sum is per target, the gradient one value per row.
+        list.AddRange(CrossEntropyPair("cross-entropy-ignore[3,7,10]", new(11, 18) { PatternProbe = crossEntropy, FusedWithPattern = 5 },
+            new(17, 30) { PatternProbe = crossEntropy, FusedWithPattern = 8 }, c =>
+            Losses.CrossEntropy(c.B, c.Param("logits", [3, 7, 10], -3, 3), c.Indices("targets", [3, 7], 0, 4), smoothing: 0, ignore: 0)));
+        // Rows longer than one TensorPrimitives block of the row sums, and an out-of-range target (a zero one-hot row).
+        list.AddRange(CrossEntropyPair("cross-entropy[3,5000]", new(8, 10) { PatternProbe = crossEntropy, FusedWithPattern = 2 },
+            new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 4 }, c =>
+            Losses.CrossEntropy(c.B, c.Param("logits", [3, 5000], -3, 3), c.Indices("targets", [3], [4999, 5000, 17]), smoothing: 0)));
         return list;
     }
 
@@ -81,6 +87,13 @@ internal static class FusedPatternCases
     [
         -1e4f, -1e3f, -200f, -100f, -89f, -88.5f, -88f, -50f, -20f, -9.5f, -3f, -1f, -0.25f, 0f, 0.25f, 1f, 3f,
         9.5f, 20f, 50f, 88f, 88.5f, 89f, 100f, 200f, 1e3f, 1e4f, -7e3f, 7e3f, -0.01f, 0.01f, -1e-4f, 1e-4f, 5f,
+    ];
+
+    /// <summary>A loss forward only (fetched), and as the graph's loss so its backward runs too.</summary>
+    private static IEnumerable<ConformanceCase> CrossEntropyPair(string name, KernelCounts forward, KernelCounts backward, Func<CaseBuilder, Node> build) =>
+    [
+        new($"fused/{name}", ConformanceCase.FusedGroup, c => c.Output(build(c), "ce")) { Kernels = forward },
+        new($"fused/{name}+backward", ConformanceCase.FusedGroup, c => c.Graph.Loss = build(c)) { Kernels = backward },
     ];
 
     /// <summary>The pattern forward only (its output fetched), and with Σ y·R as loss so its backward chain runs too.</summary>

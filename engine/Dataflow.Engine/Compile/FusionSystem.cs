@@ -46,6 +46,7 @@ public sealed class FusionSystem : ISystem
         var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes) : [];
         var claimed = patterns.Values.SelectMany(p => p.Match.Members).ToHashSet();
         var softmaxes = _context.Options.Fusion ? SoftmaxFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
+        var crossEntropies = _context.Options.Fusion ? CrossEntropyFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
 
         foreach (var node in nodes)
         {
@@ -80,6 +81,7 @@ public sealed class FusionSystem : ISystem
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
             if (patterns.TryGetValue(node, out var pattern)) kernels.Add((node, pattern.Kernel));
             else if (softmaxes.TryGetValue(node, out var softmax)) kernels.Add((node, softmax.Kernel));
+            else if (crossEntropies.TryGetValue(node, out var crossEntropy)) kernels.Add((node, crossEntropy.Kernel));
             else if (claimed.Contains(node)) continue;
             else if (groupOf.TryGetValue(node, out var members))
                 kernels.Add((node, FusedKernel(world, node, members, KernelOutputs(world, node, members))));
