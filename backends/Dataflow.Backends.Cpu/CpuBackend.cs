@@ -32,6 +32,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
             _ => Support.Yes,
         },
         FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec => Support.Yes,
+        OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
 
@@ -66,6 +67,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
     {
         FusedElementwiseSpec fused => new FusedElementwiseKernel(fused),
         OptimizerStepSpec step => new OptimizerKernel(step),
+        OptimizerGroupSpec group => new OptimizerGroupKernel(group),
         LayerNormSpec norm => new LayerNormKernel(norm),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),

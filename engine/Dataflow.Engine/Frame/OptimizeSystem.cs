@@ -18,6 +18,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     private (ParameterSlot Slot, IDeviceBuffer Gradient)[]? _pairs;
     // Host copies of the distinct gradient buffers, for an exchange; reused every step.
     private (IDeviceBuffer Buffer, float[] Host)[]? _exchanged;
+    // Adam and AdamW over every parameter as one launch (OptimizerGroupSpec), where the backend has it.
+    private (OptimizerKind Kind, ICompiledKernel? Kernel, IDeviceBuffer[] Buffers)? _group;
 
     public string Name => nameof(OptimizeSystem);
 
@@ -71,6 +73,11 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
         var noDecay = (float[])scalars.Clone();
         noDecay[OptimizerScalars.WeightDecay] = 0f;
         var vectorLaunch = new LaunchParams(0, noDecay);
+        if (context.Shards is null && GroupKernel(update.Kind) is { } group)
+        {
+            backend.Enqueue(group.Kernel, group.Buffers, in launch);
+            return;
+        }
         foreach (var (slot, gradient) in _pairs)
         {
             if (context.Shards?.Owns(slot) == false) continue;    // ZeRO-1: another rank updates it
@@ -82,6 +89,33 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
             backend.Enqueue(kernel, buffers, in parameters);
         }
         context.Shards?.GatherValues(backend);
+    }
+
+    /// <summary>
+    /// The one kernel that updates every parameter with <paramref name="kind"/>, and its buffers, or null
+    /// when the kind has no grouped form or the backend does not run it (then each parameter has its own).
+    /// Weight decay applies to the matrices only, as in the per-parameter launches. The buffers are
+    /// gathered every step (into one array): a checkpoint load may replace a slot's value or state.
+    /// </summary>
+    private (ICompiledKernel Kernel, IDeviceBuffer[] Buffers)? GroupKernel(OptimizerKind kind)
+    {
+        var pairs = _pairs!;
+        if (!pairs.All(p => p.Slot.State.Length == 2)) return null;
+        if (_group is not { } group || group.Kind != kind)
+        {
+            ICompiledKernel? kernel = null;
+            var spec = new OptimizerGroupSpec(kind, [.. pairs.Select(p => p.Slot.Elements)], [.. pairs.Select(p => p.Slot.Shape.Length >= 2)]);
+            if (OptimizerGroupSpec.Groups(kind) && backend.SupportsOp(spec).IsSupported) kernel = backend.Compile(spec);
+            _group = group = (kind, kernel, new IDeviceBuffer[OptimizerGroupSpec.BuffersPerParameter * pairs.Length]);
+        }
+        if (group.Kernel is null) return null;
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            var (slot, gradient) = pairs[i];
+            int at = OptimizerGroupSpec.BuffersPerParameter * i;
+            (group.Buffers[at], group.Buffers[at + 1], group.Buffers[at + 2], group.Buffers[at + 3]) = (slot.Value, gradient, slot.State[0], slot.State[1]);
+        }
+        return (group.Kernel, group.Buffers);
     }
 
     /// <summary>
