@@ -60,7 +60,8 @@ public sealed class OptimizerGroupTests
             for (int b = 0; b < 4; b++)
             {
                 Assert.True(own[b].AsSpan().SequenceEqual(grouped[4 * p + b]), $"parameter {p} ({Sizes[p]}), buffer {b} differs");
-                Assert.False(own[b].AsSpan().SequenceEqual(start[4 * p + b]), $"parameter {p}, buffer {b} was not updated");
+                // The value and both moments move; the gradient (buffer 1) is read only.
+                Assert.Equal(b != 1, !own[b].AsSpan().SequenceEqual(start[4 * p + b]));
             }
         }
     }
