@@ -164,7 +164,7 @@ internal sealed unsafe class FusedElementwiseKernel : CpuKernel
                 case OpCode.Log: TensorPrimitives.Log(x, dst); break;
                 case OpCode.Sqrt: TensorPrimitives.Sqrt(x, dst); break;
                 case OpCode.Recip: TensorPrimitives.Reciprocal(x, dst); break;
-                case OpCode.Tanh: VectorTanh.Apply(x, dst); break;
+                case OpCode.Tanh: TensorPrimitives.Tanh(x, dst); break;
                 case OpCode.Sin: TensorPrimitives.Sin(x, dst); break;
                 case OpCode.Silu:
                     TensorPrimitives.Sigmoid(x, dst);
