@@ -33,6 +33,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         },
         FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec
             or CrossEntropySpec or CrossEntropyBackwardSpec => Support.Yes,
+        OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
 
@@ -67,6 +68,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
     {
         FusedElementwiseSpec fused => new FusedElementwiseKernel(fused),
         OptimizerStepSpec step => new OptimizerKernel(step),
+        OptimizerGroupSpec group => new OptimizerGroupKernel(group),
         LayerNormSpec norm => new LayerNormKernel(norm),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),

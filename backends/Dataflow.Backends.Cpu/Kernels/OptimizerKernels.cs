@@ -82,7 +82,7 @@ internal sealed unsafe class OptimizerKernel : CpuKernel
         }
     }
 
-    private static void Adam(float* p, float* g, float* m, float* v, int start, int end,
+    internal static void Adam(float* p, float* g, float* m, float* v, int start, int end,
         float lr, float b1, float b2, float eps, float wd, float scale, float bc1, float bc2, bool decoupled)
     {
         // Adam folds weight decay into the gradient (L2); AdamW shrinks the weights directly.

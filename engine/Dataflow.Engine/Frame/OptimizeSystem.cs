@@ -16,7 +16,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     private static readonly QueryDescription Outputs = new QueryDescription().WithAll<OutputTag, BufferSlot>();
     private readonly Dictionary<(OptimizerKind, long), ICompiledKernel> _kernels = [];
     private (ParameterSlot Slot, IDeviceBuffer Gradient)[]? _pairs;
-    // Each pair's launch buffers (value, gradient, state), built once: a step updates every parameter.
+    // Each pair's launch buffers (value, gradient, state), kept from step to step and rebuilt only when
+    // the slot's state buffers were replaced (the optimizer's state count changed).
     private IDeviceBuffer[][]? _bound;
     // This step's scalars, with and without weight decay; refilled every step (the previous step's
     // launches have finished by then: the fetch waits for the device).
@@ -25,6 +26,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
     private readonly Dictionary<string, IDeviceBuffer?> _outputs = new(StringComparer.Ordinal);
     // Host copies of the distinct gradient buffers, for an exchange; reused every step.
     private (IDeviceBuffer Buffer, float[] Host)[]? _exchanged;
+    // Adam and AdamW over every parameter as one launch (OptimizerGroupSpec), where the backend has it.
+    private (OptimizerKind Kind, ICompiledKernel? Kernel, IDeviceBuffer[] Buffers)? _group;
 
     public string Name => nameof(OptimizeSystem);
 
@@ -81,10 +84,16 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
         scalars.CopyTo(noDecay, 0);
         noDecay[OptimizerScalars.WeightDecay] = 0f;
         var vectorLaunch = new LaunchParams(0, noDecay);
+        if (context.Shards is null && GroupKernel(update.Kind) is { } group)
+        {
+            backend.Enqueue(group.Kernel, group.Buffers, in launch);
+            return;
+        }
         for (int p = 0; p < _pairs.Length; p++)
         {
             var slot = _pairs[p].Slot;
             if (context.Shards?.Owns(slot) == false) continue;    // ZeRO-1: another rank updates it
+            if (!Binds(_bound![p], slot)) _bound[p] = [slot.Value, _pairs[p].Gradient, .. slot.State];
             var key = (update.Kind, slot.Elements);
             if (!_kernels.TryGetValue(key, out var kernel))
                 _kernels[key] = kernel = backend.Compile(new OptimizerStepSpec(update.Kind, slot.Elements));
@@ -92,6 +101,42 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
             backend.Enqueue(kernel, _bound![p], in parameters);
         }
         context.Shards?.GatherValues(backend);
+    }
+
+    /// <summary>Whether a launch's buffers are still the slot's: optimizer state is replaced when the state count changes.</summary>
+    private static bool Binds(IDeviceBuffer[] bound, ParameterSlot slot)
+    {
+        if (bound.Length != 2 + slot.State.Length || !ReferenceEquals(bound[0], slot.Value)) return false;
+        for (int i = 0; i < slot.State.Length; i++)
+            if (!ReferenceEquals(bound[2 + i], slot.State[i])) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The one kernel that updates every parameter with <paramref name="kind"/>, and its buffers, or null
+    /// when the kind has no grouped form or the backend does not run it (then each parameter has its own).
+    /// Weight decay applies to the matrices only, as in the per-parameter launches. The buffers are
+    /// gathered every step (into one array): a checkpoint load may replace a slot's value or state.
+    /// </summary>
+    private (ICompiledKernel Kernel, IDeviceBuffer[] Buffers)? GroupKernel(OptimizerKind kind)
+    {
+        var pairs = _pairs!;
+        if (!Array.TrueForAll(pairs, p => p.Slot.State.Length == 2)) return null;
+        if (_group is not { } group || group.Kind != kind)
+        {
+            ICompiledKernel? kernel = null;
+            var spec = new OptimizerGroupSpec(kind, [.. pairs.Select(p => p.Slot.Elements)], [.. pairs.Select(p => p.Slot.Shape.Length >= 2)]);
+            if (OptimizerGroupSpec.Groups(kind) && backend.SupportsOp(spec).IsSupported) kernel = backend.Compile(spec);
+            _group = group = (kind, kernel, new IDeviceBuffer[OptimizerGroupSpec.BuffersPerParameter * pairs.Length]);
+        }
+        if (group.Kernel is null) return null;
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            var (slot, gradient) = pairs[i];
+            int at = OptimizerGroupSpec.BuffersPerParameter * i;
+            (group.Buffers[at], group.Buffers[at + 1], group.Buffers[at + 2], group.Buffers[at + 3]) = (slot.Value, gradient, slot.State[0], slot.State[1]);
+        }
+        return (group.Kernel, group.Buffers);
     }
 
     /// <summary>
