@@ -31,7 +31,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
                 Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
             _ => Support.Yes,
         },
-        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec => Support.Yes,
+        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
 
@@ -69,6 +69,8 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         LayerNormSpec norm => new LayerNormKernel(norm),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
+        AttentionSpec attention => new AttentionKernel(attention),
+        AttentionBackwardSpec attentionBackward => new AttentionBackwardKernel(attentionBackward),
         OpKernelSpec op => op.Op switch
         {
             OpCode.Constant => new ConstantKernel(op),
