@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu.Kernels;
@@ -52,28 +53,50 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
     {
         int w = (int)_spec.Width, queries = (int)_spec.Queries, keys = (int)_spec.Keys;
         float scale = _spec.Scale;
+        // Kᵀ and Vᵀ of the slice [w, S], so a row of scores or of dO·vⱼ is w scaled adds along the keys (no
+        // horizontal sum per key), and two rows over the keys: the probabilities, then dP and dS in place.
+        float* scratch = Scratch.ThreadLocal(Scratch.Scores, 2L * w * keys + 2L * keys);
+        float* keysT = scratch, valuesT = scratch + (long)w * keys, p = valuesT + (long)w * keys, gradScore = p + keys;
         for (int bh = first; bh < last; bh++)
         {
             long keyBase = (long)bh * keys * w;
             float* k = s.K + keyBase, v = s.V + keyBase, gradK = s.GradK + keyBase, gradV = s.GradV + keyBase;
+            for (int j = 0; j < keys; j++)
+                for (int c = 0; c < w; c++)
+                {
+                    keysT[(long)c * keys + j] = k[(long)j * w + c];
+                    valuesT[(long)c * keys + j] = v[(long)j * w + c];
+                }
             new Span<float>(gradK, keys * w).Clear();
             new Span<float>(gradV, keys * w).Clear();
             for (int i = 0; i < queries; i++)
             {
                 long row = (long)bh * queries + i;
                 float* q = s.Q + row * w, gradOut = s.GradOutput + row * w, gradQ = s.GradQ + row * w;
-                float max = s.Max[row], inverseSum = 1 / s.Sum[row];
-                float d = AttentionRows.Dot(gradOut, s.Output + row * w, w);
-                new Span<float>(gradQ, w).Clear();
                 int visible = _spec.Causal ? Math.Min(i + 1, keys) : keys;
+                var probabilities = new Span<float>(p, visible);
+                var gradScores = new Span<float>(gradScore, visible);
+                probabilities.Clear();
+                gradScores.Clear();
+                for (int c = 0; c < w; c++)
+                {
+                    AttentionRows.AddScaled(p, keysT + (long)c * keys, q[c], visible);
+                    AttentionRows.AddScaled(gradScore, valuesT + (long)c * keys, gradOut[c], visible);
+                }
+                // p = exp(s·scale − max) / Σ, as the forward formed it; dS = p·(dP − D)·scale.
+                TensorPrimitives.Multiply(probabilities, scale, probabilities);
+                TensorPrimitives.Subtract(probabilities, s.Max[row], probabilities);
+                TensorPrimitives.Exp(probabilities, probabilities);
+                TensorPrimitives.Multiply(probabilities, 1 / s.Sum[row], probabilities);
+                TensorPrimitives.Subtract(gradScores, AttentionRows.Dot(gradOut, s.Output + row * w, w), gradScores);
+                TensorPrimitives.Multiply(gradScores, probabilities, gradScores);
+                TensorPrimitives.Multiply(gradScores, scale, gradScores);
+                new Span<float>(gradQ, w).Clear();
                 for (int j = 0; j < visible; j++)
                 {
-                    float* kj = k + (long)j * w, vj = v + (long)j * w;
-                    float p = MathF.Exp(AttentionRows.Dot(q, kj, w) * scale - max) * inverseSum;
-                    AttentionRows.AddScaled(gradV + (long)j * w, gradOut, p, w);
-                    float gradScore = p * (AttentionRows.Dot(gradOut, vj, w) - d) * scale;
-                    AttentionRows.AddScaled(gradQ, kj, gradScore, w);
-                    AttentionRows.AddScaled(gradK + (long)j * w, q, gradScore, w);
+                    AttentionRows.AddScaled(gradV + (long)j * w, gradOut, p[j], w);
+                    AttentionRows.AddScaled(gradQ, k + (long)j * w, gradScore[j], w);
+                    AttentionRows.AddScaled(gradK + (long)j * w, q, gradScore[j], w);
                 }
             }
         }
