@@ -1,10 +1,11 @@
+using System.Numerics.Tensors;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Scaled dot-product attention forward (<see cref="AttentionSpec"/>), one query row at a time, parallel
-/// over all batch·head·query rows, with an online softmax over blocks of keys: each block's scores live
+/// Scaled dot-product attention forward (<see cref="AttentionSpec"/>), parallel over batch·head slices,
+/// one query row at a time, with an online softmax over blocks of keys: each block's scores live
 /// in a few registers' worth of scratch, the running maximum rescales the running sum and the weighted
 /// values when it grows, so no row of T×S probabilities is ever stored. Causal rows stop at their own
 /// position, which skips every fully masked block (and the masked part of the diagonal one).
@@ -38,62 +39,64 @@ internal sealed unsafe class AttentionKernel : CpuKernel
 
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
     {
-        long rows = _spec.BatchHeads * _spec.Queries;
-        if (rows == 0) return;
+        if (_spec.BatchHeads * _spec.Queries == 0) return;
         bool stats = _spec.WritesRowStatistics;
         var state = new State(this, buffers[0].Pointer, buffers[1].Pointer, buffers[2].Pointer, buffers[3].Pointer,
             stats ? buffers[4].Pointer : null, stats ? buffers[5].Pointer : null);
-        // Per row: a dot product and a weighted add of the width per visible key, and an exp.
+        // Per slice: a score and a weighted add of the width per (query, visible key), and an exp.
         long visible = _spec.Causal ? (_spec.Keys + 1) / 2 : _spec.Keys;
-        Par.For((int)rows, visible * (4 * _spec.Width + 8), state, static (s, first, last) => s.Kernel.RunRows(s, first, last));
+        Par.For((int)_spec.BatchHeads, _spec.Queries * visible * (4 * _spec.Width + 8), state, static (s, first, last) => s.Kernel.RunSlices(s, first, last));
     }
 
-    private void RunRows(in State s, int first, int last)
+    private void RunSlices(in State s, int first, int last)
     {
         int w = (int)_spec.Width, queries = (int)_spec.Queries, keys = (int)_spec.Keys;
         float scale = _spec.Scale;
-        float* scores = Scratch.ThreadLocal(Scratch.Scores, Block);
-        for (int row = first; row < last; row++)
+        // Kᵀ of the slice [w, S], so a block's scores are w scaled adds along its keys (no horizontal sum per key).
+        float* keysT = Scratch.ThreadLocal(Scratch.Scores, (long)w * keys + Block);
+        float* scores = keysT + (long)w * keys;
+        for (int bh = first; bh < last; bh++)
         {
-            int bh = row / queries, i = row % queries;
-            float* q = s.Q + (long)row * w, output = s.Output + (long)row * w;
             float* k = s.K + (long)bh * keys * w, v = s.V + (long)bh * keys * w;
-            int visible = _spec.Causal ? Math.Min(i + 1, keys) : keys;
-            new Span<float>(output, w).Clear();
-            float max = float.NegativeInfinity, sum = 0;
-            for (int j0 = 0; j0 < visible; j0 += Block)
+            for (int j = 0; j < keys; j++)
+                for (int c = 0; c < w; c++) keysT[(long)c * keys + j] = k[(long)j * w + c];
+            for (int i = 0; i < queries; i++)
             {
-                int n = Math.Min(Block, visible - j0);
-                float blockMax = float.NegativeInfinity;
-                for (int j = 0; j < n; j++)
+                long row = (long)bh * queries + i;
+                float* q = s.Q + row * w, output = s.Output + row * w;
+                int visible = _spec.Causal ? Math.Min(i + 1, keys) : keys;
+                new Span<float>(output, w).Clear();
+                float max = float.NegativeInfinity, sum = 0;
+                for (int j0 = 0; j0 < visible; j0 += Block)
                 {
-                    float score = AttentionRows.Dot(q, k + (long)(j0 + j) * w, w) * scale;
-                    scores[j] = score;
-                    blockMax = MathF.Max(blockMax, score);
-                }
-                if (blockMax > max)
-                {
-                    // The running maximum grew: what was summed so far was relative to the old one.
-                    if (sum != 0)
+                    int n = Math.Min(Block, visible - j0);
+                    var block = new Span<float>(scores, n);
+                    block.Clear();
+                    for (int c = 0; c < w; c++) AttentionRows.AddScaled(scores, keysT + (long)c * keys + j0, q[c], n);
+                    TensorPrimitives.Multiply(block, scale, block);
+                    float blockMax = TensorPrimitives.Max(block);
+                    if (blockMax > max)
                     {
-                        float rescale = MathF.Exp(max - blockMax);
-                        sum *= rescale;
-                        AttentionRows.Scale(output, rescale, w);
+                        // The running maximum grew: what was summed so far was relative to the old one.
+                        if (sum != 0)
+                        {
+                            float rescale = MathF.Exp(max - blockMax);
+                            sum *= rescale;
+                            AttentionRows.Scale(output, rescale, w);
+                        }
+                        max = blockMax;
                     }
-                    max = blockMax;
+                    TensorPrimitives.Subtract(block, max, block);
+                    TensorPrimitives.Exp(block, block);
+                    sum += TensorPrimitives.Sum(block);
+                    for (int j = 0; j < n; j++) AttentionRows.AddScaled(output, v + (long)(j0 + j) * w, scores[j], w);
                 }
-                for (int j = 0; j < n; j++)
+                AttentionRows.Scale(output, 1 / sum, w);
+                if (s.Max != null)
                 {
-                    float p = MathF.Exp(scores[j] - max);
-                    sum += p;
-                    AttentionRows.AddScaled(output, v + (long)(j0 + j) * w, p, w);
+                    s.Max[row] = max;
+                    s.Sum[row] = sum;
                 }
-            }
-            AttentionRows.Scale(output, 1 / sum, w);
-            if (s.Max != null)
-            {
-                s.Max[row] = max;
-                s.Sum[row] = sum;
             }
         }
     }
