@@ -20,8 +20,7 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
     public AttentionBackwardKernel(AttentionBackwardSpec spec)
         : base(spec, Buffers(spec))
     {
-        if (spec.Width <= 0 || spec.Width > int.MaxValue / 4 || spec.Keys > int.MaxValue || spec.BatchHeads * spec.Queries > int.MaxValue)
-            throw new NotSupportedException($"cpu: attention_backward of {spec.BatchHeads}x{spec.Queries}x{spec.Keys}x{spec.Width}");
+        AttentionRows.CheckSizes("attention_backward", spec.BatchHeads, spec.Queries, spec.Keys, spec.Width);
         _spec = spec;
     }
 

@@ -9,6 +9,13 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// </summary>
 internal static unsafe class AttentionRows
 {
+    /// <summary>The kernels index rows and slices with ints; a slice's Kᵀ lives in one thread's scratch.</summary>
+    public static void CheckSizes(string kernel, long batchHeads, long queries, long keys, long width)
+    {
+        if (width <= 0 || width > int.MaxValue / 4 || keys * width > int.MaxValue / 4 || batchHeads * queries > int.MaxValue)
+            throw new NotSupportedException($"cpu: {kernel} of {batchHeads}x{queries}x{keys}x{width}");
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Dot(float* x, float* y, int n)
     {
