@@ -41,8 +41,8 @@ internal static class FusedPatternCases
         var attention = new AttentionSpec(6, 40, 40, 8, 0.25f, Causal: true, WritesRowStatistics: false);
         foreach (var (t, causal) in new[] { (40L, true), (40L, false), (3L, true) })
             list.AddRange(PatternPair($"attention{(causal ? "-causal" : "")}[2,3,{t},8]",
-                new(causal ? 4 : 3, causal ? 10 : 8) { PatternProbe = attention, FusedWithPattern = 1 },
-                new(0, causal ? 29 : 27) { PatternProbe = attention, FusedWithPattern = 7 }, c => Attention(c, t, causal)));
+                new(causal ? 8 : 7, causal ? 10 : 8) { PatternProbe = attention, FusedWithPattern = 1 },
+                new(causal ? 20 : 19, causal ? 29 : 27) { PatternProbe = attention, FusedWithPattern = 7 }, c => Attention(c, t, causal)));
         list.AddRange(PatternPair("log-softmax[17,65]", new(5, 6), new(12, 18), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
         // Where the backend runs layer_norm as one kernel: the forward is that kernel, the backward 17.
         var layerNorm = new LayerNormSpec(17, 65, 1f / 65, 1f / 65, 1e-5f, [LayerNormStage.Output]);
