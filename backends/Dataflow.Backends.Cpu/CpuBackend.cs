@@ -32,7 +32,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
             _ => Support.Yes,
         },
         FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec
-            or CrossEntropySpec or CrossEntropyBackwardSpec => Support.Yes,
+            or CrossEntropySpec or CrossEntropyBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
         OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
@@ -74,6 +74,8 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
         CrossEntropySpec crossEntropy => new CrossEntropyKernel(crossEntropy),
         CrossEntropyBackwardSpec backward => new CrossEntropyBackwardKernel(backward),
+        AttentionSpec attention => new AttentionKernel(attention),
+        AttentionBackwardSpec attentionBackward => new AttentionBackwardKernel(attentionBackward),
         OpKernelSpec op => op.Op switch
         {
             OpCode.Constant => new ConstantKernel(op),

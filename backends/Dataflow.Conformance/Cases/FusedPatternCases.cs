@@ -34,6 +34,15 @@ internal static class FusedPatternCases
             Softmax.Apply(c.B, c.B.Add(c.B.Mul(c.Param("x", [4, 33, 33], -4, 4), c.B.Scalar(0.25)), c.B.CausalMask(Graph.Tensors.Dim.Const(33))), -1)));
         list.AddRange(PatternPair("softmax[40,3]", new(4, 5) { PatternProbe = softmax, FusedWithPattern = 1 },
             new(11, 19) { PatternProbe = softmax, FusedWithPattern = 7 }, c => Softmax.Apply(c.B, c.Param("x", [40, 3], -30, 30), -1)));
+        // Attention as the DSL's attention layer lowers it (Attention.Attend): softmax(q·kᵀ·c [+ causal mask])·v over
+        // [batch, heads, T, width] slices. Where the backend runs it as one kernel, the forward is that kernel and
+        // its gradient one attention_backward (recomputing the probabilities from the row max and Σ); T = 40 is more
+        // than one 32-key block, T = 3 less than a vector.
+        var attention = new AttentionSpec(6, 40, 40, 8, 0.25f, Causal: true, WritesRowStatistics: false);
+        foreach (var (t, causal) in new[] { (40L, true), (40L, false), (3L, true) })
+            list.AddRange(PatternPair($"attention{(causal ? "-causal" : "")}[2,3,{t},8]",
+                new(causal ? 8 : 7, causal ? 10 : 8) { PatternProbe = attention, FusedWithPattern = 1 },
+                new(causal ? 20 : 19, causal ? 29 : 27) { PatternProbe = attention, FusedWithPattern = 7 }, c => Attention(c, t, causal)));
         list.AddRange(PatternPair("log-softmax[17,65]", new(5, 6), new(12, 18), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
         // Where the backend runs layer_norm as one kernel: the forward is that kernel, the backward 17.
         var layerNorm = new LayerNormSpec(17, 65, 1f / 65, 1f / 65, 1e-5f, [LayerNormStage.Output]);
@@ -80,6 +89,15 @@ internal static class FusedPatternCases
             new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 4 }, c =>
             Losses.CrossEntropy(c.B, c.Param("logits", [3, 5000], -3, 3), c.Indices("targets", [3], [4999, 5000, 17]), smoothing: 0)));
         return list;
+    }
+
+    private static Node Attention(CaseBuilder c, long t, bool causal)
+    {
+        var b = c.B;
+        var (q, k, v) = (c.Param("q", [2, 3, t, 8], -2, 2), c.Param("k", [2, 3, t, 8], -2, 2), c.Param("v", [2, 3, t, 8]));
+        var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(0.25));
+        if (causal) scores = b.Add(scores, b.CausalMask(Dim.Const(t)));
+        return b.MatMul(Softmax.Apply(b, scores, -1), v);
     }
 
     /// <summary>Inputs up to |x| = 1e4, around float's exp overflow (±88.7) and where tanh saturates.</summary>

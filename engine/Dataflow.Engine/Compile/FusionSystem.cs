@@ -21,7 +21,9 @@ namespace Dataflow.Engine.Compile;
 /// immediates; reshape and detach become aliases that move no data.
 /// Before that, lowered layer norms (<see cref="LayerNormPattern"/>) that the backend supports become
 /// one <see cref="LayerNormSpec"/> kernel each; with fusion off, or on a backend without that kernel,
-/// their primitives fuse as above. Softmax forward and backward chains likewise (<see cref="SoftmaxFusion"/>).
+/// their primitives fuse as above. Softmax forward and backward chains likewise (<see cref="SoftmaxFusion"/>),
+/// after attention and its gradient (<see cref="AttentionFusion"/>), and cross-entropy from logits
+/// (<see cref="CrossEntropyFusion"/>).
 /// It makes the <see cref="SpecTable"/> and the kernels' <see cref="EntityList"/> and only writes them
 /// (and <see cref="KernelInfo"/>): placement reads what it made, so the schedule puts placement after it.
 /// </summary>
@@ -45,6 +47,7 @@ public sealed class FusionSystem : ISystem
         var nodes = _graph.Nodes;
         var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes) : [];
         var claimed = patterns.Values.SelectMany(p => p.Match.Members).ToHashSet();
+        var attentions = _context.Options.Fusion ? AttentionFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var softmaxes = _context.Options.Fusion ? SoftmaxFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var crossEntropies = _context.Options.Fusion ? CrossEntropyFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
 
@@ -81,6 +84,7 @@ public sealed class FusionSystem : ISystem
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
             if (patterns.TryGetValue(node, out var pattern)) kernels.Add((node, pattern.Kernel));
             else if (softmaxes.TryGetValue(node, out var softmax)) kernels.Add((node, softmax.Kernel));
+            else if (attentions.TryGetValue(node, out var attention)) kernels.Add((node, attention.Kernel));
             else if (crossEntropies.TryGetValue(node, out var crossEntropy)) kernels.Add((node, crossEntropy.Kernel));
             else if (claimed.Contains(node)) continue;
             else if (groupOf.TryGetValue(node, out var members))

@@ -4,20 +4,21 @@ using Dataflow.Engine.Compile;
 namespace Dataflow.Tests.Engine;
 
 /// <summary>
-/// The fusion system hands the attention softmax and its gradient to the CPU backend as one softmax
+/// The fusion system hands a softmax over rows of scores and its gradient to the CPU backend as one softmax
 /// and one softmax_backward kernel, writing out what the backward reads, and the result is the
-/// unfused ops' to the bit. (LayerGradientCheckTests' softmax and attention cases check the same
-/// kernels against finite differences: their sessions compile with fusion on.)
+/// unfused ops' to the bit. (LayerGradientCheckTests' softmax case checks the same kernels against
+/// finite differences: its sessions compile with fusion on. Attention's softmax is part of the attention
+/// kernels, AttentionFusionTests.)
 /// </summary>
 public sealed class SoftmaxFusionTests
 {
-    // T = 20: rows of scores longer than one vector, with a remainder.
+    // d = 20: rows longer than one vector, with a remainder.
     private static readonly Dictionary<string, long> Sizes = new() { ["B"] = 3, ["T"] = 20 };
 
-    private const string Source = "model attend(d = 16)\ninput x : f32[B, T, d]\ny = attention(x, 2, causal = true)\noutput y\n";
+    private const string Source = "model rows(d = 20)\ninput x : f32[B, T, d]\ny = softmax(linear(x, d))\noutput y\n";
 
     private static (List<KernelSpec> Specs, Dictionary<string, float[]> Results) Train(CompileOptions options) =>
-        PatternFusionRun.Train(PatternFusionRun.WithProductLoss("attend.dfg", Source), Sizes, 3 * 20 * 16, options);
+        PatternFusionRun.Train(PatternFusionRun.WithProductLoss("rows.dfg", Source), Sizes, 3 * 20 * 20, options);
 
     [Fact]
     public void TheSoftmaxAndItsGradientAreOneKernelEach()
@@ -25,9 +26,9 @@ public sealed class SoftmaxFusionTests
         var specs = Train(CompileOptions.Default).Specs;
         var forward = Assert.Single(specs.OfType<SoftmaxSpec>());
         var backward = Assert.Single(specs.OfType<SoftmaxBackwardSpec>());
-        // B·heads·T rows of T causal scores.
-        Assert.Equal((3L * 2 * 20, 20L), (forward.Rows, forward.Width));
-        Assert.Equal((3L * 2 * 20, 20L), (backward.Rows, backward.Width));
+        // B·T rows of d.
+        Assert.Equal((3L * 20, 20L), (forward.Rows, forward.Width));
+        Assert.Equal((3L * 20, 20L), (backward.Rows, backward.Width));
         // The backward reads e, Σe and y; the maximum and x − max stay in registers.
         Assert.Equal("Output,Exp,Sum", string.Join(",", forward.Outputs));
         Assert.Equal("Output", string.Join(",", backward.Outputs));
