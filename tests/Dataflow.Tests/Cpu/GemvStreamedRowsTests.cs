@@ -12,6 +12,8 @@ public class GemvStreamedRowsTests
     [InlineData(7, 1153, 33)]
     [InlineData(16, 300, 768)]
     [InlineData(13, 65, 1)]
+    [InlineData(16, 1160, 36)]    // packed strips: nine 128-column tasks, the last eight columns a part strip alone
+    [InlineData(5, 1152, 1152)]
     [InlineData(1, 864, 288)]
     [InlineData(1, 37, 1152)]
     [InlineData(1, 300, 300)]     // eight chunks of 40 rows but the last: four read in step, four alone
@@ -28,6 +30,7 @@ public class GemvStreamedRowsTests
     [InlineData(1153, 1152)]
     [InlineData(96, 47)]
     [InlineData(864, 300)]
+    [InlineData(1160, 290)]
     public void One_row_alone_gives_the_bits_it_gets_among_sixteen(int n, int k)
     {
         foreach (bool transposed in new[] { false, true })
