@@ -54,6 +54,12 @@ public sealed class TrainBench : IDisposable
     public string Label { get; }
     public int Kernels => _graph.KernelCount;
 
+    /// <summary>Runs <paramref name="steps"/> steps that are not timed: the JIT, first touch of buffers and scratch growth.</summary>
+    public void WarmUp(int steps)
+    {
+        for (int i = 0; i < steps; i++) Step();
+    }
+
     /// <summary>Runs <paramref name="steps"/> unprofiled steps and records their mean as one round.</summary>
     public void Round(int steps)
     {
@@ -62,8 +68,15 @@ public sealed class TrainBench : IDisposable
         _roundMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
     }
 
+    private static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
     /// <summary>
-    /// Mean of all rounds, best round, and the per-kind breakdown from <paramref name="profiledSteps"/>
+    /// Median of the rounds, best round, and the per-kind breakdown from <paramref name="profiledSteps"/>
     /// profiled steps. Each kernel's time is kept per step, and both its mean and its best are
     /// reported: on a shared machine the sum of the per-kernel bests is the steadiest estimate of an
     /// undisturbed step, because preemption lands on a different kernel each step.
@@ -105,7 +118,7 @@ public sealed class TrainBench : IDisposable
         var top = perKernel.OrderByDescending(k => k.Best).Take(slowest).Select(k => new KernelKindTime(k.Name, 1, k.Ms, k.Best)).ToList();
 
         var rounds = _roundMs.Count > 0 ? _roundMs : [profiledMs];
-        return new TrainBenchResult(Label, Kernels, rounds.Average(), rounds.Min(), profiledMs, perKernel.Sum(k => k.Best), breakdown, top, _firstLoss, _lastLoss,
+        return new TrainBenchResult(Label, Kernels, Median(rounds), rounds.Min(), profiledMs, perKernel.Sum(k => k.Best), breakdown, top, _firstLoss, _lastLoss,
             MatMulFlops(kernels.Select(k => _graph.World.Spec(_graph.World.Get<KernelInfo>(k)))) / 1e9);
     }
 

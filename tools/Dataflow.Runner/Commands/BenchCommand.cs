@@ -111,7 +111,9 @@ public static class BenchCommand
             {
                 output.WriteLine($"{name}: {Path.GetFileName(path)} --set {string.Join(' ', overrides)}; {string.Join(", ", bindings.Select(b => $"{b.Key}={b.Value}"))}; " +
                     $"{roundCount} rounds × {stepCount} steps per configuration, {JobSystem.Shared.WorkerCount} threads");
-                foreach (var c in configs) c.Round(2); // warm-up: JIT, first-touch of buffers, scratch growth
+                // Warm-up, not timed: the JIT tiers the kernels' code up over the first dozens of calls, and
+                // the configuration that runs first would otherwise pay it for both.
+                foreach (var c in configs) c.WarmUp(stepCount);
                 for (int i = 0; i < roundCount; i++)
                     foreach (var c in configs) c.Round(stepCount);
                 var results = configs.Select(c => c.Result(profiledSteps: Math.Max(3, stepCount / 2), r.GetValue(top))).ToList();
