@@ -24,7 +24,20 @@ internal static unsafe class OpenClDevices
     private static readonly string[] ExtensionsOfInterest =
         ["cl_khr_fp64", "cl_khr_fp16", "cl_khr_int64_base_atomics", "cl_khr_global_int32_base_atomics", "cl_khr_subgroups", "cl_intel_subgroups"];
 
+    private static readonly object DiscoveryGate = new();
+    private static IReadOnlyList<ClDevice>? _discovered;
+
+    /// <summary>
+    /// The devices, discovered once per process under a lock. The ICD loader's first
+    /// <c>clGetPlatformIDs</c> is not safe to race: two backends opened at once on different threads
+    /// could see no platform at all, and drivers do not come and go while a process runs.
+    /// </summary>
     public static IReadOnlyList<ClDevice> Find(CL cl)
+    {
+        lock (DiscoveryGate) return _discovered ??= Discover(cl);
+    }
+
+    private static IReadOnlyList<ClDevice> Discover(CL cl)
     {
         uint platformCount;
         int err = cl.GetPlatformIDs(0, null, &platformCount);
