@@ -1,7 +1,6 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Components;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
 
 namespace Dataflow.Engine.Compile;
@@ -17,11 +16,11 @@ namespace Dataflow.Engine.Compile;
 /// </summary>
 internal static class AttentionFusion
 {
-    public static Dictionary<Node, (Node[] Members, KernelDraft Kernel)> Match(
-        World world, CompileContext context, TensorGraph graph, IReadOnlyList<Node> nodes,
-        ISet<Node> taken, Func<Node, bool> neededAfterStep)
+    public static Dictionary<LoadedTensor, (LoadedTensor[] Members, KernelDraft Kernel)> Match(
+        World world, CompileContext context, TensorGraph graph, IReadOnlyList<LoadedTensor> nodes,
+        ISet<LoadedTensor> taken, Func<LoadedTensor, bool> neededAfterStep)
     {
-        var found = new Dictionary<Node, (Node[], KernelDraft)>();
+        var found = new Dictionary<LoadedTensor, (LoadedTensor[], KernelDraft)>();
         foreach (var node in nodes)
         {
             if (AttentionPattern.TryMatchForward(graph, node) is not { } forward) continue;
@@ -29,7 +28,7 @@ internal static class AttentionFusion
             var computed = forward.Computed.ToList();
             if (forward.Mask is { } mask && graph.Readers(mask).All(r => r == forward.Masked) && !neededAfterStep(mask)) computed.Add(mask);
             var members = computed.Concat(backward?.Members ?? []).ToHashSet();
-            if (!members.All(graph.Contains) || members.Overlaps(taken)) continue;
+            if (members.Overlaps(taken)) continue;
             if (backward is not null && !OnlyOutputsLeave(graph, backward.Members, [backward.GradQ, backward.GradK, backward.GradV], members, backward.Root, neededAfterStep))
                 backward = null;
             if (backward is null)
@@ -44,7 +43,7 @@ internal static class AttentionFusion
             var k = world.Get<TensorInfo>(graph[forward.K]).Desc;
             long width = q.Shape[^1], queries = q.Shape[^2], keys = k.Shape[^2];
             long batchHeads = q.Elements / Math.Max(1, queries * width);
-            float scale = (float)forward.ScaleConstant.Attrs.Value;
+            float scale = (float)forward.ScaleConstant.Value;
             bool causal = forward.Mask is not null;
             var forwardSpec = new AttentionSpec(batchHeads, queries, keys, width, scale, causal, WritesRowStatistics: backward is not null);
             if (!context.Backend.SupportsOp(forwardSpec).IsSupported) continue;
@@ -52,7 +51,7 @@ internal static class AttentionFusion
             if (backwardSpec is not null && !context.Backend.SupportsOp(backwardSpec).IsSupported) continue;
 
             taken.UnionWith(members);
-            Node[] forwardOutputs = backward is null ? [forward.Root] : [forward.Root, forward.Max, forward.Sum];
+            LoadedTensor[] forwardOutputs = backward is null ? [forward.Root] : [forward.Root, forward.Max, forward.Sum];
             found[forward.Root] = ([.. computed], Draft(graph, forwardSpec, [forward.Q, forward.K, forward.V], forwardOutputs, computed));
             if (backward is not null)
                 found[backward.Root] = (backward.Members, Draft(graph, backwardSpec!,
@@ -66,7 +65,7 @@ internal static class AttentionFusion
     /// Whether, of <paramref name="stages"/>, only <paramref name="outputs"/> are read outside <paramref name="members"/>
     /// or needed after the step, and every outside reader of an output comes after <paramref name="root"/>.
     /// </summary>
-    private static bool OnlyOutputsLeave(TensorGraph graph, IEnumerable<Node> stages, Node[] outputs, IReadOnlySet<Node> members, Node root, Func<Node, bool> neededAfterStep)
+    private static bool OnlyOutputsLeave(TensorGraph graph, IEnumerable<LoadedTensor> stages, LoadedTensor[] outputs, IReadOnlySet<LoadedTensor> members, LoadedTensor root, Func<LoadedTensor, bool> neededAfterStep)
     {
         foreach (var stage in stages)
         {
@@ -78,7 +77,7 @@ internal static class AttentionFusion
     }
 
     // The detach is an alias, not computed by the kernel.
-    private static KernelDraft Draft(TensorGraph graph, KernelSpec spec, Node[] inputs, Node[] outputs, IEnumerable<Node> members) => new(
+    private static KernelDraft Draft(TensorGraph graph, KernelSpec spec, LoadedTensor[] inputs, LoadedTensor[] outputs, IEnumerable<LoadedTensor> members) => new(
         spec, [.. inputs.Select(i => graph[i])], [.. outputs.Select(o => graph[o])],
         [.. members.Where(m => m.Op != OpCode.Detach).OrderBy(m => m.Id).Select(m => graph[m])]);
 }

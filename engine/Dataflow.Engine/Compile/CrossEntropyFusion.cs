@@ -1,6 +1,6 @@
 using Dataflow.Engine.Backends;
+using Dataflow.Engine.Components;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 
 namespace Dataflow.Engine.Compile;
 
@@ -11,9 +11,9 @@ namespace Dataflow.Engine.Compile;
 /// </summary>
 internal static class CrossEntropyFusion
 {
-    public static Dictionary<Node, (Node[] Members, KernelDraft Kernel)> Match(
-        World world, CompileContext context, TensorGraph graph, IReadOnlyList<Node> nodes,
-        ISet<Node> taken, Func<Node, bool> neededAfterStep) =>
+    public static Dictionary<LoadedTensor, (LoadedTensor[] Members, KernelDraft Kernel)> Match(
+        World world, CompileContext context, TensorGraph graph, IReadOnlyList<LoadedTensor> nodes,
+        ISet<LoadedTensor> taken, Func<LoadedTensor, bool> neededAfterStep) =>
         RowPatternFusion.Match(world, context, graph, nodes, taken, neededAfterStep,
             node => CrossEntropyPattern.TryMatchForward(graph, node) is { } forward ? Row(forward, true)
                 : CrossEntropyPattern.TryMatchBackward(graph, node) is { } backward ? Row(backward, false) : null,

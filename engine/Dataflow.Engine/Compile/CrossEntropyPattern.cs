@@ -1,5 +1,5 @@
 using Dataflow.Engine.Backends;
-using Dataflow.Graph.Ir;
+using Dataflow.Engine.Components;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -21,11 +21,11 @@ namespace Dataflow.Engine.Compile;
 internal static class CrossEntropyPattern
 {
     /// <summary>A match: the node of every stage (indexed by its stage enum), every node the kernel replaces, and its inputs.</summary>
-    public sealed record Match(Node[] Stages, Node[] Members, Node[] Inputs, bool PerRow);
+    public sealed record Match(LoadedTensor[] Stages, LoadedTensor[] Members, LoadedTensor[] Inputs, bool PerRow);
 
-    public static Match? TryMatchForward(TensorGraph graph, Node root)
+    public static Match? TryMatchForward(TensorGraph graph, LoadedTensor root)
     {
-        if (root.Op != OpCode.ReduceSum || root.DType != DType.F32 || root.Attrs.KeepDims) return null;
+        if (root.Op != OpCode.ReduceSum || root.DType != DType.F32 || root.Has(OpFlags.KeepDims)) return null;
         if (!Is(graph, graph.Operands(root)[0], OpCode.Mul, out var q, out var logProbs)) return null;
         var picked = graph.Operands(root)[0];
         if (!IsOneHot(graph, q, out var targets)) return null;
@@ -36,11 +36,11 @@ internal static class CrossEntropyPattern
         if (!Is(graph, shifted, OpCode.Sub, out var x, out var detached) || detached.Op != OpCode.Detach) return null;
         var max = graph.Operands(detached)[0];
         if (max.Op != OpCode.ReduceMax || !IsLastAxis(graph, max) || graph.Operands(max)[0] != x) return null;
-        if (x.DType != DType.F32 || x.Op == OpCode.Expand || x.Shape.Rank < 1) return null;
-        if (!picked.Shape.Equals(x.Shape) || !q.Shape.Equals(x.Shape) || !logProbs.Shape.Equals(x.Shape)) return null;
-        if (!Axes(root, x.Shape.Rank, out bool perRow)) return null;
+        if (x.DType != DType.F32 || x.Op == OpCode.Expand || x.Rank < 1) return null;
+        if (!picked.SameShape(x) || !q.SameShape(x) || !logProbs.SameShape(x)) return null;
+        if (!Axes(root, x.Rank, out bool perRow)) return null;
 
-        var stages = new Node[(int)CrossEntropyStage.Output + 1];
+        var stages = new LoadedTensor[(int)CrossEntropyStage.Output + 1];
         stages[(int)CrossEntropyStage.Max] = max;
         stages[(int)CrossEntropyStage.Shifted] = shifted;
         stages[(int)CrossEntropyStage.Exp] = e;
@@ -53,7 +53,7 @@ internal static class CrossEntropyPattern
         return new Match(stages, [.. stages, detached], [x, targets], perRow);
     }
 
-    public static Match? TryMatchBackward(TensorGraph graph, Node root)
+    public static Match? TryMatchBackward(TensorGraph graph, LoadedTensor root)
     {
         if (!Is(graph, root, OpCode.Add, out var gradLogProbs, out var scaled)) return null;
         if (!Is(graph, scaled, OpCode.Mul, out var spread, out var e) || spread.Op != OpCode.Expand || e.Op != OpCode.Exp) return null;
@@ -65,14 +65,13 @@ internal static class CrossEntropyPattern
         if (!IsOneHot(graph, q, out _)) return null;
         // s must be the forward's row sums over this e.
         if (!LayerNormPattern.IsLastAxisSum(graph, s, out var summed) || summed != e) return null;
-        var shape = e.Shape;
-        if (shape.Rank < 1 || !q.Shape.Equals(shape) || !gradLogProbs.Shape.Equals(shape) || !spread.Shape.Equals(shape)
-            || !gradSpread.Shape.Equals(shape) || !overSum.Shape.Equals(s.Shape) || !root.Shape.Equals(shape)) return null;
+        if (e.Rank < 1 || !q.SameShape(e) || !gradLogProbs.SameShape(e) || !spread.SameShape(e)
+            || !gradSpread.SameShape(e) || !overSum.SameShape(s) || !root.SameShape(e)) return null;
         var grad = graph.Operands(gradSpread)[0];
         // One upstream value in all, or one per row, broadcast along the classes.
-        if (grad.DType != DType.F32 || grad.Op == OpCode.Expand || !IsOnePerRowOrOne(grad.Shape, shape, out bool perRow)) return null;
+        if (grad.DType != DType.F32 || grad.Op == OpCode.Expand || !IsOnePerRowOrOne(grad.Info, e.Info, out bool perRow)) return null;
 
-        var stages = new Node[(int)CrossEntropyBackwardStage.Output + 1];
+        var stages = new LoadedTensor[(int)CrossEntropyBackwardStage.Output + 1];
         stages[(int)CrossEntropyBackwardStage.GradLogProbs] = gradLogProbs;
         stages[(int)CrossEntropyBackwardStage.Negated] = negated;
         stages[(int)CrossEntropyBackwardStage.RowSum] = rowSum;
@@ -82,10 +81,10 @@ internal static class CrossEntropyPattern
         return new Match(stages, [.. stages, spread, gradSpread], [grad, q, s, e], perRow);
     }
 
-    private static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b) => LayerNormPattern.Is(graph, node, op, out a, out b);
+    private static bool Is(TensorGraph graph, LoadedTensor node, OpCode op, out LoadedTensor a, out LoadedTensor b) => LayerNormPattern.Is(graph, node, op, out a, out b);
 
     /// <summary>one_hot(t) over the last axis, t an i32 tensor read as it is stored.</summary>
-    private static bool IsOneHot(TensorGraph graph, Node node, out Node targets)
+    private static bool IsOneHot(TensorGraph graph, LoadedTensor node, out LoadedTensor targets)
     {
         targets = node;
         if (node.Op != OpCode.OneHot) return false;
@@ -93,36 +92,32 @@ internal static class CrossEntropyPattern
         return targets.DType == DType.I32 && targets.Op != OpCode.Expand;
     }
 
-    private static bool IsLastAxis(TensorGraph graph, Node reduce)
+    private static bool IsLastAxis(TensorGraph graph, LoadedTensor reduce)
     {
-        if (!reduce.Attrs.KeepDims || reduce.Attrs.Axes.Length != 1) return false;
-        int last = graph.Operands(reduce)[0].Shape.Rank - 1, axis = reduce.Attrs.Axes[0];
-        return last >= 0 && (axis == last || axis == -1);
+        int last = graph.Operands(reduce)[0].Rank - 1;
+        return reduce.Has(OpFlags.KeepDims) && last >= 0 && reduce.Axes == 1u << last;
     }
 
     /// <summary>The sum is over every axis (one value in all) or over the last only (one per row).</summary>
-    private static bool Axes(Node reduce, int rank, out bool perRow)
+    private static bool Axes(LoadedTensor reduce, int rank, out bool perRow)
     {
-        var axes = reduce.Attrs.Axes.Select(a => a < 0 ? a + rank : a).Order().ToArray();
-        perRow = axes.Length == 1 && axes[0] == rank - 1;
-        return perRow || axes.SequenceEqual(Enumerable.Range(0, rank));
+        perRow = rank >= 1 && reduce.Axes == 1u << (rank - 1);
+        return perRow || reduce.Axes == (1u << rank) - 1;
     }
 
     /// <summary>[1, …, 1] or [rows…, 1] against [rows…, classes], as the ReduceSum rule reshapes a gradient to keep the axes.</summary>
-    private static bool IsOnePerRowOrOne(Shape grad, Shape full, out bool perRow)
+    private static bool IsOnePerRowOrOne(in TensorInfo grad, in TensorInfo full, out bool perRow)
     {
         perRow = false;
         if (grad.Rank == 0) return true;
-        if (grad.Rank != full.Rank || !IsOne(grad[grad.Rank - 1])) return false;
+        if (grad.Rank != full.Rank || grad.Shape[grad.Rank - 1] != 1) return false;
         bool ones = true, rows = true;
         for (int i = 0; i < full.Rank - 1; i++)
         {
-            ones &= IsOne(grad[i]);
-            rows &= grad[i].Equals(full[i]);
+            ones &= grad.Shape[i] == 1;
+            rows &= grad.Shape[i] == full.Shape[i];
         }
         perRow = !ones && rows;
         return ones || rows;
     }
-
-    private static bool IsOne(Dim dim) => dim.IsConstant && dim.Value == 1;
 }

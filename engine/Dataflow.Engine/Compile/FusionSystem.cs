@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Components;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -36,15 +35,15 @@ public sealed class FusionSystem : ISystem
     public string Name => nameof(FusionSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(NodeTable), typeof(EdgeList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
+        reads: [typeof(CompileContext), typeof(AttrsTable), typeof(EdgeList), typeof(TensorOp), typeof(Operands), typeof(Readers), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
         writes: [typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(AliasOf)]);
 
     public void Run(World world)
     {
         _context = world.Resource<CompileContext>();
         _graph = TensorGraph.Read(world);
-        var groupOf = new Dictionary<Node, List<Node>>();
-        var nodes = _graph.Nodes;
+        var groupOf = new Dictionary<LoadedTensor, List<LoadedTensor>>();
+        var nodes = _graph.Tensors;
         var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes) : [];
         var claimed = patterns.Values.SelectMany(p => p.Match.Members).ToHashSet();
         var attentions = _context.Options.Fusion ? AttentionFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
@@ -64,12 +63,12 @@ public sealed class FusionSystem : ISystem
                 world.Add(_graph[node], new AliasOf { Source = _graph[_graph.Operands(node)[0]] });
             }
             if (!IsFusable(node) || claimed.Contains(node)) continue;
-            var group = new List<Node> { node };
+            var group = new List<LoadedTensor> { node };
             if (_context.Options.Fusion)
             {
                 foreach (var input in _graph.Operands(node).Distinct())
                 {
-                    if (!groupOf.TryGetValue(input, out var producerGroup) || !SameShape(world, input, node)) continue;
+                    if (!groupOf.TryGetValue(input, out var producerGroup) || !input.SameShape(node)) continue;
                     if (TryJoin(world, [.. group, .. producerGroup], node, groupOf) is not { } joined) continue;
                     group = joined;
                     foreach (var member in group) if (member != node) groupOf.Remove(member);
@@ -78,7 +77,7 @@ public sealed class FusionSystem : ISystem
             groupOf[node] = group;
         }
 
-        var kernels = new List<(Node Root, KernelDraft Draft)>();
+        var kernels = new List<(LoadedTensor Root, KernelDraft Draft)>();
         foreach (var node in nodes)
         {
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
@@ -107,10 +106,10 @@ public sealed class FusionSystem : ISystem
     /// place), and when the backend supports the kernel: elsewhere the elementwise fusion takes the
     /// same nodes, so fusion is per backend capability.
     /// </summary>
-    private Dictionary<Node, (LayerNormPattern.Match Match, KernelDraft Kernel)> MatchLayerNorms(World world, IReadOnlyList<Node> nodes)
+    private Dictionary<LoadedTensor, (LayerNormPattern.Match Match, KernelDraft Kernel)> MatchLayerNorms(World world, IReadOnlyList<LoadedTensor> nodes)
     {
-        var found = new Dictionary<Node, (LayerNormPattern.Match, KernelDraft)>();
-        var taken = new HashSet<Node>();
+        var found = new Dictionary<LoadedTensor, (LayerNormPattern.Match, KernelDraft)>();
+        var taken = new HashSet<LoadedTensor>();
         foreach (var node in nodes)
         {
             if (LayerNormPattern.TryMatch(_graph, node) is not { } match) continue;
@@ -137,7 +136,7 @@ public sealed class FusionSystem : ISystem
     /// store_rows overwrites its target's storage, so the target (and whatever it aliases, up to the
     /// tensor that owns the storage) must be read by nothing else, and must not be a parameter.
     /// </summary>
-    private void CheckWrittenInPlace(Node node)
+    private void CheckWrittenInPlace(LoadedTensor node)
     {
         for (var target = _graph.Operands(node)[0]; ; target = _graph.Operands(target)[0])
         {
@@ -151,15 +150,15 @@ public sealed class FusionSystem : ISystem
         }
     }
 
-    private static bool IsAlias(Node node) => node.Op is OpCode.Reshape or OpCode.Detach;
+    private static bool IsAlias(LoadedTensor node) => node.Op is OpCode.Reshape or OpCode.Detach;
 
-    private static bool IsFusable(Node node) =>
+    private static bool IsFusable(LoadedTensor node) =>
         (node.Op == OpCode.Expand || OpCatalog.Get(node.Op).IsElementwise) && !IsAlias(node);
 
     /// <summary>A scalar constant whose value is known at compile time is written into the kernels that read it.</summary>
-    private static bool IsImmediate(Node node) => node.Op == OpCode.Constant && node.Attrs.Data is null;
+    private static bool IsImmediate(LoadedTensor node) => node.Op == OpCode.Constant && !node.Has(OpFlags.HasData);
 
-    private bool NeedsMaterialising(World world, Node node) =>
+    private bool NeedsMaterialising(World world, LoadedTensor node) =>
         NeededAfterStep(world, node) || _graph.Readers(node).Any(c => !IsFusable(c));
 
     /// <summary>
@@ -168,12 +167,12 @@ public sealed class FusionSystem : ISystem
     /// unless that reader is itself the root of a pending elementwise group of the same shape: then
     /// its group is taken in too (gelu's 0.5·x is built before tanh(…), yet both end in one product).
     /// </summary>
-    private List<Node>? TryJoin(World world, List<Node> members, Node root, Dictionary<Node, List<Node>> groupOf)
+    private List<LoadedTensor>? TryJoin(World world, List<LoadedTensor> members, LoadedTensor root, Dictionary<LoadedTensor, List<LoadedTensor>> groupOf)
     {
         while (true)
         {
             var set = members.ToHashSet();
-            Node? blocker = null;
+            LoadedTensor? blocker = null;
             foreach (var member in members)
             {
                 if (member == root) continue;
@@ -181,47 +180,45 @@ public sealed class FusionSystem : ISystem
                 if (!readOutside && !NeededAfterStep(world, member)) continue;
                 if (!_context.Options.MultiOutputFusion) return null;
                 // An extra output: every outside reader must run after the kernel, which runs at the root.
-                blocker = _graph.Readers(member).FirstOrDefault(c => !set.Contains(c) && c.Id < root.Id);
+                blocker = _graph.Readers(member).FirstOrNull(c => !set.Contains(c) && c.Id < root.Id);
                 if (blocker is not null) break;
             }
             if (blocker is null) return members;
-            if (!groupOf.TryGetValue(blocker, out var blockerGroup) || !SameShape(world, blocker, root)) return null;
+            if (!groupOf.TryGetValue(blocker.Value, out var blockerGroup) || !blocker.Value.SameShape(root)) return null;
             members = [.. members, .. blockerGroup];
         }
     }
 
-    private bool NeededAfterStep(World world, Node node)
+    private bool NeededAfterStep(World world, LoadedTensor node)
     {
         var entity = _graph[node];
         return world.Has<OutputTag>(entity) || world.Has<GradOf>(entity);
     }
 
     /// <summary>Members read outside the kernel or after the step: the root, then the rest in graph order.</summary>
-    private List<Node> KernelOutputs(World world, Node root, List<Node> members)
+    private List<LoadedTensor> KernelOutputs(World world, LoadedTensor root, List<LoadedTensor> members)
     {
         var set = members.ToHashSet();
-        var outputs = new List<Node> { root };
+        var outputs = new List<LoadedTensor> { root };
         foreach (var member in members.OrderBy(m => m.Id))
             if (member != root && (NeededAfterStep(world, member) || _graph.Readers(member).Any(c => !set.Contains(c))))
                 outputs.Add(member);
         return outputs;
     }
 
-    private bool SameShape(World world, Node a, Node b) => world.Get<TensorInfo>(_graph[a]).SameShape(world.Get<TensorInfo>(_graph[b]));
+    private float ImmediateValue(LoadedTensor node) =>
+        node.Attrs.Count is { } count ? count.Evaluate(_context.Bindings) : (float)node.Value;
 
-    private float ImmediateValue(Node node) =>
-        node.Attrs.Count is { } count ? count.Evaluate(_context.Bindings) : (float)node.Attrs.Value;
-
-    private KernelDraft FusedKernel(World world, Node root, List<Node> members, List<Node> outputs)
+    private KernelDraft FusedKernel(World world, LoadedTensor root, List<LoadedTensor> members, List<LoadedTensor> outputs)
     {
         var memberSet = members.ToHashSet();
-        var registerOf = new Dictionary<Node, int>();
+        var registerOf = new Dictionary<LoadedTensor, int>();
         var immediates = new Dictionary<float, int>();
         var program = ImmutableArray.CreateBuilder<FusedInstruction>();
-        var inputs = new List<Node>();
+        var inputs = new List<LoadedTensor>();
         var rootDesc = world.Get<TensorInfo>(_graph[root]).Desc;
 
-        int Operand(Node input)
+        int Operand(LoadedTensor input)
         {
             if (registerOf.TryGetValue(input, out var register)) return register;
             if (IsImmediate(input) && !memberSet.Contains(input))
@@ -262,7 +259,7 @@ public sealed class FusionSystem : ISystem
         return new KernelDraft(spec, [.. inputs.Select(i => _graph[i])], [.. outputs.Select(o => _graph[o])], [.. members.OrderBy(m => m.Id).Select(m => _graph[m])]);
     }
 
-    private KernelDraft SingleOpKernel(World world, Node node)
+    private KernelDraft SingleOpKernel(World world, LoadedTensor node)
     {
         var spec = new OpKernelSpec(
             node.Op,

@@ -8,7 +8,8 @@ namespace Dataflow.Engine.Compile;
 /// <summary>
 /// Loads the graph into the world the way a game engine loads a level: one tensor entity per node
 /// that some requested output depends on (dead nodes are never loaded), tagged with its role.
-/// It makes the tables the tensors' components index (<see cref="NodeTable"/>, <see cref="NameTable"/>)
+/// Each tensor's op facts become a <see cref="TensorOp"/>, so the systems after it read components,
+/// not nodes. It makes the tables the tensors' components index (<see cref="NodeTable"/>, <see cref="NameTable"/>, <see cref="AttrsTable"/>)
 /// and records the graph's edges between the loaded tensors as components (<see cref="Operands"/>,
 /// <see cref="Readers"/>, runs of the <see cref="EdgeList"/>): from here
 /// on the world is the graph.
@@ -17,7 +18,7 @@ public sealed class GraphLoadSystem : ISystem
 {
     public string Name => nameof(GraphLoadSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(NodeTable), typeof(NameTable), typeof(EdgeList), typeof(TensorNode), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(NodeTable), typeof(NameTable), typeof(AttrsTable), typeof(EdgeList), typeof(TensorNode), typeof(TensorOp), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
 
     public void Run(World world)
     {
@@ -26,6 +27,8 @@ public sealed class GraphLoadSystem : ISystem
         var names = new NameTable();
         world.SetResource(nodes);
         world.SetResource(names);
+        var attrs = new AttrsTable();
+        world.SetResource(attrs);
         var lists = new EdgeList();
         world.SetResource(lists);
         var entityOf = new Dictionary<Node, Entity>();
@@ -36,7 +39,7 @@ public sealed class GraphLoadSystem : ISystem
         foreach (var node in context.Graph.Nodes)
         {
             if (!live.Contains(node)) continue;
-            var entity = world.Create(new TensorNode { Node = nodes.Intern(node) });
+            var entity = world.Create(new TensorNode { Node = nodes.Intern(node) }, OpOf(node, attrs));
             entityOf[node] = entity;
             if (node.Op == OpCode.Input && node.Attrs.Persistent) world.Add(entity, new StateTag { Name = names.Intern(node.Attrs.Name!) });
             else if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = names.Intern(node.Attrs.Name!) });
@@ -55,6 +58,17 @@ public sealed class GraphLoadSystem : ISystem
             world.Add(entity, new Operands { Tensors = lists.Add(node.Inputs.Select(i => entityOf[i])) });
             world.Add(entity, new Readers { Tensors = lists.Add(readers[node]) });
         }
+    }
+
+    private static TensorOp OpOf(Node node, AttrsTable attrs)
+    {
+        var a = node.Attrs;
+        var flags = (a.TransposeA ? OpFlags.TransposeA : 0) | (a.TransposeB ? OpFlags.TransposeB : 0) | (a.KeepDims ? OpFlags.KeepDims : 0)
+            | (a.Data is not null ? OpFlags.HasData : 0) | (a.Count is not null ? OpFlags.HasCount : 0);
+        uint axes = 0;
+        // Axes are non-negative; one of 32 or more cannot belong to a bound tensor (binding refuses ranks above TensorInfo.MaxRank).
+        foreach (int axis in a.Axes) if (axis < 32) axes |= 1u << axis;
+        return new TensorOp { Id = node.Id, Op = node.Op, Flags = flags, Value = a.Value, Axes = axes, Attrs = attrs.Intern(a) };
     }
 
     private static HashSet<Node> LiveNodes(CompileContext context) =>

@@ -1,5 +1,5 @@
 using Dataflow.Engine.Backends;
-using Dataflow.Graph.Ir;
+using Dataflow.Engine.Components;
 using Dataflow.Graph.Ops;
 
 namespace Dataflow.Engine.Compile;
@@ -18,14 +18,14 @@ namespace Dataflow.Engine.Compile;
 internal static class LayerNormPattern
 {
     /// <summary>A match: the node of every <see cref="LayerNormStage"/> (indexed by it), the constants' nodes, and the three inputs.</summary>
-    public sealed record Match(Node[] Stages, Node[] Constants, Node X, Node Gain, Node Bias)
+    public sealed record Match(LoadedTensor[] Stages, LoadedTensor[] Constants, LoadedTensor X, LoadedTensor Gain, LoadedTensor Bias)
     {
-        public Node Root => Stages[(int)LayerNormStage.Output];
+        public LoadedTensor Root => Stages[(int)LayerNormStage.Output];
 
-        public IEnumerable<Node> Members => Stages;
+        public IEnumerable<LoadedTensor> Members => Stages;
     }
 
-    public static Match? TryMatch(TensorGraph graph, Node root)
+    public static Match? TryMatch(TensorGraph graph, LoadedTensor root)
     {
         if (!Is(graph, root, OpCode.Add, out var scaled, out var bias)) return null;
         if (!Is(graph, scaled, OpCode.Mul, out var normalized, out var gain)) return null;
@@ -39,15 +39,15 @@ internal static class LayerNormPattern
         if (!Is(graph, mean, OpCode.Mul, out var meanSum, out var meanScale) || !IsScalarConstant(meanScale)) return null;
         if (!IsLastAxisSum(graph, meanSum, out var summed) || summed != x) return null;
 
-        int width = x.Shape.Rank - 1;
+        int width = x.Rank - 1;
         if (width < 0 || x.Op == OpCode.Expand || x.DType != Graph.Tensors.DType.F32) return null;
         // Gain and bias are vectors over the last axis, read as they are stored.
         foreach (var vector in new[] { gain, bias })
-            if (vector.Op == OpCode.Expand || vector.Shape.Rank != 1 || !vector.Shape[0].Equals(x.Shape[width]) || vector.DType != x.DType)
+            if (vector.Op == OpCode.Expand || vector.Rank != 1 || vector.Dim(0) != x.Dim(width) || vector.DType != x.DType)
                 return null;
-        if (!root.Shape.Equals(x.Shape)) return null;
+        if (!root.SameShape(x)) return null;
 
-        var stages = new Node[(int)LayerNormStage.Output + 1];
+        var stages = new LoadedTensor[(int)LayerNormStage.Output + 1];
         stages[(int)LayerNormStage.MeanSum] = meanSum;
         stages[(int)LayerNormStage.Mean] = mean;
         stages[(int)LayerNormStage.Centered] = centered;
@@ -63,7 +63,7 @@ internal static class LayerNormPattern
     }
 
     /// <summary>An f32 <paramref name="op"/> node and its operands (shared with <see cref="SoftmaxPattern"/>).</summary>
-    internal static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b)
+    internal static bool Is(TensorGraph graph, LoadedTensor node, OpCode op, out LoadedTensor a, out LoadedTensor b)
     {
         bool ok = node.Op == op && node.DType == Graph.Tensors.DType.F32;
         var operands = graph.Operands(node);
@@ -72,14 +72,13 @@ internal static class LayerNormPattern
         return ok;
     }
 
-    private static bool IsScalarConstant(Node node) =>
-        node.Op == OpCode.Constant && node.Attrs.Data is null && node.Attrs.Count is null && node.Shape.Rank == 0;
+    private static bool IsScalarConstant(LoadedTensor node) => node.IsScalarConstant;
 
-    internal static bool IsLastAxisSum(TensorGraph graph, Node node, out Node input)
+    internal static bool IsLastAxisSum(TensorGraph graph, LoadedTensor node, out LoadedTensor input)
     {
         input = node.Op == OpCode.ReduceSum ? graph.Operands(node)[0] : node;
-        if (node.Op != OpCode.ReduceSum || !node.Attrs.KeepDims || node.Attrs.Axes.Length != 1) return false;
-        int last = input.Shape.Rank - 1, axis = node.Attrs.Axes[0];
-        return last >= 0 && (axis == last || axis == -1);
+        if (node.Op != OpCode.ReduceSum || !node.Has(OpFlags.KeepDims)) return false;
+        int last = input.Rank - 1;
+        return last >= 0 && node.Axes == 1u << last;
     }
 }

@@ -15,7 +15,7 @@ namespace Dataflow.Engine.Compile;
 /// </summary>
 public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
 {
-    private static readonly QueryDescription Tensors = new QueryDescription().WithAll<TensorNode>();
+    private static readonly QueryDescription Tensors = new QueryDescription().WithAll<TensorOp>();
     private static readonly QueryDescription Kernels = new QueryDescription().WithAll<KernelInfo>();
     private static readonly QueryDescription Copies = new QueryDescription().WithAll<CopyOf>();
 
@@ -27,7 +27,7 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
     public string Name => nameof(MemoryPlanningSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(NodeTable), typeof(NameTable), typeof(BackendTable), typeof(EntityList), typeof(TensorNode), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(CopyOf), typeof(Residence)],
+        reads: [typeof(CompileContext), typeof(NameTable), typeof(BackendTable), typeof(EntityList), typeof(TensorOp), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(CopyOf), typeof(Residence)],
         writes: [typeof(BufferTable), typeof(BufferSlot), typeof(ProgramBuffers)]);
 
     public CommandBuffer Commands { get; } = new();
@@ -37,7 +37,6 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         _context = world.Resource<CompileContext>();
         _buffers = world.Resource<ProgramBuffers>();
         var context = _context;
-        var nodes = world.Resource<NodeTable>();
         var names = world.Resource<NameTable>();
         var lists = world.Resource<EntityList>();
         _backends = world.Resource<BackendTable>();
@@ -46,7 +45,7 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
         // Tensors in graph order and kernels in dispatch order, so the plan (and the order buffers
         // are allocated in) does not depend on how the world stores them.
         var nodeOf = new Dictionary<Entity, int>();
-        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorNode tensor) => nodeOf[entity] = nodes[tensor.Node].Id);
+        world.ForEachWithEntity(in Tensors, (Entity entity, ref TensorOp op) => nodeOf[entity] = op.Id);
         var tensors = nodeOf.OrderBy(t => t.Value).Select(t => t.Key).ToList();
         var copies = new List<Entity>();
         world.ForEachWithEntity(in Copies, (Entity entity, ref CopyOf _) => copies.Add(entity));

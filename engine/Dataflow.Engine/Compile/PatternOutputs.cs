@@ -1,4 +1,4 @@
-using Dataflow.Graph.Ir;
+using Dataflow.Engine.Components;
 
 namespace Dataflow.Engine.Compile;
 
@@ -14,7 +14,7 @@ internal static class PatternOutputs
     /// <paramref name="members"/> or needed after the step, as indices into <paramref name="stages"/>;
     /// null when some stage is read outside the match before the root.
     /// </summary>
-    public static List<int>? Written(TensorGraph graph, IReadOnlyList<Node> stages, IReadOnlySet<Node> members, Func<Node, bool> neededAfterStep)
+    public static List<int>? Written(TensorGraph graph, IReadOnlyList<LoadedTensor> stages, IReadOnlySet<LoadedTensor> members, Func<LoadedTensor, bool> neededAfterStep)
     {
         int rootStage = stages.Count - 1;
         var root = stages[rootStage];

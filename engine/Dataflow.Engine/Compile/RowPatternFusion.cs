@@ -1,7 +1,6 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Components;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
 
 namespace Dataflow.Engine.Compile;
@@ -11,7 +10,7 @@ namespace Dataflow.Engine.Compile;
 /// its inputs, which input gives the rows, whether it is the forward chain, and whether it gives one
 /// result per row (cross-entropy's per-row losses) rather than one in all.
 /// </summary>
-internal readonly record struct RowPatternMatch(Node[] Stages, Node[] Members, Node[] Inputs, int RowsInput, bool Forward, bool PerRow = false);
+internal readonly record struct RowPatternMatch(LoadedTensor[] Stages, LoadedTensor[] Members, LoadedTensor[] Inputs, int RowsInput, bool Forward, bool PerRow = false);
 
 /// <summary>
 /// The fusion rule shared by the row patterns (softmax, cross-entropy), for <see cref="FusionSystem"/>,
@@ -23,15 +22,15 @@ internal static class RowPatternFusion
 {
     /// <param name="tryMatch">The pattern rooted at a node, or null.</param>
     /// <param name="spec">The kernel for a match: (match, rows, row width, the stages it writes).</param>
-    public static Dictionary<Node, (Node[] Members, KernelDraft Kernel)> Match(
-        World world, CompileContext context, TensorGraph graph, IReadOnlyList<Node> nodes, ISet<Node> taken,
-        Func<Node, bool> neededAfterStep, Func<Node, RowPatternMatch?> tryMatch, Func<RowPatternMatch, long, long, List<int>, KernelSpec> spec)
+    public static Dictionary<LoadedTensor, (LoadedTensor[] Members, KernelDraft Kernel)> Match(
+        World world, CompileContext context, TensorGraph graph, IReadOnlyList<LoadedTensor> nodes, ISet<LoadedTensor> taken,
+        Func<LoadedTensor, bool> neededAfterStep, Func<LoadedTensor, RowPatternMatch?> tryMatch, Func<RowPatternMatch, long, long, List<int>, KernelSpec> spec)
     {
-        var found = new Dictionary<Node, (Node[], KernelDraft)>();
+        var found = new Dictionary<LoadedTensor, (LoadedTensor[], KernelDraft)>();
         foreach (var node in nodes)
         {
             if (tryMatch(node) is not { } match) continue;
-            if (!match.Members.All(graph.Contains) || !match.Inputs.All(graph.Contains) || match.Members.Any(taken.Contains)) continue;
+            if (match.Members.Any(taken.Contains)) continue;
             if (PatternOutputs.Written(graph, match.Stages, match.Members.ToHashSet(), neededAfterStep) is not { } stages) continue;
             var rows = world.Get<TensorInfo>(graph[match.Inputs[match.RowsInput]]).Desc;
             long width = rows.Shape[^1], count = rows.Elements / Math.Max(1, width);

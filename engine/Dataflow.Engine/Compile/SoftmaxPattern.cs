@@ -1,5 +1,5 @@
 using Dataflow.Engine.Backends;
-using Dataflow.Graph.Ir;
+using Dataflow.Engine.Components;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -19,12 +19,12 @@ namespace Dataflow.Engine.Compile;
 internal static class SoftmaxPattern
 {
     /// <summary>A match: the node of every stage (indexed by its stage enum), every node the kernel replaces, and its inputs.</summary>
-    public sealed record Match(Node[] Stages, Node[] Members, Node[] Inputs)
+    public sealed record Match(LoadedTensor[] Stages, LoadedTensor[] Members, LoadedTensor[] Inputs)
     {
-        public Node Root => Stages[^1];
+        public LoadedTensor Root => Stages[^1];
     }
 
-    public static Match? TryMatchForward(TensorGraph graph, Node root)
+    public static Match? TryMatchForward(TensorGraph graph, LoadedTensor root)
     {
         if (!Is(graph, root, OpCode.Div, out var e, out var s)) return null;
         if (!IsLastAxisSum(graph, s, out var summed) || summed != e) return null;
@@ -32,9 +32,9 @@ internal static class SoftmaxPattern
         if (!Is(graph, shifted, OpCode.Sub, out var x, out var detached) || detached.Op != OpCode.Detach) return null;
         var max = graph.Operands(detached)[0];
         if (max.Op != OpCode.ReduceMax || !IsLastAxis(graph, max) || graph.Operands(max)[0] != x) return null;
-        if (!IsRowMajorInput(x) || !root.Shape.Equals(x.Shape)) return null;
+        if (!IsRowMajorInput(x) || !root.SameShape(x)) return null;
 
-        var stages = new Node[(int)SoftmaxStage.Output + 1];
+        var stages = new LoadedTensor[(int)SoftmaxStage.Output + 1];
         stages[(int)SoftmaxStage.Max] = max;
         stages[(int)SoftmaxStage.Shifted] = shifted;
         stages[(int)SoftmaxStage.Exp] = e;
@@ -43,22 +43,22 @@ internal static class SoftmaxPattern
         return new Match(stages, [.. stages, detached], [x]);
     }
 
-    public static Match? TryMatchBackward(TensorGraph graph, Node root)
+    public static Match? TryMatchBackward(TensorGraph graph, LoadedTensor root)
     {
         if (!Is(graph, root, OpCode.Mul, out var combined, out var e) || e.Op != OpCode.Exp) return null;
         if (!Is(graph, combined, OpCode.Add, out var gradOverSum, out var expanded) || expanded.Op != OpCode.Expand) return null;
         if (!Is(graph, gradOverSum, OpCode.Div, out var g, out var s)) return null;
         var rowSum = graph.Operands(expanded)[0];
-        if (!IsLastAxisSum(graph, rowSum, out var negated) || !rowSum.Shape.Equals(s.Shape) || !expanded.Shape.Equals(e.Shape)) return null;
+        if (!IsLastAxisSum(graph, rowSum, out var negated) || !rowSum.SameShape(s) || !expanded.SameShape(e)) return null;
         if (!Is(graph, negated, OpCode.Neg, out var scaled, out _)) return null;
         if (!Is(graph, scaled, OpCode.Div, out var product, out var s2) || s2 != s) return null;
         if (!Is(graph, product, OpCode.Mul, out var g2, out var y) || g2 != g) return null;
         // y and s must be the forward softmax's own output and row sums over e.
         if (!Is(graph, y, OpCode.Div, out var e2, out var s3) || e2 != e || s3 != s) return null;
         if (!IsLastAxisSum(graph, s, out var summed) || summed != e) return null;
-        if (!IsRowMajorInput(g) || !g.Shape.Equals(e.Shape) || !root.Shape.Equals(e.Shape)) return null;
+        if (!IsRowMajorInput(g) || !g.SameShape(e) || !root.SameShape(e)) return null;
 
-        var stages = new Node[(int)SoftmaxBackwardStage.Output + 1];
+        var stages = new LoadedTensor[(int)SoftmaxBackwardStage.Output + 1];
         stages[(int)SoftmaxBackwardStage.GradOverSum] = gradOverSum;
         stages[(int)SoftmaxBackwardStage.GradTimesOutput] = product;
         stages[(int)SoftmaxBackwardStage.ScaledBySum] = scaled;
@@ -69,18 +69,17 @@ internal static class SoftmaxPattern
         return new Match(stages, [.. stages, expanded], [g, y, s, e]);
     }
 
-    private static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b) => LayerNormPattern.Is(graph, node, op, out a, out b);
+    private static bool Is(TensorGraph graph, LoadedTensor node, OpCode op, out LoadedTensor a, out LoadedTensor b) => LayerNormPattern.Is(graph, node, op, out a, out b);
 
     /// <summary>An f32 tensor read as it is stored (a broadcast has no rows of its own).</summary>
-    private static bool IsRowMajorInput(Node node) => node.DType == DType.F32 && node.Op != OpCode.Expand && node.Shape.Rank >= 1;
+    private static bool IsRowMajorInput(LoadedTensor node) => node.DType == DType.F32 && node.Op != OpCode.Expand && node.Rank >= 1;
 
-    private static bool IsLastAxis(TensorGraph graph, Node reduce)
+    private static bool IsLastAxis(TensorGraph graph, LoadedTensor reduce)
     {
-        if (!reduce.Attrs.KeepDims || reduce.Attrs.Axes.Length != 1) return false;
-        int last = graph.Operands(reduce)[0].Shape.Rank - 1, axis = reduce.Attrs.Axes[0];
-        return last >= 0 && (axis == last || axis == -1);
+        int last = graph.Operands(reduce)[0].Rank - 1;
+        return reduce.Has(OpFlags.KeepDims) && last >= 0 && reduce.Axes == 1u << last;
     }
 
-    private static bool IsLastAxisSum(TensorGraph graph, Node node, out Node input) =>
+    private static bool IsLastAxisSum(TensorGraph graph, LoadedTensor node, out LoadedTensor input) =>
         LayerNormPattern.IsLastAxisSum(graph, node, out input) && node.DType == DType.F32;
 }

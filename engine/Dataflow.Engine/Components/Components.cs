@@ -1,4 +1,5 @@
 using Dataflow.Engine.Ecs;
+using Dataflow.Graph.Ops;
 
 namespace Dataflow.Engine.Components;
 
@@ -13,6 +14,45 @@ namespace Dataflow.Engine.Components;
 public struct TensorNode
 {
     public int Node;
+}
+
+/// <summary>
+/// What the compile systems ask of a tensor's op, copied from its graph node at load (added by
+/// <see cref="Compile.GraphLoadSystem"/>), so fusion and memory planning read components, not nodes.
+/// Its dtype and shape are the <see cref="TensorInfo"/> binding gives it; the attributes that are
+/// objects (axes lists, constant data, symbolic counts, names) stay whole in the <see cref="AttrsTable"/>.
+/// </summary>
+public struct TensorOp
+{
+    /// <summary>The node's id: its place in creation order, which is a topological order.</summary>
+    public int Id;
+    public OpCode Op;
+    public OpFlags Flags;
+    /// <summary>Constant: the scalar value. DropoutMask: the drop probability.</summary>
+    public double Value;
+    /// <summary>Reductions: the axes reduced, one bit each (bit i for axis i; a bound tensor has at most <see cref="TensorInfo.MaxRank"/>).</summary>
+    public uint Axes;
+    /// <summary>The node's whole attributes (what a single-op kernel's spec carries): an <see cref="AttrsTable"/> index.</summary>
+    public int Attrs;
+
+    public readonly bool Has(OpFlags flag) => (Flags & flag) == flag;
+}
+
+/// <summary>The scalar attributes of a <see cref="TensorOp"/> that fusion's patterns test.</summary>
+[Flags]
+public enum OpFlags : byte
+{
+    None = 0,
+    /// <summary>MatMul: the first operand is read transposed.</summary>
+    TransposeA = 1,
+    /// <summary>MatMul: the second operand is read transposed.</summary>
+    TransposeB = 2,
+    /// <summary>Reductions: the reduced axes are kept with length 1.</summary>
+    KeepDims = 4,
+    /// <summary>Constant: a whole tensor's data rather than a scalar.</summary>
+    HasData = 8,
+    /// <summary>The op has a symbolic count (a constant holding a dimension's value, iota's length, …).</summary>
+    HasCount = 16,
 }
 
 /// <summary>The tensor is fed from outside each step; <see cref="Name"/> is a <see cref="NameTable"/> id.</summary>

@@ -1,5 +1,6 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
 
 namespace Dataflow.Engine.Components;
 
@@ -30,6 +31,9 @@ public abstract class ResourceTable<T> where T : class
 
 /// <summary>The graph nodes of the loaded tensors (<see cref="TensorNode"/>); made by <see cref="Compile.GraphLoadSystem"/>.</summary>
 public sealed class NodeTable : ResourceTable<Node>;
+
+/// <summary>The graph nodes' attributes (<see cref="TensorOp.Attrs"/>), one entry per attributes object (nodes often share one); made by <see cref="Compile.GraphLoadSystem"/>.</summary>
+public sealed class AttrsTable : ResourceTable<OpAttrs>;
 
 /// <summary>What each kernel computes (<see cref="KernelInfo.Spec"/>); made by <see cref="Compile.FusionSystem"/>, grown by placement's copy kernels.</summary>
 public sealed class SpecTable : ResourceTable<KernelSpec>;

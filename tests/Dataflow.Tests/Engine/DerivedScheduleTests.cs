@@ -66,6 +66,13 @@ public sealed class DerivedScheduleTests
             Assert.Contains(typeof(BufferSlot), access[nameof(MemoryPlanningSystem)].Written);
             Assert.Contains(typeof(Placement), access[nameof(PlacementSystem)].Written);
             Assert.Contains(typeof(KernelInfo), access[nameof(FusionSystem)].Written);
+            // Fusion and memory planning read the tensors' op facts as components, never the graph nodes.
+            foreach (var system in new[] { nameof(FusionSystem), nameof(MemoryPlanningSystem) })
+            {
+                Assert.Contains(typeof(TensorOp), access[system].Touched);
+                Assert.DoesNotContain(typeof(NodeTable), access[system].Touched);
+                Assert.DoesNotContain(typeof(TensorNode), access[system].Touched);
+            }
             // All on the chosen backend: placement reads the specs, makes the backend table, places, and inserts nothing.
             Assert.Equal(
                 new HashSet<Type> { typeof(CompileContext), typeof(SpecTable), typeof(BackendTable) },

@@ -32,6 +32,7 @@ public sealed class UnmanagedComponentTests
         var types = ComponentTypes().ToList();
         Assert.Contains(typeof(KernelInfo), types);
         Assert.Contains(typeof(TensorInfo), types);
+        Assert.Contains(typeof(TensorOp), types);
         Assert.Contains(typeof(CacheSlot), types);
         var managed = types.Where(HasReferences).Select(t => t.FullName).ToList();
         Assert.True(managed.Count == 0, $"components holding references (put the object in a resource table and hold its index): {string.Join(", ", managed)}");
@@ -68,6 +69,22 @@ public sealed class UnmanagedComponentTests
             // Launched on its inputs' then its outputs' buffers, each resolved through the buffer table.
             Assert.Equal(world.Inputs(info).Concat(world.Outputs(info)).Select(world.Buffer), world.LaunchBuffers(kernel));
         }
+        // Each tensor's op facts are its node's, and its attributes resolve to the node's own record.
+        var attrs = world.Resource<AttrsTable>();
+        foreach (var (node, tensor) in step.Tensors())
+        {
+            var op = world.Get<TensorOp>(tensor);
+            Assert.Equal((node.Id, node.Op, node.Attrs.Value), (op.Id, op.Op, op.Value));
+            Assert.Same(node.Attrs, attrs[op.Attrs]);
+            Assert.Equal(node.Attrs.KeepDims, op.Has(OpFlags.KeepDims));
+            Assert.Equal(node.Attrs.TransposeA, op.Has(OpFlags.TransposeA));
+            Assert.Equal(node.Attrs.TransposeB, op.Has(OpFlags.TransposeB));
+            Assert.Equal(node.Attrs.Data is not null, op.Has(OpFlags.HasData));
+            Assert.Equal(node.Attrs.Count is not null, op.Has(OpFlags.HasCount));
+            Assert.Equal(node.Attrs.Axes.Aggregate(0u, (mask, axis) => mask | 1u << axis), op.Axes);
+        }
+        Assert.Contains(step.Tensors().Keys, n => n.Op == Dataflow.Graph.Ops.OpCode.ReduceSum && !n.Attrs.Axes.IsEmpty);
+        Assert.Contains(step.Tensors().Keys, n => n.Op == Dataflow.Graph.Ops.OpCode.MatMul && (n.Attrs.TransposeA || n.Attrs.TransposeB));
         var parameters = new List<string>();
         world.ForEach(new Dataflow.Engine.Ecs.QueryDescription().WithAll<ParamTag>(), (ref ParamTag tag) => parameters.Add(world.Name(tag.Name)));
         Assert.Equal(step.Context.Graph.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal), parameters.Order(StringComparer.Ordinal));
