@@ -181,23 +181,14 @@ public sealed unsafe class OpenClBackend : IBackend
 
     public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
     {
-        if (kernel is not OpenClKernel cl || !ReferenceEquals(cl.Owner, this))
-            throw new ArgumentException($"opencl: kernel {kernel.Spec.DisplayName} was not compiled by this opencl backend", nameof(kernel));
+        var cl = LaunchCheck.Kernel<OpenClKernel>("opencl", this, kernel, static k => k.Owner);
         var plan = cl.Plan;
         var need = plan.BufferElements;
         string name = cl.Spec.DisplayName;
-        int omitted = need.Length - buffers.Length;
-        if (omitted < 0 || omitted > plan.OptionalTrailingBuffers)
-            throw new ArgumentException($"opencl: kernel {name} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
+        int omitted = LaunchCheck.OmittedBuffers("opencl", name, need.Length, plan.OptionalTrailingBuffers, buffers.Length);
         Span<nint> handles = stackalloc nint[buffers.Length];
         for (int i = 0; i < buffers.Length; i++)
-        {
-            if (buffers[i] is not OpenClBuffer b || !ReferenceEquals(b.Owner, this))
-                throw new ArgumentException($"opencl: kernel {name}: buffer {i} does not belong to this opencl backend", nameof(buffers));
-            if (b.Elements < need[i])
-                throw new ArgumentException($"opencl: kernel {name}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
-            handles[i] = b.Handle;
-        }
+            handles[i] = LaunchCheck.Buffer<OpenClBuffer>("opencl", this, name, buffers, i, need[i], static b => b.IsDisposed).Handle;
         float[]? scalars = plan.Scalars is LaunchScalars.Sgd or LaunchScalars.Adam
             ? OptimizerArguments.Of((OptimizerStepSpec)cl.Spec, launch.Scalars)
             : null;

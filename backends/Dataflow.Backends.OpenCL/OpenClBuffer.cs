@@ -21,6 +21,8 @@ public sealed class OpenClBuffer : IDeviceBuffer
     public long Elements { get; }
     public IBackend Owner => _owner;
 
+    internal bool IsDisposed => Volatile.Read(ref _handle) == 0;
+
     internal nint Handle => _handle != 0 ? _handle : throw new ObjectDisposedException(nameof(OpenClBuffer), "opencl: the buffer was disposed");
 
     public void Dispose()

@@ -295,24 +295,14 @@ public sealed unsafe partial class VulkanBackend : IBackend
 
     public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
     {
-        if (kernel is not VulkanKernel vkKernel || !ReferenceEquals(vkKernel.Owner, this))
-            throw new ArgumentException($"vulkan: kernel {kernel.Spec.DisplayName} was not compiled by this vulkan backend", nameof(kernel));
+        var vkKernel = LaunchCheck.Kernel<VulkanKernel>("vulkan", this, kernel, static k => k.Owner);
         var plan = vkKernel.Plan;
         var need = plan.BufferElements;
         string name = vkKernel.Spec.DisplayName;
-        int omitted = need.Length - buffers.Length;
-        if (omitted < 0 || omitted > plan.OptionalTrailingBuffers)
-            throw new ArgumentException($"vulkan: kernel {name} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
+        int omitted = LaunchCheck.OmittedBuffers("vulkan", name, need.Length, plan.OptionalTrailingBuffers, buffers.Length);
         var bound = new VulkanBuffer[buffers.Length + (vkKernel.Baked is null ? 0 : 1)];
         for (int i = 0; i < buffers.Length; i++)
-        {
-            if (buffers[i] is not VulkanBuffer b || !ReferenceEquals(b.Owner, this))
-                throw new ArgumentException($"vulkan: kernel {name}: buffer {i} does not belong to this vulkan backend", nameof(buffers));
-            if (b.IsDisposed) throw new ObjectDisposedException(nameof(VulkanBuffer), $"vulkan: kernel {name}: buffer {i} was disposed");
-            if (b.Elements < need[i])
-                throw new ArgumentException($"vulkan: kernel {name}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
-            bound[i] = b;
-        }
+            bound[i] = LaunchCheck.Buffer<VulkanBuffer>("vulkan", this, name, buffers, i, need[i], static b => b.IsDisposed);
         if (vkKernel.Baked is not null) bound[^1] = vkKernel.Baked;
         Span<uint> push = stackalloc uint[16];
         int pushWords = PushConstants(vkKernel, launch, push);

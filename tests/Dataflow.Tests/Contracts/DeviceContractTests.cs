@@ -66,4 +66,35 @@ public sealed class DeviceContractTests(DeviceBackends backends) : IClassFixture
         using var foreign = backends.Cpu.Allocate(17);
         Assert.Throws<ArgumentException>(() => backend.Enqueue(kernel, [foreign], LaunchParams.None));
     }
+
+    /// <summary>The launch checks both device backends share: each refusal names the backend, and a good launch still runs after them.</summary>
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void LaunchesRejectAWrongBufferCountADisposedBufferAndAnotherBackendsKernel(string name)
+    {
+        var backend = backends[name];
+        var spec = new OpKernelSpec(OpCode.Iota, new OpAttrs { Count = Dim.Const(17) }, [], I32(17)) { Count = 17 };
+        var kernel = backend.Compile(spec);
+        using var output = backend.Allocate(17);
+        using var extra = backend.Allocate(17);
+
+        var tooMany = Assert.Throws<ArgumentException>(() => backend.Enqueue(kernel, [output, extra], LaunchParams.None));
+        Assert.Contains($"{name}: kernel {spec.DisplayName} takes 1 buffers, got 2", tooMany.Message);
+        Assert.Throws<ArgumentException>(() => backend.Enqueue(kernel, [], LaunchParams.None));
+
+        var disposed = backend.Allocate(17);
+        disposed.Dispose();
+        var gone = Assert.Throws<ObjectDisposedException>(() => backend.Enqueue(kernel, [disposed], LaunchParams.None));
+        Assert.Contains($"{name}: kernel {spec.DisplayName}: buffer 0 was disposed", gone.Message);
+
+        var cpuKernel = backends.Cpu.Compile(spec);
+        var foreign = Assert.Throws<ArgumentException>(() => backend.Enqueue(cpuKernel, [output], LaunchParams.None));
+        Assert.Contains($"was not compiled by this {name} backend", foreign.Message);
+
+        backend.Enqueue(kernel, [output], LaunchParams.None);
+        backend.Wait();
+        var values = new int[17];
+        backend.Download(output, values);
+        Assert.Equal(Enumerable.Range(0, 17), values);
+    }
 }
