@@ -62,4 +62,16 @@ public sealed class OpenClDeviceTests(OpenClFixture fixture) : IClassFixture<Ope
     {
         _backend.CompileSource("fine", "__kernel void fine(__global float* x) { x[get_global_id(0)] = 1.0f; }");
     }
+
+    [Fact]
+    public void DeviceKindPicksTheMatMulPlan()
+    {
+        var spec = new OpKernelSpec(OpCode.MatMul, new OpAttrs(), [F32(128, 784), F32(784, 512)], F32(128, 512));
+        var source = ((OpenClKernel)fixture.Backend.Compile(spec)).Source;
+        // A CPU driver runs a group as a loop on one thread: barriers there only cost, so its kernels have none.
+        bool cpu = fixture.Backend.Device.Kind == "cpu";
+        Assert.Equal(!cpu, source.Contains("barrier("));
+        Assert.Equal(cpu, source.Contains("vload8"));
+        Assert.Same(cpu ? KernelPlan.Cpu : KernelPlan.Gpu, KernelPlan.For(fixture.Backend.Device.Kind));
+    }
 }
