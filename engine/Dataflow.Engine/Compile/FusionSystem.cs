@@ -23,6 +23,9 @@ namespace Dataflow.Engine.Compile;
 /// their primitives fuse as above. Softmax forward and backward chains likewise (<see cref="SoftmaxFusion"/>),
 /// after attention and its gradient (<see cref="AttentionFusion"/>), and cross-entropy from logits
 /// (<see cref="CrossEntropyFusion"/>).
+/// It reads the tensors as components (<see cref="TensorGraph"/>: op facts, bound shapes, edges), never
+/// their graph nodes; a node's whole attributes (<see cref="AttrsTable"/>) only where a single-op kernel's
+/// spec carries them, a symbolic count is evaluated, or an error names a parameter.
 /// It makes the <see cref="SpecTable"/> and the kernels' <see cref="EntityList"/> and only writes them
 /// (and <see cref="KernelInfo"/>): placement reads what it made, so the schedule puts placement after it.
 /// </summary>
