@@ -12,6 +12,8 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// micro-panels; for each MC block of rows, pack A into MR-tall micro-panels; sweep every A
 /// micro-panel (from L2) past each B micro-panel (from L1) with the register-tiled micro-kernel.
 /// Packing goes to per-thread scratch, so tasks share nothing and launches do not allocate.
+/// When K dwarfs both M and N, K is cut too (<see cref="KParts"/>): each part sums into its own
+/// copy of C and the copies are added at the end.
 /// Operands are read through (row, column) strides, so transposed inputs (Aᵀ·B, A·Bᵀ, which
 /// backward needs) cost nothing but a different packing loop. Panels are zero-padded, so the
 /// micro-kernel always runs full tiles and only the store of an edge tile is partial.
@@ -48,10 +50,13 @@ internal static unsafe class Gemm
 
         // One reusable job per calling thread: no closure or other managed allocation per launch.
         var job = _job ??= new Job();
-        job.Set(batch, m, n, k, a, opA, b, opB, c, epilogue, kernel, blocking ?? GemmBlocking.For(kernel, CacheSizes.Host, Par.Workers));
+        int kParts = KParts(batch, m, n, k);
+        using var partials = kParts > 1 ? Scratch.RentShared((long)(kParts - 1) * m * n) : null;
+        job.Set(batch, m, n, k, kParts, partials, a, opA, b, opB, c, epilogue, kernel, blocking ?? GemmBlocking.For(kernel, CacheSizes.Host, Par.Workers));
         try
         {
             Par.For(job.Tasks, job.FlopsPerTask, job.Body);
+            if (kParts > 1) Par.For(m, (long)n * kParts, job.SumPartsBody);
         }
         finally
         {
@@ -59,46 +64,87 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>The shortest K a part of a K-cut product gets: long enough that its packing and its copy of C stay small beside its products.</summary>
+    internal const int MinKPart = 512;
+
+    private const int MaxKParts = 8;
+
+    /// <summary>
+    /// How many parts to cut K into. Where K is many times both M and N (the logits gradient
+    /// dh = dL·wte: 256×768, K = 50257), cutting only C would make each tile of C stream its whole
+    /// K-long strips of A and B from memory again, once per tile in the other dimension; cutting K
+    /// reads each operand once, for the price of one extra copy of a small C per part. Decided from
+    /// the shape alone, never the thread count, so a result does not depend on the machine's cores.
+    /// </summary>
+    internal static int KParts(int batch, int m, int n, int k)
+    {
+        if (batch != 1) return 1;
+        long byShape = k / (4L * Math.Max(m, n)), byLength = k / MinKPart, byMemory = 1 + (1L << 23) / ((long)m * n);
+        return (int)Math.Clamp(Math.Min(Math.Min(byShape, byLength), Math.Min(byMemory, MaxKParts)), 1, MaxKParts);
+    }
+
     [ThreadStatic] private static Job? _job;
 
     /// <summary>The state of one launch, shared read-only by the threads that run its tasks.</summary>
     private sealed class Job
     {
-        public readonly Action<int, int> Body;
-        private int _m, _n, _k, _rowsPerTask, _colsPerTask, _rowSplit, _colSplit;
-        private float* _a, _b, _c;
+        public readonly Action<int, int> Body, SumPartsBody;
+        private int _m, _n, _k, _rowsPerTask, _colsPerTask, _rowSplit, _colSplit, _kParts, _kPerPart;
+        private float* _a, _b, _c, _partials;
         private Operand _opA, _opB;
         private GemmEpilogue _epilogue;
         private GemmMicroKernel _kernel;
         private GemmBlocking _blocking;
 
-        public Job() => Body = Execute;
+        public Job()
+        {
+            Body = Execute;
+            SumPartsBody = SumParts;
+        }
 
         public int Tasks { get; private set; }
         public long FlopsPerTask { get; private set; }
 
-        public void Set(int batch, int m, int n, int k, float* a, in Operand opA, float* b, in Operand opB, float* c,
+        /// <param name="partials">Room for <paramref name="kParts"/> − 1 copies of C (null when K is not cut).</param>
+        public void Set(int batch, int m, int n, int k, int kParts, Scratch.SharedBlock? partials, float* a, in Operand opA, float* b, in Operand opB, float* c,
             in GemmEpilogue epilogue, in GemmMicroKernel kernel, GemmBlocking blocking)
         {
             (_m, _n, _k, _opA, _opB, _epilogue, _kernel) = (m, n, k, opA, opB, epilogue, kernel);
             _a = a;
             _b = b;
             _c = c;
+            _partials = partials is null ? null : partials.Pointer;
             _blocking = blocking;
-            (_rowSplit, _colSplit) = Split(batch, m, n, k, kernel, Par.Workers);
+            _kParts = kParts;
+            _kPerPart = (k + kParts - 1) / kParts;
+            // The parts of K count as more independent products for the split of C.
+            (_rowSplit, _colSplit) = Split(batch * kParts, m, n, _kPerPart, kernel, Par.Workers);
             int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
             _rowsPerTask = (mPanels + _rowSplit - 1) / _rowSplit * kernel.MR;
             _colsPerTask = (nPanels + _colSplit - 1) / _colSplit * kernel.NR;
             _rowSplit = (m + _rowsPerTask - 1) / _rowsPerTask;
             _colSplit = (n + _colsPerTask - 1) / _colsPerTask;
-            Tasks = batch * _rowSplit * _colSplit;
-            FlopsPerTask = 2L * _rowsPerTask * _colsPerTask * k;
+            Tasks = batch * kParts * _rowSplit * _colSplit;
+            FlopsPerTask = 2L * _rowsPerTask * _colsPerTask * _kPerPart;
         }
 
         public void Clear()
         {
             (_opA, _opB) = (default, default);
-            _a = _b = _c = null;
+            _a = _b = _c = _partials = null;
+        }
+
+        /// <summary>Rows [first, last) of C += every other part's copy, then the bias (added once, after the sum).</summary>
+        private void SumParts(int first, int last)
+        {
+            long size = (long)_m * _n;
+            for (int i = first; i < last; i++)
+            {
+                var row = new Span<float>(_c + (long)i * _n, _n);
+                for (int part = 1; part < _kParts; part++)
+                    TensorPrimitives.Add(row, new ReadOnlySpan<float>(_partials + (part - 1) * size + (long)i * _n, _n), row);
+                if (_epilogue.Bias != null) AddBias(_c + (long)i * _n, _epilogue.Bias, _n);
+            }
         }
 
         private void Execute(int first, int last)
@@ -108,24 +154,26 @@ internal static unsafe class Gemm
             float* ap = Scratch.ThreadLocal(Scratch.PackA, (long)Math.Min(mc0, _rowsPerTask) * kc0 + 64);
             float* bp = Scratch.ThreadLocal(Scratch.PackB, (long)nc0Task * kc0 + 64);
             float* edge = stackalloc float[_kernel.MR * _kernel.NR];
-            int perBatch = _rowSplit * _colSplit;
+            int perPart = _rowSplit * _colSplit, perBatch = _kParts * perPart;
             for (int t = first; t < last; t++)
             {
-                int bi = t / perBatch, rest = t % perBatch;
+                int bi = t / perBatch, part = t % perBatch / perPart, rest = t % perPart;
                 int i0 = rest / _colSplit * _rowsPerTask, j0 = rest % _colSplit * _colsPerTask;
                 int rows = Math.Min(_rowsPerTask, _m - i0), cols = Math.Min(_colsPerTask, _n - j0);
+                int k0 = part * _kPerPart, kEnd = Math.Min(_k, k0 + _kPerPart);
                 float* a = _a + (_opA.Offsets is null ? 0 : _opA.Offsets[bi]);
                 float* b = _b + (_opB.Offsets is null ? 0 : _opB.Offsets[bi]);
-                float* c = _c + (long)bi * _m * _n;
+                // Part 0 of K goes straight into C (with the epilogue's accumulate); the others into their copies (K is cut only when batch is 1).
+                float* c = part == 0 ? _c + (long)bi * _m * _n : _partials + (part - 1) * (long)_m * _n;
                 // Even blocks (256 rows with MC 252 would leave a 4-row block that streams all of B for little work).
-                int mcStep = Even(rows, mc0, _kernel.MR), ncStep = Even(cols, nc0, _kernel.NR), kcStep = Even(_k, kc0, 1);
+                int mcStep = Even(rows, mc0, _kernel.MR), ncStep = Even(cols, nc0, _kernel.NR), kcStep = Even(kEnd - k0, kc0, 1);
                 for (int jc = j0; jc < j0 + cols; jc += ncStep)
                 {
                     int nc = Math.Min(ncStep, j0 + cols - jc);
-                    for (int pc = 0; pc < _k; pc += kcStep)
+                    for (int pc = k0; pc < kEnd; pc += kcStep)
                     {
-                        int kc = Math.Min(kcStep, _k - pc);
-                        bool accumulate = pc > 0 || _epilogue.Accumulate;
+                        int kc = Math.Min(kcStep, kEnd - pc);
+                        bool accumulate = pc > k0 || (part == 0 && _epilogue.Accumulate);
                         PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
                         for (int ic = i0; ic < i0 + rows; ic += mcStep)
                         {
@@ -135,7 +183,7 @@ internal static unsafe class Gemm
                         }
                     }
                 }
-                if (_epilogue.Bias != null)
+                if (_epilogue.Bias != null && _kParts == 1)
                     for (int i = i0; i < i0 + rows; i++) AddBias(c + (long)i * _n + j0, _epilogue.Bias + j0, cols);
             }
         }
