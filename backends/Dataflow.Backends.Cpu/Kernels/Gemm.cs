@@ -13,7 +13,9 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// micro-panel (from L2) past each B micro-panel (from L1) with the register-tiled micro-kernel.
 /// Packing goes to per-thread scratch, so tasks share nothing and launches do not allocate.
 /// When K dwarfs both M and N, K is cut too (<see cref="KParts"/>): each part sums into its own
-/// copy of C and the copies are added at the end.
+/// copy of C and the copies are added at the end. When all of B fits a modest buffer and the cut
+/// can be by rows alone, B is packed once, by all threads together, before the row ranges start
+/// (<see cref="SharedBRows"/>): otherwise every range would pack its own copy of the same B.
 /// Operands are read through (row, column) strides, so transposed inputs (Aᵀ·B, A·Bᵀ, which
 /// backward needs) cost nothing but a different packing loop. Panels are zero-padded, so the
 /// micro-kernel always runs full tiles and only the store of an edge tile is partial.
@@ -53,8 +55,14 @@ internal static unsafe class Gemm
         int kParts = KParts(batch, m, n, k);
         using var partials = kParts > 1 ? Scratch.RentShared((long)(kParts - 1) * m * n) : null;
         job.Set(batch, m, n, k, kParts, partials, a, opA, b, opB, c, epilogue, kernel, blocking ?? GemmBlocking.For(kernel, CacheSizes.Host, Par.Workers));
+        using var sharedB = job.SharedBFloats > 0 ? Scratch.RentShared(job.SharedBFloats) : null;
         try
         {
+            if (sharedB is not null)
+            {
+                job.UseSharedB(sharedB.Pointer);
+                Par.For(job.SharedBPanels, 3L * kernel.NR * k, job.PackSharedBBody);
+            }
             Par.For(job.Tasks, job.FlopsPerTask, job.Body);
             if (kParts > 1) Par.For(m, (long)n * kParts, job.SumPartsBody);
         }
@@ -83,14 +91,33 @@ internal static unsafe class Gemm
         return (int)Math.Clamp(Math.Min(Math.Min(byShape, byLength), Math.Min(byMemory, MaxKParts)), 1, MaxKParts);
     }
 
+    /// <summary>The most floats of B packed once for all threads (16 MiB: it stays in this machine's L3).</summary>
+    private const long MaxSharedB = 4L << 20;
+
+    /// <summary>
+    /// The number of row ranges when the threads share one packed B, or 0 when they should not:
+    /// sharing costs a second parallel loop (the packing) but packs B once instead of once per row
+    /// range; it is taken where the cost model of <see cref="Split"/> prices it below the best cut of C.
+    /// </summary>
+    internal static int SharedBRows(int batch, int kParts, int m, int n, int k, in GemmMicroKernel kernel, int workers)
+    {
+        if (batch != 1 || kParts != 1 || workers <= 1) return 0;
+        int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
+        int rows = Math.Min(mPanels, 4 * workers) / workers * workers;
+        if (rows == 0 || (long)nPanels * kernel.NR * k > MaxSharedB) return 0;
+        long taskRows = (long)(mPanels + rows - 1) / rows * kernel.MR;
+        double cost = (double)rows / workers * taskRows * n * k + (16.0 * m + 3.0 * n) * k / workers;
+        return cost < Split(batch, m, n, k, kernel, workers).Cost ? rows : 0;
+    }
+
     [ThreadStatic] private static Job? _job;
 
     /// <summary>The state of one launch, shared read-only by the threads that run its tasks.</summary>
     private sealed class Job
     {
-        public readonly Action<int, int> Body, SumPartsBody;
+        public readonly Action<int, int> Body, SumPartsBody, PackSharedBBody;
         private int _m, _n, _k, _rowsPerTask, _colsPerTask, _rowSplit, _colSplit, _kParts, _kPerPart;
-        private float* _a, _b, _c, _partials;
+        private float* _a, _b, _c, _partials, _sharedB;
         private Operand _opA, _opB;
         private GemmEpilogue _epilogue;
         private GemmMicroKernel _kernel;
@@ -100,10 +127,26 @@ internal static unsafe class Gemm
         {
             Body = Execute;
             SumPartsBody = SumParts;
+            PackSharedBBody = PackSharedB;
         }
 
         public int Tasks { get; private set; }
         public long FlopsPerTask { get; private set; }
+
+        /// <summary>Floats of the B that all threads share, packed whole (NR-wide panels over all of K); 0 when each task packs its own.</summary>
+        public long SharedBFloats { get; private set; }
+
+        public int SharedBPanels => (_n + _kernel.NR - 1) / _kernel.NR;
+
+        public void UseSharedB(float* packed) => _sharedB = packed;
+
+        /// <summary>B's panels [first, last), each over all of K: panel j of the shared B starts at j·NR·K.</summary>
+        private void PackSharedB(int first, int last)
+        {
+            int nr0 = _kernel.NR;
+            for (int j = first; j < last; j++)
+                PackB(_b, _opB.RowStride, _opB.ColStride, 0, _k, j * nr0, Math.Min(nr0, _n - j * nr0), _sharedB + (long)j * nr0 * _k, nr0);
+        }
 
         /// <param name="partials">Room for <paramref name="kParts"/> − 1 copies of C (null when K is not cut).</param>
         public void Set(int batch, int m, int n, int k, int kParts, Scratch.SharedBlock? partials, float* a, in Operand opA, float* b, in Operand opB, float* c,
@@ -118,7 +161,8 @@ internal static unsafe class Gemm
             _kParts = kParts;
             _kPerPart = (k + kParts - 1) / kParts;
             // The parts of K count as more independent products for the split of C.
-            (_rowSplit, _colSplit) = Split(batch * kParts, m, n, _kPerPart, kernel, Par.Workers);
+            int sharedRows = SharedBRows(batch, kParts, m, n, k, kernel, Par.Workers);
+            (_rowSplit, _colSplit) = sharedRows > 0 ? (sharedRows, 1) : Split(batch * kParts, m, n, _kPerPart, kernel, Par.Workers).Cut;
             int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
             _rowsPerTask = (mPanels + _rowSplit - 1) / _rowSplit * kernel.MR;
             _colsPerTask = (nPanels + _colSplit - 1) / _colSplit * kernel.NR;
@@ -126,12 +170,13 @@ internal static unsafe class Gemm
             _colSplit = (n + _colsPerTask - 1) / _colsPerTask;
             Tasks = batch * kParts * _rowSplit * _colSplit;
             FlopsPerTask = 2L * _rowsPerTask * _colsPerTask * _kPerPart;
+            SharedBFloats = sharedRows > 0 ? (long)nPanels * kernel.NR * k : 0;
         }
 
         public void Clear()
         {
             (_opA, _opB) = (default, default);
-            _a = _b = _c = _partials = null;
+            _a = _b = _c = _partials = _sharedB = null;
         }
 
         /// <summary>Rows [first, last) of C += every other part's copy, then the bias (added once, after the sum).</summary>
@@ -152,7 +197,7 @@ internal static unsafe class Gemm
             var (kc0, mc0, nc0) = _blocking;
             int nc0Task = Math.Min(nc0, _colsPerTask);
             float* ap = Scratch.ThreadLocal(Scratch.PackA, (long)Math.Min(mc0, _rowsPerTask) * kc0 + 64);
-            float* bp = Scratch.ThreadLocal(Scratch.PackB, (long)nc0Task * kc0 + 64);
+            float* bp = _sharedB != null ? null : Scratch.ThreadLocal(Scratch.PackB, (long)nc0Task * kc0 + 64);
             float* edge = stackalloc float[_kernel.MR * _kernel.NR];
             int perPart = _rowSplit * _colSplit, perBatch = _kParts * perPart;
             for (int t = first; t < last; t++)
@@ -174,12 +219,15 @@ internal static unsafe class Gemm
                     {
                         int kc = Math.Min(kcStep, kEnd - pc);
                         bool accumulate = pc > k0 || (part == 0 && _epilogue.Accumulate);
-                        PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
+                        // A shared B's panels run over all of K; a block packed here holds just this kc.
+                        float* bBlock = _sharedB != null ? _sharedB + (long)jc * _k + (long)pc * _kernel.NR : bp;
+                        long bPanelStride = _sharedB != null ? (long)_kernel.NR * _k : (long)_kernel.NR * kc;
+                        if (_sharedB == null) PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
                         for (int ic = i0; ic < i0 + rows; ic += mcStep)
                         {
                             int mc = Math.Min(mcStep, i0 + rows - ic);
                             PackA(a, _opA.RowStride, _opA.ColStride, ic, mc, pc, kc, ap, _kernel.MR);
-                            MacroKernel(kc, mc, nc, ap, bp, c + (long)ic * _n + jc, accumulate, edge);
+                            MacroKernel(kc, mc, nc, ap, bBlock, bPanelStride, c + (long)ic * _n + jc, accumulate, edge);
                         }
                     }
                 }
@@ -197,7 +245,8 @@ internal static unsafe class Gemm
         }
 
         /// <summary>Every (A micro-panel, B micro-panel) pair of one packed block: B's panel stays in L1 while A's stream past it.</summary>
-        private void MacroKernel(int kc, int mc, int nc, float* ap, float* bp, float* c, bool accumulate, float* edge)
+        /// <param name="bPanelStride">Floats from one B micro-panel to the next.</param>
+        private void MacroKernel(int kc, int mc, int nc, float* ap, float* bp, long bPanelStride, float* c, bool accumulate, float* edge)
         {
             int mr0 = _kernel.MR, nr0 = _kernel.NR;
             var run = _kernel.Run;
@@ -206,7 +255,7 @@ internal static unsafe class Gemm
             for (int jr = 0; jr < nc; jr += nr0)
             {
                 int nr = Math.Min(nr0, nc - jr);
-                float* bPanel = bp + (long)jr * kc;
+                float* bPanel = bp + jr / nr0 * bPanelStride;
                 for (int ir = 0; ir < mc; ir += mr0)
                 {
                     int mr = Math.Min(mr0, mc - ir);
@@ -238,9 +287,9 @@ internal static unsafe class Gemm
     /// tasks (up to that), the cheapest wins: the largest task's product plus the packing, where
     /// every column range repacks its rows of A and every row range its columns of B.
     /// </summary>
-    private static (int Rows, int Cols) Split(int batch, int m, int n, int k, in GemmMicroKernel kernel, int workers)
+    private static ((int Rows, int Cols) Cut, double Cost) Split(int batch, int m, int n, int k, in GemmMicroKernel kernel, int workers)
     {
-        if (workers <= 1 || batch >= 4 * workers) return (1, 1);
+        if (workers <= 1 || batch >= 4 * workers) return ((1, 1), double.MaxValue);
         int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
         (int, int) best = (1, 1);
         double bestCost = double.MaxValue;
@@ -257,7 +306,7 @@ internal static unsafe class Gemm
                 + (16.0 * cols * m + 3.0 * rows * n) * k / workers;
             if (tasks > bestTasks || cost < bestCost) (best, bestCost, bestTasks) = ((rows, cols), cost, tasks);
         }
-        return best;
+        return (best, bestCost);
     }
 
     private static void AddBias(float* row, float* bias, int n)

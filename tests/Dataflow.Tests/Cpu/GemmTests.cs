@@ -53,6 +53,22 @@ public unsafe class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData("avx512")]
+    [InlineData("avx2")]
+    public void ThreadsSharingOnePackedBAgreeWithOneThread(string kernel)
+    {
+        var micro = Kernel(kernel);
+        // Tall enough for a cut by rows alone, B small: where there are two cores the threads share B.
+        Assert.True(Gemm.SharedBRows(1, 1, 300, 70, 90, micro, workers: 2) > 0);
+        foreach (var (ta, tb) in new[] { (false, false), (true, true) })
+        {
+            Check(micro, null, 300, 70, 90, ta, tb, GemmCase.All, serial: true);
+            Check(micro, null, 300, 70, 90, ta, tb, GemmCase.All, serial: false);
+            Check(micro, new GemmBlocking(16, 2 * micro.MR, 2 * micro.NR), 300, 70, 90, ta, tb, GemmCase.All, serial: false);
+        }
+    }
+
     [Fact]
     public void LongKIsCutIntoPartsOnlyWhereItDwarfsMAndN()
     {
