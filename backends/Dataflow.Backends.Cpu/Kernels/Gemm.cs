@@ -12,6 +12,10 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// micro-panels; for each MC block of rows, pack A into MR-tall micro-panels; sweep every A
 /// micro-panel (from L2) past each B micro-panel (from L1) with the register-tiled micro-kernel.
 /// Packing goes to per-thread scratch, so tasks share nothing and launches do not allocate.
+/// When K dwarfs both M and N, K is cut too (<see cref="KParts"/>): each part sums into its own
+/// copy of C and the copies are added at the end. When all of B fits a modest buffer and the cut
+/// can be by rows alone, B is packed once, by all threads together, before the row ranges start
+/// (<see cref="SharedBRows"/>): otherwise every range would pack its own copy of the same B.
 /// Operands are read through (row, column) strides, so transposed inputs (Aᵀ·B, A·Bᵀ, which
 /// backward needs) cost nothing but a different packing loop. Panels are zero-padded, so the
 /// micro-kernel always runs full tiles and only the store of an edge tile is partial.
@@ -48,10 +52,19 @@ internal static unsafe class Gemm
 
         // One reusable job per calling thread: no closure or other managed allocation per launch.
         var job = _job ??= new Job();
-        job.Set(batch, m, n, k, a, opA, b, opB, c, epilogue, kernel, blocking ?? GemmBlocking.For(kernel, CacheSizes.Host, Par.Workers));
+        int kParts = KParts(batch, m, n, k);
+        using var partials = kParts > 1 ? Scratch.RentShared((long)(kParts - 1) * m * n) : null;
+        job.Set(batch, m, n, k, kParts, partials, a, opA, b, opB, c, epilogue, kernel, blocking ?? GemmBlocking.For(kernel, CacheSizes.Host, Par.Workers));
+        using var sharedB = job.SharedBFloats > 0 ? Scratch.RentShared(job.SharedBFloats) : null;
         try
         {
+            if (sharedB is not null)
+            {
+                job.UseSharedB(sharedB.Pointer);
+                Par.For(job.SharedBPanels, 3L * kernel.NR * k, job.PackSharedBBody);
+            }
             Par.For(job.Tasks, job.FlopsPerTask, job.Body);
+            if (kParts > 1) Par.For(m, (long)n * kParts, job.SumPartsBody);
         }
         finally
         {
@@ -59,46 +72,124 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>The shortest K a part of a K-cut product gets: long enough that its packing and its copy of C stay small beside its products.</summary>
+    internal const int MinKPart = 512;
+
+    private const int MaxKParts = 8;
+
+    /// <summary>
+    /// How many parts to cut K into. Where K is many times both M and N (the logits gradient
+    /// dh = dL·wte: 256×768, K = 50257), cutting only C would make each tile of C stream its whole
+    /// K-long strips of A and B from memory again, once per tile in the other dimension; cutting K
+    /// reads each operand once, for the price of one extra copy of a small C per part. Decided from
+    /// the shape alone, never the thread count, so a result does not depend on the machine's cores.
+    /// </summary>
+    internal static int KParts(int batch, int m, int n, int k)
+    {
+        if (batch != 1) return 1;
+        long byShape = k / (4L * Math.Max(m, n)), byLength = k / MinKPart, byMemory = 1 + (1L << 23) / ((long)m * n);
+        return (int)Math.Clamp(Math.Min(Math.Min(byShape, byLength), Math.Min(byMemory, MaxKParts)), 1, MaxKParts);
+    }
+
+    /// <summary>The most floats of B packed once for all threads (16 MiB: it stays in this machine's L3).</summary>
+    private const long MaxSharedB = 4L << 20;
+
+    /// <summary>
+    /// The number of row ranges when the threads share one packed B, or 0 when they should not:
+    /// sharing costs a second parallel loop (the packing) but packs B once instead of once per row
+    /// range; it is taken where the cost model of <see cref="Split"/> prices it below the best cut of C.
+    /// </summary>
+    internal static int SharedBRows(int batch, int kParts, int m, int n, int k, in GemmMicroKernel kernel, int workers)
+    {
+        if (batch != 1 || kParts != 1 || workers <= 1) return 0;
+        int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
+        int rows = Math.Min(mPanels, 4 * workers) / workers * workers;
+        if (rows == 0 || (long)nPanels * kernel.NR * k > MaxSharedB) return 0;
+        long taskRows = (long)(mPanels + rows - 1) / rows * kernel.MR;
+        double cost = (double)rows / workers * taskRows * n * k + (16.0 * m + 3.0 * n) * k / workers;
+        return cost < Split(batch, m, n, k, kernel, workers).Cost ? rows : 0;
+    }
+
     [ThreadStatic] private static Job? _job;
 
     /// <summary>The state of one launch, shared read-only by the threads that run its tasks.</summary>
     private sealed class Job
     {
-        public readonly Action<int, int> Body;
-        private int _m, _n, _k, _rowsPerTask, _colsPerTask, _rowSplit, _colSplit;
-        private float* _a, _b, _c;
+        public readonly Action<int, int> Body, SumPartsBody, PackSharedBBody;
+        private int _m, _n, _k, _rowsPerTask, _colsPerTask, _rowSplit, _colSplit, _kParts, _kPerPart;
+        private float* _a, _b, _c, _partials, _sharedB;
         private Operand _opA, _opB;
         private GemmEpilogue _epilogue;
         private GemmMicroKernel _kernel;
         private GemmBlocking _blocking;
 
-        public Job() => Body = Execute;
+        public Job()
+        {
+            Body = Execute;
+            SumPartsBody = SumParts;
+            PackSharedBBody = PackSharedB;
+        }
 
         public int Tasks { get; private set; }
         public long FlopsPerTask { get; private set; }
 
-        public void Set(int batch, int m, int n, int k, float* a, in Operand opA, float* b, in Operand opB, float* c,
+        /// <summary>Floats of the B that all threads share, packed whole (NR-wide panels over all of K); 0 when each task packs its own.</summary>
+        public long SharedBFloats { get; private set; }
+
+        public int SharedBPanels => (_n + _kernel.NR - 1) / _kernel.NR;
+
+        public void UseSharedB(float* packed) => _sharedB = packed;
+
+        /// <summary>B's panels [first, last), each over all of K: panel j of the shared B starts at j·NR·K.</summary>
+        private void PackSharedB(int first, int last)
+        {
+            int nr0 = _kernel.NR;
+            for (int j = first; j < last; j++)
+                PackB(_b, _opB.RowStride, _opB.ColStride, 0, _k, j * nr0, Math.Min(nr0, _n - j * nr0), _sharedB + (long)j * nr0 * _k, nr0);
+        }
+
+        /// <param name="partials">Room for <paramref name="kParts"/> − 1 copies of C (null when K is not cut).</param>
+        public void Set(int batch, int m, int n, int k, int kParts, Scratch.SharedBlock? partials, float* a, in Operand opA, float* b, in Operand opB, float* c,
             in GemmEpilogue epilogue, in GemmMicroKernel kernel, GemmBlocking blocking)
         {
             (_m, _n, _k, _opA, _opB, _epilogue, _kernel) = (m, n, k, opA, opB, epilogue, kernel);
             _a = a;
             _b = b;
             _c = c;
+            _partials = partials is null ? null : partials.Pointer;
             _blocking = blocking;
-            (_rowSplit, _colSplit) = Split(batch, m, n, k, kernel, Par.Workers);
+            _kParts = kParts;
+            _kPerPart = (k + kParts - 1) / kParts;
+            // The parts of K count as more independent products for the split of C.
+            int sharedRows = SharedBRows(batch, kParts, m, n, k, kernel, Par.Workers);
+            (_rowSplit, _colSplit) = sharedRows > 0 ? (sharedRows, 1) : Split(batch * kParts, m, n, _kPerPart, kernel, Par.Workers).Cut;
             int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
             _rowsPerTask = (mPanels + _rowSplit - 1) / _rowSplit * kernel.MR;
             _colsPerTask = (nPanels + _colSplit - 1) / _colSplit * kernel.NR;
             _rowSplit = (m + _rowsPerTask - 1) / _rowsPerTask;
             _colSplit = (n + _colsPerTask - 1) / _colsPerTask;
-            Tasks = batch * _rowSplit * _colSplit;
-            FlopsPerTask = 2L * _rowsPerTask * _colsPerTask * k;
+            Tasks = batch * kParts * _rowSplit * _colSplit;
+            FlopsPerTask = 2L * _rowsPerTask * _colsPerTask * _kPerPart;
+            SharedBFloats = sharedRows > 0 ? (long)nPanels * kernel.NR * k : 0;
         }
 
         public void Clear()
         {
             (_opA, _opB) = (default, default);
-            _a = _b = _c = null;
+            _a = _b = _c = _partials = _sharedB = null;
+        }
+
+        /// <summary>Rows [first, last) of C += every other part's copy, then the bias (added once, after the sum).</summary>
+        private void SumParts(int first, int last)
+        {
+            long size = (long)_m * _n;
+            for (int i = first; i < last; i++)
+            {
+                var row = new Span<float>(_c + (long)i * _n, _n);
+                for (int part = 1; part < _kParts; part++)
+                    TensorPrimitives.Add(row, new ReadOnlySpan<float>(_partials + (part - 1) * size + (long)i * _n, _n), row);
+                if (_epilogue.Bias != null) AddBias(_c + (long)i * _n, _epilogue.Bias, _n);
+            }
         }
 
         private void Execute(int first, int last)
@@ -106,36 +197,41 @@ internal static unsafe class Gemm
             var (kc0, mc0, nc0) = _blocking;
             int nc0Task = Math.Min(nc0, _colsPerTask);
             float* ap = Scratch.ThreadLocal(Scratch.PackA, (long)Math.Min(mc0, _rowsPerTask) * kc0 + 64);
-            float* bp = Scratch.ThreadLocal(Scratch.PackB, (long)nc0Task * kc0 + 64);
+            float* bp = _sharedB != null ? null : Scratch.ThreadLocal(Scratch.PackB, (long)nc0Task * kc0 + 64);
             float* edge = stackalloc float[_kernel.MR * _kernel.NR];
-            int perBatch = _rowSplit * _colSplit;
+            int perPart = _rowSplit * _colSplit, perBatch = _kParts * perPart;
             for (int t = first; t < last; t++)
             {
-                int bi = t / perBatch, rest = t % perBatch;
+                int bi = t / perBatch, part = t % perBatch / perPart, rest = t % perPart;
                 int i0 = rest / _colSplit * _rowsPerTask, j0 = rest % _colSplit * _colsPerTask;
                 int rows = Math.Min(_rowsPerTask, _m - i0), cols = Math.Min(_colsPerTask, _n - j0);
+                int k0 = part * _kPerPart, kEnd = Math.Min(_k, k0 + _kPerPart);
                 float* a = _a + (_opA.Offsets is null ? 0 : _opA.Offsets[bi]);
                 float* b = _b + (_opB.Offsets is null ? 0 : _opB.Offsets[bi]);
-                float* c = _c + (long)bi * _m * _n;
+                // Part 0 of K goes straight into C (with the epilogue's accumulate); the others into their copies (K is cut only when batch is 1).
+                float* c = part == 0 ? _c + (long)bi * _m * _n : _partials + (part - 1) * (long)_m * _n;
                 // Even blocks (256 rows with MC 252 would leave a 4-row block that streams all of B for little work).
-                int mcStep = Even(rows, mc0, _kernel.MR), ncStep = Even(cols, nc0, _kernel.NR), kcStep = Even(_k, kc0, 1);
+                int mcStep = Even(rows, mc0, _kernel.MR), ncStep = Even(cols, nc0, _kernel.NR), kcStep = Even(kEnd - k0, kc0, 1);
                 for (int jc = j0; jc < j0 + cols; jc += ncStep)
                 {
                     int nc = Math.Min(ncStep, j0 + cols - jc);
-                    for (int pc = 0; pc < _k; pc += kcStep)
+                    for (int pc = k0; pc < kEnd; pc += kcStep)
                     {
-                        int kc = Math.Min(kcStep, _k - pc);
-                        bool accumulate = pc > 0 || _epilogue.Accumulate;
-                        PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
+                        int kc = Math.Min(kcStep, kEnd - pc);
+                        bool accumulate = pc > k0 || (part == 0 && _epilogue.Accumulate);
+                        // A shared B's panels run over all of K; a block packed here holds just this kc.
+                        float* bBlock = _sharedB != null ? _sharedB + (long)jc * _k + (long)pc * _kernel.NR : bp;
+                        long bPanelStride = _sharedB != null ? (long)_kernel.NR * _k : (long)_kernel.NR * kc;
+                        if (_sharedB == null) PackB(b, _opB.RowStride, _opB.ColStride, pc, kc, jc, nc, bp, _kernel.NR);
                         for (int ic = i0; ic < i0 + rows; ic += mcStep)
                         {
                             int mc = Math.Min(mcStep, i0 + rows - ic);
                             PackA(a, _opA.RowStride, _opA.ColStride, ic, mc, pc, kc, ap, _kernel.MR);
-                            MacroKernel(kc, mc, nc, ap, bp, c + (long)ic * _n + jc, accumulate, edge);
+                            MacroKernel(kc, mc, nc, ap, bBlock, bPanelStride, c + (long)ic * _n + jc, accumulate, edge);
                         }
                     }
                 }
-                if (_epilogue.Bias != null)
+                if (_epilogue.Bias != null && _kParts == 1)
                     for (int i = i0; i < i0 + rows; i++) AddBias(c + (long)i * _n + j0, _epilogue.Bias + j0, cols);
             }
         }
@@ -149,7 +245,8 @@ internal static unsafe class Gemm
         }
 
         /// <summary>Every (A micro-panel, B micro-panel) pair of one packed block: B's panel stays in L1 while A's stream past it.</summary>
-        private void MacroKernel(int kc, int mc, int nc, float* ap, float* bp, float* c, bool accumulate, float* edge)
+        /// <param name="bPanelStride">Floats from one B micro-panel to the next.</param>
+        private void MacroKernel(int kc, int mc, int nc, float* ap, float* bp, long bPanelStride, float* c, bool accumulate, float* edge)
         {
             int mr0 = _kernel.MR, nr0 = _kernel.NR;
             var run = _kernel.Run;
@@ -158,7 +255,7 @@ internal static unsafe class Gemm
             for (int jr = 0; jr < nc; jr += nr0)
             {
                 int nr = Math.Min(nr0, nc - jr);
-                float* bPanel = bp + (long)jr * kc;
+                float* bPanel = bp + jr / nr0 * bPanelStride;
                 for (int ir = 0; ir < mc; ir += mr0)
                 {
                     int mr = Math.Min(mr0, mc - ir);
@@ -190,9 +287,9 @@ internal static unsafe class Gemm
     /// tasks (up to that), the cheapest wins: the largest task's product plus the packing, where
     /// every column range repacks its rows of A and every row range its columns of B.
     /// </summary>
-    private static (int Rows, int Cols) Split(int batch, int m, int n, int k, in GemmMicroKernel kernel, int workers)
+    private static ((int Rows, int Cols) Cut, double Cost) Split(int batch, int m, int n, int k, in GemmMicroKernel kernel, int workers)
     {
-        if (workers <= 1 || batch >= 4 * workers) return (1, 1);
+        if (workers <= 1 || batch >= 4 * workers) return ((1, 1), double.MaxValue);
         int mPanels = (m + kernel.MR - 1) / kernel.MR, nPanels = (n + kernel.NR - 1) / kernel.NR;
         (int, int) best = (1, 1);
         double bestCost = double.MaxValue;
@@ -209,7 +306,7 @@ internal static unsafe class Gemm
                 + (16.0 * cols * m + 3.0 * rows * n) * k / workers;
             if (tasks > bestTasks || cost < bestCost) (best, bestCost, bestTasks) = ((rows, cols), cost, tasks);
         }
-        return best;
+        return (best, bestCost);
     }
 
     private static void AddBias(float* row, float* bias, int n)

@@ -17,7 +17,7 @@ public unsafe class GemmTests
     {
         var data = new TheoryData<string, int, int, int>();
         foreach (var kernel in new[] { "avx512", "avx2" })
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 7, 7), (33, 33, 33), (1, 257, 33), (257, 1, 33), (257, 65, 257), (13, 100, 300) })
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 7, 7), (33, 33, 33), (1, 257, 33), (257, 1, 33), (257, 65, 257), (13, 100, 300), (13, 40, 2100) })
             data.Add(kernel, m, n, k);
         return data;
     }
@@ -49,7 +49,35 @@ public unsafe class GemmTests
             Check(micro, null, 37, 70, 45, false, false, epilogue);
             Check(micro, new GemmBlocking(16, 2 * micro.MR, 2 * micro.NR), 37, 70, 45, true, true, epilogue);
             Check(micro, null, 5, 9, 0, false, false, epilogue); // k = 0: only the epilogue
+            Check(micro, null, 9, 20, 1100, false, true, epilogue); // K cut in parts: the epilogue applies once, to the sum
         }
+    }
+
+    [Theory]
+    [InlineData("avx512")]
+    [InlineData("avx2")]
+    public void ThreadsSharingOnePackedBAgreeWithOneThread(string kernel)
+    {
+        var micro = Kernel(kernel);
+        // Tall enough for a cut by rows alone, B small: where there are two cores the threads share B.
+        Assert.True(Gemm.SharedBRows(1, 1, 300, 70, 90, micro, workers: 2) > 0);
+        foreach (var (ta, tb) in new[] { (false, false), (true, true) })
+        {
+            Check(micro, null, 300, 70, 90, ta, tb, GemmCase.All, serial: true);
+            Check(micro, null, 300, 70, 90, ta, tb, GemmCase.All, serial: false);
+            Check(micro, new GemmBlocking(16, 2 * micro.MR, 2 * micro.NR), 300, 70, 90, ta, tb, GemmCase.All, serial: false);
+        }
+    }
+
+    [Fact]
+    public void LongKIsCutIntoPartsOnlyWhereItDwarfsMAndN()
+    {
+        Assert.True(Gemm.KParts(1, 9, 20, 1100) > 1);    // the epilogue case above
+        Assert.True(Gemm.KParts(1, 13, 40, 2100) > 1);   // the layout case above
+        Assert.Equal(8, Gemm.KParts(1, 256, 768, 50257)); // the GPT-2 logits gradient dh = dL·wte
+        Assert.Equal(1, Gemm.KParts(1, 1024, 1024, 1024));
+        Assert.Equal(1, Gemm.KParts(1, 128, 512, 768));   // no shape of the baby GPT: its seeded results stay
+        Assert.Equal(1, Gemm.KParts(4, 9, 20, 1100));     // batches are parallel enough already
     }
 
     [Theory]
