@@ -20,7 +20,11 @@ public sealed record KernelKindTime(string Kind, int Kernels, double MsPerStep, 
 public sealed record TrainBenchResult(
     string Label, int Kernels, double MsPerStep, double BestMsPerStep, double ProfiledMsPerStep, double KernelBestSumMs,
     IReadOnlyList<KernelKindTime> Breakdown, IReadOnlyList<KernelKindTime> Slowest, float FirstLoss, float LastLoss,
-    double MatMulGflopPerStep);
+    double MatMulGflopPerStep, double AllocatedBytesPerStep)
+{
+    /// <summary>What the profiled step spent beyond its kernels: feeding, the optimizer, fetching, dispatch.</summary>
+    public double OutsideKernelsMs => Breakdown.Count > 0 ? Breakdown[^1].MsPerStep : double.NaN;
+}
 
 /// <summary>
 /// Full training steps (forward, backward, optimizer) of a model on random inputs, through the
@@ -33,6 +37,7 @@ public sealed class TrainBench : IDisposable
     private readonly CompiledGraph _graph;
     private readonly Dictionary<string, Array> _inputs;
     private readonly List<double> _roundMs = [];
+    private readonly List<double> _roundBytes = [];
     private float _firstLoss = float.NaN, _lastLoss = float.NaN;
 
     public TrainBench(string label, string modelPath, IEnumerable<string> overrides, IReadOnlyDictionary<string, long> bindings, CompileOptions options, int seed, string backend = "cpu")
@@ -60,12 +65,17 @@ public sealed class TrainBench : IDisposable
         for (int i = 0; i < steps; i++) Step();
     }
 
-    /// <summary>Runs <paramref name="steps"/> unprofiled steps and records their mean as one round.</summary>
+    /// <summary>
+    /// Runs <paramref name="steps"/> unprofiled steps and records their mean time and managed bytes
+    /// allocated (on every thread: the job system's workers run kernel ranges) as one round.
+    /// </summary>
     public void Round(int steps)
     {
+        long bytes = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < steps; i++) Step();
         _roundMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
+        _roundBytes.Add((double)(GC.GetTotalAllocatedBytes(precise: true) - bytes) / steps);
     }
 
     private static double Median(IReadOnlyList<double> values)
@@ -119,7 +129,7 @@ public sealed class TrainBench : IDisposable
 
         var rounds = _roundMs.Count > 0 ? _roundMs : [profiledMs];
         return new TrainBenchResult(Label, Kernels, Median(rounds), rounds.Min(), profiledMs, perKernel.Sum(k => k.Best), breakdown, top, _firstLoss, _lastLoss,
-            MatMulFlops(kernels.Select(k => _graph.World.Spec(_graph.World.Get<KernelInfo>(k)))) / 1e9);
+            MatMulFlops(kernels.Select(k => _graph.World.Spec(_graph.World.Get<KernelInfo>(k)))) / 1e9, _roundBytes.Count > 0 ? Median(_roundBytes) : double.NaN);
     }
 
     private void Step()
