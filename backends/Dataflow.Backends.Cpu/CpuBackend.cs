@@ -105,9 +105,11 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         if (buffers.Length > need.Length || buffers.Length < need.Length - cpu.OptionalTrailingBuffers)
             throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
 
-        // One array of each length per calling thread, reused: a decode step launches hundreds of kernels.
+        // One array of each length per calling thread, reused: a decode step launches hundreds of kernels,
+        // and the grouped optimizer's launch binds four buffers per parameter.
         var arrays = _bound ??= new CpuBuffer[BoundArrays][];
-        var bound = buffers.Length < BoundArrays ? arrays[buffers.Length] ??= new CpuBuffer[buffers.Length] : new CpuBuffer[buffers.Length];
+        if (buffers.Length >= arrays.Length) Array.Resize(ref _bound, Math.Max(buffers.Length + 1, 2 * arrays.Length));
+        var bound = _bound[buffers.Length] ??= new CpuBuffer[buffers.Length];
         for (int i = 0; i < buffers.Length; i++)
         {
             if (buffers[i] is not CpuBuffer b || !ReferenceEquals(b.Owner, this))

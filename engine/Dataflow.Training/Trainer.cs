@@ -28,6 +28,8 @@ public sealed class Trainer
     private double _trainingSeconds, _intervalSum, _finalLoss = double.NaN;
     private int _intervalSteps;
     private float _lastLoss = float.NaN;
+    // The array each step's loss is read into, so the step itself allocates nothing.
+    private readonly Dictionary<string, float[]> _lossInto = new(StringComparer.Ordinal) { [TrainingGraph.LossOutput] = new float[1] };
     private Evaluation? _last;
     private long _evaluatedAt = -1;
     private DeadlinePace? _pace;
@@ -85,7 +87,7 @@ public sealed class Trainer
             var batch = _batches.Next();
             var step = CompiledFor(training, batch);
             long started = Stopwatch.GetTimestamp();
-            _lastLoss = _session.TrainStep(step, batch.Inputs).Results[TrainingGraph.LossOutput][0];
+            _lastLoss = _session.TrainStep(step, batch.Inputs, into: _lossInto).Results[TrainingGraph.LossOutput][0];
             if (_parallel.Size > 1) _lastLoss = (float)_parallel.Mean(_lastLoss);    // equal shards: the global batch's mean
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _trainingSeconds += seconds;

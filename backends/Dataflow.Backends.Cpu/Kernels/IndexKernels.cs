@@ -58,24 +58,27 @@ internal sealed unsafe class ScatterAddKernel : CpuKernel
     {
         float* values = buffers[0].Pointer, output = buffers[2].Pointer;
         int* index = (int*)buffers[1].Pointer;
+        int tasks = (int)((_width + ColumnWidth - 1) / ColumnWidth);
+        Par.For(tasks, (_count + _rows) * Math.Min(_width, ColumnWidth), (Kernel: this, Values: (nint)values, Index: (nint)index, Output: (nint)output),
+            static (s, first, last) => s.Kernel.Columns((float*)s.Values, (int*)s.Index, (float*)s.Output, first, last));
+    }
+
+    private void Columns(float* values, int* index, float* output, int first, int last)
+    {
         long rows = _rows, width = _width, count = _count;
-        int tasks = (int)((width + ColumnWidth - 1) / ColumnWidth);
-        Par.For(tasks, (count + rows) * Math.Min(width, ColumnWidth), (first, last) =>
+        for (int t = first; t < last; t++)
         {
-            for (int t = first; t < last; t++)
+            long c0 = (long)t * ColumnWidth;
+            int w = (int)Math.Min(ColumnWidth, width - c0);
+            for (long r = 0; r < rows; r++) new Span<float>(output + r * width + c0, w).Clear();
+            for (long n = 0; n < count; n++)
             {
-                long c0 = (long)t * ColumnWidth;
-                int w = (int)Math.Min(ColumnWidth, width - c0);
-                for (long r = 0; r < rows; r++) new Span<float>(output + r * width + c0, w).Clear();
-                for (long n = 0; n < count; n++)
-                {
-                    long i = index[n];
-                    if (i < 0 || i >= rows) continue;
-                    var dst = new Span<float>(output + i * width + c0, w);
-                    TensorPrimitives.Add(dst, new ReadOnlySpan<float>(values + n * width + c0, w), dst);
-                }
+                long i = index[n];
+                if (i < 0 || i >= rows) continue;
+                var dst = new Span<float>(output + i * width + c0, w);
+                TensorPrimitives.Add(dst, new ReadOnlySpan<float>(values + n * width + c0, w), dst);
             }
-        });
+        }
     }
 }
 
@@ -89,16 +92,17 @@ internal sealed unsafe class OneHotKernel(OpKernelSpec spec)
     {
         int* index = (int*)buffers[0].Pointer;
         float* output = buffers[1].Pointer;
-        long depth = _depth;
-        Par.For((int)BufferElements[0], depth, (first, last) =>
+        Par.For((int)BufferElements[0], _depth, (Index: (nint)index, Output: (nint)output, Depth: _depth), static (s, first, last) => Rows((int*)s.Index, (float*)s.Output, s.Depth, first, last));
+    }
+
+    private static void Rows(int* index, float* output, long depth, int first, int last)
+    {
+        new Span<float>(output + first * depth, (int)((last - first) * depth)).Clear();
+        for (long n = first; n < last; n++)
         {
-            new Span<float>(output + first * depth, (int)((last - first) * depth)).Clear();
-            for (long n = first; n < last; n++)
-            {
-                long i = index[n];
-                if (i >= 0 && i < depth) output[n * depth + i] = 1f;
-            }
-        });
+            long i = index[n];
+            if (i >= 0 && i < depth) output[n * depth + i] = 1f;
+        }
     }
 }
 

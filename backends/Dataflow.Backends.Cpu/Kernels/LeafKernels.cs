@@ -61,9 +61,10 @@ internal sealed unsafe class DropoutMaskKernel(OpKernelSpec spec) : CpuKernel(sp
         float* output = buffers[0].Pointer;
         ulong seed = launch.Seed;
         float p = _p;
-        Par.For((int)BufferElements[0], 8, (start, end) =>
+        Par.For((int)BufferElements[0], 8, (Output: (nint)output, Seed: seed, P: p), static (s, start, end) =>
         {
-            for (int i = start; i < end; i++) output[i] = CounterRng.DropoutKeep(seed, (uint)i, p);
+            float* output = (float*)s.Output;
+            for (int i = start; i < end; i++) output[i] = CounterRng.DropoutKeep(s.Seed, (uint)i, s.P);
         });
     }
 }

@@ -11,8 +11,7 @@ internal sealed unsafe class ReshapeKernel(OpKernelSpec spec) : CpuKernel(spec, 
     {
         int* src = (int*)buffers[0].Pointer, dst = (int*)buffers[1].Pointer;
         if (src == dst) return;
-        Par.For((int)BufferElements[1], 1, (start, end) =>
-            new ReadOnlySpan<int>(src + start, end - start).CopyTo(new Span<int>(dst + start, end - start)));
+        Par.For((int)BufferElements[1], 1, new Pointers(src, dst), static (c, s, e) => new ReadOnlySpan<int>(c.Src + s, e - s).CopyTo(new Span<int>(c.Dst + s, e - s)));
     }
 }
 
@@ -32,12 +31,13 @@ internal sealed unsafe class ExpandKernel : CpuKernel
         int* src = (int*)buffers[0].Pointer, dst = (int*)buffers[1].Pointer;
         long total = BufferElements[1];
         int chunks = (int)((total + Chunk - 1) / Chunk);
-        var view = _view;
-        Par.For(chunks, Chunk, (first, last) =>
-        {
-            long start = (long)first * Chunk, end = Math.Min(total, (long)last * Chunk);
-            view.Read(src, start, new Span<int>(dst + start, (int)(end - start)));
-        });
+        Par.For(chunks, Chunk, (Kernel: this, Data: new Pointers(src, dst)), static (s, first, last) => s.Kernel.Chunks(s.Data, first, last));
+    }
+
+    private void Chunks(Pointers data, int first, int last)
+    {
+        long start = (long)first * Chunk, end = Math.Min(BufferElements[1], (long)last * Chunk);
+        _view.Read(data.Src, start, new Span<int>(data.Dst + start, (int)(end - start)));
     }
 }
 
@@ -82,7 +82,7 @@ internal sealed unsafe class PermuteKernel : CpuKernel
         switch (_mode)
         {
             case Mode.Copy:
-                Par.For((int)total, 1, new Copy(src, dst), static (c, s, e) => new ReadOnlySpan<int>(c.Src + s, e - s).CopyTo(new Span<int>(c.Dst + s, e - s)));
+                Par.For((int)total, 1, new Pointers(src, dst), static (c, s, e) => new ReadOnlySpan<int>(c.Src + s, e - s).CopyTo(new Span<int>(c.Dst + s, e - s)));
                 break;
             case Mode.Transpose:
                 Transpose(src, dst);
@@ -100,23 +100,28 @@ internal sealed unsafe class PermuteKernel : CpuKernel
         int p = (int)_dims[r - 2], q = (int)_dims[r - 1];
         int batch = r == 3 ? (int)_dims[0] : 1;
         int rowTiles = (p + Tile - 1) / Tile;
-        Par.For(batch * rowTiles, (long)Tile * q, (first, last) =>
+        Par.For(batch * rowTiles, (long)Tile * q, (Kernel: this, Data: new Pointers(src, dst)), static (s, first, last) => s.Kernel.TransposeTiles(s.Data.Src, s.Data.Dst, first, last));
+    }
+
+    private void TransposeTiles(int* src, int* dst, int first, int last)
+    {
+        int r = _dims.Length;
+        int p = (int)_dims[r - 2], q = (int)_dims[r - 1];
+        int rowTiles = (p + Tile - 1) / Tile;
+        for (int task = first; task < last; task++)
         {
-            for (int task = first; task < last; task++)
+            int b = task / rowTiles, p0 = task % rowTiles * Tile, p1 = Math.Min(p, p0 + Tile);
+            int* s = src + (long)b * p * q, d = dst + (long)b * p * q;
+            for (int q0 = 0; q0 < q; q0 += Tile)
             {
-                int b = task / rowTiles, p0 = task % rowTiles * Tile, p1 = Math.Min(p, p0 + Tile);
-                int* s = src + (long)b * p * q, d = dst + (long)b * p * q;
-                for (int q0 = 0; q0 < q; q0 += Tile)
+                int q1 = Math.Min(q, q0 + Tile);
+                for (int i = p0; i < p1; i++)
                 {
-                    int q1 = Math.Min(q, q0 + Tile);
-                    for (int i = p0; i < p1; i++)
-                    {
-                        int* row = d + (long)i * q;
-                        for (int j = q0; j < q1; j++) row[j] = s[(long)j * p + i];
-                    }
+                    int* row = d + (long)i * q;
+                    for (int j = q0; j < q1; j++) row[j] = s[(long)j * p + i];
                 }
             }
-        });
+        }
     }
 
     private void General(int* src, int* dst)
@@ -142,15 +147,16 @@ internal sealed unsafe class PermuteKernel : CpuKernel
     }
 
     // Loop states for Par.For's allocation-free form: a decode step permutes every layer's heads.
-    private readonly struct Copy(int* src, int* dst)
-    {
-        public readonly int* Src = src, Dst = dst;
-    }
-
     private readonly struct Walk(int* src, int* dst, long[] dims, long[] strides, long inner, long innerStride)
     {
         public readonly int* Src = src, Dst = dst;
         public readonly long[] Dims = dims, Strides = strides;
         public readonly long Inner = inner, InnerStride = innerStride;
     }
+}
+
+/// <summary>A movement kernel's source and destination, for a static parallel body (a launch allocates no closure).</summary>
+internal readonly unsafe struct Pointers(int* src, int* dst)
+{
+    public readonly int* Src = src, Dst = dst;
 }

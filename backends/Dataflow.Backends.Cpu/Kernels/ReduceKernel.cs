@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using Dataflow.Engine.Backends;
 using Dataflow.Graph.Ops;
@@ -108,27 +109,51 @@ internal sealed unsafe class ReduceKernel : CpuKernel
             return;
         }
 
-        // Long rows: split each into fixed chunks, then combine the partials in order.
-        var partial = new double[rows * chunks];
-        Par.For((int)(rows * chunks), RowChunk, (first, last) =>
+        // Long rows: split each into fixed chunks, then combine the partials in order. The partials
+        // come from the shared pool, so a step allocates nothing here.
+        var partial = ArrayPool<double>.Shared.Rent((int)(rows * chunks));
+        try
         {
-            for (long t = first; t < last; t++)
+            fixed (double* sums = partial)
+                Par.For((int)(rows * chunks), RowChunk, new Work(this, x, y, sums, chunks), static (s, first, last) => s.Kernel.RowChunks(s, first, last));
+            for (long r = 0; r < rows; r++)
             {
-                long r = t / chunks, c = t % chunks;
-                long start = c * RowChunk, len = Math.Min(RowChunk, n - start);
-                float* p = x + r * n + start;
-                partial[t] = max ? Max(p, len) : Sum(p, len);
+                double acc = max ? double.NegativeInfinity : 0;
+                for (long c = 0; c < chunks; c++)
+                {
+                    double v = partial[r * chunks + c];
+                    acc = max ? (double.IsNaN(v) || v > acc ? v : acc) : acc + v;
+                }
+                y[r] = (float)acc;
             }
-        });
-        for (long r = 0; r < rows; r++)
+        }
+        finally
         {
-            double acc = max ? double.NegativeInfinity : 0;
-            for (long c = 0; c < chunks; c++)
-            {
-                double v = partial[r * chunks + c];
-                acc = max ? (double.IsNaN(v) || v > acc ? v : acc) : acc + v;
-            }
-            y[r] = (float)acc;
+            ArrayPool<double>.Shared.Return(partial);
+        }
+    }
+
+    /// <summary>
+    /// What a parallel range of this kernel reads: the kernel, its buffers and, for long rows, the partial
+    /// sums and chunks per row. Passed by value to static bodies, so a launch allocates no closure.
+    /// </summary>
+    private readonly struct Work(ReduceKernel kernel, void* x, void* y, double* partial = null, int chunks = 0)
+    {
+        public readonly ReduceKernel Kernel = kernel;
+        public readonly void* X = x, Y = y;
+        public readonly double* Partial = partial;
+        public readonly int Chunks = chunks;
+    }
+
+    private void RowChunks(in Work s, int first, int last)
+    {
+        long n = _reduced;
+        for (long t = first; t < last; t++)
+        {
+            long r = t / s.Chunks, c = t % s.Chunks;
+            long start = c * RowChunk, len = Math.Min(RowChunk, n - start);
+            float* p = (float*)s.X + r * n + start;
+            s.Partial[t] = _max ? Max(p, len) : Sum(p, len);
         }
     }
 
@@ -144,85 +169,88 @@ internal sealed unsafe class ReduceKernel : CpuKernel
 
     private void Columns(float* x, float* y)
     {
-        long outer = _outer, rows = _reduced, cols = _inner;
+        int widths = (int)((_inner + ColumnWidth - 1) / ColumnWidth);
+        Par.For((int)(_outer * widths), _reduced * Math.Min(_inner, ColumnWidth), new Work(this, x, y), static (s, first, last) => s.Kernel.ColumnTasks((float*)s.X, (float*)s.Y, first, last));
+    }
+
+    private void ColumnTasks(float* x, float* y, int first, int last)
+    {
+        long rows = _reduced, cols = _inner;
         int widths = (int)((cols + ColumnWidth - 1) / ColumnWidth);
         bool max = _max;
-        Par.For((int)(outer * widths), rows * Math.Min(cols, ColumnWidth), (first, last) =>
+        Span<float> block = stackalloc float[ColumnWidth];
+        Span<double> total = stackalloc double[ColumnWidth];
+        for (long t = first; t < last; t++)
         {
-            Span<float> block = stackalloc float[ColumnWidth];
-            Span<double> total = stackalloc double[ColumnWidth];
-            for (long t = first; t < last; t++)
+            long o = t / widths, c0 = t % widths * ColumnWidth;
+            int w = (int)Math.Min(ColumnWidth, cols - c0);
+            float* src = x + o * rows * cols + c0;
+            var acc = block[..w];
+            var sum = total[..w];
+            if (max)
             {
-                long o = t / widths, c0 = t % widths * ColumnWidth;
-                int w = (int)Math.Min(ColumnWidth, cols - c0);
-                float* src = x + o * rows * cols + c0;
-                var acc = block[..w];
-                var sum = total[..w];
-                if (max)
-                {
-                    new ReadOnlySpan<float>(src, w).CopyTo(acc);
-                    for (long r = 1; r < rows; r++) TensorPrimitives.Max(acc, new ReadOnlySpan<float>(src + r * cols, w), acc);
-                    acc.CopyTo(new Span<float>(y + o * cols + c0, w));
-                    continue;
-                }
-                sum.Clear();
-                for (long r0 = 0; r0 < rows; r0 += ColumnBlock)
-                {
-                    long r1 = Math.Min(rows, r0 + ColumnBlock);
-                    new ReadOnlySpan<float>(src + r0 * cols, w).CopyTo(acc);
-                    for (long r = r0 + 1; r < r1; r++) TensorPrimitives.Add(acc, new ReadOnlySpan<float>(src + r * cols, w), acc);
-                    for (int i = 0; i < w; i++) sum[i] += acc[i];
-                }
-                float* dst = y + o * cols + c0;
-                for (int i = 0; i < w; i++) dst[i] = (float)sum[i];
+                new ReadOnlySpan<float>(src, w).CopyTo(acc);
+                for (long r = 1; r < rows; r++) TensorPrimitives.Max(acc, new ReadOnlySpan<float>(src + r * cols, w), acc);
+                acc.CopyTo(new Span<float>(y + o * cols + c0, w));
+                continue;
             }
-        });
+            sum.Clear();
+            for (long r0 = 0; r0 < rows; r0 += ColumnBlock)
+            {
+                long r1 = Math.Min(rows, r0 + ColumnBlock);
+                new ReadOnlySpan<float>(src + r0 * cols, w).CopyTo(acc);
+                for (long r = r0 + 1; r < r1; r++) TensorPrimitives.Add(acc, new ReadOnlySpan<float>(src + r * cols, w), acc);
+                for (int i = 0; i < w; i++) sum[i] += acc[i];
+            }
+            float* dst = y + o * cols + c0;
+            for (int i = 0; i < w; i++) dst[i] = (float)sum[i];
+        }
     }
 
-    private void General(float* x, float* y)
+    private void General(float* x, float* y) =>
+        Par.For((int)BufferElements[1], ShapeMath.Elements(_redDims), new Work(this, x, y), static (s, first, last) => s.Kernel.GeneralRange((float*)s.X, (float*)s.Y, first, last));
+
+    private void GeneralRange(float* x, float* y, int first, int last)
     {
         long reducedCount = ShapeMath.Elements(_redDims);
         bool max = _max;
-        Par.For((int)BufferElements[1], reducedCount, (first, last) =>
+        Span<long> index = stackalloc long[_redDims.Length];
+        for (long o = first; o < last; o++)
         {
-            Span<long> index = stackalloc long[_redDims.Length];
-            for (long o = first; o < last; o++)
+            long offset = KeptOffset(o);
+            index.Clear();
+            double acc = max ? double.NegativeInfinity : 0;
+            for (long i = 0; i < reducedCount; i++)
             {
-                long offset = KeptOffset(o);
-                index.Clear();
-                double acc = max ? double.NegativeInfinity : 0;
-                for (long i = 0; i < reducedCount; i++)
-                {
-                    float v = x[offset + ReducedOffset(index)];
-                    acc = max ? (float.IsNaN(v) || v > acc ? v : acc) : acc + v;
-                    Advance(index);
-                }
-                y[o] = (float)acc;
+                float v = x[offset + ReducedOffset(index)];
+                acc = max ? (float.IsNaN(v) || v > acc ? v : acc) : acc + v;
+                Advance(index);
             }
-        });
+            y[o] = (float)acc;
+        }
     }
 
-    private void General(int* x, int* y)
+    private void General(int* x, int* y) =>
+        Par.For((int)BufferElements[1], ShapeMath.Elements(_redDims), new Work(this, x, y), static (s, first, last) => s.Kernel.GeneralRangeInt((int*)s.X, (int*)s.Y, first, last));
+
+    private void GeneralRangeInt(int* x, int* y, int first, int last)
     {
         long reducedCount = ShapeMath.Elements(_redDims);
         bool max = _max;
-        Par.For((int)BufferElements[1], reducedCount, (first, last) =>
+        Span<long> index = stackalloc long[_redDims.Length];
+        for (long o = first; o < last; o++)
         {
-            Span<long> index = stackalloc long[_redDims.Length];
-            for (long o = first; o < last; o++)
+            long offset = KeptOffset(o);
+            index.Clear();
+            long acc = max ? int.MinValue : 0;
+            for (long i = 0; i < reducedCount; i++)
             {
-                long offset = KeptOffset(o);
-                index.Clear();
-                long acc = max ? int.MinValue : 0;
-                for (long i = 0; i < reducedCount; i++)
-                {
-                    int v = x[offset + ReducedOffset(index)];
-                    acc = max ? Math.Max(acc, v) : acc + v;
-                    Advance(index);
-                }
-                y[o] = unchecked((int)acc);
+                int v = x[offset + ReducedOffset(index)];
+                acc = max ? Math.Max(acc, v) : acc + v;
+                Advance(index);
             }
-        });
+            y[o] = unchecked((int)acc);
+        }
     }
 
     private long KeptOffset(long o)

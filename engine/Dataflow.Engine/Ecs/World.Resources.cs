@@ -11,7 +11,7 @@ public sealed partial class World
     public void SetResource<T>(T resource) where T : class
     {
         ArgumentNullException.ThrowIfNull(resource);
-        ThrowIfIterating($"SetResource<{typeof(T).Name}>");
+        ThrowIfIterating("SetResource", typeof(T));
         AccessCheck.Write(this, typeof(T));
         _resources[typeof(T)] = resource;
     }
@@ -28,7 +28,7 @@ public sealed partial class World
     /// <summary>Removes the world's <typeparamref name="T"/>, if any (a per-step resource, once the step is done).</summary>
     public void RemoveResource<T>() where T : class
     {
-        ThrowIfIterating($"RemoveResource<{typeof(T).Name}>");
+        ThrowIfIterating("RemoveResource", typeof(T));
         AccessCheck.Write(this, typeof(T));
         _resources.Remove(typeof(T));
     }

@@ -85,7 +85,7 @@ public sealed partial class World : IDisposable
 
     public void Add<T>(Entity entity, in T component)
     {
-        ThrowIfIterating($"Add<{typeof(T).Name}>");
+        ThrowIfIterating("Add", typeof(T));
         if (EcsChecks.Enabled) AccessCheck.Write(this, typeof(T));
         ref var slot = ref SlotOf(entity);
         int id = ComponentType<T>.Id;
@@ -100,7 +100,7 @@ public sealed partial class World : IDisposable
 
     public void Remove<T>(Entity entity)
     {
-        ThrowIfIterating($"Remove<{typeof(T).Name}>");
+        ThrowIfIterating("Remove", typeof(T));
         if (EcsChecks.Enabled) AccessCheck.Write(this, typeof(T));
         ref var slot = ref SlotOf(entity);
         int id = ComponentType<T>.Id;
@@ -250,11 +250,15 @@ public sealed partial class World : IDisposable
         return ref _slots[entity.Id];
     }
 
-    private void ThrowIfIterating(string operation)
+    /// <summary>
+    /// Refuses a structural change during iteration. The message is built only when it throws: a
+    /// step sets and removes its frame resource, and must not allocate a message it never shows.
+    /// </summary>
+    private void ThrowIfIterating(string operation, Type? of = null)
     {
         if (Volatile.Read(ref _iterating) > 0)
             throw new InvalidOperationException(
-                $"{operation} is a structural change, and the world is being iterated (a query, ForEach, or parallel schedule batch is running). " +
+                $"{operation}{(of is null ? "" : $"<{of.Name}>")} is a structural change, and the world is being iterated (a query, ForEach, or parallel schedule batch is running). " +
                 "Record it in a CommandBuffer and play that back after the iteration.");
     }
 

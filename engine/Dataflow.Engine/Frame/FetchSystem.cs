@@ -51,6 +51,7 @@ public sealed class FetchSystem : ISystem
         int count = 0;
         foreach (var name in names) if (fetch.Contains(name)) count++;
         if (count == names.Length) return names;
+        if (count == 0) return [];     // an output not asked for: the common case, allocating nothing
         var wanted = new string[count];
         count = 0;
         foreach (var name in names) if (fetch.Contains(name)) wanted[count++] = name;

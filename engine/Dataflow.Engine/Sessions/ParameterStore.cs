@@ -69,8 +69,17 @@ public sealed class ParameterStore(IBackend backend) : IDisposable
             int wanted = slot.Trainable && (keeps is null || keeps(slot)) ? tensorsPerParameter : 0;
             if (slot.State.Length == wanted) continue;
             foreach (var old in slot.State) old.Dispose();
-            slot.State = Enumerable.Range(0, wanted).Select(_ => backend.Allocate(slot.Elements)).ToArray();
+            slot.State = NewState(slot.Elements, wanted);
         }
+    }
+
+    // Its own method: a lambda capturing the slot in the loop above would allocate its closure on
+    // every pass, and a training step calls EnsureState once per step.
+    private IDeviceBuffer[] NewState(long elements, int count)
+    {
+        var state = new IDeviceBuffer[count];
+        for (int i = 0; i < count; i++) state[i] = backend.Allocate(elements);
+        return state;
     }
 
     /// <summary>Bytes of optimizer state this process holds on the device: the buffers as allocated.</summary>

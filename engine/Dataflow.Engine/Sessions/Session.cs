@@ -88,19 +88,26 @@ public sealed class Session : IDisposable
 
     private static readonly string[] LossOnly = [TrainingGraph.LossOutput];
 
-    /// <summary>One optimizer step: forward, backward, update. Returns what was fetched (the loss at least).</summary>
-    public FrameContext TrainStep(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null)
+    /// <summary>
+    /// One optimizer step: forward, backward, update. Returns what was fetched (the loss at least) in
+    /// the graph's training frame, which the next step of the same graph refills: read what it holds
+    /// before stepping again. Fetched values go into fresh arrays, or into <paramref name="into"/>'s
+    /// arrays of the right length (see <see cref="FrameContext.FetchInto"/>), so that with
+    /// <paramref name="into"/> a steady step allocates nothing.
+    /// </summary>
+    public FrameContext TrainStep(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
+        IReadOnlyDictionary<string, float[]>? into = null)
     {
         EnsureOptimizerState();
-        var frame = new FrameContext
-        {
-            Inputs = inputs,
-            Seed = StepSeed(),
-            Update = UpdateFor(Step),
-            Exchange = GradientExchange,
-            Shards = Shards,
-            Fetch = fetch ?? LossOnly,
-        };
+        var frame = graph.TrainingFrame ??= new FrameContext();
+        frame.Reuse();
+        frame.Inputs = inputs;
+        frame.Seed = StepSeed();
+        frame.Update = UpdateFor(Step, frame.Update);
+        frame.Exchange = GradientExchange;
+        frame.Shards = Shards;
+        frame.Fetch = fetch ?? LossOnly;
+        frame.FetchInto = into;
         graph.Run(frame);
         Step++;
         return frame;
@@ -124,10 +131,12 @@ public sealed class Session : IDisposable
 
     private ulong StepSeed() => (((ulong)(uint)Seed << 32) ^ (ulong)Step) + (ulong)(uint)RandomStream * 0x9E3779B97F4A7C15UL;
 
-    private StepUpdate UpdateFor(long step)
+    /// <summary>The optimizer's hyperparameters for <paramref name="step"/>, written into <paramref name="last"/> when it is of the same optimizer.</summary>
+    private StepUpdate UpdateFor(long step, StepUpdate? last)
     {
         var o = Optimizer;
-        var scalars = new float[OptimizerScalars.Count];
+        var update = last is not null && last.Kind == o.Kind && last.ClipNorm == o.ClipNorm ? last : new StepUpdate(o.Kind, new float[OptimizerScalars.Count], o.ClipNorm);
+        var scalars = update.Scalars;
         scalars[OptimizerScalars.LearningRate] = (float)Schedule.At(step);
         scalars[OptimizerScalars.Beta1] = (float)o.Beta1;
         scalars[OptimizerScalars.Beta2] = (float)o.Beta2;
@@ -136,7 +145,7 @@ public sealed class Session : IDisposable
         scalars[OptimizerScalars.BiasCorrection1] = (float)(1 - Math.Pow(o.Beta1, step + 1));
         scalars[OptimizerScalars.BiasCorrection2] = (float)(1 - Math.Pow(o.Beta2, step + 1));
         scalars[OptimizerScalars.GradientScale] = 1f;
-        return new StepUpdate(o.Kind, scalars, o.ClipNorm);
+        return update;
     }
 
     public void Dispose()

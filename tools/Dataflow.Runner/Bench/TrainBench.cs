@@ -20,7 +20,11 @@ public sealed record KernelKindTime(string Kind, int Kernels, double MsPerStep, 
 public sealed record TrainBenchResult(
     string Label, int Kernels, double MsPerStep, double BestMsPerStep, double ProfiledMsPerStep, double KernelBestSumMs,
     IReadOnlyList<KernelKindTime> Breakdown, IReadOnlyList<KernelKindTime> Slowest, float FirstLoss, float LastLoss,
-    double MatMulGflopPerStep);
+    double MatMulGflopPerStep, double AllocatedBytesPerStep)
+{
+    /// <summary>What the profiled step spent beyond its kernels: feeding, the optimizer, fetching, dispatch.</summary>
+    public double OutsideKernelsMs => Breakdown.Count > 0 ? Breakdown[^1].MsPerStep : double.NaN;
+}
 
 /// <summary>
 /// Full training steps (forward, backward, optimizer) of a model on random inputs, through the
@@ -33,6 +37,9 @@ public sealed class TrainBench : IDisposable
     private readonly CompiledGraph _graph;
     private readonly Dictionary<string, Array> _inputs;
     private readonly List<double> _roundMs = [];
+    private readonly List<double> _roundBytes = [];
+    // The loss is read into this array every step, as the trainer does, so a step allocates nothing of its own.
+    private readonly Dictionary<string, float[]> _lossInto = new(StringComparer.Ordinal) { [TrainingGraph.LossOutput] = new float[1] };
     private float _firstLoss = float.NaN, _lastLoss = float.NaN;
 
     public TrainBench(string label, string modelPath, IEnumerable<string> overrides, IReadOnlyDictionary<string, long> bindings, CompileOptions options, int seed, string backend = "cpu")
@@ -60,12 +67,17 @@ public sealed class TrainBench : IDisposable
         for (int i = 0; i < steps; i++) Step();
     }
 
-    /// <summary>Runs <paramref name="steps"/> unprofiled steps and records their mean as one round.</summary>
+    /// <summary>
+    /// Runs <paramref name="steps"/> unprofiled steps and records their mean time and managed bytes
+    /// allocated (on every thread: the job system's workers run kernel ranges) as one round.
+    /// </summary>
     public void Round(int steps)
     {
+        long bytes = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < steps; i++) Step();
         _roundMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
+        _roundBytes.Add((double)(GC.GetTotalAllocatedBytes(precise: true) - bytes) / steps);
     }
 
     private static double Median(IReadOnlyList<double> values)
@@ -87,6 +99,7 @@ public sealed class TrainBench : IDisposable
         double[] Snapshot() => kernels.Select(k => _graph.World.Get<Timing>(k).Milliseconds).ToArray();
         var best = Enumerable.Repeat(double.MaxValue, kernels.Count).ToArray();
         var total = new double[kernels.Count];
+        var systems = new Dictionary<string, double>(StringComparer.Ordinal);
         _graph.Profile = true;
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < profiledSteps; i++)
@@ -94,6 +107,8 @@ public sealed class TrainBench : IDisposable
             var before = Snapshot();
             Step();
             var after = Snapshot();
+            foreach (var (system, elapsed) in _graph.LastStepTimings)
+                systems[system] = systems.GetValueOrDefault(system) + elapsed.TotalMilliseconds;
             for (int k = 0; k < kernels.Count; k++)
             {
                 best[k] = Math.Min(best[k], after[k] - before[k]);
@@ -114,17 +129,21 @@ public sealed class TrainBench : IDisposable
             .Select(g => new KernelKindTime(g.Key, g.Count(), g.Sum(k => k.Ms), g.Sum(k => k.Best)))
             .OrderByDescending(k => k.BestMsPerStep).ToList();
         double inKernels = perKernel.Sum(k => k.Ms);
+        // The frame systems' own times split what is not a kernel; dispatch's is its launches' overhead beyond the kernels.
+        foreach (var (system, ms) in systems)
+            breakdown.Add(new KernelKindTime($"  {system}{(system == "DispatchSystem" ? " (beyond its kernels)" : "")}", 0,
+                system == "DispatchSystem" ? Math.Max(0, ms / profiledSteps - inKernels) : ms / profiledSteps, double.NaN));
         breakdown.Add(new KernelKindTime("outside kernels (feed, optimizer, fetch, dispatch)", 0, Math.Max(0, profiledMs - inKernels), double.NaN));
         var top = perKernel.OrderByDescending(k => k.Best).Take(slowest).Select(k => new KernelKindTime(k.Name, 1, k.Ms, k.Best)).ToList();
 
         var rounds = _roundMs.Count > 0 ? _roundMs : [profiledMs];
         return new TrainBenchResult(Label, Kernels, Median(rounds), rounds.Min(), profiledMs, perKernel.Sum(k => k.Best), breakdown, top, _firstLoss, _lastLoss,
-            MatMulFlops(kernels.Select(k => _graph.World.Spec(_graph.World.Get<KernelInfo>(k)))) / 1e9);
+            MatMulFlops(kernels.Select(k => _graph.World.Spec(_graph.World.Get<KernelInfo>(k)))) / 1e9, _roundBytes.Count > 0 ? Median(_roundBytes) : double.NaN);
     }
 
     private void Step()
     {
-        var frame = _session.TrainStep(_graph, _inputs);
+        var frame = _session.TrainStep(_graph, _inputs, into: _lossInto);
         float loss = frame.Results[TrainingGraph.LossOutput][0];
         if (float.IsNaN(_firstLoss)) _firstLoss = loss;
         _lastLoss = loss;
