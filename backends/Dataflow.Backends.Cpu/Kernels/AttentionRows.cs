@@ -4,8 +4,9 @@ using System.Runtime.Intrinsics;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// The head-width vector loops the fused attention kernels run per (query, key) pair: a dot product and
-/// y += a·x, in 512-bit vectors where the machine has them (a head of 32 or 64 floats is two or four), else 256.
+/// The row loops around the fused attention kernels' tiles (<see cref="AttentionTiles"/>): a head-width dot product,
+/// a row scale, and the copies that lay a slice out for the tiles — transposed (Kᵀ, Vᵀ, a query block's Qᵀ) or
+/// padded to whole vectors with zeros, so a tile never reads past what it owns and padding contributes nothing.
 /// </summary>
 internal static unsafe class AttentionRows
 {
@@ -37,21 +38,6 @@ internal static unsafe class AttentionRows
         return sum;
     }
 
-    /// <summary>into += a · x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(float* into, float* x, float a, int n)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var w = Vector512.Create(a);
-            for (; j + 16 <= n; j += 16) Vector512.FusedMultiplyAdd(w, Vector512.Load(x + j), Vector512.Load(into + j)).Store(into + j);
-        }
-        var v = Vector256.Create(a);
-        for (; j + 8 <= n; j += 8) Vector256.FusedMultiplyAdd(v, Vector256.Load(x + j), Vector256.Load(into + j)).Store(into + j);
-        for (; j < n; j++) into[j] = MathF.FusedMultiplyAdd(a, x[j], into[j]);
-    }
-
     /// <summary>x *= a.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scale(float* x, float a, int n)
@@ -60,5 +46,27 @@ internal static unsafe class AttentionRows
         var v = Vector256.Create(a);
         for (; j + 8 <= n; j += 8) (Vector256.Load(x + j) * v).Store(x + j);
         for (; j < n; j++) x[j] *= a;
+    }
+
+    /// <summary>dst[c·dstStride + r] = src[r·srcStride + c] for r &lt; rows, c &lt; columns; zeros for rows up to paddedRows.</summary>
+    public static void Transpose(float* src, int rows, int columns, long srcStride, float* dst, long dstStride, int paddedRows)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* from = src + r * srcStride, to = dst + r;
+            for (int c = 0; c < columns; c++) to[c * dstStride] = from[c];
+        }
+        for (int c = 0; c < columns && paddedRows > rows; c++) new Span<float>(dst + c * dstStride + rows, paddedRows - rows).Clear();
+    }
+
+    /// <summary>Rows of <paramref name="width"/> into rows of <paramref name="paddedWidth"/>, then zero rows up to paddedRows.</summary>
+    public static void CopyPadded(float* src, int rows, int width, float* dst, int paddedWidth, int paddedRows)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            new ReadOnlySpan<float>(src + (long)r * width, width).CopyTo(new Span<float>(dst + (long)r * paddedWidth, width));
+            new Span<float>(dst + (long)r * paddedWidth + width, paddedWidth - width).Clear();
+        }
+        new Span<float>(dst + (long)rows * paddedWidth, (paddedRows - rows) * paddedWidth).Clear();
     }
 }
