@@ -14,6 +14,7 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
     public override int Lanes => 8;
     public override int Rows => 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Product(float* a, long depthStride, float* b, long ldb, int depth, float* c, long ldc, int rows, int columns, bool accumulate)
     {
         for (int r = 0; r < rows; r += 8)
@@ -62,6 +63,7 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
         c7.Store(c + 7 * ldc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AccumulateTransposed(float* tile, float* b, long ldb, int depth, float* c, long ldc, int rows, int columns)
     {
         for (int r = 0; r < rows; r += 8)
@@ -111,6 +113,7 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
         j < keys ? (Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(j + causalOffset)) & Vector256.LessThan(Vector256<int>.Indices, queries)).AsSingle()
             : Vector256<float>.Zero;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void SoftmaxBlock(float* tile, int keyRows, int keys, int queries, int causalOffset, float scale, float* max, float* sum, float* rescale)
     {
         var rows = Vector256.Create(queries);
@@ -129,13 +132,13 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
         // exp(old − new), but exactly 1 where the maximum stayed (both −∞ included: a lane that has seen no key yet)
         // and 0 where nothing was seen before, so no ∞ − ∞ reaches the accumulators.
         var factor = Vector256.ConditionalSelect(Vector256.Equals(oldMax, newMax), Vector256<float>.One,
-            Vector256.ConditionalSelect(Vector256.Equals(oldMax, masked), Vector256<float>.Zero, Vector256.Exp(oldMax - newMax)));
+            Vector256.ConditionalSelect(Vector256.Equals(oldMax, masked), Vector256<float>.Zero, Exp(oldMax - newMax)));
         var total = Vector256<float>.Zero;
         for (int j = 0; j < keyRows; j++)
         {
             float* key = tile + j * 8;
             var x = Vector256.Load(key);
-            var p = Vector256.ConditionalSelect(Vector256.Equals(x, masked), Vector256<float>.Zero, Vector256.Exp(x - newMax));
+            var p = Vector256.ConditionalSelect(Vector256.Equals(x, masked), Vector256<float>.Zero, Exp(x - newMax));
             p.Store(key);
             total += p;
         }
@@ -144,6 +147,7 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
         factor.Store(rescale);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void GradientBlock(float* scores, float* gradScores, int keyRows, int keys, int queries, int causalOffset, float scale,
         float* max, float* inverseSum, float* rowDot)
     {
@@ -154,9 +158,33 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
         {
             float* s = scores + j * 8, g = gradScores + j * 8;
             var visible = Visible(j, keys, rows, causalOffset);
-            var p = Vector256.ConditionalSelect(visible, Vector256.Exp(Vector256.Load(s) * scaling - m) * inverse, Vector256<float>.Zero);
+            var p = Vector256.ConditionalSelect(visible, Exp(Vector256.Load(s) * scaling - m) * inverse, Vector256<float>.Zero);
             p.Store(s);
             Vector256.ConditionalSelect(visible, p * (Vector256.Load(g) - dot) * scaling, Vector256<float>.Zero).Store(g);
         }
+    }
+
+    /// <summary>
+    /// e^x for the softmax's x ≤ 0 (a score less its row maximum), in float: 2^n·e^r with n = round(x·log₂e), r within
+    /// ±ln2/2 and Cephes' degree-6 polynomial (about 1 ulp). The runtime's vector exp widens to double for the
+    /// whole float range and costs twice as much, and a block's exponentials are a third of its work. Below −87.3
+    /// (where e^x leaves float's normal range) it returns e^−87.3 ≈ 1e−38 rather than 0: nothing a sum can tell.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Vector256.MaxNative(x, Vector256.Create(-87.3f));
+        // n = round(x·log₂e) by adding 1.5·2²³ (which leaves n in the low mantissa bits), and 2^n from those bits.
+        var shifted = Vector256.FusedMultiplyAdd(x, Vector256.Create(1.44269504f), Vector256.Create(12582912f));
+        var n = shifted - Vector256.Create(12582912f);
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x);
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500e-4f), r, Vector256.Create(1.3981999507e-3f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073e-3f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894e-2f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
+        var y = Vector256.FusedMultiplyAdd(p * r, r, r) + Vector256<float>.One;
+        return y * Vector256.ShiftLeft(shifted.AsInt32() - Vector256.Create(0x4B400000 - 127), 23).AsSingle();
     }
 }

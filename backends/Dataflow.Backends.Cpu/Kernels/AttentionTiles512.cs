@@ -14,6 +14,7 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
     public override int Lanes => 16;
     public override int Rows => 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Product(float* a, long depthStride, float* b, long ldb, int depth, float* c, long ldc, int rows, int columns, bool accumulate)
     {
         for (int r = 0; r < rows; r += 16)
@@ -88,6 +89,7 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
         c15.Store(c + 15 * ldc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AccumulateTransposed(float* tile, float* b, long ldb, int depth, float* c, long ldc, int rows, int columns)
     {
         for (int r = 0; r < rows; r += 16)
@@ -161,6 +163,7 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
         j < keys ? (Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(j + causalOffset)) & Vector512.LessThan(Vector512<int>.Indices, queries)).AsSingle()
             : Vector512<float>.Zero;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void SoftmaxBlock(float* tile, int keyRows, int keys, int queries, int causalOffset, float scale, float* max, float* sum, float* rescale)
     {
         var rows = Vector512.Create(queries);
@@ -179,13 +182,13 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
         // exp(old − new), but exactly 1 where the maximum stayed (both −∞ included: a lane that has seen no key yet)
         // and 0 where nothing was seen before, so no ∞ − ∞ reaches the accumulators.
         var factor = Vector512.ConditionalSelect(Vector512.Equals(oldMax, newMax), Vector512<float>.One,
-            Vector512.ConditionalSelect(Vector512.Equals(oldMax, masked), Vector512<float>.Zero, Vector512.Exp(oldMax - newMax)));
+            Vector512.ConditionalSelect(Vector512.Equals(oldMax, masked), Vector512<float>.Zero, Exp(oldMax - newMax)));
         var total = Vector512<float>.Zero;
         for (int j = 0; j < keyRows; j++)
         {
             float* key = tile + j * 16;
             var x = Vector512.Load(key);
-            var p = Vector512.ConditionalSelect(Vector512.Equals(x, masked), Vector512<float>.Zero, Vector512.Exp(x - newMax));
+            var p = Vector512.ConditionalSelect(Vector512.Equals(x, masked), Vector512<float>.Zero, Exp(x - newMax));
             p.Store(key);
             total += p;
         }
@@ -194,6 +197,7 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
         factor.Store(rescale);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void GradientBlock(float* scores, float* gradScores, int keyRows, int keys, int queries, int causalOffset, float scale,
         float* max, float* inverseSum, float* rowDot)
     {
@@ -204,9 +208,33 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
         {
             float* s = scores + j * 16, g = gradScores + j * 16;
             var visible = Visible(j, keys, rows, causalOffset);
-            var p = Vector512.ConditionalSelect(visible, Vector512.Exp(Vector512.Load(s) * scaling - m) * inverse, Vector512<float>.Zero);
+            var p = Vector512.ConditionalSelect(visible, Exp(Vector512.Load(s) * scaling - m) * inverse, Vector512<float>.Zero);
             p.Store(s);
             Vector512.ConditionalSelect(visible, p * (Vector512.Load(g) - dot) * scaling, Vector512<float>.Zero).Store(g);
         }
+    }
+
+    /// <summary>
+    /// e^x for the softmax's x ≤ 0 (a score less its row maximum), in float: 2^n·e^r with n = round(x·log₂e), r within
+    /// ±ln2/2 and Cephes' degree-6 polynomial (about 1 ulp). The runtime's vector exp widens to double for the
+    /// whole float range and costs twice as much, and a block's exponentials are a third of its work. Below −87.3
+    /// (where e^x leaves float's normal range) it returns e^−87.3 ≈ 1e−38 rather than 0: nothing a sum can tell.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Exp(Vector512<float> x)
+    {
+        x = Vector512.MaxNative(x, Vector512.Create(-87.3f));
+        // n = round(x·log₂e) by adding 1.5·2²³ (which leaves n in the low mantissa bits), and 2^n from those bits.
+        var shifted = Vector512.FusedMultiplyAdd(x, Vector512.Create(1.44269504f), Vector512.Create(12582912f));
+        var n = shifted - Vector512.Create(12582912f);
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
+        var y = Vector512.FusedMultiplyAdd(p * r, r, r) + Vector512<float>.One;
+        return y * Vector512.ShiftLeft(shifted.AsInt32() - Vector512.Create(0x4B400000 - 127), 23).AsSingle();
     }
 }
