@@ -1,27 +1,33 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// The gradient of <see cref="AttentionKernel"/> by recomputation (<see cref="AttentionBackwardSpec"/>),
-/// parallel over batch·head slices (each owns its dK and dV rows, so nothing is shared between threads).
-/// For each query row i the probabilities are formed again, p_j = exp(s_j − max_i) / Σ_i with the row
-/// statistics the forward wrote, and with D_i = dO_i·O_i (= Σ_j p_j·(dO_i·v_j), the softmax gradient's row sum):
+/// The gradient of <see cref="AttentionKernel"/> by recomputation (<see cref="AttentionBackwardSpec"/>), parallel over
+/// batch·head slices (each owns its dK and dV rows, so nothing is shared between threads), in the forward's blocks:
+/// per query block and visible key block, the scores and dP = dO·Vᵀ are two register-tiled products into L1 tiles,
+/// the probabilities are formed again from the row statistics the forward wrote, p = exp(s·scale − max) / Σ, and
+/// with D_i = dO_i·O_i (= Σ_j p_j·dP_j, the softmax gradient's row sum) dS = p·(dP − D)·scale; then
 /// <code>
-/// dV_j += p_j·dO_i;   dS_j = p_j·(dO_i·v_j − D_i)·scale;   dQ_i += dS_j·k_j;   dK_j += dS_j·q_i
+/// dQ += dS·K;   dK += dSᵀ·Q;   dV += Pᵀ·dO
 /// </code>
-/// over the visible keys only (a causal row stops at its own position).
+/// as three more products, the last two reading the tiles along their keys. No T×S matrix is stored.
 /// </summary>
 internal sealed unsafe class AttentionBackwardKernel : CpuKernel
 {
     private readonly AttentionBackwardSpec _spec;
+    private readonly AttentionTiles _tiles;
 
-    public AttentionBackwardKernel(AttentionBackwardSpec spec)
+    public AttentionBackwardKernel(AttentionBackwardSpec spec) : this(spec, AttentionTiles.Best) { }
+
+    /// <summary>With the tiles of one instruction set (the tests run both on any machine).</summary>
+    internal AttentionBackwardKernel(AttentionBackwardSpec spec, AttentionTiles tiles)
         : base(spec, Buffers(spec))
     {
         AttentionRows.CheckSizes("attention_backward", spec.BatchHeads, spec.Queries, spec.Keys, spec.Width);
         _spec = spec;
+        _tiles = tiles;
     }
 
     private static long[] Buffers(AttentionBackwardSpec s)
@@ -48,55 +54,69 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
             static (s, first, last) => s.Kernel.RunSlices(s, first, last));
     }
 
+    // Optimized at once: a tier-0 body (no inlining of the tiles' vector helpers) runs the first steps several times slower.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunSlices(in State s, int first, int last)
     {
+        var tiles = _tiles;
         int w = (int)_spec.Width, queries = (int)_spec.Queries, keys = (int)_spec.Keys;
+        int block = tiles.QueryBlock, keyBlock = AttentionTiles.KeyBlock;
+        int paddedWidth = AttentionTiles.RoundUp(w, tiles.Lanes), paddedKeys = AttentionTiles.RoundUp(keys, keyBlock);
         float scale = _spec.Scale;
-        // Kᵀ and Vᵀ of the slice [w, S], so a row of scores or of dO·vⱼ is w scaled adds along the keys (no
-        // horizontal sum per key), and two rows over the keys: the probabilities, then dP and dS in place.
-        float* scratch = Scratch.ThreadLocal(Scratch.Scores, 2L * w * keys + 2L * keys);
-        float* keysT = scratch, valuesT = scratch + (long)w * keys, p = valuesT + (long)w * keys, gradScore = p + keys;
+        // Per slice: Kᵀ and Vᵀ [w, S'] (the A of the scores and of dP), K padded [S', w'] (dQ's B), the dK and dV
+        // accumulators [S', w']. Per query block: Qᵀ and dOᵀ [w, block] (the B of the scores and of dP), Q and dO padded
+        // [block, w'] (the B of dK and dV), the dQ accumulator [block, w'], the two tiles, and per lane max, 1/Σ and D.
+        long kT = (long)w * paddedKeys, kp = (long)paddedKeys * paddedWidth, qT = (long)w * block, qp = (long)block * paddedWidth;
+        long tile = (long)keyBlock * block;
+        float* keysT = Scratch.ThreadLocal(Scratch.Scores, 2 * kT + 3 * kp + 2 * qT + 3 * qp + 2 * tile + 3L * block);
+        float* valuesT = keysT + kT, keysPadded = valuesT + kT, gradK = keysPadded + kp, gradV = gradK + kp;
+        float* queriesT = gradV + kp, gradOutT = queriesT + qT, queriesPadded = gradOutT + qT, gradOutPadded = queriesPadded + qp, gradQ = gradOutPadded + qp;
+        float* scores = gradQ + qp, gradScores = scores + tile, max = gradScores + tile, inverseSum = max + block, rowDot = inverseSum + block;
         for (int bh = first; bh < last; bh++)
         {
             long keyBase = (long)bh * keys * w;
-            float* k = s.K + keyBase, v = s.V + keyBase, gradK = s.GradK + keyBase, gradV = s.GradV + keyBase;
-            for (int j = 0; j < keys; j++)
-                for (int c = 0; c < w; c++)
-                {
-                    keysT[(long)c * keys + j] = k[(long)j * w + c];
-                    valuesT[(long)c * keys + j] = v[(long)j * w + c];
-                }
-            new Span<float>(gradK, keys * w).Clear();
-            new Span<float>(gradV, keys * w).Clear();
-            for (int i = 0; i < queries; i++)
+            float* k = s.K + keyBase, v = s.V + keyBase;
+            AttentionRows.Transpose(k, keys, w, w, keysT, paddedKeys, paddedKeys);
+            AttentionRows.Transpose(v, keys, w, w, valuesT, paddedKeys, paddedKeys);
+            AttentionRows.CopyPadded(k, keys, w, keysPadded, paddedWidth, paddedKeys);
+            new Span<float>(gradK, (int)(2 * kp)).Clear();
+            for (int i0 = 0; i0 < queries; i0 += block)
             {
-                long row = (long)bh * queries + i;
-                float* q = s.Q + row * w, gradOut = s.GradOutput + row * w, gradQ = s.GradQ + row * w;
-                int visible = _spec.Causal ? Math.Min(i + 1, keys) : keys;
-                var probabilities = new Span<float>(p, visible);
-                var gradScores = new Span<float>(gradScore, visible);
-                probabilities.Clear();
-                gradScores.Clear();
-                for (int c = 0; c < w; c++)
+                int rows = Math.Min(block, queries - i0);
+                long row0 = (long)bh * queries + i0;
+                float* q = s.Q + row0 * w, gradOut = s.GradOutput + row0 * w;
+                AttentionRows.Transpose(q, rows, w, w, queriesT, block, block);
+                AttentionRows.Transpose(gradOut, rows, w, w, gradOutT, block, block);
+                AttentionRows.CopyPadded(q, rows, w, queriesPadded, paddedWidth, block);
+                AttentionRows.CopyPadded(gradOut, rows, w, gradOutPadded, paddedWidth, block);
+                new Span<float>(gradQ, (int)qp).Clear();
+                // Lanes past the last query are masked in the tiles; their statistics only need to be finite.
+                for (int r = 0; r < block; r++)
                 {
-                    AttentionRows.AddScaled(p, keysT + (long)c * keys, q[c], visible);
-                    AttentionRows.AddScaled(gradScore, valuesT + (long)c * keys, gradOut[c], visible);
+                    bool real = r < rows;
+                    max[r] = real ? s.Max[row0 + r] : 0;
+                    inverseSum[r] = real ? 1 / s.Sum[row0 + r] : 0;
+                    rowDot[r] = real ? AttentionRows.Dot(gradOut + (long)r * w, s.Output + (row0 + r) * w, w) : 0;
                 }
-                // p = exp(s·scale − max) / Σ, as the forward formed it; dS = p·(dP − D)·scale.
-                TensorPrimitives.Multiply(probabilities, scale, probabilities);
-                TensorPrimitives.Subtract(probabilities, s.Max[row], probabilities);
-                TensorPrimitives.Exp(probabilities, probabilities);
-                TensorPrimitives.Multiply(probabilities, 1 / s.Sum[row], probabilities);
-                TensorPrimitives.Subtract(gradScores, AttentionRows.Dot(gradOut, s.Output + row * w, w), gradScores);
-                TensorPrimitives.Multiply(gradScores, probabilities, gradScores);
-                TensorPrimitives.Multiply(gradScores, scale, gradScores);
-                new Span<float>(gradQ, w).Clear();
-                for (int j = 0; j < visible; j++)
+                int visibleKeys = _spec.Causal ? Math.Min(keys, i0 + rows) : keys;
+                for (int j0 = 0; j0 < visibleKeys; j0 += keyBlock)
                 {
-                    AttentionRows.AddScaled(gradV + (long)j * w, gradOut, p[j], w);
-                    AttentionRows.AddScaled(gradQ, k + (long)j * w, gradScore[j], w);
-                    AttentionRows.AddScaled(gradK + (long)j * w, q, gradScore[j], w);
+                    int n = Math.Min(keyBlock, visibleKeys - j0), keyRows = AttentionTiles.RoundUp(n, tiles.Rows);
+                    tiles.Product(keysT + j0, paddedKeys, queriesT, block, w, scores, block, keyRows, block, accumulate: false);
+                    tiles.Product(valuesT + j0, paddedKeys, gradOutT, block, w, gradScores, block, keyRows, block, accumulate: false);
+                    tiles.GradientBlock(scores, gradScores, keyRows, n, rows, _spec.Causal ? j0 - i0 : AttentionTiles.NotCausal, scale, max, inverseSum, rowDot);
+                    long keyRow = (long)j0 * paddedWidth;
+                    tiles.Product(gradScores, block, keysPadded + keyRow, paddedWidth, n, gradQ, paddedWidth, block, paddedWidth, accumulate: true);
+                    tiles.AccumulateTransposed(scores, gradOutPadded, paddedWidth, rows, gradV + keyRow, paddedWidth, keyRows, paddedWidth);
+                    tiles.AccumulateTransposed(gradScores, queriesPadded, paddedWidth, rows, gradK + keyRow, paddedWidth, keyRows, paddedWidth);
                 }
+                for (int r = 0; r < rows; r++)
+                    new ReadOnlySpan<float>(gradQ + (long)r * paddedWidth, w).CopyTo(new Span<float>(s.GradQ + (row0 + r) * w, w));
+            }
+            for (int j = 0; j < keys; j++)
+            {
+                new ReadOnlySpan<float>(gradK + (long)j * paddedWidth, w).CopyTo(new Span<float>(s.GradK + keyBase + (long)j * w, w));
+                new ReadOnlySpan<float>(gradV + (long)j * paddedWidth, w).CopyTo(new Span<float>(s.GradV + keyBase + (long)j * w, w));
             }
         }
     }

@@ -1,27 +1,32 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// Scaled dot-product attention forward (<see cref="AttentionSpec"/>), parallel over batch·head slices,
-/// one query row at a time, with an online softmax over blocks of keys: each block's scores live
-/// in a few registers' worth of scratch, the running maximum rescales the running sum and the weighted
-/// values when it grows, so no row of T×S probabilities is ever stored. Causal rows stop at their own
-/// position, which skips every fully masked block (and the masked part of the diagonal one).
+/// Scaled dot-product attention forward (<see cref="AttentionSpec"/>), flash-attention style: parallel over
+/// batch·head slices, a block of queries (one vector of them, <see cref="AttentionTiles.QueryBlock"/>) at a time
+/// against blocks of <see cref="AttentionTiles.KeyBlock"/> keys. A block's scores are one register-tiled product
+/// into an L1 tile, the online softmax rescales what was accumulated when a row's running maximum grows, and the
+/// probabilities times V is a second register-tiled product into the block's output rows, so no T×S row of
+/// probabilities is ever stored. Causal blocks stop at the block's last query, which skips every fully masked
+/// key block (and the masked lanes of the diagonal one contribute exact zeros).
 /// </summary>
 internal sealed unsafe class AttentionKernel : CpuKernel
 {
-    /// <summary>Keys per online-softmax block: their scores stay in L1 beside the output row.</summary>
-    private const int Block = 32;
-
     private readonly AttentionSpec _spec;
+    private readonly AttentionTiles _tiles;
 
-    public AttentionKernel(AttentionSpec spec)
+    public AttentionKernel(AttentionSpec spec) : this(spec, AttentionTiles.Best) { }
+
+    /// <summary>With the tiles of one instruction set (the tests run both on any machine).</summary>
+    internal AttentionKernel(AttentionSpec spec, AttentionTiles tiles)
         : base(spec, Buffers(spec))
     {
         AttentionRows.CheckSizes("attention", spec.BatchHeads, spec.Queries, spec.Keys, spec.Width);
         _spec = spec;
+        _tiles = tiles;
     }
 
     private static long[] Buffers(AttentionSpec s)
@@ -47,54 +52,56 @@ internal sealed unsafe class AttentionKernel : CpuKernel
         Par.For((int)_spec.BatchHeads, _spec.Queries * visible * (4 * _spec.Width + 8), state, static (s, first, last) => s.Kernel.RunSlices(s, first, last));
     }
 
+    // Optimized at once: a tier-0 body (no inlining of the tiles' vector helpers) runs the first steps several times slower.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunSlices(in State s, int first, int last)
     {
+        var tiles = _tiles;
         int w = (int)_spec.Width, queries = (int)_spec.Queries, keys = (int)_spec.Keys;
+        int block = tiles.QueryBlock, keyBlock = AttentionTiles.KeyBlock;
+        int paddedWidth = AttentionTiles.RoundUp(w, tiles.Lanes), paddedKeys = AttentionTiles.RoundUp(keys, keyBlock);
         float scale = _spec.Scale;
-        // Kᵀ of the slice [w, S], so a block's scores are w scaled adds along its keys (no horizontal sum per key).
-        float* keysT = Scratch.ThreadLocal(Scratch.Scores, (long)w * keys + Block);
-        float* scores = keysT + (long)w * keys;
+        // Kᵀ [w, S'] (the scores' A, a block of keys contiguous per width step), V padded to [S', w'] (P·V's B),
+        // a query block's Qᵀ [w, block] (the scores' B), its output rows [block, w'], the score tile, and per lane
+        // the running maximum, sum and rescale factor.
+        long kT = (long)w * paddedKeys, vp = (long)paddedKeys * paddedWidth, qT = (long)w * block, o = (long)block * paddedWidth;
+        float* keysT = Scratch.ThreadLocal(Scratch.Scores, kT + vp + qT + o + (long)keyBlock * block + 3L * block);
+        float* values = keysT + kT, queriesT = values + vp, accumulated = queriesT + qT, tile = accumulated + o;
+        float* max = tile + keyBlock * block, sum = max + block, rescale = sum + block;
         for (int bh = first; bh < last; bh++)
         {
             float* k = s.K + (long)bh * keys * w, v = s.V + (long)bh * keys * w;
-            for (int j = 0; j < keys; j++)
-                for (int c = 0; c < w; c++) keysT[(long)c * keys + j] = k[(long)j * w + c];
-            for (int i = 0; i < queries; i++)
+            AttentionRows.Transpose(k, keys, w, w, keysT, paddedKeys, paddedKeys);
+            AttentionRows.CopyPadded(v, keys, w, values, paddedWidth, paddedKeys);
+            for (int i0 = 0; i0 < queries; i0 += block)
             {
-                long row = (long)bh * queries + i;
-                float* q = s.Q + row * w, output = s.Output + row * w;
-                int visible = _spec.Causal ? Math.Min(i + 1, keys) : keys;
-                new Span<float>(output, w).Clear();
-                float max = float.NegativeInfinity, sum = 0;
-                for (int j0 = 0; j0 < visible; j0 += Block)
+                int rows = Math.Min(block, queries - i0);
+                long row0 = (long)bh * queries + i0;
+                AttentionRows.Transpose(s.Q + row0 * w, rows, w, w, queriesT, block, block);
+                new Span<float>(accumulated, (int)o).Clear();
+                new Span<float>(max, block).Fill(float.NegativeInfinity);
+                new Span<float>(sum, block).Clear();
+                // Keys some row of the block sees: a causal row i stops at key i.
+                int visibleKeys = _spec.Causal ? Math.Min(keys, i0 + rows) : keys;
+                for (int j0 = 0; j0 < visibleKeys; j0 += keyBlock)
                 {
-                    int n = Math.Min(Block, visible - j0);
-                    var block = new Span<float>(scores, n);
-                    block.Clear();
-                    for (int c = 0; c < w; c++) AttentionRows.AddScaled(scores, keysT + (long)c * keys + j0, q[c], n);
-                    TensorPrimitives.Multiply(block, scale, block);
-                    float blockMax = TensorPrimitives.Max(block);
-                    if (blockMax > max)
-                    {
-                        // The running maximum grew: what was summed so far was relative to the old one.
-                        if (sum != 0)
-                        {
-                            float rescale = MathF.Exp(max - blockMax);
-                            sum *= rescale;
-                            AttentionRows.Scale(output, rescale, w);
-                        }
-                        max = blockMax;
-                    }
-                    TensorPrimitives.Subtract(block, max, block);
-                    TensorPrimitives.Exp(block, block);
-                    sum += TensorPrimitives.Sum(block);
-                    for (int j = 0; j < n; j++) AttentionRows.AddScaled(output, v + (long)(j0 + j) * w, scores[j], w);
+                    int n = Math.Min(keyBlock, visibleKeys - j0), keyRows = AttentionTiles.RoundUp(n, tiles.Rows);
+                    tiles.Product(keysT + j0, paddedKeys, queriesT, block, w, tile, block, keyRows, block, accumulate: false);
+                    tiles.SoftmaxBlock(tile, keyRows, n, rows, _spec.Causal ? j0 - i0 : AttentionTiles.NotCausal, scale, max, sum, rescale);
+                    if (j0 > 0)
+                        for (int r = 0; r < rows; r++) AttentionRows.Scale(accumulated + (long)r * paddedWidth, rescale[r], paddedWidth);
+                    tiles.Product(tile, block, values + (long)j0 * paddedWidth, paddedWidth, n, accumulated, paddedWidth, block, paddedWidth, accumulate: true);
                 }
-                AttentionRows.Scale(output, 1 / sum, w);
-                if (s.Max != null)
+                for (int r = 0; r < rows; r++)
                 {
-                    s.Max[row] = max;
-                    s.Sum[row] = sum;
+                    // A row that saw no key (only with no keys at all) has an empty softmax: zeros, not 0/0.
+                    float inverse = sum[r] > 0 ? 1 / sum[r] : 0;
+                    TensorPrimitives.Multiply(new ReadOnlySpan<float>(accumulated + (long)r * paddedWidth, w), inverse, new Span<float>(s.Output + (row0 + r) * w, w));
+                    if (s.Max != null)
+                    {
+                        s.Max[row0 + r] = max[r];
+                        s.Sum[row0 + r] = sum[r];
+                    }
                 }
             }
         }

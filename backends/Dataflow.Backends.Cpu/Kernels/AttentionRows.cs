@@ -1,11 +1,13 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// The head-width vector loops the fused attention kernels run per (query, key) pair: a dot product and
-/// y += a·x, in 512-bit vectors where the machine has them (a head of 32 or 64 floats is two or four), else 256.
+/// The row loops around the fused attention kernels' tiles (<see cref="AttentionTiles"/>): a head-width dot product,
+/// a row scale, and the copies that lay a slice out for the tiles — transposed (Kᵀ, Vᵀ, a query block's Qᵀ) or
+/// padded to whole vectors with zeros, so a tile never reads past what it owns and padding contributes nothing.
 /// </summary>
 internal static unsafe class AttentionRows
 {
@@ -37,21 +39,6 @@ internal static unsafe class AttentionRows
         return sum;
     }
 
-    /// <summary>into += a · x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(float* into, float* x, float a, int n)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var w = Vector512.Create(a);
-            for (; j + 16 <= n; j += 16) Vector512.FusedMultiplyAdd(w, Vector512.Load(x + j), Vector512.Load(into + j)).Store(into + j);
-        }
-        var v = Vector256.Create(a);
-        for (; j + 8 <= n; j += 8) Vector256.FusedMultiplyAdd(v, Vector256.Load(x + j), Vector256.Load(into + j)).Store(into + j);
-        for (; j < n; j++) into[j] = MathF.FusedMultiplyAdd(a, x[j], into[j]);
-    }
-
     /// <summary>x *= a.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Scale(float* x, float a, int n)
@@ -60,5 +47,70 @@ internal static unsafe class AttentionRows
         var v = Vector256.Create(a);
         for (; j + 8 <= n; j += 8) (Vector256.Load(x + j) * v).Store(x + j);
         for (; j < n; j++) x[j] *= a;
+    }
+
+    /// <summary>dst[c·dstStride + r] = src[r·srcStride + c] for r &lt; rows, c &lt; columns; zeros for rows up to paddedRows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose(float* src, int rows, int columns, long srcStride, float* dst, long dstStride, int paddedRows)
+    {
+        // Whole 8×8 blocks in registers (an element at a time, a slice's Kᵀ cost as much as its scores), the edges one by one.
+        int fullRows = Avx.IsSupported ? rows / 8 * 8 : 0, fullColumns = Avx.IsSupported ? columns / 8 * 8 : 0;
+        for (int r = 0; r < fullRows; r += 8)
+            for (int c = 0; c < fullColumns; c += 8) Transpose8x8(src + r * srcStride + c, srcStride, dst + c * dstStride + r, dstStride);
+        for (int r = 0; r < rows; r++)
+        {
+            float* from = src + r * srcStride, to = dst + r;
+            for (int c = r < fullRows ? fullColumns : 0; c < columns; c++) to[c * dstStride] = from[c];
+        }
+        for (int c = 0; c < columns && paddedRows > rows; c++) new Span<float>(dst + c * dstStride + rows, paddedRows - rows).Clear();
+    }
+
+    /// <summary>The usual unpack, shuffle, lane-swap network: out column c is (rows 0-3 of c, rows 4-7 of c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride);
+        var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride);
+        var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride);
+        var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    /// <summary>Rows of <paramref name="width"/> into rows of <paramref name="paddedWidth"/>, then zero rows up to paddedRows.</summary>
+    public static void CopyPadded(float* src, int rows, int width, float* dst, int paddedWidth, int paddedRows)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            new ReadOnlySpan<float>(src + (long)r * width, width).CopyTo(new Span<float>(dst + (long)r * paddedWidth, width));
+            new Span<float>(dst + (long)r * paddedWidth + width, paddedWidth - width).Clear();
+        }
+        new Span<float>(dst + (long)rows * paddedWidth, (paddedRows - rows) * paddedWidth).Clear();
     }
 }

@@ -37,12 +37,19 @@ internal static class FusedPatternCases
         // Attention as the DSL's attention layer lowers it (Attention.Attend): softmax(q·kᵀ·c [+ causal mask])·v over
         // [batch, heads, T, width] slices. Where the backend runs it as one kernel, the forward is that kernel and
         // its gradient one attention_backward (recomputing the probabilities from the row max and Σ); T = 40 is more
-        // than one 32-key block, T = 3 less than a vector.
+        // than one 32-key block, T = 3 less than a vector; the CPU's tiles take queries a vector at a time (8 or 16) against
+        // 32-key blocks, so T = 1, T = 33 (one past a key block, a partial query block) and 70 (three key blocks, the
+        // last partial) are edges of their own, as are fewer and more keys than queries (cross-attention, no mask).
         var attention = new AttentionSpec(6, 40, 40, 8, 0.25f, Causal: true, WritesRowStatistics: false);
-        foreach (var (t, causal) in new[] { (40L, true), (40L, false), (3L, true) })
-            list.AddRange(PatternPair($"attention{(causal ? "-causal" : "")}[2,3,{t},8]",
+        foreach (var (t, s, causal) in new[] { (40L, 40L, true), (40L, 40L, false), (3L, 3L, true), (33L, 33L, false), (70L, 70L, true), (5L, 37L, false), (37L, 5L, false) })
+            list.AddRange(PatternPair($"attention{(causal ? "-causal" : "")}[2,3,{t}{(s != t ? $"x{s}" : "")},8]",
                 new(causal ? 8 : 7, causal ? 10 : 8) { PatternProbe = attention, FusedWithPattern = 1 },
-                new(causal ? 20 : 19, causal ? 29 : 27) { PatternProbe = attention, FusedWithPattern = 7 }, c => Attention(c, t, causal)));
+                new(causal ? 20 : 19, causal ? 29 : 27) { PatternProbe = attention, FusedWithPattern = 7 }, c => Attention(c, t, s, causal)));
+        // T = 1: the forward is one attention kernel, but the gradient of a 1×1 softmax compiles to two kernels fewer (29 → 27
+        // op by op) and is not matched as attention_backward, so that backward runs unfused (pinned as it is, not as wished).
+        list.AddRange(PatternPair("attention-causal[2,3,1,8]",
+            new(8, 10) { PatternProbe = attention, FusedWithPattern = 1 },
+            new(18, 27) { PatternProbe = attention, FusedWithPattern = 15 }, c => Attention(c, 1, 1, causal: true)));
         list.AddRange(PatternPair("log-softmax[17,65]", new(5, 6), new(12, 18), c => Softmax.Log(c.B, c.Param("x", [17, 65], -4, 4), -1)));
         // Where the backend runs layer_norm as one kernel: the forward is that kernel, the backward 17.
         var layerNorm = new LayerNormSpec(17, 65, 1f / 65, 1f / 65, 1e-5f, [LayerNormStage.Output]);
@@ -91,10 +98,11 @@ internal static class FusedPatternCases
         return list;
     }
 
-    private static Node Attention(CaseBuilder c, long t, bool causal)
+    /// <summary>t queries over s keys (s = t where causal: the mask is square).</summary>
+    private static Node Attention(CaseBuilder c, long t, long s, bool causal)
     {
         var b = c.B;
-        var (q, k, v) = (c.Param("q", [2, 3, t, 8], -2, 2), c.Param("k", [2, 3, t, 8], -2, 2), c.Param("v", [2, 3, t, 8]));
+        var (q, k, v) = (c.Param("q", [2, 3, t, 8], -2, 2), c.Param("k", [2, 3, s, 8], -2, 2), c.Param("v", [2, 3, s, 8]));
         var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(0.25));
         if (causal) scores = b.Add(scores, b.CausalMask(Dim.Const(t)));
         return b.MatMul(Softmax.Apply(b, scores, -1), v);
