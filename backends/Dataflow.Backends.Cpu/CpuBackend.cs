@@ -31,7 +31,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
                 Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
             _ => Support.Yes,
         },
-        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec
+        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or GeluSpec or SoftmaxSpec or SoftmaxBackwardSpec
             or CrossEntropySpec or CrossEntropyBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
         OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
@@ -70,6 +70,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         OptimizerStepSpec step => new OptimizerKernel(step),
         OptimizerGroupSpec group => new OptimizerGroupKernel(group),
         LayerNormSpec norm => new LayerNormKernel(norm),
+        GeluSpec gelu => new GeluKernel(gelu),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
         CrossEntropySpec crossEntropy => new CrossEntropyKernel(crossEntropy),
