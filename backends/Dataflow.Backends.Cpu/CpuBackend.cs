@@ -33,6 +33,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         },
         FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or GeluSpec or SoftmaxSpec or SoftmaxBackwardSpec
             or CrossEntropySpec or CrossEntropyBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
+        GeluBackwardSpec gelu => gelu.WritesOnlyOutput ? Support.Yes : Support.No($"{gelu.DisplayName} writes only dx"),
         OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
@@ -71,6 +72,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         OptimizerGroupSpec group => new OptimizerGroupKernel(group),
         LayerNormSpec norm => new LayerNormKernel(norm),
         GeluSpec gelu => new GeluKernel(gelu),
+        GeluBackwardSpec gelu => new GeluBackwardKernel(gelu),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
         CrossEntropySpec crossEntropy => new CrossEntropyKernel(crossEntropy),

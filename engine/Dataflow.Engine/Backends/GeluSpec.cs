@@ -34,3 +34,35 @@ public sealed record GeluSpec(long Rows, long Width, bool HasBias, float CubeSca
     public override string Key => string.Create(CultureInfo.InvariantCulture,
         $"gelu[{Rows}x{Width}{(HasBias ? "+bias" : "")}]{{k {CubeScale:R}, c {InnerScale:R}, h {HalfScale:R}, one {One:R}; out {string.Join(",", Outputs)}}}");
 }
+
+/// <summary>
+/// The gradient of that tanh-GELU as the catalog's rules build it, in graph order, from the incoming
+/// gradient g (t = tanh, d = 1 − t², u = g·½x·d·c, v = u·k):
+/// <code>
+/// dx = ((g·(1 + t)·½ + u) + v·x²) + (v·x)·x + (v·x)·x
+/// </code>
+/// (the product rule of ½x·(1 + t), tanh's 1 − t², the constants' products, x³ = x²·x and x² = x·x,
+/// each of x's five terms added in the order the differentiator met them).
+/// </summary>
+public enum GeluBackwardStage : byte
+{
+    GradTimesOnePlus, GradTimesHalf, TanhSquared, OneMinusTanhSquared, InnerGrad, HalfGrad, SumGrad, FirstSum,
+    CubeGrad, SquareGrad, CubeTerm, SecondSum, SquareTerm, SquareTermAgain, ThirdSum, Output,
+}
+
+/// <summary>
+/// tanh-GELU backward as one kernel: buffers g, x and tanh (x², ½·x and 1 + tanh are formed again from
+/// them with the same float operations), then one per entry of <see cref="Outputs"/> (dx first). The
+/// constants are the graph's own as float.
+/// </summary>
+public sealed record GeluBackwardSpec(long Elements, float CubeScale, float InnerScale, float HalfScale, float One,
+    ImmutableArray<GeluBackwardStage> Outputs) : KernelSpec
+{
+    public override string DisplayName => "gelu_backward";
+
+    /// <summary>Whether dx is all the kernel writes (no other stage is read outside it), the only form the CPU kernel has.</summary>
+    public bool WritesOnlyOutput => Outputs is [GeluBackwardStage.Output];
+
+    public override string Key => string.Create(CultureInfo.InvariantCulture,
+        $"gelu_backward[{Elements}]{{k {CubeScale:R}, c {InnerScale:R}, h {HalfScale:R}, one {One:R}; out {string.Join(",", Outputs)}}}");
+}

@@ -5,7 +5,8 @@ namespace Dataflow.Tests.Engine;
 
 /// <summary>
 /// The fusion system hands a tanh-GELU and the bias add of the linear layer before it to the CPU backend
-/// as one gelu kernel, writing out what the backward reads, and the result is the unfused ops' to the bit.
+/// as one gelu kernel and its gradient as one gelu_backward kernel, which forms x², ½·x and 1 + tanh again
+/// (the forward writes out only x and tanh for it), and the result is the unfused ops' to the bit.
 /// (LayerGradientCheckTests' gelu case checks the same kernel against finite differences: its sessions
 /// compile with fusion on.)
 /// </summary>
@@ -20,18 +21,24 @@ public sealed class GeluFusionTests
         PatternFusionRun.Train(PatternFusionRun.WithProductLoss("act.dfg", Source), Sizes, 3 * 20 * 20, options);
 
     [Fact]
-    public void TheBiasAddAndGeluAreOneKernel()
+    public void TheBiasAddAndGeluAreOneKernelAndItsGradientAnother()
     {
         var specs = Train(CompileOptions.Default).Specs;
         var gelu = Assert.Single(specs.OfType<GeluSpec>());
         Assert.Equal((3L * 20, 20L, true), (gelu.Rows, gelu.Width, gelu.HasBias));
-        // The backward reads x, x², ½·x, tanh and 1 + tanh; the inner polynomial stays in registers.
-        Assert.Equal("Output,Biased,Square,Half,Tanh,OnePlus", string.Join(",", gelu.Outputs));
+        // The fused backward reads x and tanh; the rest stays in registers.
+        Assert.Equal("Output,Biased,Tanh", string.Join(",", gelu.Outputs));
+        Assert.Equal(3L * 20 * 20, Assert.Single(specs.OfType<GeluBackwardSpec>()).Elements);
         Assert.DoesNotContain(specs.OfType<FusedElementwiseSpec>(), f => f.Program.Any(i => i.Code == Graph.Ops.OpCode.Tanh));
     }
 
     [Fact]
-    public void NoFusionRunsEveryOpAlone() => Assert.Empty(Train(CompileOptions.Default with { Fusion = false }).Specs.OfType<GeluSpec>());
+    public void NoFusionRunsEveryOpAlone()
+    {
+        var specs = Train(CompileOptions.Default with { Fusion = false }).Specs;
+        Assert.Empty(specs.OfType<GeluSpec>());
+        Assert.Empty(specs.OfType<GeluBackwardSpec>());
+    }
 
     [Fact]
     public void FusedAndUnfusedGiveTheSameBits() =>
