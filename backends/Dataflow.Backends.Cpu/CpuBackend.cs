@@ -31,8 +31,9 @@ public sealed class CpuBackend : IBackend, IBf16Weights
                 Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
             _ => Support.Yes,
         },
-        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or SoftmaxSpec or SoftmaxBackwardSpec
+        FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or GeluSpec or SoftmaxSpec or SoftmaxBackwardSpec
             or CrossEntropySpec or CrossEntropyBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
+        GeluBackwardSpec gelu => gelu.WritesOnlyOutput ? Support.Yes : Support.No($"{gelu.DisplayName} writes only dx"),
         OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
@@ -70,6 +71,8 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         OptimizerStepSpec step => new OptimizerKernel(step),
         OptimizerGroupSpec group => new OptimizerGroupKernel(group),
         LayerNormSpec norm => new LayerNormKernel(norm),
+        GeluSpec gelu => new GeluKernel(gelu),
+        GeluBackwardSpec gelu => new GeluBackwardKernel(gelu),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
         CrossEntropySpec crossEntropy => new CrossEntropyKernel(crossEntropy),

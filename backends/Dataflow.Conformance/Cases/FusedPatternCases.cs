@@ -21,8 +21,17 @@ internal static class FusedPatternCases
         list.AddRange(PatternPair("sigmoid[17,65]", new(1, 4), new(5, 15), c => Activations.Sigmoid(c.B, c.Param("x", [17, 65], -6, 6))));
         // Where e^−x overflows (x < −88) the gradient of 1/(1 + e^−x) is ∞·0 = NaN; the composed form must stay finite.
         list.AddRange(PatternPair("sigmoid-extremes[2,17]", new(1, 4), new(5, 15), c => Activations.Sigmoid(c.B, c.Param("x", [2, 17], ExtremeValues))));
-        list.AddRange(PatternPair("gelu-tanh-extremes[2,17]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [2, 17], ExtremeValues))));
-        list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9), new(8, 31), c => Activations.Gelu(c.B, c.Param("x", [3, 130], -4, 4))));
+        // Where the backend runs tanh-GELU as one kernel: the forward is that kernel (with the bias add before it, if
+        // any), its gradient one gelu_backward kernel (one kernel fewer in all than the elementwise fusion makes).
+        var gelu = new GeluSpec(3, 130, false, 0.044715f, 0.7978846f, 0.5f, 1f, [GeluStage.Output]);
+        list.AddRange(PatternPair("gelu-tanh-extremes[2,17]", new(1, 9) { PatternProbe = gelu, FusedWithPattern = 1 },
+            new(8, 31) { PatternProbe = gelu, FusedWithPattern = 7 }, c => Activations.Gelu(c.B, c.Param("x", [2, 17], ExtremeValues))));
+        list.AddRange(PatternPair("gelu-tanh[3,130]", new(1, 9) { PatternProbe = gelu, FusedWithPattern = 1 },
+            new(8, 31) { PatternProbe = gelu, FusedWithPattern = 7 }, c => Activations.Gelu(c.B, c.Param("x", [3, 130], -4, 4))));
+        // gelu(x·W + b) as a linear layer feeds it: bias rows of 24 split across the kernel's chunks of 1024 (2448 elements).
+        list.AddRange(PatternPair("gelu-bias[102,13]x[13,24]", new(2, 11) { PatternProbe = gelu, FusedWithPattern = 2 },
+            new(12, 36) { PatternProbe = gelu, FusedWithPattern = 11 }, c =>
+            Activations.Gelu(c.B, c.B.Add(Linear.Project(c.B, c.Param("x", [102, 13]), c.Param("w", [13, 24], -0.5, 0.5)), c.Param("bias", [24])))));
         // Where the backend runs softmax as one kernel: the forward is that kernel, its gradient one softmax_backward
         // (and the incoming gradient, which the unfused chain computed inside its own kernels, one kernel of its own).
         var softmax = new SoftmaxSpec(17, 65, [SoftmaxStage.Output]);

@@ -22,7 +22,7 @@ namespace Dataflow.Engine.Compile;
 /// one <see cref="LayerNormSpec"/> kernel each; with fusion off, or on a backend without that kernel,
 /// their primitives fuse as above. Softmax forward and backward chains likewise (<see cref="SoftmaxFusion"/>),
 /// after attention and its gradient (<see cref="AttentionFusion"/>), and cross-entropy from logits
-/// (<see cref="CrossEntropyFusion"/>).
+/// (<see cref="CrossEntropyFusion"/>), and tanh-GELU with the bias add before it (<see cref="GeluFusion"/>).
 /// It reads the tensors as components (<see cref="TensorGraph"/>: op facts, bound shapes, edges), never
 /// their graph nodes; a node's whole attributes (<see cref="AttrsTable"/>) only where a single-op kernel's
 /// spec carries them, a symbolic count is evaluated, or an error names a parameter.
@@ -52,6 +52,7 @@ public sealed class FusionSystem : ISystem
         var attentions = _context.Options.Fusion ? AttentionFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var softmaxes = _context.Options.Fusion ? SoftmaxFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var crossEntropies = _context.Options.Fusion ? CrossEntropyFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
+        var gelus = _context.Options.Fusion ? GeluFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
 
         foreach (var node in nodes)
         {
@@ -88,6 +89,7 @@ public sealed class FusionSystem : ISystem
             else if (softmaxes.TryGetValue(node, out var softmax)) kernels.Add((node, softmax.Kernel));
             else if (attentions.TryGetValue(node, out var attention)) kernels.Add((node, attention.Kernel));
             else if (crossEntropies.TryGetValue(node, out var crossEntropy)) kernels.Add((node, crossEntropy.Kernel));
+            else if (gelus.TryGetValue(node, out var gelu)) kernels.Add((node, gelu.Kernel));
             else if (claimed.Contains(node)) continue;
             else if (groupOf.TryGetValue(node, out var members))
                 kernels.Add((node, FusedKernel(world, node, members, KernelOutputs(world, node, members))));
