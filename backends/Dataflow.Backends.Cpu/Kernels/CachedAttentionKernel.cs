@@ -64,24 +64,82 @@ internal sealed unsafe class CachedAttentionKernel : CpuKernel
             long first = ((long)s * _heads + head) * Length * width;
             float* keys = _keys + first, values = _values + first;
 
+            // Each phase is a loop of independent steps (the dots four keys at a time, the exponentials one by
+            // one) so the core overlaps them, and the weighted sum keeps its output in registers: the one
+            // loop-carried chain per element is its fused multiply-adds over the keys, not a store and reload per
+            // key. Every value is the chain it was (a dot, its exponential, the sum in key order), so the bits are too.
+            Scores(query, keys, visible, width, _scale, scores);
             float max = float.NegativeInfinity;
-            for (int l = 0; l < visible; l++)
-            {
-                float score = Dot(query, keys + (long)l * width, width) * _scale;
-                scores[l] = score;
-                max = MathF.Max(max, score);
-            }
+            for (int l = 0; l < visible; l++) max = MathF.Max(max, scores[l]);
+            for (int l = 0; l < visible; l++) scores[l] = MathF.Exp(scores[l] - max);
             float sum = 0;
-            for (int l = 0; l < visible; l++)
-            {
-                float e = MathF.Exp(scores[l] - max);
-                scores[l] = e;
-                sum += e;
-            }
-            new Span<float>(output, width).Clear();
-            for (int l = 0; l < visible; l++) AddScaled(output, values + (long)l * width, scores[l], width);
+            for (int l = 0; l < visible; l++) sum += scores[l];
+            WeightedSum(values, scores, visible, width, output);
             float inverse = 1 / sum;
             for (int j = 0; j < width; j++) output[j] *= inverse;
+        }
+
+        /// <summary>scores[l] = (query · key l) · scale for l &lt; <paramref name="visible"/>, four keys per step.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Scores(float* query, float* keys, int visible, int width, float scale, float* scores)
+        {
+            int l = 0;
+            for (; l + 4 <= visible; l += 4)
+            {
+                float* key = keys + (long)l * width;
+                float s0 = Dot(query, key, width), s1 = Dot(query, key + width, width);
+                float s2 = Dot(query, key + 2 * width, width), s3 = Dot(query, key + 3 * width, width);
+                scores[l] = s0 * scale;
+                scores[l + 1] = s1 * scale;
+                scores[l + 2] = s2 * scale;
+                scores[l + 3] = s3 * scale;
+            }
+            for (; l < visible; l++) scores[l] = Dot(query, keys + (long)l * width, width) * scale;
+        }
+
+        /// <summary>
+        /// output = Σ_l weights[l] · value row l, in key order per element: blocks of up to 64 columns held in
+        /// eight 8-wide accumulators across all the keys, the columns past the last whole vector one by one.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightedSum(float* values, float* weights, int visible, int width, float* output)
+        {
+            int vectors = width / 8;
+            for (int v0 = 0; v0 < vectors; v0 += 8) Block(values + v0 * 8, weights, visible, width, Math.Min(8, vectors - v0), output + v0 * 8);
+            for (int j = vectors * 8; j < width; j++)
+            {
+                float acc = 0;
+                for (int l = 0; l < visible; l++) acc = MathF.FusedMultiplyAdd(weights[l], values[(long)l * width + j], acc);
+                output[j] = acc;
+            }
+        }
+
+        /// <summary><paramref name="count"/> (1 … 8) vectors of 8 columns of the weighted sum, kept in registers over the keys.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Block(float* values, float* weights, int visible, int width, int count, float* output)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int l = 0; l < visible; l++)
+            {
+                float* v = values + (long)l * width;
+                var w = Vector256.Create(weights[l]);
+                a0 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v), a0);
+                if (count > 1) a1 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 8), a1);
+                if (count > 2) a2 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 16), a2);
+                if (count > 3) a3 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 24), a3);
+                if (count > 4) a4 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 32), a4);
+                if (count > 5) a5 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 40), a5);
+                if (count > 6) a6 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 48), a6);
+                if (count > 7) a7 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 56), a7);
+            }
+            a0.Store(output);
+            if (count > 1) a1.Store(output + 8);
+            if (count > 2) a2.Store(output + 16);
+            if (count > 3) a3.Store(output + 24);
+            if (count > 4) a4.Store(output + 32);
+            if (count > 5) a5.Store(output + 40);
+            if (count > 6) a6.Store(output + 48);
+            if (count > 7) a7.Store(output + 56);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -93,15 +151,6 @@ internal sealed unsafe class CachedAttentionKernel : CpuKernel
             float sum = Vector256.Sum(acc);
             for (; j < n; j++) sum = MathF.FusedMultiplyAdd(x[j], y[j], sum);
             return sum;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void AddScaled(float* into, float* x, float weight, int n)
-        {
-            int j = 0;
-            var w = Vector256.Create(weight);
-            for (; j + 8 <= n; j += 8) Vector256.FusedMultiplyAdd(w, Vector256.Load(x + j), Vector256.Load(into + j)).Store(into + j);
-            for (; j < n; j++) into[j] = MathF.FusedMultiplyAdd(weight, x[j], into[j]);
         }
     }
 }

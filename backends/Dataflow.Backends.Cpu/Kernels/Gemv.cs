@@ -229,6 +229,14 @@ internal static unsafe class Gemv
     {
         int whole = columns / StripWidth * StripWidth;
         float* packed = PackStrips<T, TWords>(k, b, rsB, whole);
+        // Where 512-bit vectors run, blocks of eight rows take two strips at a time (one vector a strip row).
+        int wide = Vector512.IsHardwareAccelerated ? m / 8 * 8 : 0;
+        for (int j0 = 0; wide > 0 && j0 + 2 * StripWidth <= whole; j0 += 2 * StripWidth)
+        {
+            float* strip = packed + (long)j0 * k;
+            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc);
+        }
+        int pairedColumns = wide > 0 ? whole / (2 * StripWidth) * 2 * StripWidth : 0;
         for (int j0 = 0; j0 < columns; j0 += StripWidth)
         {
             float* cStrip = c + j0;
@@ -246,7 +254,7 @@ internal static unsafe class Gemv
                 continue;
             }
             float* strip = packed + (long)j0 * k;   // strip j0 / 16: k rows of 16 floats
-            int i0 = 0;
+            int i0 = j0 < pairedColumns ? wide : 0;
             for (; i0 + 4 <= m; i0 += 4) FourRows<float, F32Words>(k, a + i0 * rsA, rsA, strip, StripWidth, cStrip + i0 * ldc, ldc);
             for (; i0 < m; i0++) OneRow<float, F32Words>(k, a + i0 * rsA, strip, StripWidth, cStrip + i0 * ldc);
         }
@@ -303,6 +311,48 @@ internal static unsafe class Gemv
         Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
         Avx.Store(c + 2 * ldc, c20); Avx.Store(c + 2 * ldc + 8, c21);
         Avx.Store(c + 3 * ldc, c30); Avx.Store(c + 3 * ldc + 8, c31);
+    }
+
+    /// <summary>
+    /// Eight rows × two packed strips (32 columns) of C in sixteen 512-bit accumulators: per row of the strips
+    /// two vector loads and eight broadcasts feed sixteen fused multiply-adds of 16 lanes. Each element is the
+    /// chain <see cref="FourRows{T, TWords}"/> and the one-row kernels compute (p in order from zero), so the bits are theirs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < k; p++)
+        {
+            var b0 = Vector512.Load(s0 + p * StripWidth);
+            var b1 = Vector512.Load(s1 + p * StripWidth);
+            float* ap = a + p;
+            var x = Vector512.Create(ap[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(ap[rsA]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(ap[2 * rsA]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(ap[3 * rsA]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(ap[4 * rsA]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(ap[5 * rsA]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(ap[6 * rsA]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(ap[7 * rsA]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+        }
+        c00.Store(c); c01.Store(c + StripWidth);
+        c10.Store(c + ldc); c11.Store(c + ldc + StripWidth);
+        c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + StripWidth);
+        c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + StripWidth);
+        c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + StripWidth);
+        c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + StripWidth);
+        c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + StripWidth);
+        c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + StripWidth);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

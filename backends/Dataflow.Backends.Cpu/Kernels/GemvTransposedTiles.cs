@@ -6,7 +6,8 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// <summary>
 /// Columns of C [m, n] = A [m, k] · Bᵀ for few rows of A, each column of B contiguous in k (a tied
 /// unembedding, x · wteᵀ, is most of a batched decode step's multiply-adds), register-tiled: four rows
-/// of A against two columns of B at a time (one row: four columns), eight independent accumulators, so the fused multiply-adds
+/// of A against two columns of B at a time (one row: four columns; with 512-bit vectors, eight rows
+/// against four columns, two per vector), eight (sixteen) independent accumulators, so the fused multiply-adds
 /// (not the loads, nor one dot product's add latency) set the pace and each column, streamed once from
 /// memory, is used by every row while it is in L1.
 /// </summary>
@@ -31,18 +32,28 @@ internal static unsafe class GemvTransposedTiles
     public static void Run<T, TWords>(int m, long n, int k, float* a, long rsA, T* b, long csB, float* c, int j0, int columns)
         where T : unmanaged where TWords : IWeightWords<T>
     {
-        int end = j0 + columns, blocked = m / 4 * 4;
-        if (blocked > 0)
+        int end = j0 + columns, quarter = columns / 4;
+        // Where 512-bit vectors run: blocks of eight rows against four columns a quarter apart (two columns per vector).
+        int wide = Vector512.IsHardwareAccelerated ? m / 8 * 8 : 0;
+        if (wide > 0)
+        {
+            for (int j = j0; j < j0 + quarter; j++)
+                for (int i = 0; i < wide; i += 8)
+                    EightByFour<T, TWords>(k, a + i * rsA, rsA, b + j * csB, quarter * csB, c + i * n + j, n, quarter);
+            for (int j = j0 + 4 * quarter; j < end; j++)
+                for (int i = 0; i < wide; i++) c[i * n + j] = One<T, TWords>(k, a + i * rsA, b + j * csB);
+        }
+        int blocked = wide + (m - wide) / 4 * 4;
+        if (blocked > wide)
         {
             int half = columns / 2, j = j0;
             for (; j < j0 + half; j++)
-                for (int i = 0; i < blocked; i += 4)
+                for (int i = wide; i < blocked; i += 4)
                     FourByTwo<T, TWords>(k, a + i * rsA, rsA, b + j * csB, b + (j + half) * csB, c + i * n + j, n, half);
             for (j = j0 + 2 * half; j < end; j++)
-                for (int i = 0; i < blocked; i++) c[i * n + j] = One<T, TWords>(k, a + i * rsA, b + j * csB);
+                for (int i = wide; i < blocked; i++) c[i * n + j] = One<T, TWords>(k, a + i * rsA, b + j * csB);
         }
         // Rows past the last block of four (all of them for a single row): four columns at a time.
-        int quarter = columns / 4;
         for (int i = blocked; i < m; i++)
         {
             float* row = a + i * rsA, into = c + i * n;
@@ -75,6 +86,71 @@ internal static unsafe class GemvTransposedTiles
         (c[ldc], c[ldc + apart]) = (Tail<T, TWords>(k, p, a1, w0, c10), Tail<T, TWords>(k, p, a1, w1, c11));
         (c[2 * ldc], c[2 * ldc + apart]) = (Tail<T, TWords>(k, p, a2, w0, c20), Tail<T, TWords>(k, p, a2, w1, c21));
         (c[3 * ldc], c[3 * ldc + apart]) = (Tail<T, TWords>(k, p, a3, w0, c30), Tail<T, TWords>(k, p, a3, w1, c31));
+    }
+
+    /// <summary>
+    /// Eight rows of A against columns w, w + csB, w + 2·csB, w + 3·csB (C columns <paramref name="apart"/> apart
+    /// likewise): each 512-bit accumulator holds two columns' 8-wide chains side by side (lower half the first),
+    /// so a step is 16 fused multiply-adds of 16 lanes for 2 column loads and 8 row broadcasts, twice the
+    /// multiply-adds per instruction of <see cref="FourByTwo{T, TWords}"/>, and each chain is the one every other tile computes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EightByFour<T, TWords>(int k, float* a, long rsA, T* w, long csB, float* c, long ldc, int apart)
+        where T : unmanaged where TWords : IWeightWords<T>
+    {
+        T* w0 = w, w1 = w + csB, w2 = w + 2 * csB, w3 = w + 3 * csB;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        int p = 0;
+        for (; p + 8 <= k; p += 8)
+        {
+            var y0 = Vector512.Create(TWords.Load8(w0 + p), TWords.Load8(w1 + p));
+            var y1 = Vector512.Create(TWords.Load8(w2 + p), TWords.Load8(w3 + p));
+            float* ap = a + p;
+            var x = Row(ap);
+            c00 = Vector512.FusedMultiplyAdd(x, y0, c00); c01 = Vector512.FusedMultiplyAdd(x, y1, c01);
+            x = Row(ap + rsA);
+            c10 = Vector512.FusedMultiplyAdd(x, y0, c10); c11 = Vector512.FusedMultiplyAdd(x, y1, c11);
+            x = Row(ap + 2 * rsA);
+            c20 = Vector512.FusedMultiplyAdd(x, y0, c20); c21 = Vector512.FusedMultiplyAdd(x, y1, c21);
+            x = Row(ap + 3 * rsA);
+            c30 = Vector512.FusedMultiplyAdd(x, y0, c30); c31 = Vector512.FusedMultiplyAdd(x, y1, c31);
+            x = Row(ap + 4 * rsA);
+            c40 = Vector512.FusedMultiplyAdd(x, y0, c40); c41 = Vector512.FusedMultiplyAdd(x, y1, c41);
+            x = Row(ap + 5 * rsA);
+            c50 = Vector512.FusedMultiplyAdd(x, y0, c50); c51 = Vector512.FusedMultiplyAdd(x, y1, c51);
+            x = Row(ap + 6 * rsA);
+            c60 = Vector512.FusedMultiplyAdd(x, y0, c60); c61 = Vector512.FusedMultiplyAdd(x, y1, c61);
+            x = Row(ap + 7 * rsA);
+            c70 = Vector512.FusedMultiplyAdd(x, y0, c70); c71 = Vector512.FusedMultiplyAdd(x, y1, c71);
+        }
+        Finish<T, TWords>(k, p, a, w0, w1, w2, w3, c00, c01, c, apart);
+        Finish<T, TWords>(k, p, a + rsA, w0, w1, w2, w3, c10, c11, c + ldc, apart);
+        Finish<T, TWords>(k, p, a + 2 * rsA, w0, w1, w2, w3, c20, c21, c + 2 * ldc, apart);
+        Finish<T, TWords>(k, p, a + 3 * rsA, w0, w1, w2, w3, c30, c31, c + 3 * ldc, apart);
+        Finish<T, TWords>(k, p, a + 4 * rsA, w0, w1, w2, w3, c40, c41, c + 4 * ldc, apart);
+        Finish<T, TWords>(k, p, a + 5 * rsA, w0, w1, w2, w3, c50, c51, c + 5 * ldc, apart);
+        Finish<T, TWords>(k, p, a + 6 * rsA, w0, w1, w2, w3, c60, c61, c + 6 * ldc, apart);
+        Finish<T, TWords>(k, p, a + 7 * rsA, w0, w1, w2, w3, c70, c71, c + 7 * ldc, apart);
+    }
+
+    /// <summary>Eight consecutive elements of a row of A in both halves of a vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(float* x)
+    {
+        var half = Vector256.Load(x);
+        return Vector512.Create(half, half);
+    }
+
+    /// <summary>One row's four columns of an <see cref="EightByFour{T, TWords}"/> tile: each half's chain ended by <see cref="Tail{T, TWords}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<T, TWords>(int k, int p, float* x, T* w0, T* w1, T* w2, T* w3, Vector512<float> first, Vector512<float> second, float* c, int apart)
+        where T : unmanaged where TWords : IWeightWords<T>
+    {
+        c[0] = Tail<T, TWords>(k, p, x, w0, first.GetLower());
+        c[apart] = Tail<T, TWords>(k, p, x, w1, first.GetUpper());
+        c[2 * apart] = Tail<T, TWords>(k, p, x, w2, second.GetLower());
+        c[3 * apart] = Tail<T, TWords>(k, p, x, w3, second.GetUpper());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -88,6 +88,41 @@ public class SamplerTests
         Assert.Equal(1, sampler.Next([float.NegativeInfinity, 3f]));    // a masked token alone is fine
     }
 
+    /// <summary>Vocabulary-sized rows take the vector pass: its check and its argmax against the scalar ones, at every position of a vector and in the tail.</summary>
+    [Fact]
+    public void Greedy_over_a_vocabulary_row_is_the_first_maximum_and_rejects_a_bad_value_anywhere()
+    {
+        var random = new Random(5);
+        var greedy = new Sampler(new SamplingOptions(0), new SeededRandom(1));
+        foreach (int length in new[] { 8, 37, 1000 })
+            for (int at = 0; at < length; at += Math.Max(1, length / 17))
+            {
+                // Values from a few levels, so the maximum repeats; the first copy of it at or after `at` wins.
+                var row = Enumerable.Range(0, length).Select(_ => (float)random.Next(-3, 3)).ToArray();
+                row[at] = 3;
+                if (at + 5 < length) row[at + 5] = 3;
+                Assert.Equal(Sampler.ArgMax(row), greedy.Next(row));
+                Assert.Equal(row.ToList().IndexOf(3), greedy.Next(row));
+
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity })
+                {
+                    var broken = (float[])row.Clone();
+                    broken[at] = bad;
+                    var e = Assert.Throws<NonFiniteLogitsException>(() => greedy.Next(broken));
+                    Assert.Contains($"for token {at} of {length}", e.Message);
+                }
+            }
+        Assert.Throws<NonFiniteLogitsException>(() => greedy.Next(Enumerable.Repeat(float.NegativeInfinity, 37).ToArray()));
+        var zeros = new float[40];
+        zeros[3] = -0f;
+        zeros[20] = float.NegativeInfinity;
+        Assert.Equal(0, greedy.Next(zeros));    // −0 = +0: the first zero
+        Array.Fill(zeros, -1f, 0, 30);
+        zeros[33] = -0f;
+        zeros[35] = 0f;
+        Assert.Equal(30, greedy.Next(zeros));
+    }
+
     [Fact]
     public void Top_k_selection_draws_what_a_full_sort_of_the_vocabulary_would_with_ties()
     {
