@@ -1,6 +1,5 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 
 namespace Dataflow.Engine.Compile;
 
@@ -12,11 +11,11 @@ namespace Dataflow.Engine.Compile;
 /// </summary>
 internal static class GeluFusion
 {
-    public static Dictionary<Node, (Node[] Members, KernelDraft Kernel)> Match(
-        World world, CompileContext context, TensorGraph graph, IReadOnlyList<Node> nodes,
-        ISet<Node> taken, Func<Node, bool> neededAfterStep)
+    public static Dictionary<LoadedTensor, (LoadedTensor[] Members, KernelDraft Kernel)> Match(
+        World world, CompileContext context, TensorGraph graph, IReadOnlyList<LoadedTensor> nodes,
+        ISet<LoadedTensor> taken, Func<LoadedTensor, bool> neededAfterStep)
     {
-        var backwards = new Dictionary<Node, GeluPattern.BackwardMatch>();
+        var backwards = new Dictionary<LoadedTensor, GeluPattern.BackwardMatch>();
         var found = RowPatternFusion.Match(world, context, graph, nodes, taken, neededAfterStep,
             node =>
             {
@@ -33,7 +32,7 @@ internal static class GeluFusion
         var recomputed = found.Keys.SelectMany(root => backwards[root].Recomputed).ToHashSet();
         var inBackward = found.Values.SelectMany(b => b.Members).ToHashSet();
 
-        var forwards = new Dictionary<Node, (GeluPattern.Match Match, Node[] Stages)>();
+        var forwards = new Dictionary<LoadedTensor, (GeluPattern.Match Match, LoadedTensor[] Stages)>();
         var forward = RowPatternFusion.Match(world, context, graph, nodes, taken, neededAfterStep,
             node =>
             {

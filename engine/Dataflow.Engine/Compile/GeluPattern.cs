@@ -1,5 +1,4 @@
 using Dataflow.Engine.Backends;
-using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
@@ -18,23 +17,23 @@ namespace Dataflow.Engine.Compile;
 internal static class GeluPattern
 {
     /// <summary>A match: the node of every <see cref="GeluStage"/> (Biased is x itself when there is no bias), the constants, and the inputs.</summary>
-    public sealed record Match(Node[] Stages, Node[] Members, Node[] Inputs, bool HasBias, float CubeScale, float InnerScale, float HalfScale, float One);
+    public sealed record Match(LoadedTensor[] Stages, LoadedTensor[] Members, LoadedTensor[] Inputs, bool HasBias, float CubeScale, float InnerScale, float HalfScale, float One);
 
     /// <param name="withBias">Whether to take x's bias add in when x is one.</param>
-    public static Match? TryMatch(TensorGraph graph, Node root, bool withBias)
+    public static Match? TryMatch(TensorGraph graph, LoadedTensor root, bool withBias)
     {
         if (!Is(graph, root, OpCode.Mul, out var half, out var onePlus)) return null;
-        if (!Is(graph, onePlus, OpCode.Add, out var one, out var tanh) || !IsScalarConstant(one)) return null;
+        if (!Is(graph, onePlus, OpCode.Add, out var one, out var tanh) || !one.IsScalarConstant) return null;
         if (!Is(graph, tanh, OpCode.Tanh, out var inner, out _)) return null;
-        if (!Is(graph, inner, OpCode.Mul, out var innerScale, out var innerSum) || !IsScalarConstant(innerScale)) return null;
+        if (!Is(graph, inner, OpCode.Mul, out var innerScale, out var innerSum) || !innerScale.IsScalarConstant) return null;
         if (!Is(graph, innerSum, OpCode.Add, out var x, out var scaledCube)) return null;
-        if (!Is(graph, scaledCube, OpCode.Mul, out var cubeScale, out var cube) || !IsScalarConstant(cubeScale)) return null;
+        if (!Is(graph, scaledCube, OpCode.Mul, out var cubeScale, out var cube) || !cubeScale.IsScalarConstant) return null;
         if (!Is(graph, cube, OpCode.Mul, out var square, out var x2) || x2 != x) return null;
         if (!Is(graph, square, OpCode.Mul, out var x3, out var x4) || x3 != x || x4 != x) return null;
-        if (!Is(graph, half, OpCode.Mul, out var halfScale, out var x5) || !IsScalarConstant(halfScale) || x5 != x) return null;
-        if (!IsRowMajor(x) || x.Shape.Rank < 1 || !root.Shape.Equals(x.Shape)) return null;
+        if (!Is(graph, half, OpCode.Mul, out var halfScale, out var x5) || !halfScale.IsScalarConstant || x5 != x) return null;
+        if (!IsRowMajor(x) || x.Rank < 1 || !root.SameShape(x)) return null;
 
-        var stages = new Node[(int)GeluStage.Output + 1];
+        var stages = new LoadedTensor[(int)GeluStage.Output + 1];
         stages[(int)GeluStage.Biased] = x;
         stages[(int)GeluStage.Square] = square;
         stages[(int)GeluStage.Cube] = cube;
@@ -45,7 +44,7 @@ internal static class GeluPattern
         stages[(int)GeluStage.Tanh] = tanh;
         stages[(int)GeluStage.OnePlus] = onePlus;
         stages[(int)GeluStage.Output] = root;
-        float k = Value(cubeScale), c = Value(innerScale), h = Value(halfScale), o = Value(one);
+        float k = (float)cubeScale.Value, c = (float)innerScale.Value, h = (float)halfScale.Value, o = (float)one.Value;
         var computed = stages[1..];
         if (withBias && BiasAdd(graph, x) is var (product, bias))
             return new Match(stages, [x, .. computed], [product, bias], true, k, c, h, o);
@@ -56,10 +55,10 @@ internal static class GeluPattern
     /// A backward match: every <see cref="GeluBackwardStage"/>'s node, the inputs g, x and tanh, and the forward's
     /// x², ½·x and 1 + tanh, which the kernel forms again from x and tanh instead of reading them.
     /// </summary>
-    public sealed record BackwardMatch(Node[] Stages, Node[] Inputs, Node[] Recomputed, float CubeScale, float InnerScale, float HalfScale, float One);
+    public sealed record BackwardMatch(LoadedTensor[] Stages, LoadedTensor[] Inputs, LoadedTensor[] Recomputed, float CubeScale, float InnerScale, float HalfScale, float One);
 
     /// <summary>The catalog's gradient of the forward chain (<see cref="GeluBackwardStage"/>), matched from dx upwards.</summary>
-    public static BackwardMatch? TryMatchBackward(TensorGraph graph, Node root)
+    public static BackwardMatch? TryMatchBackward(TensorGraph graph, LoadedTensor root)
     {
         if (!Is(graph, root, OpCode.Add, out var thirdSum, out var squareTermAgain)) return null;
         if (!Is(graph, squareTermAgain, OpCode.Mul, out var squareGrad, out var x)) return null;
@@ -69,22 +68,22 @@ internal static class GeluPattern
         if (!Is(graph, cubeTerm, OpCode.Mul, out var cubeGrad, out var square)) return null;
         if (!Is(graph, square, OpCode.Mul, out var x3, out var x4) || x3 != x || x4 != x) return null;
         if (!Is(graph, squareGrad, OpCode.Mul, out var cubeGrad2, out var x5) || cubeGrad2 != cubeGrad || x5 != x) return null;
-        if (!Is(graph, cubeGrad, OpCode.Mul, out var sumGrad, out var cubeScale) || !IsScalarConstant(cubeScale)) return null;
+        if (!Is(graph, cubeGrad, OpCode.Mul, out var sumGrad, out var cubeScale) || !cubeScale.IsScalarConstant) return null;
         if (!Is(graph, firstSum, OpCode.Add, out var halfGrad, out var sumGrad2) || sumGrad2 != sumGrad) return null;
-        if (!Is(graph, sumGrad, OpCode.Mul, out var innerGrad, out var innerScale) || !IsScalarConstant(innerScale)) return null;
-        if (!Is(graph, halfGrad, OpCode.Mul, out var gradTimesOnePlus, out var halfScale) || !IsScalarConstant(halfScale)) return null;
+        if (!Is(graph, sumGrad, OpCode.Mul, out var innerGrad, out var innerScale) || !innerScale.IsScalarConstant) return null;
+        if (!Is(graph, halfGrad, OpCode.Mul, out var gradTimesOnePlus, out var halfScale) || !halfScale.IsScalarConstant) return null;
         if (!Is(graph, innerGrad, OpCode.Mul, out var gradTimesHalf, out var oneMinus)) return null;
-        if (!Is(graph, oneMinus, OpCode.Sub, out var one, out var tanhSquared) || !IsScalarConstant(one)) return null;
+        if (!Is(graph, oneMinus, OpCode.Sub, out var one, out var tanhSquared) || !one.IsScalarConstant) return null;
         if (!Is(graph, tanhSquared, OpCode.Mul, out var tanh, out var tanh2) || tanh2 != tanh || tanh.Op != OpCode.Tanh) return null;
         if (!Is(graph, gradTimesHalf, OpCode.Mul, out var g, out var half)) return null;
         if (!Is(graph, gradTimesOnePlus, OpCode.Mul, out var g2, out var onePlus) || g2 != g) return null;
         // ½·x and 1 + tanh must be what the kernel forms again: the same constants over the same x and tanh.
-        if (!Is(graph, half, OpCode.Mul, out var halfScale2, out var x6) || x6 != x || !IsScalarConstant(halfScale2) || Value(halfScale2) != Value(halfScale)) return null;
-        if (!Is(graph, onePlus, OpCode.Add, out var one2, out var tanh3) || tanh3 != tanh || !IsScalarConstant(one2) || Value(one2) != Value(one)) return null;
+        if (!Is(graph, half, OpCode.Mul, out var halfScale2, out var x6) || x6 != x || !halfScale2.IsScalarConstant || (float)halfScale2.Value != (float)halfScale.Value) return null;
+        if (!Is(graph, onePlus, OpCode.Add, out var one2, out var tanh3) || tanh3 != tanh || !one2.IsScalarConstant || (float)one2.Value != (float)one.Value) return null;
         foreach (var input in new[] { g, x, tanh })
-            if (!IsRowMajor(input) || !input.Shape.Equals(root.Shape)) return null;
+            if (!IsRowMajor(input) || !input.SameShape(root)) return null;
 
-        var stages = new Node[(int)GeluBackwardStage.Output + 1];
+        var stages = new LoadedTensor[(int)GeluBackwardStage.Output + 1];
         stages[(int)GeluBackwardStage.GradTimesOnePlus] = gradTimesOnePlus;
         stages[(int)GeluBackwardStage.GradTimesHalf] = gradTimesHalf;
         stages[(int)GeluBackwardStage.TanhSquared] = tanhSquared;
@@ -101,24 +100,19 @@ internal static class GeluPattern
         stages[(int)GeluBackwardStage.SquareTermAgain] = squareTermAgain;
         stages[(int)GeluBackwardStage.ThirdSum] = thirdSum;
         stages[(int)GeluBackwardStage.Output] = root;
-        return new BackwardMatch(stages, [g, x, tanh], [square, half, onePlus], Value(cubeScale), Value(innerScale), Value(halfScale), Value(one));
+        return new BackwardMatch(stages, [g, x, tanh], [square, half, onePlus], (float)cubeScale.Value, (float)innerScale.Value, (float)halfScale.Value, (float)one.Value);
     }
 
     /// <summary>x = a + bias with a as stored and bias a vector over x's last axis, or null.</summary>
-    private static (Node Product, Node Bias)? BiasAdd(TensorGraph graph, Node x)
+    private static (LoadedTensor Product, LoadedTensor Bias)? BiasAdd(TensorGraph graph, LoadedTensor x)
     {
         if (!Is(graph, x, OpCode.Add, out var a, out var bias)) return null;
-        bool isBias = bias.Op != OpCode.Expand && bias.DType == DType.F32 && bias.Shape.Rank == 1 && bias.Shape[0].Equals(x.Shape[x.Shape.Rank - 1]);
-        return isBias && IsRowMajor(a) && a.Shape.Equals(x.Shape) ? (a, bias) : null;
+        bool isBias = bias.Op != OpCode.Expand && bias.DType == DType.F32 && bias.Rank == 1 && bias.Dim(0) == x.Dim(^1);
+        return isBias && IsRowMajor(a) && a.SameShape(x) ? (a, bias) : null;
     }
 
-    private static bool Is(TensorGraph graph, Node node, OpCode op, out Node a, out Node b) => LayerNormPattern.Is(graph, node, op, out a, out b);
+    private static bool Is(TensorGraph graph, LoadedTensor node, OpCode op, out LoadedTensor a, out LoadedTensor b) => LayerNormPattern.Is(graph, node, op, out a, out b);
 
     /// <summary>An f32 tensor read as it is stored (a broadcast has no elements of its own).</summary>
-    private static bool IsRowMajor(Node node) => node.DType == DType.F32 && node.Op != OpCode.Expand;
-
-    private static bool IsScalarConstant(Node node) =>
-        node.Op == OpCode.Constant && node.Attrs.Data is null && node.Attrs.Count is null && node.Shape.Rank == 0;
-
-    private static float Value(Node constant) => (float)constant.Attrs.Value;
+    private static bool IsRowMajor(LoadedTensor node) => node.DType == DType.F32 && node.Op != OpCode.Expand;
 }
