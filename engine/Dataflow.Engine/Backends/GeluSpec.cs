@@ -10,7 +10,7 @@ namespace Dataflow.Engine.Backends;
 /// x = a + bias;  x², x³ = x²·x, k·x³, x + k·x³, inner = c·(x + k·x³), ½·x, tanh(inner), 1 + tanh, ½·x·(1 + tanh)
 /// </code>
 /// Every stage holds one value per element. A fused kernel writes out whichever of them is read outside
-/// it (the backward pass reads x, x², ½·x, tanh and 1 + tanh).
+/// it (the unfused backward reads x, x², ½·x, tanh and 1 + tanh; <see cref="GeluBackwardSpec"/> only x and tanh).
 /// </summary>
 public enum GeluStage : byte
 {
