@@ -167,12 +167,14 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
     /// <summary>
     /// e^x for the softmax's x ≤ 0 (a score less its row maximum), in float: 2^n·e^r with n = round(x·log₂e), r within
     /// ±ln2/2 and Cephes' degree-6 polynomial (about 1 ulp). The runtime's vector exp widens to double for the
-    /// whole float range and costs twice as much, and a block's exponentials are a third of its work. Below −87.3
-    /// (where e^x leaves float's normal range) it returns e^−87.3 ≈ 1e−38 rather than 0: nothing a sum can tell.
+    /// whole float range (and Vector512's runs in software, about 20 times the cost of this). Below −87.3, where e^x
+    /// leaves float's normal range, it returns 0: a peaked softmax has many such keys, and denormal probabilities
+    /// would only slow every product they enter, for nothing a sum can tell.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Exp(Vector256<float> x)
     {
+        var underflows = Vector256.LessThan(x, Vector256.Create(-87.3f));
         x = Vector256.MaxNative(x, Vector256.Create(-87.3f));
         // n = round(x·log₂e) by adding 1.5·2²³ (which leaves n in the low mantissa bits), and 2^n from those bits.
         var shifted = Vector256.FusedMultiplyAdd(x, Vector256.Create(1.44269504f), Vector256.Create(12582912f));
@@ -185,6 +187,6 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459e-1f));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201e-1f));
         var y = Vector256.FusedMultiplyAdd(p * r, r, r) + Vector256<float>.One;
-        return y * Vector256.ShiftLeft(shifted.AsInt32() - Vector256.Create(0x4B400000 - 127), 23).AsSingle();
+        return Vector256.ConditionalSelect(underflows, Vector256<float>.Zero, y * Vector256.ShiftLeft(shifted.AsInt32() - Vector256.Create(0x4B400000 - 127), 23).AsSingle());
     }
 }

@@ -217,12 +217,14 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
     /// <summary>
     /// e^x for the softmax's x ≤ 0 (a score less its row maximum), in float: 2^n·e^r with n = round(x·log₂e), r within
     /// ±ln2/2 and Cephes' degree-6 polynomial (about 1 ulp). The runtime's vector exp widens to double for the
-    /// whole float range and costs twice as much, and a block's exponentials are a third of its work. Below −87.3
-    /// (where e^x leaves float's normal range) it returns e^−87.3 ≈ 1e−38 rather than 0: nothing a sum can tell.
+    /// whole float range (and Vector512's runs in software, about 20 times the cost of this). Below −87.3, where e^x
+    /// leaves float's normal range, it returns 0: a peaked softmax has many such keys, and denormal probabilities
+    /// would only slow every product they enter, for nothing a sum can tell.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Exp(Vector512<float> x)
     {
+        var underflows = Vector512.LessThan(x, Vector512.Create(-87.3f));
         x = Vector512.MaxNative(x, Vector512.Create(-87.3f));
         // n = round(x·log₂e) by adding 1.5·2²³ (which leaves n in the low mantissa bits), and 2^n from those bits.
         var shifted = Vector512.FusedMultiplyAdd(x, Vector512.Create(1.44269504f), Vector512.Create(12582912f));
@@ -235,6 +237,6 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
         var y = Vector512.FusedMultiplyAdd(p * r, r, r) + Vector512<float>.One;
-        return y * Vector512.ShiftLeft(shifted.AsInt32() - Vector512.Create(0x4B400000 - 127), 23).AsSingle();
+        return Vector512.ConditionalSelect(underflows, Vector512<float>.Zero, y * Vector512.ShiftLeft(shifted.AsInt32() - Vector512.Create(0x4B400000 - 127), 23).AsSingle());
     }
 }
