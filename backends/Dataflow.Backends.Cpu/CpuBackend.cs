@@ -34,6 +34,8 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or GeluSpec or SoftmaxSpec or SoftmaxBackwardSpec
             or CrossEntropySpec or CrossEntropyBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
         GeluBackwardSpec gelu => gelu.WritesOnlyOutput ? Support.Yes : Support.No($"{gelu.DisplayName} writes only dx"),
+        // Width 1 reduces to a copy, not to the column sums the kernel forms.
+        LayerNormBackwardSpec norm => norm.Width > 1 ? Support.Yes : Support.No($"{norm.DisplayName} over rows of 1"),
         OptimizerGroupSpec group => OptimizerGroupSpec.Groups(group.Kind) ? Support.Yes : Support.No($"{group.DisplayName} has no grouped form"),
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
@@ -73,6 +75,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         LayerNormSpec norm => new LayerNormKernel(norm),
         GeluSpec gelu => new GeluKernel(gelu),
         GeluBackwardSpec gelu => new GeluBackwardKernel(gelu),
+        LayerNormBackwardSpec norm => new LayerNormBackwardKernel(norm),
         SoftmaxSpec softmax => new SoftmaxKernel(softmax),
         SoftmaxBackwardSpec backward => new SoftmaxBackwardKernel(backward),
         CrossEntropySpec crossEntropy => new CrossEntropyKernel(crossEntropy),

@@ -19,7 +19,7 @@ internal sealed unsafe class ReduceKernel : CpuKernel
     internal const int RowBlock = 4096;    // floats summed by one TensorPrimitives call (LayerNormKernel sums rows alike)
     private const int RowChunk = 1 << 16;  // elements of one row per parallel task
     private const int ColumnWidth = 256;   // columns per task in the column path
-    private const int ColumnBlock = 64;    // rows summed in float before folding into double
+    internal const int ColumnBlock = 64;   // rows summed in float before folding into double (LayerNormBackwardKernel sums columns alike)
 
     private readonly bool _max;
     private readonly bool _int;

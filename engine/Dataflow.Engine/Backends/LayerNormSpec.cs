@@ -33,3 +33,31 @@ public sealed record LayerNormSpec(long Rows, long Width, float MeanScale, float
     public override string Key => string.Create(CultureInfo.InvariantCulture,
         $"layer_norm[{Rows}x{Width}]{{mean×{MeanScale:R}, var×{VarianceScale:R}, eps {Epsilon:R}; out {string.Join(",", Outputs)}}}");
 }
+
+/// <summary>
+/// The gradient of that layer norm as the catalog's rules build it, over rows of the incoming gradient g,
+/// from the forward's centred rows c, standard deviation σ and normalised rows x̂ (d the width):
+/// <code>
+/// ĝ = g·gain;  dσ = Σ −((ĝ·x̂)/σ);  dv = (dσ/(σ·2))·(1/d)
+/// dc = (ĝ/σ + dv·c) + dv·c;  dm = (Σ −dc)·(1/d)
+/// dx = (incoming + dc) + dm     (incoming: x's gradient from its other readers, when it has some)
+/// dgain = Σrows g·x̂;  dbias = Σrows g
+/// </code>
+/// </summary>
+public sealed record LayerNormBackwardSpec(long Rows, long Width, float MeanScale, float VarianceScale, float Two,
+    bool HasIncoming, bool HasGainGrad, bool HasBiasGrad) : KernelSpec
+{
+    public override string DisplayName => "layer_norm_backward";
+
+    /// <summary>
+    /// Buffers in order: g, gain, c, σ, x̂, then incoming (when <see cref="HasIncoming"/>), then dx, dgain and
+    /// dbias (the last two when present). The sums over rows are the reduce kernel's: float over blocks of
+    /// rows, the blocks totalled in double, so a backend that keeps that order gives the unfused bits.
+    /// </summary>
+    public long[] BufferElements => [
+        Rows * Width, Width, Rows * Width, Rows, Rows * Width, .. (HasIncoming ? new[] { Rows * Width } : []),
+        Rows * Width, .. (HasGainGrad ? new[] { Width } : []), .. (HasBiasGrad ? new[] { Width } : [])];
+
+    public override string Key => string.Create(CultureInfo.InvariantCulture,
+        $"layer_norm_backward[{Rows}x{Width}]{{mean×{MeanScale:R}, var×{VarianceScale:R}, two {Two:R}{(HasIncoming ? ", +incoming" : "")}{(HasGainGrad ? ", dgain" : "")}{(HasBiasGrad ? ", dbias" : "")}}}");
+}

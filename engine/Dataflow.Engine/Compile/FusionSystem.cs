@@ -19,7 +19,7 @@ namespace Dataflow.Engine.Compile;
 /// Broadcasts (expand) feeding such a tree become broadcast loads; scalar constants become
 /// immediates; reshape and detach become aliases that move no data.
 /// Before that, lowered layer norms (<see cref="LayerNormPattern"/>) that the backend supports become
-/// one <see cref="LayerNormSpec"/> kernel each; with fusion off, or on a backend without that kernel,
+/// one <see cref="LayerNormSpec"/> kernel each, and their gradients one <see cref="LayerNormBackwardSpec"/> (<see cref="LayerNormBackwardFusion"/>); with fusion off, or on a backend without that kernel,
 /// their primitives fuse as above. Softmax forward and backward chains likewise (<see cref="SoftmaxFusion"/>),
 /// after attention and its gradient (<see cref="AttentionFusion"/>), and cross-entropy from logits
 /// (<see cref="CrossEntropyFusion"/>), and tanh-GELU with the bias add before it (<see cref="GeluFusion"/>).
@@ -49,6 +49,7 @@ public sealed class FusionSystem : ISystem
         var nodes = _graph.Tensors;
         var patterns = _context.Options.Fusion ? MatchLayerNorms(world, nodes) : [];
         var claimed = patterns.Values.SelectMany(p => p.Match.Members).ToHashSet();
+        var layerNormBackwards = _context.Options.Fusion ? LayerNormBackwardFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var attentions = _context.Options.Fusion ? AttentionFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var softmaxes = _context.Options.Fusion ? SoftmaxFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
         var crossEntropies = _context.Options.Fusion ? CrossEntropyFusion.Match(world, _context, _graph, nodes, claimed, n => NeededAfterStep(world, n)) : [];
@@ -86,6 +87,7 @@ public sealed class FusionSystem : ISystem
         {
             if (IsAlias(node) || node.Op is OpCode.Input or OpCode.Parameter) continue;
             if (patterns.TryGetValue(node, out var pattern)) kernels.Add((node, pattern.Kernel));
+            else if (layerNormBackwards.TryGetValue(node, out var layerNormBackward)) kernels.Add((node, layerNormBackward.Kernel));
             else if (softmaxes.TryGetValue(node, out var softmax)) kernels.Add((node, softmax.Kernel));
             else if (attentions.TryGetValue(node, out var attention)) kernels.Add((node, attention.Kernel));
             else if (crossEntropies.TryGetValue(node, out var crossEntropy)) kernels.Add((node, crossEntropy.Kernel));
