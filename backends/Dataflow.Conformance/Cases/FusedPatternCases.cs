@@ -70,6 +70,13 @@ internal static class FusedPatternCases
         list.AddRange(PatternPair("layer-norm[3,5000]",
             new(6, 11) { PatternProbe = layerNorm, FusedWithPattern = 1 }, new(21, 39) { PatternProbe = layerNorm, FusedWithPattern = 7 }, c =>
             LayerNorm.Normalize(c.B, c.Param("x", [3, 5000], -2, 3), c.Param("gamma", [5000], 0.5, 1.5), c.Param("beta", [5000]))));
+        // x + layernorm(x), as a residual block has it: x's gradient also comes along the residual path (dx = (g + dc) + dm).
+        list.AddRange(PatternPair("layer-norm-residual[70,20]",
+            new(6, 12) { PatternProbe = layerNorm, FusedWithPattern = 2 }, new(21, 41) { PatternProbe = layerNorm, FusedWithPattern = 7 }, c =>
+            {
+                var x = c.Param("x", [70, 20], -2, 3);
+                return c.B.Add(x, LayerNorm.Normalize(c.B, x, c.Param("gamma", [20], 0.5, 1.5), c.Param("beta", [20])));
+            }));
         list.AddRange(PatternPair("rms-norm[17,65]", new(4, 7), new(14, 29), c =>
             LayerNorm.RmsNormalize(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5))));
         list.AddRange(PatternPair("silu[17,65]", new(1, 1), new(5, 16), c => Activations.Silu(c.B, c.Param("x", [17, 65], -6, 6))));
