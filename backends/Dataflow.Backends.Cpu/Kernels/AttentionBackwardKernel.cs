@@ -68,9 +68,9 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
         // [block, w'] (the B of dK and dV), the dQ accumulator [block, w'], the two tiles, and per lane max, 1/Σ and D.
         long kT = (long)w * paddedKeys, kp = (long)paddedKeys * paddedWidth, qT = (long)w * block, qp = (long)block * paddedWidth;
         long tile = (long)keyBlock * block;
-        float* keysT = Scratch.ThreadLocal(Scratch.Scores, 2 * kT + 3 * kp + 2 * qT + 3 * qp + 2 * tile + 3L * block);
+        float* keysT = Scratch.ThreadLocal(Scratch.Scores, 2 * kT + 3 * kp + 3 * qT + 3 * qp + 2 * tile + 3L * block);
         float* valuesT = keysT + kT, keysPadded = valuesT + kT, gradK = keysPadded + kp, gradV = gradK + kp;
-        float* queriesT = gradV + kp, gradOutT = queriesT + qT, queriesPadded = gradOutT + qT, gradOutPadded = queriesPadded + qp, gradQ = gradOutPadded + qp;
+        float* queriesT = gradV + kp, gradOutT = queriesT + qT, outputT = gradOutT + qT, queriesPadded = outputT + qT, gradOutPadded = queriesPadded + qp, gradQ = gradOutPadded + qp;
         float* scores = gradQ + qp, gradScores = scores + tile, max = gradScores + tile, inverseSum = max + block, rowDot = inverseSum + block;
         for (int bh = first; bh < last; bh++)
         {
@@ -96,8 +96,12 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
                     bool real = r < rows;
                     max[r] = real ? s.Max[row0 + r] : 0;
                     inverseSum[r] = real ? 1 / s.Sum[row0 + r] : 0;
-                    rowDot[r] = real ? AttentionRows.Dot(gradOut + (long)r * w, s.Output + (row0 + r) * w, w) : 0;
                 }
+                // D = dO·O per lane, summed over the width in the order the tile sums dP = dO·vⱼ: where a row sees one
+                // key (T = 1, a causal slice's first row) O is that vⱼ exactly and dP − D is exactly 0, like the
+                // softmax gradient's own (a reference of all zeros admits no rounding).
+                AttentionRows.Transpose(s.Output + row0 * w, rows, w, w, outputT, block, block);
+                tiles.ColumnDots(gradOutT, outputT, w, rowDot);
                 int visibleKeys = _spec.Causal ? Math.Min(keys, i0 + rows) : keys;
                 for (int j0 = 0; j0 < visibleKeys; j0 += keyBlock)
                 {

@@ -5,9 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// The row loops around the fused attention kernels' tiles (<see cref="AttentionTiles"/>): a head-width dot product,
-/// a row scale, and the copies that lay a slice out for the tiles — transposed (Kᵀ, Vᵀ, a query block's Qᵀ) or
-/// padded to whole vectors with zeros, so a tile never reads past what it owns and padding contributes nothing.
+/// The row loops around the fused attention kernels' tiles (<see cref="AttentionTiles"/>): a row scale, and the copies
+/// that lay a slice out for the tiles — transposed (Kᵀ, Vᵀ, a query block's Qᵀ) or padded to whole vectors with zeros, so a tile never reads past what it owns and padding contributes nothing.
 /// </summary>
 internal static unsafe class AttentionRows
 {
@@ -16,27 +15,6 @@ internal static unsafe class AttentionRows
     {
         if (width <= 0 || width > int.MaxValue / 4 || keys * width > int.MaxValue / 4 || batchHeads * queries > int.MaxValue)
             throw new NotSupportedException($"cpu: {kernel} of {batchHeads}x{queries}x{keys}x{width}");
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(float* x, float* y, int n)
-    {
-        int j = 0;
-        float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var acc = Vector512<float>.Zero;
-            for (; j + 16 <= n; j += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + j), Vector512.Load(y + j), acc);
-            sum = Vector512.Sum(acc);
-        }
-        else if (n >= 8)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; j + 8 <= n; j += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(x + j), Vector256.Load(y + j), acc);
-            sum = Vector256.Sum(acc);
-        }
-        for (; j < n; j++) sum = MathF.FusedMultiplyAdd(x[j], y[j], sum);
-        return sum;
     }
 
     /// <summary>x *= a.</summary>
