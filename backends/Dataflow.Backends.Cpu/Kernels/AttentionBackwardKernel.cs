@@ -63,6 +63,9 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
         int block = tiles.QueryBlock, keyBlock = AttentionTiles.KeyBlock;
         int paddedWidth = AttentionTiles.RoundUp(w, tiles.Lanes), paddedKeys = AttentionTiles.RoundUp(keys, keyBlock);
         float scale = _spec.Scale;
+        // Where the width is whole vectors a padded row is its source row, and the products that take K, Q and dO as B
+        // read only real rows (depth = keys or queries seen): they read the slice's own rows, with no copy.
+        bool whole = paddedWidth == w;
         // Per slice: Kᵀ and Vᵀ [w, S'] (the A of the scores and of dP), K padded [S', w'] (dQ's B), the dK and dV
         // accumulators [S', w']. Per query block: Qᵀ and dOᵀ [w, block] (the B of the scores and of dP), Q and dO padded
         // [block, w'] (the B of dK and dV), the dQ accumulator [block, w'], the two tiles, and per lane max, 1/Σ and D.
@@ -78,7 +81,8 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
             float* k = s.K + keyBase, v = s.V + keyBase;
             AttentionRows.Transpose(k, keys, w, w, keysT, paddedKeys, paddedKeys);
             AttentionRows.Transpose(v, keys, w, w, valuesT, paddedKeys, paddedKeys);
-            AttentionRows.CopyPadded(k, keys, w, keysPadded, paddedWidth, paddedKeys);
+            float* keysB = whole ? k : keysPadded;
+            if (!whole) AttentionRows.CopyPadded(k, keys, w, keysPadded, paddedWidth, paddedKeys);
             new Span<float>(gradK, (int)(2 * kp)).Clear();
             for (int i0 = 0; i0 < queries; i0 += block)
             {
@@ -87,8 +91,12 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
                 float* q = s.Q + row0 * w, gradOut = s.GradOutput + row0 * w;
                 AttentionRows.Transpose(q, rows, w, w, queriesT, block, block);
                 AttentionRows.Transpose(gradOut, rows, w, w, gradOutT, block, block);
-                AttentionRows.CopyPadded(q, rows, w, queriesPadded, paddedWidth, block);
-                AttentionRows.CopyPadded(gradOut, rows, w, gradOutPadded, paddedWidth, block);
+                float* queriesB = whole ? q : queriesPadded, gradOutB = whole ? gradOut : gradOutPadded;
+                if (!whole)
+                {
+                    AttentionRows.CopyPadded(q, rows, w, queriesPadded, paddedWidth, block);
+                    AttentionRows.CopyPadded(gradOut, rows, w, gradOutPadded, paddedWidth, block);
+                }
                 new Span<float>(gradQ, (int)qp).Clear();
                 // Lanes past the last query are masked in the tiles; their statistics only need to be finite.
                 for (int r = 0; r < block; r++)
@@ -110,18 +118,14 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
                     tiles.Product(valuesT + j0, paddedKeys, gradOutT, block, w, gradScores, block, keyRows, block, accumulate: false);
                     tiles.GradientBlock(scores, gradScores, keyRows, n, rows, _spec.Causal ? j0 - i0 : AttentionTiles.NotCausal, scale, max, inverseSum, rowDot);
                     long keyRow = (long)j0 * paddedWidth;
-                    tiles.Product(gradScores, block, keysPadded + keyRow, paddedWidth, n, gradQ, paddedWidth, block, paddedWidth, accumulate: true);
-                    tiles.AccumulateTransposed(scores, gradOutPadded, paddedWidth, rows, gradV + keyRow, paddedWidth, keyRows, paddedWidth);
-                    tiles.AccumulateTransposed(gradScores, queriesPadded, paddedWidth, rows, gradK + keyRow, paddedWidth, keyRows, paddedWidth);
+                    tiles.Product(gradScores, block, keysB + keyRow, paddedWidth, n, gradQ, paddedWidth, block, paddedWidth, accumulate: true);
+                    tiles.AccumulateTransposed(scores, gradOutB, paddedWidth, rows, gradV + keyRow, paddedWidth, keyRows, paddedWidth);
+                    tiles.AccumulateTransposed(gradScores, queriesB, paddedWidth, rows, gradK + keyRow, paddedWidth, keyRows, paddedWidth);
                 }
-                for (int r = 0; r < rows; r++)
-                    new ReadOnlySpan<float>(gradQ + (long)r * paddedWidth, w).CopyTo(new Span<float>(s.GradQ + (row0 + r) * w, w));
+                AttentionRows.CopyUnpadded(gradQ, paddedWidth, rows, w, s.GradQ + row0 * w);
             }
-            for (int j = 0; j < keys; j++)
-            {
-                new ReadOnlySpan<float>(gradK + (long)j * paddedWidth, w).CopyTo(new Span<float>(s.GradK + keyBase + (long)j * w, w));
-                new ReadOnlySpan<float>(gradV + (long)j * paddedWidth, w).CopyTo(new Span<float>(s.GradV + keyBase + (long)j * w, w));
-            }
+            AttentionRows.CopyUnpadded(gradK, paddedWidth, keys, w, s.GradK + keyBase);
+            AttentionRows.CopyUnpadded(gradV, paddedWidth, keys, w, s.GradV + keyBase);
         }
     }
 }

@@ -84,11 +84,29 @@ internal static unsafe class AttentionRows
     /// <summary>Rows of <paramref name="width"/> into rows of <paramref name="paddedWidth"/>, then zero rows up to paddedRows.</summary>
     public static void CopyPadded(float* src, int rows, int width, float* dst, int paddedWidth, int paddedRows)
     {
+        if (paddedWidth == width)
+        {
+            new ReadOnlySpan<float>(src, rows * width).CopyTo(new Span<float>(dst, rows * width));
+            new Span<float>(dst + (long)rows * width, (paddedRows - rows) * width).Clear();
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             new ReadOnlySpan<float>(src + (long)r * width, width).CopyTo(new Span<float>(dst + (long)r * paddedWidth, width));
             new Span<float>(dst + (long)r * paddedWidth + width, paddedWidth - width).Clear();
         }
         new Span<float>(dst + (long)rows * paddedWidth, (paddedRows - rows) * paddedWidth).Clear();
+    }
+
+    /// <summary>The first <paramref name="width"/> floats of each of <paramref name="rows"/> padded rows into packed rows (one copy where nothing is padding).</summary>
+    public static void CopyUnpadded(float* src, int paddedWidth, int rows, int width, float* dst)
+    {
+        if (paddedWidth == width)
+        {
+            new ReadOnlySpan<float>(src, rows * width).CopyTo(new Span<float>(dst, rows * width));
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(src + (long)r * paddedWidth, width).CopyTo(new Span<float>(dst + (long)r * width, width));
     }
 }
