@@ -63,14 +63,17 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
         int block = tiles.QueryBlock, keyBlock = AttentionTiles.KeyBlock;
         int paddedWidth = AttentionTiles.RoundUp(w, tiles.Lanes), paddedKeys = AttentionTiles.RoundUp(keys, keyBlock);
         float scale = _spec.Scale;
+        // Where the width is whole vectors a padded row is its source row, and the products that take K, Q and dO as B
+        // read only real rows (depth = keys or queries seen): they read the slice's own rows, with no copy.
+        bool whole = paddedWidth == w;
         // Per slice: Kᵀ and Vᵀ [w, S'] (the A of the scores and of dP), K padded [S', w'] (dQ's B), the dK and dV
         // accumulators [S', w']. Per query block: Qᵀ and dOᵀ [w, block] (the B of the scores and of dP), Q and dO padded
         // [block, w'] (the B of dK and dV), the dQ accumulator [block, w'], the two tiles, and per lane max, 1/Σ and D.
         long kT = (long)w * paddedKeys, kp = (long)paddedKeys * paddedWidth, qT = (long)w * block, qp = (long)block * paddedWidth;
         long tile = (long)keyBlock * block;
-        float* keysT = Scratch.ThreadLocal(Scratch.Scores, 2 * kT + 3 * kp + 2 * qT + 3 * qp + 2 * tile + 3L * block);
+        float* keysT = Scratch.ThreadLocal(Scratch.Scores, 2 * kT + 3 * kp + 3 * qT + 3 * qp + 2 * tile + 3L * block);
         float* valuesT = keysT + kT, keysPadded = valuesT + kT, gradK = keysPadded + kp, gradV = gradK + kp;
-        float* queriesT = gradV + kp, gradOutT = queriesT + qT, queriesPadded = gradOutT + qT, gradOutPadded = queriesPadded + qp, gradQ = gradOutPadded + qp;
+        float* queriesT = gradV + kp, gradOutT = queriesT + qT, outputT = gradOutT + qT, queriesPadded = outputT + qT, gradOutPadded = queriesPadded + qp, gradQ = gradOutPadded + qp;
         float* scores = gradQ + qp, gradScores = scores + tile, max = gradScores + tile, inverseSum = max + block, rowDot = inverseSum + block;
         for (int bh = first; bh < last; bh++)
         {
@@ -78,7 +81,8 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
             float* k = s.K + keyBase, v = s.V + keyBase;
             AttentionRows.Transpose(k, keys, w, w, keysT, paddedKeys, paddedKeys);
             AttentionRows.Transpose(v, keys, w, w, valuesT, paddedKeys, paddedKeys);
-            AttentionRows.CopyPadded(k, keys, w, keysPadded, paddedWidth, paddedKeys);
+            float* keysB = whole ? k : keysPadded;
+            if (!whole) AttentionRows.CopyPadded(k, keys, w, keysPadded, paddedWidth, paddedKeys);
             new Span<float>(gradK, (int)(2 * kp)).Clear();
             for (int i0 = 0; i0 < queries; i0 += block)
             {
@@ -87,8 +91,12 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
                 float* q = s.Q + row0 * w, gradOut = s.GradOutput + row0 * w;
                 AttentionRows.Transpose(q, rows, w, w, queriesT, block, block);
                 AttentionRows.Transpose(gradOut, rows, w, w, gradOutT, block, block);
-                AttentionRows.CopyPadded(q, rows, w, queriesPadded, paddedWidth, block);
-                AttentionRows.CopyPadded(gradOut, rows, w, gradOutPadded, paddedWidth, block);
+                float* queriesB = whole ? q : queriesPadded, gradOutB = whole ? gradOut : gradOutPadded;
+                if (!whole)
+                {
+                    AttentionRows.CopyPadded(q, rows, w, queriesPadded, paddedWidth, block);
+                    AttentionRows.CopyPadded(gradOut, rows, w, gradOutPadded, paddedWidth, block);
+                }
                 new Span<float>(gradQ, (int)qp).Clear();
                 // Lanes past the last query are masked in the tiles; their statistics only need to be finite.
                 for (int r = 0; r < block; r++)
@@ -96,8 +104,12 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
                     bool real = r < rows;
                     max[r] = real ? s.Max[row0 + r] : 0;
                     inverseSum[r] = real ? 1 / s.Sum[row0 + r] : 0;
-                    rowDot[r] = real ? AttentionRows.Dot(gradOut + (long)r * w, s.Output + (row0 + r) * w, w) : 0;
                 }
+                // D = dO·O per lane, summed over the width in the order the tile sums dP = dO·vⱼ: where a row sees one
+                // key (T = 1, a causal slice's first row) O is that vⱼ exactly and dP − D is exactly 0, like the
+                // softmax gradient's own (a reference of all zeros admits no rounding).
+                AttentionRows.Transpose(s.Output + row0 * w, rows, w, w, outputT, block, block);
+                tiles.ColumnDots(gradOutT, outputT, w, rowDot);
                 int visibleKeys = _spec.Causal ? Math.Min(keys, i0 + rows) : keys;
                 for (int j0 = 0; j0 < visibleKeys; j0 += keyBlock)
                 {
@@ -106,18 +118,14 @@ internal sealed unsafe class AttentionBackwardKernel : CpuKernel
                     tiles.Product(valuesT + j0, paddedKeys, gradOutT, block, w, gradScores, block, keyRows, block, accumulate: false);
                     tiles.GradientBlock(scores, gradScores, keyRows, n, rows, _spec.Causal ? j0 - i0 : AttentionTiles.NotCausal, scale, max, inverseSum, rowDot);
                     long keyRow = (long)j0 * paddedWidth;
-                    tiles.Product(gradScores, block, keysPadded + keyRow, paddedWidth, n, gradQ, paddedWidth, block, paddedWidth, accumulate: true);
-                    tiles.AccumulateTransposed(scores, gradOutPadded, paddedWidth, rows, gradV + keyRow, paddedWidth, keyRows, paddedWidth);
-                    tiles.AccumulateTransposed(gradScores, queriesPadded, paddedWidth, rows, gradK + keyRow, paddedWidth, keyRows, paddedWidth);
+                    tiles.Product(gradScores, block, keysB + keyRow, paddedWidth, n, gradQ, paddedWidth, block, paddedWidth, accumulate: true);
+                    tiles.AccumulateTransposed(scores, gradOutB, paddedWidth, rows, gradV + keyRow, paddedWidth, keyRows, paddedWidth);
+                    tiles.AccumulateTransposed(gradScores, queriesB, paddedWidth, rows, gradK + keyRow, paddedWidth, keyRows, paddedWidth);
                 }
-                for (int r = 0; r < rows; r++)
-                    new ReadOnlySpan<float>(gradQ + (long)r * paddedWidth, w).CopyTo(new Span<float>(s.GradQ + (row0 + r) * w, w));
+                AttentionRows.CopyUnpadded(gradQ, paddedWidth, rows, w, s.GradQ + row0 * w);
             }
-            for (int j = 0; j < keys; j++)
-            {
-                new ReadOnlySpan<float>(gradK + (long)j * paddedWidth, w).CopyTo(new Span<float>(s.GradK + keyBase + (long)j * w, w));
-                new ReadOnlySpan<float>(gradV + (long)j * paddedWidth, w).CopyTo(new Span<float>(s.GradV + keyBase + (long)j * w, w));
-            }
+            AttentionRows.CopyUnpadded(gradK, paddedWidth, keys, w, s.GradK + keyBase);
+            AttentionRows.CopyUnpadded(gradV, paddedWidth, keys, w, s.GradV + keyBase);
         }
     }
 }

@@ -72,7 +72,9 @@ internal sealed unsafe class AttentionKernel : CpuKernel
         {
             float* k = s.K + (long)bh * keys * w, v = s.V + (long)bh * keys * w;
             AttentionRows.Transpose(k, keys, w, w, keysT, paddedKeys, paddedKeys);
-            AttentionRows.CopyPadded(v, keys, w, values, paddedWidth, paddedKeys);
+            // Where the width is whole vectors a padded row is its source row, and P·V reads only real keys: read V itself.
+            float* valuesB = paddedWidth == w ? v : values;
+            if (valuesB != v) AttentionRows.CopyPadded(v, keys, w, values, paddedWidth, paddedKeys);
             for (int i0 = 0; i0 < queries; i0 += block)
             {
                 int rows = Math.Min(block, queries - i0);
@@ -90,7 +92,7 @@ internal sealed unsafe class AttentionKernel : CpuKernel
                     tiles.SoftmaxBlock(tile, keyRows, n, rows, _spec.Causal ? j0 - i0 : AttentionTiles.NotCausal, scale, max, sum, rescale);
                     if (j0 > 0)
                         for (int r = 0; r < rows; r++) AttentionRows.Scale(accumulated + (long)r * paddedWidth, rescale[r], paddedWidth);
-                    tiles.Product(tile, block, values + (long)j0 * paddedWidth, paddedWidth, n, accumulated, paddedWidth, block, paddedWidth, accumulate: true);
+                    tiles.Product(tile, block, valuesB + (long)j0 * paddedWidth, paddedWidth, n, accumulated, paddedWidth, block, paddedWidth, accumulate: true);
                 }
                 for (int r = 0; r < rows; r++)
                 {

@@ -5,9 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// The row loops around the fused attention kernels' tiles (<see cref="AttentionTiles"/>): a head-width dot product,
-/// a row scale, and the copies that lay a slice out for the tiles — transposed (Kᵀ, Vᵀ, a query block's Qᵀ) or
-/// padded to whole vectors with zeros, so a tile never reads past what it owns and padding contributes nothing.
+/// The row loops around the fused attention kernels' tiles (<see cref="AttentionTiles"/>): a row scale, and the copies
+/// that lay a slice out for the tiles — transposed (Kᵀ, Vᵀ, a query block's Qᵀ) or padded to whole vectors with zeros, so a tile never reads past what it owns and padding contributes nothing.
 /// </summary>
 internal static unsafe class AttentionRows
 {
@@ -16,27 +15,6 @@ internal static unsafe class AttentionRows
     {
         if (width <= 0 || width > int.MaxValue / 4 || keys * width > int.MaxValue / 4 || batchHeads * queries > int.MaxValue)
             throw new NotSupportedException($"cpu: {kernel} of {batchHeads}x{queries}x{keys}x{width}");
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(float* x, float* y, int n)
-    {
-        int j = 0;
-        float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var acc = Vector512<float>.Zero;
-            for (; j + 16 <= n; j += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + j), Vector512.Load(y + j), acc);
-            sum = Vector512.Sum(acc);
-        }
-        else if (n >= 8)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; j + 8 <= n; j += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(x + j), Vector256.Load(y + j), acc);
-            sum = Vector256.Sum(acc);
-        }
-        for (; j < n; j++) sum = MathF.FusedMultiplyAdd(x[j], y[j], sum);
-        return sum;
     }
 
     /// <summary>x *= a.</summary>
@@ -106,11 +84,29 @@ internal static unsafe class AttentionRows
     /// <summary>Rows of <paramref name="width"/> into rows of <paramref name="paddedWidth"/>, then zero rows up to paddedRows.</summary>
     public static void CopyPadded(float* src, int rows, int width, float* dst, int paddedWidth, int paddedRows)
     {
+        if (paddedWidth == width)
+        {
+            new ReadOnlySpan<float>(src, rows * width).CopyTo(new Span<float>(dst, rows * width));
+            new Span<float>(dst + (long)rows * width, (paddedRows - rows) * width).Clear();
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             new ReadOnlySpan<float>(src + (long)r * width, width).CopyTo(new Span<float>(dst + (long)r * paddedWidth, width));
             new Span<float>(dst + (long)r * paddedWidth + width, paddedWidth - width).Clear();
         }
         new Span<float>(dst + (long)rows * paddedWidth, (paddedRows - rows) * paddedWidth).Clear();
+    }
+
+    /// <summary>The first <paramref name="width"/> floats of each of <paramref name="rows"/> padded rows into packed rows (one copy where nothing is padding).</summary>
+    public static void CopyUnpadded(float* src, int paddedWidth, int rows, int width, float* dst)
+    {
+        if (paddedWidth == width)
+        {
+            new ReadOnlySpan<float>(src, rows * width).CopyTo(new Span<float>(dst, rows * width));
+            return;
+        }
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(src + (long)r * paddedWidth, width).CopyTo(new Span<float>(dst + (long)r * width, width));
     }
 }

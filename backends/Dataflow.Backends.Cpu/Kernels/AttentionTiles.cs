@@ -56,6 +56,12 @@ internal abstract unsafe class AttentionTiles
     public abstract void GradientBlock(float* scores, float* gradScores, int keyRows, int keys, int queries, int causalOffset, float scale,
         float* max, float* inverseSum, float* rowDot);
 
+    /// <summary>
+    /// result[r] = Σ_p a[p·<see cref="Lanes"/> + r]·b[p·<see cref="Lanes"/> + r] for one query block held transposed
+    /// (a lane per query), one fused multiply-add per depth step in depth order: the order <see cref="Product"/> sums in.
+    /// </summary>
+    public abstract void ColumnDots(float* a, float* b, int depth, float* result);
+
     public static AttentionTiles Avx512 { get; } = new AttentionTiles512();
     public static AttentionTiles Avx2 { get; } = new AttentionTiles256();
 

@@ -64,6 +64,14 @@ internal sealed unsafe class AttentionTiles256 : AttentionTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void ColumnDots(float* a, float* b, int depth, float* result)
+    {
+        var sum = Vector256<float>.Zero;
+        for (int p = 0; p < depth; p++) sum = Vector256.FusedMultiplyAdd(Vector256.Load(a + p * 8), Vector256.Load(b + p * 8), sum);
+        sum.Store(result);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AccumulateTransposed(float* tile, float* b, long ldb, int depth, float* c, long ldc, int rows, int columns)
     {
         for (int r = 0; r < rows; r += 8)

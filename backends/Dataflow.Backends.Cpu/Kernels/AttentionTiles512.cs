@@ -90,6 +90,14 @@ internal sealed unsafe class AttentionTiles512 : AttentionTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void ColumnDots(float* a, float* b, int depth, float* result)
+    {
+        var sum = Vector512<float>.Zero;
+        for (int p = 0; p < depth; p++) sum = Vector512.FusedMultiplyAdd(Vector512.Load(a + p * 16), Vector512.Load(b + p * 16), sum);
+        sum.Store(result);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void AccumulateTransposed(float* tile, float* b, long ldb, int depth, float* c, long ldc, int rows, int columns)
     {
         for (int r = 0; r < rows; r += 16)

@@ -12,7 +12,8 @@ namespace Dataflow.Engine.Compile;
 /// backward: dP = matmul(dO, v, transB);  dV = matmul(y, dO, transA);  dS = softmax_backward(dP) · c
 ///           dQ = matmul(dS, k);  dK = matmul(dS, q, transA)
 /// </code>
-/// (the softmax and its gradient as <see cref="SoftmaxPattern"/> matches them). Anything else (dropout on
+/// (the softmax and its gradient as <see cref="SoftmaxPattern"/> matches them, or, over one key, the shorter gradient
+/// the rules build there). Anything else (dropout on
 /// the weights, another mask, broadcast operands) is left to the softmax and elementwise fusions.
 /// </summary>
 internal static class AttentionPattern
@@ -70,7 +71,8 @@ internal static class AttentionPattern
         if (graph.Readers(f.V).FirstOrNull(r => IsMatMul(r, transA: false, transB: true) && graph.Operands(r)[0] == gradOut && graph.Operands(r)[1] == f.V) is not { } gradP) return null;
         SoftmaxPattern.Match? softmax = null;
         foreach (var reader in graph.Readers(f.Exp))
-            if (SoftmaxPattern.TryMatchBackward(graph, reader) is { } m && m.Inputs[0] == gradP && m.Inputs[1] == y && m.Inputs[2] == f.Sum)
+            if ((SoftmaxPattern.TryMatchBackward(graph, reader) ?? TryMatchOneKeySoftmaxBackward(graph, reader, f)) is { } m
+                && m.Inputs[0] == gradP && m.Inputs[1] == y && m.Inputs[2] == f.Sum)
                 softmax = m;
         if (softmax is null) return null;
         // The mask's add passes the gradient through unchanged (SumTo to the same shape); the scale's mul multiplies it.
@@ -81,6 +83,37 @@ internal static class AttentionPattern
         if (readers.FirstOrNull(r => IsMatMul(r, transA: true, transB: false) && graph.Operands(r)[0] == gradScaled && graph.Operands(r)[1] == f.Q) is not { } gradK) return null;
         return new Backward(gradOut, [gradP, gradV, .. softmax.Members, gradScaled, gradQ, gradK], gradQ, gradK, gradV);
     }
+
+    /// <summary>
+    /// The softmax gradient over rows of one key (S = 1, e.g. T = 1 causal): the row sum s then has the row's own shape,
+    /// so the Div rule's SumTo and the ReduceSum rule's Expand are the identity and the chain
+    /// <see cref="SoftmaxPattern"/> matches lacks its row sum and expand: dx = (g / s + −(g · y / s)) · e.
+    /// Matched here, where the forward is known to have one key, so no general softmax is mistaken for it.
+    /// </summary>
+    private static SoftmaxPattern.Match? TryMatchOneKeySoftmaxBackward(TensorGraph graph, LoadedTensor root, Forward f)
+    {
+        if (f.K.Dim(^2) != 1) return null;
+        if (!Is(graph, root, OpCode.Mul, out var combined, out var e) || e != f.Exp) return null;
+        if (!Is(graph, combined, OpCode.Add, out var gradOverSum, out var negated)) return null;
+        if (!Is(graph, gradOverSum, OpCode.Div, out var g, out var s) || s != f.Sum) return null;
+        if (!Is(graph, negated, OpCode.Neg, out var scaled, out _)) return null;
+        if (!Is(graph, scaled, OpCode.Div, out var product, out var s2) || s2 != s) return null;
+        if (!Is(graph, product, OpCode.Mul, out var g2, out var y) || g2 != g || y != f.Probabilities) return null;
+        if (!IsRowMajor(g) || !g.SameShape(e) || !root.SameShape(e)) return null;
+
+        // The stages the general match names, the one-element row sum being the negated term itself.
+        var stages = new LoadedTensor[(int)Backends.SoftmaxBackwardStage.Output + 1];
+        stages[(int)Backends.SoftmaxBackwardStage.GradOverSum] = gradOverSum;
+        stages[(int)Backends.SoftmaxBackwardStage.GradTimesOutput] = product;
+        stages[(int)Backends.SoftmaxBackwardStage.ScaledBySum] = scaled;
+        stages[(int)Backends.SoftmaxBackwardStage.Negated] = negated;
+        stages[(int)Backends.SoftmaxBackwardStage.RowSum] = negated;
+        stages[(int)Backends.SoftmaxBackwardStage.Combined] = combined;
+        stages[(int)Backends.SoftmaxBackwardStage.Output] = root;
+        return new SoftmaxPattern.Match(stages, [gradOverSum, product, scaled, negated, combined, root], [g, y, s, e]);
+    }
+
+    private static bool Is(TensorGraph graph, LoadedTensor node, OpCode op, out LoadedTensor a, out LoadedTensor b) => LayerNormPattern.Is(graph, node, op, out a, out b);
 
     private static bool IsMatMul(LoadedTensor node, bool transA, bool transB) =>
         node.Op == OpCode.MatMul && node.Has(OpFlags.TransposeA) == transA && node.Has(OpFlags.TransposeB) == transB && node.Rank >= 3;

@@ -14,30 +14,35 @@ namespace Dataflow.Tests.Engine;
 /// attention_backward kernel (recomputing the probabilities from the row max and Σ the forward writes),
 /// and the results agree with the op-by-op path within the conformance suite's f32 tolerance (NMSE ≤ 1e-7;
 /// the online softmax sums in another order, so not to the bit). T = 40: more than one 32-key block,
-/// so the running maximum's rescaling runs, and causal rows that skip whole blocks.
+/// so the running maximum's rescaling runs, and causal rows that skip whole blocks; T = 1, whose one-key softmax
+/// gradient the rules build shorter (no row sum, no expand).
 /// </summary>
 public sealed class AttentionFusionTests
 {
-    private static readonly Dictionary<string, long> Sizes = new() { ["B"] = 3, ["T"] = 40 };
+    private static readonly Dictionary<string, long> Sizes = SizesOf(40);
     private const int Elements = 3 * 40 * 16;
+
+    private static Dictionary<string, long> SizesOf(long t) => new() { ["B"] = 3, ["T"] = t };
 
     private static string Source(bool causal) =>
         $"model attend(d = 16)\ninput x : f32[B, T, d]\ny = attention(x, 2{(causal ? ", causal = true" : "")})\noutput y\n";
 
-    private static (List<KernelSpec> Specs, Dictionary<string, float[]> Results) Train(bool causal, CompileOptions options) =>
-        PatternFusionRun.Train(PatternFusionRun.WithProductLoss("attend.dfg", Source(causal)), Sizes, Elements, options);
+    private static (List<KernelSpec> Specs, Dictionary<string, float[]> Results) Train(bool causal, CompileOptions options, long t = 40) =>
+        PatternFusionRun.Train(PatternFusionRun.WithProductLoss("attend.dfg", Source(causal)), SizesOf(t), (int)(3 * t * 16), options);
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void TheAttentionAndItsGradientAreOneKernelEach(bool causal)
+    [InlineData(true, 40)]
+    [InlineData(false, 40)]
+    [InlineData(true, 1)]
+    [InlineData(false, 1)]
+    public void TheAttentionAndItsGradientAreOneKernelEach(bool causal, long t)
     {
-        var specs = Train(causal, CompileOptions.Default).Specs;
+        var specs = Train(causal, CompileOptions.Default, t).Specs;
         var forward = Assert.Single(specs.OfType<AttentionSpec>());
         var backward = Assert.Single(specs.OfType<AttentionBackwardSpec>());
         // B·heads slices of T queries over T keys, heads of 8.
-        Assert.Equal((6L, 40L, 40L, 8L, causal), (forward.BatchHeads, forward.Queries, forward.Keys, forward.Width, forward.Causal));
-        Assert.Equal((6L, 40L, 40L, 8L, causal), (backward.BatchHeads, backward.Queries, backward.Keys, backward.Width, backward.Causal));
+        Assert.Equal((6L, t, t, 8L, causal), (forward.BatchHeads, forward.Queries, forward.Keys, forward.Width, forward.Causal));
+        Assert.Equal((6L, t, t, 8L, causal), (backward.BatchHeads, backward.Queries, backward.Keys, backward.Width, backward.Causal));
         Assert.Equal(1 / MathF.Sqrt(8), forward.Scale, 6);
         Assert.True(forward.WritesRowStatistics, "the backward recomputes from the row max and sum");
         // Nothing of the T×T chain is left: no softmax, no score matmul, no mask.
@@ -70,12 +75,13 @@ public sealed class AttentionFusionTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void FusedAgreesWithUnfusedWithinTheConformanceTolerance(bool causal)
+    [InlineData(true, 40)]
+    [InlineData(false, 40)]
+    [InlineData(true, 1)]
+    public void FusedAgreesWithUnfusedWithinTheConformanceTolerance(bool causal, long t)
     {
-        var fused = Train(causal, CompileOptions.Default).Results;
-        var unfused = Train(causal, CompileOptions.Default with { Fusion = false }).Results;
+        var fused = Train(causal, CompileOptions.Default, t).Results;
+        var unfused = Train(causal, CompileOptions.Default with { Fusion = false }, t).Results;
         Assert.Equal(unfused.Keys.Order(), fused.Keys.Order());
         Assert.Contains("grad:y.qkv.weight", fused.Keys);
         foreach (var (name, expected) in unfused)
