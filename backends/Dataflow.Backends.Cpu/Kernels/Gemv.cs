@@ -237,7 +237,7 @@ internal static unsafe class Gemv
         for (int j0 = 0; wide > 0 && j0 + 2 * StripWidth <= whole; j0 += 2 * StripWidth)
         {
             float* strip = packed + (long)j0 * k;
-            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc);
+            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc, null);
         }
         int pairedColumns = wide > 0 ? whole / (2 * StripWidth) * 2 * StripWidth : 0;
         for (int j0 = 0; j0 < columns; j0 += StripWidth)
@@ -322,12 +322,14 @@ internal static unsafe class Gemv
     /// chain <see cref="FourRows{T, TWords}"/> and the one-row kernels compute (p in order from zero), so the bits are theirs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc)
+    /// <param name="ahead">Null, or memory to prefetch a line of per k step (the columns a transposed task packs next, <see cref="GemvTransposedPacked"/>), so reading them overlaps these products.</param>
+    internal static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc, float* ahead)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < k; p++)
         {
+            if (ahead != null) Sse.Prefetch0(ahead + p * StripWidth);
             var b0 = Vector512.Load(s0 + p * StripWidth);
             var b1 = Vector512.Load(s1 + p * StripWidth);
             float* ap = a + p;

@@ -35,14 +35,17 @@ internal static unsafe class GemvTransposedPacked
         if (whole == 0) return 0;
         long stripFloats = (long)k * Gemv.StripWidth;
         float* packed = Scratch.ThreadLocal(Scratch.PackB, whole * stripFloats / Gemv.StripWidth);
-        // Eight adjacent columns at a time: one contiguous run of 8·csB floats, read as eight streams in step.
-        for (int g = 0; g < whole; g += 8)
-            TransposeEight(k, b + (j0 + g) * csB, csB, packed + g / Gemv.StripWidth * stripFloats + g % Gemv.StripWidth);
         for (int q = 0; q < whole; q += PairWidth)
         {
+            // Eight adjacent columns at a time: one contiguous run of 8·csB floats, read as eight streams in step.
+            for (int g = q; g < q + PairWidth; g += 8)
+                TransposeEight(k, b + (j0 + g) * csB, csB, packed + g / Gemv.StripWidth * stripFloats + g % Gemv.StripWidth);
+            // While this pair's products run, the next 32 columns (this task's, or likely the next task's) come in:
+            // each block of eight rows prefetches 16 of them, a line per k step.
+            float* next = b + (j0 + q + PairWidth) * csB;
             float* s0 = packed + q / Gemv.StripWidth * stripFloats;
             for (int i = 0; i < rows; i += 8)
-                Gemv.EightRowsTwoStrips(k, a + i * rsA, rsA, s0, s0 + stripFloats, c + i * n + j0 + q, n);
+                Gemv.EightRowsTwoStrips(k, a + i * rsA, rsA, s0, s0 + stripFloats, c + i * n + j0 + q, n, next + i / 8 * Gemv.StripWidth * csB);
         }
         return whole;
     }
