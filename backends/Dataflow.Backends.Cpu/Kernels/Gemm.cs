@@ -416,7 +416,7 @@ internal static unsafe class Gemm
     /// only the first <paramref name="rows"/> source rows are read, the rest count as zeros.
     /// Stores go in ascending destination rows.
     /// </summary>
-    private static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd)
+    internal static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd)
     {
         var z = Vector256<float>.Zero;
         var r0 = Avx.LoadVector256(src);

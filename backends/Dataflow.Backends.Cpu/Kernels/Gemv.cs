@@ -16,19 +16,22 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// C, four chunks a quarter of B apart in step; a few rows: strips of 16 columns with a 4 × 16 tile of C
 /// in registers), and the partials are added in chunk order.</item>
 /// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 64 consecutive columns (rows
-/// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>).</item>
+/// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>);
+/// with 512-bit vectors, blocks of eight rows transpose the task's columns into strips first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
-/// The chunking depends on the shape alone (not on the thread count) and one row of A is summed in
-/// the same order as a few, so results are the same on any machine and a batched decode step gives
-/// each sequence the logits it gets alone, to the bit. Launches reuse one job object per calling
-/// thread: no closure or other allocation per launch.
+/// The chunking depends on the shape alone (not on the thread count), so results do not depend on the
+/// thread count. With B rows contiguous one row of A is summed in the same order as a few, so a batched
+/// decode step's projections give each sequence the bits it gets alone; the unembedding does too without
+/// 512-bit vectors, and with them blocks of eight rows agree with a row alone to rounding (a different
+/// order over k). Launches reuse one job object per calling thread: no closure or other allocation per launch.
 /// </summary>
 internal static unsafe class Gemv
 {
     /// <summary>The most rows of A the streaming path takes; beyond, packing pays for itself.</summary>
     public const int MaxStreamedRows = 16;
 
-    private const int StripWidth = 16;
+    /// <summary>Columns per packed strip (one 512-bit vector, two 256-bit ones, a row).</summary>
+    internal const int StripWidth = 16;
 
     /// <summary>Columns (rows of W) per task of the transposed layout: its two or four read streams (<see cref="GemvTransposedTiles"/>) 16–32 columns long.</summary>
     private const int TransposedColumns = 64;
@@ -175,8 +178,8 @@ internal static unsafe class Gemv
                         else StreamRows<float, F32Words>(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
-                        if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
-                        else GemvTransposedTiles.Run<float, F32Words>(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        else GemvTransposedTiles.Run<float, F32Words>(_m, _n, _k, a, _opA.RowStride, b, b, _opB.ColStride, _c + bi * size, j0, columns);
                         break;
                     default:
                         int i = j0;
@@ -234,7 +237,7 @@ internal static unsafe class Gemv
         for (int j0 = 0; wide > 0 && j0 + 2 * StripWidth <= whole; j0 += 2 * StripWidth)
         {
             float* strip = packed + (long)j0 * k;
-            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc);
+            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc, null);
         }
         int pairedColumns = wide > 0 ? whole / (2 * StripWidth) * 2 * StripWidth : 0;
         for (int j0 = 0; j0 < columns; j0 += StripWidth)
@@ -319,12 +322,14 @@ internal static unsafe class Gemv
     /// chain <see cref="FourRows{T, TWords}"/> and the one-row kernels compute (p in order from zero), so the bits are theirs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc)
+    /// <param name="ahead">Null, or memory to prefetch a line of per k step (the columns a transposed task packs next, <see cref="GemvTransposedPacked"/>), so reading them overlaps these products.</param>
+    internal static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc, float* ahead)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < k; p++)
         {
+            if (ahead != null) Sse.Prefetch0(ahead + p * StripWidth);
             var b0 = Vector512.Load(s0 + p * StripWidth);
             var b1 = Vector512.Load(s1 + p * StripWidth);
             float* ap = a + p;

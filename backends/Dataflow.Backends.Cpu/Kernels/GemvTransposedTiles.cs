@@ -12,9 +12,11 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// memory, is used by every row while it is in L1.
 /// </summary>
 /// <remarks>
-/// Every element is one chain whatever the tile it falls in: one 8-wide accumulator over k in order,
-/// its horizontal sum, then the scalar tail in order. So a row gets the same bits alone (a batch-1
-/// decode step, one row against four columns) as among sixteen.
+/// Every element of these tiles is one chain whatever the tile it falls in: one 8-wide accumulator over k
+/// in order, its horizontal sum, then the scalar tail in order. So without 512-bit vectors a row gets the
+/// same bits alone (a batch-1 decode step, one row against four columns) as among sixteen; with them, blocks
+/// of eight rows go through <see cref="GemvTransposedPacked"/> (a scalar chain over k per element) and agree
+/// with the row alone to rounding.
 /// Generic over how a weight is stored (<see cref="F32Words"/>, <see cref="Bf16Words"/>: widening is exact),
 /// so a bf16 weight gets the same bits as the f32 kernel over its rounded f32 copy.
 /// </remarks>
@@ -28,19 +30,23 @@ internal static unsafe class GemvTransposedTiles
     /// task apart are two or four long sequential runs, read about four times as fast (measured on the
     /// 32000 × 288 unembedding, batch 1 and 16). Which columns share a tile does not change any sum.
     /// </remarks>
+    /// <param name="b32">B as f32 (<paramref name="b"/> itself when that is f32, else the f32 copy of its words): what blocks of eight rows read.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T, TWords>(int m, long n, int k, float* a, long rsA, T* b, long csB, float* c, int j0, int columns)
+    public static void Run<T, TWords>(int m, long n, int k, float* a, long rsA, T* b, float* b32, long csB, float* c, int j0, int columns)
         where T : unmanaged where TWords : IWeightWords<T>
     {
-        int end = j0 + columns, quarter = columns / 4;
-        // Where 512-bit vectors run: blocks of eight rows against four columns a quarter apart (two columns per vector).
+        int end = j0 + columns;
+        // Where 512-bit vectors run: blocks of eight rows through transposed strips (GemvTransposedPacked), the
+        // columns past its whole pairs of strips against four columns a quarter apart (two columns per vector).
         int wide = Vector512.IsHardwareAccelerated ? m / 8 * 8 : 0;
         if (wide > 0)
         {
-            for (int j = j0; j < j0 + quarter; j++)
+            int packed = GemvTransposedPacked.Run(wide, n, k, a, rsA, b32, csB, c, j0, columns);
+            int first = j0 + packed, restQuarter = (end - first) / 4;
+            for (int j = first; j < first + restQuarter; j++)
                 for (int i = 0; i < wide; i += 8)
-                    EightByFour<T, TWords>(k, a + i * rsA, rsA, b + j * csB, quarter * csB, c + i * n + j, n, quarter);
-            for (int j = j0 + 4 * quarter; j < end; j++)
+                    EightByFour<T, TWords>(k, a + i * rsA, rsA, b + j * csB, restQuarter * csB, c + i * n + j, n, restQuarter);
+            for (int j = first + 4 * restQuarter; j < end; j++)
                 for (int i = 0; i < wide; i++) c[i * n + j] = One<T, TWords>(k, a + i * rsA, b + j * csB);
         }
         int blocked = wide + (m - wide) / 4 * 4;
@@ -57,6 +63,7 @@ internal static unsafe class GemvTransposedTiles
         for (int i = blocked; i < m; i++)
         {
             float* row = a + i * rsA, into = c + i * n;
+            int quarter = columns / 4;
             for (int jj = j0; jj < j0 + quarter; jj++) OneByFour<T, TWords>(k, row, b + jj * csB, quarter * csB, into + jj, quarter);
             for (int jj = j0 + 4 * quarter; jj < end; jj++) into[jj] = One<T, TWords>(k, row, b + jj * csB);
         }
