@@ -34,51 +34,13 @@ internal static unsafe class AttentionRows
         // Whole 8×8 blocks in registers (an element at a time, a slice's Kᵀ cost as much as its scores), the edges one by one.
         int fullRows = Avx.IsSupported ? rows / 8 * 8 : 0, fullColumns = Avx.IsSupported ? columns / 8 * 8 : 0;
         for (int r = 0; r < fullRows; r += 8)
-            for (int c = 0; c < fullColumns; c += 8) Transpose8x8(src + r * srcStride + c, srcStride, dst + c * dstStride + r, dstStride);
+            for (int c = 0; c < fullColumns; c += 8) Gemm.Transpose8x8(src + r * srcStride + c, srcStride, 8, dst + c * dstStride + r, dstStride);
         for (int r = 0; r < rows; r++)
         {
             float* from = src + r * srcStride, to = dst + r;
             for (int c = r < fullRows ? fullColumns : 0; c < columns; c++) to[c * dstStride] = from[c];
         }
         for (int c = 0; c < columns && paddedRows > rows; c++) new Span<float>(dst + c * dstStride + rows, paddedRows - rows).Clear();
-    }
-
-    /// <summary>The usual unpack, shuffle, lane-swap network: out column c is (rows 0-3 of c, rows 4-7 of c).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
-    {
-        var r0 = Avx.LoadVector256(src);
-        var r1 = Avx.LoadVector256(src + srcStride);
-        var r2 = Avx.LoadVector256(src + 2 * srcStride);
-        var r3 = Avx.LoadVector256(src + 3 * srcStride);
-        var r4 = Avx.LoadVector256(src + 4 * srcStride);
-        var r5 = Avx.LoadVector256(src + 5 * srcStride);
-        var r6 = Avx.LoadVector256(src + 6 * srcStride);
-        var r7 = Avx.LoadVector256(src + 7 * srcStride);
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Rows of <paramref name="width"/> into rows of <paramref name="paddedWidth"/>, then zero rows up to paddedRows.</summary>

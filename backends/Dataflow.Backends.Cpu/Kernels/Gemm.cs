@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -414,8 +415,9 @@ internal static unsafe class Gemm
     /// <summary>
     /// dst[r*ldd + c] = src[c*lds + r] for an 8×8 block (AVX: unpack, shuffle, swap 128-bit halves);
     /// only the first <paramref name="rows"/> source rows are read, the rest count as zeros.
-    /// Stores go in ascending destination rows.
+    /// Stores go in ascending destination rows. Inlined, so a constant row count drops the checks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd)
     {
         var z = Vector256<float>.Zero;

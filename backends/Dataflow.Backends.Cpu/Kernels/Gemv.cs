@@ -178,8 +178,8 @@ internal static unsafe class Gemv
                         else StreamRows<float, F32Words>(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
-                        if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, b, _opB.ColStride, _c + bi * size, j0, columns);
-                        else GemvTransposedTiles.Run<float, F32Words>(_m, _n, _k, a, _opA.RowStride, b, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
+                        else GemvTransposedTiles.Run<float, F32Words>(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
                         break;
                     default:
                         int i = j0;

@@ -15,8 +15,8 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// Every element of these tiles is one chain whatever the tile it falls in: one 8-wide accumulator over k
 /// in order, its horizontal sum, then the scalar tail in order. So without 512-bit vectors a row gets the
 /// same bits alone (a batch-1 decode step, one row against four columns) as among sixteen; with them, blocks
-/// of eight rows go through <see cref="GemvTransposedPacked"/> (a scalar chain over k per element) and agree
-/// with the row alone to rounding.
+/// of eight rows of an f32 weight go through <see cref="GemvTransposedPacked"/> (a scalar chain over k per
+/// element) and agree with the row alone to rounding.
 /// Generic over how a weight is stored (<see cref="F32Words"/>, <see cref="Bf16Words"/>: widening is exact),
 /// so a bf16 weight gets the same bits as the f32 kernel over its rounded f32 copy.
 /// </remarks>
@@ -30,18 +30,18 @@ internal static unsafe class GemvTransposedTiles
     /// task apart are two or four long sequential runs, read about four times as fast (measured on the
     /// 32000 × 288 unembedding, batch 1 and 16). Which columns share a tile does not change any sum.
     /// </remarks>
-    /// <param name="b32">B as f32 (<paramref name="b"/> itself when that is f32, else the f32 copy of its words): what blocks of eight rows read.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T, TWords>(int m, long n, int k, float* a, long rsA, T* b, float* b32, long csB, float* c, int j0, int columns)
+    public static void Run<T, TWords>(int m, long n, int k, float* a, long rsA, T* b, long csB, float* c, int j0, int columns)
         where T : unmanaged where TWords : IWeightWords<T>
     {
         int end = j0 + columns;
         // Where 512-bit vectors run: blocks of eight rows through transposed strips (GemvTransposedPacked), the
         // columns past its whole pairs of strips against four columns a quarter apart (two columns per vector).
+        // bf16 words skip the strips: they are packed as f32, which would read twice the bytes bf16 saves.
         int wide = Vector512.IsHardwareAccelerated ? m / 8 * 8 : 0;
         if (wide > 0)
         {
-            int packed = GemvTransposedPacked.Run(wide, n, k, a, rsA, b32, csB, c, j0, columns);
+            int packed = typeof(T) == typeof(float) ? GemvTransposedPacked.Run(wide, n, k, a, rsA, (float*)b, csB, c, j0, columns) : 0;
             int first = j0 + packed, restQuarter = (end - first) / 4;
             for (int j = first; j < first + restQuarter; j++)
                 for (int i = 0; i < wide; i += 8)
