@@ -64,7 +64,13 @@ public sealed class CpuBackend : IBackend, IBf16Weights
     {
         var support = SupportsOp(spec);
         if (!support.IsSupported) throw new NotSupportedException($"cpu: cannot compile {spec.DisplayName}: {support.Reason}");
-        return _cache.GetOrAdd(spec.Key, static (_, s) => Create(s), spec);
+        return _cache.GetOrAdd(spec.Key, static (_, a) => Owned(Create(a.Spec), a.Owner), (Spec: spec, Owner: this));
+    }
+
+    private static CpuKernel Owned(CpuKernel kernel, CpuBackend owner)
+    {
+        kernel.Owner = owner;
+        return kernel;
     }
 
     private static CpuKernel Create(KernelSpec spec) => spec switch
@@ -105,11 +111,9 @@ public sealed class CpuBackend : IBackend, IBf16Weights
 
     public void Enqueue(ICompiledKernel kernel, ReadOnlySpan<IDeviceBuffer> buffers, in LaunchParams launch)
     {
-        if (kernel is not CpuKernel cpu) throw new ArgumentException($"cpu: kernel {kernel.Spec.DisplayName} was not compiled by the cpu backend", nameof(kernel));
+        var cpu = LaunchCheck.Kernel<CpuKernel>("cpu", this, kernel, static k => k.Owner);
         var need = cpu.BufferElements;
-        // The name only for errors: a fused kernel's is built from its program, and a decode step launches hundreds.
-        if (buffers.Length > need.Length || buffers.Length < need.Length - cpu.OptionalTrailingBuffers)
-            throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName} takes {need.Length} buffers, got {buffers.Length}", nameof(buffers));
+        LaunchCheck.OmittedBuffers("cpu", cpu.Spec, need.Length, cpu.OptionalTrailingBuffers, buffers.Length);
 
         // One array of each length per calling thread, reused: a decode step launches hundreds of kernels,
         // and the grouped optimizer's launch binds four buffers per parameter.
@@ -117,13 +121,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         if (buffers.Length >= arrays.Length) Array.Resize(ref _bound, Math.Max(buffers.Length + 1, 2 * arrays.Length));
         var bound = _bound[buffers.Length] ??= new CpuBuffer[buffers.Length];
         for (int i = 0; i < buffers.Length; i++)
-        {
-            if (buffers[i] is not CpuBuffer b || !ReferenceEquals(b.Owner, this))
-                throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName}: buffer {i} does not belong to this cpu backend", nameof(buffers));
-            if (b.Elements < need[i])
-                throw new ArgumentException($"cpu: kernel {cpu.Spec.DisplayName}: buffer {i} holds {b.Elements} elements, needs {need[i]}", nameof(buffers));
-            bound[i] = b;
-        }
+            bound[i] = LaunchCheck.Buffer<CpuBuffer>("cpu", this, cpu.Spec, buffers, i, need[i], static b => b.IsDisposed);
         try
         {
             cpu.Run(bound, launch);

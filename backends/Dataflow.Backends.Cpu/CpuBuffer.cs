@@ -26,6 +26,8 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
 
     internal float[] Data => _data ?? throw new ObjectDisposedException(nameof(CpuBuffer));
 
+    internal bool IsDisposed => _data is null;
+
     internal Span<float> Floats => Data;
     internal Span<int> Ints => MemoryMarshal.Cast<float, int>(Data.AsSpan());
 

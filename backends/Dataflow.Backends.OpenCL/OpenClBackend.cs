@@ -185,10 +185,10 @@ public sealed unsafe class OpenClBackend : IBackend
         var plan = cl.Plan;
         var need = plan.BufferElements;
         string name = cl.Spec.DisplayName;
-        int omitted = LaunchCheck.OmittedBuffers("opencl", name, need.Length, plan.OptionalTrailingBuffers, buffers.Length);
+        int omitted = LaunchCheck.OmittedBuffers("opencl", cl.Spec, need.Length, plan.OptionalTrailingBuffers, buffers.Length);
         Span<nint> handles = stackalloc nint[buffers.Length];
         for (int i = 0; i < buffers.Length; i++)
-            handles[i] = LaunchCheck.Buffer<OpenClBuffer>("opencl", this, name, buffers, i, need[i], static b => b.IsDisposed).Handle;
+            handles[i] = LaunchCheck.Buffer<OpenClBuffer>("opencl", this, cl.Spec, buffers, i, need[i], static b => b.IsDisposed).Handle;
         float[]? scalars = plan.Scalars is LaunchScalars.Sgd or LaunchScalars.Adam
             ? OptimizerArguments.Of((OptimizerStepSpec)cl.Spec, launch.Scalars)
             : null;

@@ -298,11 +298,10 @@ public sealed unsafe partial class VulkanBackend : IBackend
         var vkKernel = LaunchCheck.Kernel<VulkanKernel>("vulkan", this, kernel, static k => k.Owner);
         var plan = vkKernel.Plan;
         var need = plan.BufferElements;
-        string name = vkKernel.Spec.DisplayName;
-        int omitted = LaunchCheck.OmittedBuffers("vulkan", name, need.Length, plan.OptionalTrailingBuffers, buffers.Length);
+        int omitted = LaunchCheck.OmittedBuffers("vulkan", vkKernel.Spec, need.Length, plan.OptionalTrailingBuffers, buffers.Length);
         var bound = new VulkanBuffer[buffers.Length + (vkKernel.Baked is null ? 0 : 1)];
         for (int i = 0; i < buffers.Length; i++)
-            bound[i] = LaunchCheck.Buffer<VulkanBuffer>("vulkan", this, name, buffers, i, need[i], static b => b.IsDisposed);
+            bound[i] = LaunchCheck.Buffer<VulkanBuffer>("vulkan", this, vkKernel.Spec, buffers, i, need[i], static b => b.IsDisposed);
         if (vkKernel.Baked is not null) bound[^1] = vkKernel.Baked;
         Span<uint> push = stackalloc uint[16];
         int pushWords = PushConstants(vkKernel, launch, push);

@@ -96,7 +96,7 @@ public static class SentinelHarness
         world.Has<AliasOf>(tensor) ? Root(world, world.Get<AliasOf>(tensor).Source) : tensor;
 
     private static string Describe(World world, Entity tensor) =>
-        $"%{world.Node(tensor).Id} {world.Get<TensorInfo>(tensor).Desc}";
+        $"%{world.Get<TensorOp>(tensor).Id} {world.Get<TensorInfo>(tensor).Desc}";
 
     /// <summary>The bits a fresh buffer starts with: fed values then sentinels, or all sentinels for a kernel's output.</summary>
     private static int[]? InitialContents(World world, Entity root, TensorDesc desc, CaseInstance instance, bool writtenByKernel)

@@ -8,8 +8,10 @@ namespace Dataflow.Engine.Compile;
 /// <summary>
 /// Loads the graph into the world the way a game engine loads a level: one tensor entity per node
 /// that some requested output depends on (dead nodes are never loaded), tagged with its role.
-/// Each tensor's op facts become a <see cref="TensorOp"/>, so the systems after it read components,
-/// not nodes. It makes the tables the tensors' components index (<see cref="NodeTable"/>, <see cref="NameTable"/>, <see cref="AttrsTable"/>)
+/// Each tensor's op facts become a <see cref="TensorOp"/>, its declared type a <see cref="SymbolicType"/> and
+/// its layer a <see cref="LayerScope"/>, so the systems after it read components, not nodes (no system
+/// keeps a node: a node's id, <see cref="TensorOp.Id"/>, is what maps the graph to the world). It makes
+/// the tables the tensors' components index (<see cref="ShapeTable"/>, <see cref="NameTable"/>, <see cref="AttrsTable"/>)
 /// and records the graph's edges between the loaded tensors as components (<see cref="Operands"/>,
 /// <see cref="Readers"/>, runs of the <see cref="EdgeList"/>): from here
 /// on the world is the graph.
@@ -18,14 +20,14 @@ public sealed class GraphLoadSystem : ISystem
 {
     public string Name => nameof(GraphLoadSystem);
 
-    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(NodeTable), typeof(NameTable), typeof(AttrsTable), typeof(EdgeList), typeof(TensorNode), typeof(TensorOp), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
+    public SystemAccess Access { get; } = SystemAccess.Of(reads: [typeof(CompileContext)], writes: [typeof(ShapeTable), typeof(NameTable), typeof(AttrsTable), typeof(EdgeList), typeof(TensorOp), typeof(SymbolicType), typeof(LayerScope), typeof(Operands), typeof(Readers), typeof(InputTag), typeof(StateTag), typeof(ParamTag), typeof(OutputTag), typeof(GradOf)]);
 
     public void Run(World world)
     {
         var context = world.Resource<CompileContext>();
-        var nodes = new NodeTable();
+        var shapes = new ShapeTable();
         var names = new NameTable();
-        world.SetResource(nodes);
+        world.SetResource(shapes);
         world.SetResource(names);
         var attrs = new AttrsTable();
         world.SetResource(attrs);
@@ -39,7 +41,8 @@ public sealed class GraphLoadSystem : ISystem
         foreach (var node in context.Graph.Nodes)
         {
             if (!live.Contains(node)) continue;
-            var entity = world.Create(new TensorNode { Node = nodes.Intern(node) }, OpOf(node, attrs));
+            var entity = world.Create(OpOf(node, attrs), new SymbolicType { DType = node.DType, Shape = shapes.Intern(node.Shape) },
+                new LayerScope { Name = names.Intern(node.Scope) });
             entityOf[node] = entity;
             if (node.Op == OpCode.Input && node.Attrs.Persistent) world.Add(entity, new StateTag { Name = names.Intern(node.Attrs.Name!) });
             else if (node.Op == OpCode.Input) world.Add(entity, new InputTag { Name = names.Intern(node.Attrs.Name!) });

@@ -1,19 +1,32 @@
 using Dataflow.Engine.Ecs;
 using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
 
 namespace Dataflow.Engine.Components;
 
 // The vocabulary of the compile and frame systems. Every graph node becomes a tensor entity and
 // every kernel a kernel entity; each system adds the knowledge it derives as a component, so the
 // state of a compilation can be inspected (and tested) by querying the world. Components are
-// unmanaged structs (ids, indices, sizes, enums, entities): what is an object — a graph node, a
+// unmanaged structs (ids, indices, sizes, enums, entities): what is an object — a symbolic shape, a
 // kernel spec, a backend, a buffer, a compiled kernel, a name — lives in a resource table
 // (ResourceTable.cs, NameTable, the shared lists of EntityList.cs) and a component holds its index.
 
-/// <summary>A tensor entity's graph node: an index into the <see cref="NodeTable"/>.</summary>
-public struct TensorNode
+/// <summary>
+/// A tensor's type as the graph declared it, before any symbol has a value (added by
+/// <see cref="Compile.GraphLoadSystem"/>): <see cref="Compile.ShapeBindingSystem"/> binds it to the
+/// <see cref="TensorInfo"/> the later systems read.
+/// </summary>
+public struct SymbolicType
 {
-    public int Node;
+    public DType DType;
+    /// <summary>The symbolic shape (<c>[B, T, 768]</c>): a <see cref="ShapeTable"/> index.</summary>
+    public int Shape;
+}
+
+/// <summary>The layer a tensor's node was lowered from (for example <c>decoder.3.attention</c>; empty at top level), for messages: a <see cref="NameTable"/> id (added by <see cref="Compile.GraphLoadSystem"/>).</summary>
+public struct LayerScope
+{
+    public int Name;
 }
 
 /// <summary>

@@ -4,7 +4,7 @@ namespace Dataflow.Engine.Components;
 
 /// <summary>
 /// The names tags carry (inputs, states, parameters: one interned id each; outputs and gradients:
-/// a <see cref="ListRange"/> of names). Made by <see cref="Compile.GraphLoadSystem"/>.
+/// a <see cref="ListRange"/> of names) and the tensors' layers (<see cref="LayerScope"/>). Made by <see cref="Compile.GraphLoadSystem"/>.
 /// </summary>
 public sealed class NameTable
 {

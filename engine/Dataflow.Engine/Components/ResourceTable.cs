@@ -1,6 +1,6 @@
 using Dataflow.Engine.Backends;
-using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
+using Dataflow.Graph.Tensors;
 
 namespace Dataflow.Engine.Components;
 
@@ -29,8 +29,8 @@ public abstract class ResourceTable<T> where T : class
     }
 }
 
-/// <summary>The graph nodes of the loaded tensors (<see cref="TensorNode"/>); made by <see cref="Compile.GraphLoadSystem"/>.</summary>
-public sealed class NodeTable : ResourceTable<Node>;
+/// <summary>The loaded tensors' symbolic shapes (<see cref="SymbolicType.Shape"/>), one entry per shape object; made by <see cref="Compile.GraphLoadSystem"/>.</summary>
+public sealed class ShapeTable : ResourceTable<Shape>;
 
 /// <summary>The graph nodes' attributes (<see cref="TensorOp.Attrs"/>), one entry per attributes object (nodes often share one); made by <see cref="Compile.GraphLoadSystem"/>.</summary>
 public sealed class AttrsTable : ResourceTable<OpAttrs>;

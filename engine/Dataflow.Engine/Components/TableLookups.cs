@@ -1,6 +1,5 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Engine.Ecs;
-using Dataflow.Graph.Ir;
 
 namespace Dataflow.Engine.Components;
 
@@ -11,23 +10,17 @@ namespace Dataflow.Engine.Components;
 /// </summary>
 public static class TableLookups
 {
-    public static Node Node(this World world, Entity tensor) => world.Resource<NodeTable>()[world.Get<TensorNode>(tensor).Node];
-
     public static KernelSpec Spec(this World world, in KernelInfo kernel) => world.Resource<SpecTable>()[kernel.Spec];
 
     public static Entity[] Inputs(this World world, in KernelInfo kernel) => world.Resource<EntityList>()[kernel.Inputs].ToArray();
 
     public static Entity[] Outputs(this World world, in KernelInfo kernel) => world.Resource<EntityList>()[kernel.Outputs].ToArray();
 
-    /// <summary>The graph nodes a kernel covers, in graph order.</summary>
-    public static Node[] Members(this World world, in KernelInfo kernel)
-    {
-        var nodes = world.Resource<NodeTable>();
-        var members = world.Resource<EntityList>()[kernel.Members];
-        var result = new Node[members.Length];
-        for (int i = 0; i < members.Length; i++) result[i] = nodes[world.Get<TensorNode>(members[i]).Node];
-        return result;
-    }
+    /// <summary>The tensor entities of the graph nodes a kernel covers, in graph order.</summary>
+    public static Entity[] Members(this World world, in KernelInfo kernel) => world.Resource<EntityList>()[kernel.Members].ToArray();
+
+    /// <summary>The layer a loaded tensor's node was lowered from (<see cref="LayerScope"/>); empty at top level.</summary>
+    public static string Scope(this World world, Entity tensor) => world.Resource<NameTable>()[world.Get<LayerScope>(tensor).Name];
 
     public static IBackend Backend(this World world, in Placement placement) => world.Resource<BackendTable>()[placement.Backend];
 
@@ -57,6 +50,6 @@ public static class TableLookups
     public static ulong SeedSalt(this World world, in KernelInfo kernel)
     {
         var members = world.Resource<EntityList>()[kernel.Members];
-        return (ulong)world.Resource<NodeTable>()[world.Get<TensorNode>(members[^1]).Node].Id;
+        return (ulong)world.Get<TensorOp>(members[^1]).Id;
     }
 }

@@ -18,7 +18,7 @@ public sealed class DispatchSystem : ISystem
     public string Name => nameof(DispatchSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(LaunchBinding), typeof(BindingList), typeof(BufferTable), typeof(TensorNode), typeof(NodeTable), typeof(InputValues), typeof(ParameterValues)],
+        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(LaunchBinding), typeof(BindingList), typeof(BufferTable), typeof(TensorOp), typeof(InputValues), typeof(ParameterValues)],
         writes: [typeof(TensorValues), typeof(Timing)]);
 
     /// <summary>Measure each kernel's time (waits after each launch, so only for profiling).</summary>

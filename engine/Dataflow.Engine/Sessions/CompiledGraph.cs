@@ -77,12 +77,14 @@ public sealed class CompiledGraph : IDisposable
         set => _dispatch.Profile = value;
     }
 
-    /// <summary>The tensor entity of each loaded graph node (nodes no output depends on are not loaded).</summary>
+    /// <summary>The tensor entity of each loaded graph node (nodes no output depends on are not loaded), matched by node id (<see cref="TensorOp.Id"/>).</summary>
     public IReadOnlyDictionary<Graph.Ir.Node, Entity> Tensors()
     {
+        var byId = new Dictionary<int, Entity>();
+        World.ForEachWithEntity(new QueryDescription().WithAll<TensorOp>(), (Entity entity, ref TensorOp op) => byId[op.Id] = entity);
         var tensors = new Dictionary<Graph.Ir.Node, Entity>();
-        var nodes = World.Resource<NodeTable>();
-        World.ForEachWithEntity(new QueryDescription().WithAll<TensorNode>(), (Entity entity, ref TensorNode tensor) => tensors[nodes[tensor.Node]] = entity);
+        foreach (var node in Context.Graph.Nodes)
+            if (byId.TryGetValue(node.Id, out var entity)) tensors[node] = entity;
         return tensors;
     }
 

@@ -69,7 +69,7 @@ public static class NonFiniteDiagnosis
     /// <summary>"softmax in decoder.3.attention": the kernel's op (or fused ops) and the scope of the layer it belongs to.</summary>
     private static string Describe(Ecs.World world, KernelInfo info)
     {
-        var scope = world.Members(info).Select(n => n.Scope).LastOrDefault(s => !string.IsNullOrEmpty(s));
+        var scope = world.Members(info).Select(world.Scope).LastOrDefault(s => !string.IsNullOrEmpty(s));
         var name = world.Spec(info).DisplayName;
         return scope is null ? name : $"{name} in {scope}";
     }

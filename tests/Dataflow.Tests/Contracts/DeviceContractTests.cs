@@ -56,20 +56,22 @@ public sealed class DeviceContractTests(DeviceBackends backends) : IClassFixture
     }
 
     [Theory]
-    [MemberData(nameof(Devices))]
+    [MemberData(nameof(All))]
     public void LaunchesRejectForeignAndShortBuffers(string name)
     {
         var backend = backends[name];
         var kernel = backend.Compile(new OpKernelSpec(OpCode.Iota, new OpAttrs { Count = Dim.Const(17) }, [], I32(17)) { Count = 17 });
         using var small = backend.Allocate(16);
         Assert.Throws<ArgumentException>(() => backend.Enqueue(kernel, [small], LaunchParams.None));
-        using var foreign = backends.Cpu.Allocate(17);
-        Assert.Throws<ArgumentException>(() => backend.Enqueue(kernel, [foreign], LaunchParams.None));
+        using var other = new NullBackend();
+        using var foreign = other.Allocate(17);
+        var refused = Assert.Throws<ArgumentException>(() => backend.Enqueue(kernel, [foreign], LaunchParams.None));
+        Assert.Contains($"{name}: kernel {kernel.Spec.DisplayName}: buffer 0 does not belong to this {name} backend", refused.Message);
     }
 
-    /// <summary>The launch checks both device backends share: each refusal names the backend, and a good launch still runs after them.</summary>
+    /// <summary>The launch checks every backend shares: each refusal names the backend, and a good launch still runs after them.</summary>
     [Theory]
-    [MemberData(nameof(Devices))]
+    [MemberData(nameof(All))]
     public void LaunchesRejectAWrongBufferCountADisposedBufferAndAnotherBackendsKernel(string name)
     {
         var backend = backends[name];
@@ -87,9 +89,16 @@ public sealed class DeviceContractTests(DeviceBackends backends) : IClassFixture
         var gone = Assert.Throws<ObjectDisposedException>(() => backend.Enqueue(kernel, [disposed], LaunchParams.None));
         Assert.Contains($"{name}: kernel {spec.DisplayName}: buffer 0 was disposed", gone.Message);
 
-        var cpuKernel = backends.Cpu.Compile(spec);
-        var foreign = Assert.Throws<ArgumentException>(() => backend.Enqueue(cpuKernel, [output], LaunchParams.None));
-        Assert.Contains($"was not compiled by this {name} backend", foreign.Message);
+        // Another backend's kernel, of another type (the null device's) and of the same type (a second instance's).
+        using var other = new NullBackend();
+        var foreign = Assert.Throws<ArgumentException>(() => backend.Enqueue(other.Compile(spec), [output], LaunchParams.None));
+        Assert.Contains($"{name}: kernel {spec.DisplayName} was not compiled by this {name} backend", foreign.Message);
+        if (name == "cpu")
+        {
+            using var second = new Dataflow.Backends.Cpu.CpuBackend();
+            var twin = Assert.Throws<ArgumentException>(() => backend.Enqueue(second.Compile(spec), [output], LaunchParams.None));
+            Assert.Contains($"cpu: kernel {spec.DisplayName} was not compiled by this cpu backend", twin.Message);
+        }
 
         backend.Enqueue(kernel, [output], LaunchParams.None);
         backend.Wait();

@@ -153,7 +153,7 @@ public sealed class CompileScheduleTests
         using var session = new Session(new CpuBackend(), seed: 1);
         var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
         var world = compiled.World;
-        Assert.Equal(compiled.Tensors().Count, world.CountEntities(new QueryDescription().WithAll<TensorNode, TensorInfo, BufferSlot>()));
+        Assert.Equal(compiled.Tensors().Count, world.CountEntities(new QueryDescription().WithAll<TensorOp, SymbolicType, TensorInfo, BufferSlot>()));
         Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<KernelInfo, Placement, CompiledKernel>()));
         Assert.Equal(1, world.CountEntities(new QueryDescription().WithAll<InputTag>()));
         Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<ParamTag>()));
@@ -167,6 +167,25 @@ public sealed class CompileScheduleTests
         var error = Assert.Throws<CompileException>(() => session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long>()));
         Assert.Contains("'B'", error.Message);
         Assert.Contains("x", error.Message);
+    }
+
+    [Fact]
+    public void ShapeErrorsNameTheFirstBadTensorInGraphOrderByNameOrByIdAndLayer()
+    {
+        var graph = new ComputeGraph("shapes");
+        var b = new GraphBuilder(graph);
+        Node positions;
+        using (b.Scope("head")) positions = b.Iota(Dim.Symbol("N"));
+        var x = b.Input("x", TensorType.F32(Dim.Symbol("B"), 3));
+        graph.SetOutput("positions", positions);
+        graph.SetOutput("y", b.Exp(x));
+        using var session = new Session(new CpuBackend(), seed: 1);
+        string Refusal(long n, long batch) => Assert.Throws<CompileException>(() =>
+            session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["N"] = n, ["B"] = batch })).Message;
+
+        // Both are bad: the unnamed iota comes first in the graph and is named by its id and layer.
+        Assert.Equal($"tensor %{positions.Id} (head) of shape [N] has a non-positive dimension [0]", Refusal(0, 0));
+        Assert.Equal("tensor x of shape [B, 3] has a non-positive dimension [-2, 3]", Refusal(4, -2));
     }
 
     [Fact]

@@ -66,13 +66,17 @@ public sealed class DerivedScheduleTests
             Assert.Contains(typeof(BufferSlot), access[nameof(MemoryPlanningSystem)].Written);
             Assert.Contains(typeof(Placement), access[nameof(PlacementSystem)].Written);
             Assert.Contains(typeof(KernelInfo), access[nameof(FusionSystem)].Written);
-            // Fusion and memory planning read the tensors' op facts as components, never the graph nodes.
-            foreach (var system in new[] { nameof(FusionSystem), nameof(MemoryPlanningSystem) })
-            {
+            // After loading, the systems read the tensors' facts as components, never the graph nodes:
+            // binding reads the declared types, fusion and memory planning the op facts, dispatch the node
+            // ids it salts seeds with, and no type any of them touches or declares holds a node.
+            Assert.Contains(typeof(SymbolicType), access[nameof(ShapeBindingSystem)].Touched);
+            Assert.Contains(typeof(ShapeTable), access[nameof(ShapeBindingSystem)].Touched);
+            foreach (var system in new[] { nameof(ShapeBindingSystem), nameof(FusionSystem), nameof(MemoryPlanningSystem) })
                 Assert.Contains(typeof(TensorOp), access[system].Touched);
-                Assert.DoesNotContain(typeof(NodeTable), access[system].Touched);
-                Assert.DoesNotContain(typeof(TensorNode), access[system].Touched);
-            }
+            var dispatch = new DispatchSystem().Access;
+            Assert.Contains(typeof(TensorOp), dispatch.Reads);
+            Assert.All(access.Values.SelectMany(a => a.Touched).Concat(dispatch.Reads).Concat(dispatch.Writes),
+                t => Assert.False(HoldsNodes(t), $"{t.Name} holds graph nodes"));
             // All on the chosen backend: placement reads the specs, makes the backend table, places, and inserts nothing.
             Assert.Equal(
                 new HashSet<Type> { typeof(CompileContext), typeof(SpecTable), typeof(BackendTable) },
@@ -100,6 +104,11 @@ public sealed class DerivedScheduleTests
         Assert.All(frame.Results["y"], v => Assert.Equal(1f, v, 1e-5f)); // exp(0 @ w) = 1
         Assert.Equal(2, compiled.KernelCount);
     }
+
+    /// <summary>Whether a type is a graph node or a table of them (what the world read before it was the graph).</summary>
+    private static bool HoldsNodes(Type t) =>
+        t == typeof(Dataflow.Graph.Ir.Node)
+        || t.BaseType is { IsGenericType: true } table && table.GetGenericTypeDefinition() == typeof(ResourceTable<>) && table.GetGenericArguments()[0] == typeof(Dataflow.Graph.Ir.Node);
 
     private sealed class Rogue(SystemAccess access) : ISystem
     {

@@ -69,13 +69,20 @@ public sealed class UnmanagedComponentTests
             // Launched on its inputs' then its outputs' buffers, each resolved through the buffer table.
             Assert.Equal(world.Inputs(info).Concat(world.Outputs(info)).Select(world.Buffer), world.LaunchBuffers(kernel));
         }
-        // Each tensor's op facts are its node's, and its attributes resolve to the node's own record.
+        // Each tensor's op facts, declared type and layer are its node's, and its attributes and shape resolve to the node's own records.
         var attrs = world.Resource<AttrsTable>();
-        foreach (var (node, tensor) in step.Tensors())
+        var shapes = world.Resource<ShapeTable>();
+        var tensors = step.Tensors();
+        Assert.Equal(world.CountEntities(new Dataflow.Engine.Ecs.QueryDescription().WithAll<TensorOp>()), tensors.Count);
+        foreach (var (node, tensor) in tensors)
         {
             var op = world.Get<TensorOp>(tensor);
             Assert.Equal((node.Id, node.Op, node.Attrs.Value), (op.Id, op.Op, op.Value));
             Assert.Same(node.Attrs, attrs[op.Attrs]);
+            var type = world.Get<SymbolicType>(tensor);
+            Assert.Equal(node.DType, type.DType);
+            Assert.Same(node.Shape, shapes[type.Shape]);
+            Assert.Equal(node.Scope, world.Scope(tensor));
             Assert.Equal(node.Attrs.KeepDims, op.Has(OpFlags.KeepDims));
             Assert.Equal(node.Attrs.TransposeA, op.Has(OpFlags.TransposeA));
             Assert.Equal(node.Attrs.TransposeB, op.Has(OpFlags.TransposeB));
