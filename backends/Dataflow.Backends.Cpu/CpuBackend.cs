@@ -24,13 +24,7 @@ public sealed class CpuBackend : IBackend, IBf16Weights
 
     public Support SupportsOp(KernelSpec spec) => spec switch
     {
-        OpKernelSpec op => op.Op switch
-        {
-            OpCode.Input or OpCode.Parameter => Support.No($"{op.DisplayName} is fed by the engine, not computed"),
-            _ when OpCatalog.Get(op.Op).Kind == OpKind.Elementwise =>
-                Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
-            _ => Support.Yes,
-        },
+        OpKernelSpec op => OpKindSupport.Of(op, Name),
         FusedElementwiseSpec or OptimizerStepSpec or LayerNormSpec or GeluSpec or SoftmaxSpec or SoftmaxBackwardSpec
             or CrossEntropySpec or CrossEntropyBackwardSpec or AttentionSpec or AttentionBackwardSpec => Support.Yes,
         GeluBackwardSpec gelu => gelu.WritesOnlyOutput ? Support.Yes : Support.No($"{gelu.DisplayName} writes only dx"),

@@ -14,8 +14,6 @@ internal sealed class KernelCache(Action<nint> release) : IDisposable
     // Different sources build at the same time (the engine compiles a graph's kernels in parallel), one source once.
     private readonly BuildOnceCache<nint> _programs = new();
 
-    public int Count => _programs.Count;
-
     public static string KeyOf(string source, string options, string compiler)
     {
         var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(compiler + "\n" + options + "\n" + source));

@@ -91,13 +91,11 @@ public sealed unsafe class OpenClBackend : IBackend
 
     public DeviceInfo Device => _device.Info;
 
-    /// <summary>Distinct kernel specs compiled, and distinct programs built (for logs and tests).</summary>
+    /// <summary>Distinct kernel specs compiled (for logs and tests).</summary>
     public int CompiledKernels
     {
         get { lock (_gate) return _kernels.Count; }
     }
-
-    public int BuiltPrograms => _programs.Count;
 
     public Support SupportsOp(KernelSpec spec) => GeneratedSourceSupport.ByKind(spec, "opencl");
 

@@ -14,8 +14,6 @@ internal sealed class ShaderCache(IShaderCompiler compiler)
     // Different sources compile at the same time (the engine compiles a graph's kernels in parallel), one source once.
     private readonly BuildOnceCache<uint[]> _spirv = new();
 
-    public IShaderCompiler Compiler => compiler;
-
     /// <summary>Distinct sources compiled.</summary>
     public int Count => _spirv.Count;
 

@@ -204,9 +204,6 @@ public sealed unsafe partial class VulkanBackend : IBackend
         get { lock (_gate) return _kernels.Count; }
     }
 
-    /// <summary>What compiles the generated GLSL: libshaderc, or glslangValidator where libshaderc cannot be loaded.</summary>
-    public string ShaderCompiler => _shaders.Compiler.Name;
-
     /// <summary>Distinct GLSL sources compiled to SPIR-V.</summary>
     public int CompiledShaders => _shaders.Count;
 
@@ -352,19 +349,6 @@ public sealed unsafe partial class VulkanBackend : IBackend
         }
     }
 
-    /// <summary>
-    /// Compiles hand-written shaders under <paramref name="spec"/>'s name, uncached: for tests that
-    /// check a driver's behaviour or the launch machinery with shaders no spec generates.
-    /// </summary>
-    internal VulkanKernel CompileRaw(KernelSpec spec, KernelSource source)
-    {
-        lock (_gate)
-        {
-            ThrowIfDisposed();
-            return Build(spec, source);
-        }
-    }
-
     public void Dispose()
     {
         lock (_gate)
@@ -411,7 +395,7 @@ public sealed unsafe partial class VulkanBackend : IBackend
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }
 
-/// <summary>A name for a kernel built from hand-written GLSL (the loop-limit probe, tests) rather than generated from a spec.</summary>
+/// <summary>A name for a kernel built from hand-written GLSL (the loop-limit probe) rather than generated from a spec.</summary>
 internal sealed record RawKernelSpec(string Name) : KernelSpec
 {
     public override string Key => "raw:" + Name;

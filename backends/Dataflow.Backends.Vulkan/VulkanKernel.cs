@@ -35,9 +35,6 @@ public sealed class VulkanKernel : ICompiledKernel
     /// <summary>Invocations per group, per dimension.</summary>
     public IReadOnlyList<int> LocalSize => Plan.Local;
 
-    /// <summary>Groups dispatched per dimension.</summary>
-    public IReadOnlyList<uint> GroupCounts => Groups;
-
     internal VulkanBackend Owner { get; }
     internal KernelSource Plan { get; }
 

@@ -43,7 +43,7 @@ internal static class FusedPatternCases
             Softmax.Apply(c.B, c.B.Add(c.B.Mul(c.Param("x", [4, 33, 33], -4, 4), c.B.Scalar(0.25)), c.B.CausalMask(Graph.Tensors.Dim.Const(33))), -1)));
         list.AddRange(PatternPair("softmax[40,3]", new(4, 5) { PatternProbe = softmax, FusedWithPattern = 1 },
             new(11, 19) { PatternProbe = softmax, FusedWithPattern = 7 }, c => Softmax.Apply(c.B, c.Param("x", [40, 3], -30, 30), -1)));
-        // Attention as the DSL's attention layer lowers it (Attention.Attend): softmax(q·kᵀ·c [+ causal mask])·v over
+        // Attention as the DSL's attention layer lowers it (Attention.Weights): softmax(q·kᵀ·c [+ causal mask])·v over
         // [batch, heads, T, width] slices. Where the backend runs it as one kernel, the forward is that kernel and
         // its gradient one attention_backward (recomputing the probabilities from the row max and Σ); T = 40 is more
         // than one 32-key block, T = 3 less than a vector; the CPU's tiles take queries a vector at a time (8 or 16) against
@@ -81,13 +81,13 @@ internal static class FusedPatternCases
             LayerNorm.RmsNormalize(c.B, c.Param("x", [17, 65], -2, 3), c.Param("gamma", [65], 0.5, 1.5))));
         list.AddRange(PatternPair("silu[17,65]", new(1, 1), new(5, 16), c => Activations.Silu(c.B, c.Param("x", [17, 65], -6, 6))));
         list.AddRange(PatternPair("silu-extremes[2,17]", new(1, 1), new(5, 16), c => Activations.Silu(c.B, c.Param("x", [2, 17], ExtremeValues))));
-        // SwiGLU's gate: silu(x·Wg) · (x·Wu), the elementwise product of two projections of the same rows.
+        // SwiGLU's gate as gated_mlp forms it: silu(x·Wg) · (x·Wu), the elementwise product of two projections of the same rows.
         list.AddRange(PatternPair("swiglu-gate[9,13]x[13,24]", new(3, 4), new(12, 26), c =>
         {
             var x = c.Param("x", [9, 13]);
             var gate = Linear.Project(c.B, x, c.Param("wg", [13, 24], -0.5, 0.5));
             var up = Linear.Project(c.B, x, c.Param("wu", [13, 24], -0.5, 0.5));
-            return c.B.Mul(Activations.Silu(c.B, gate), up);
+            return Mlp.Gate(c.B, "silu", gate, up);
         }));
         list.AddRange(PatternPair("broadcast-chain[17,65]", new(1, 6), new(10, 21), c =>
         {
@@ -115,14 +115,12 @@ internal static class FusedPatternCases
         return list;
     }
 
-    /// <summary>t queries over s keys (s = t where causal: the mask is square).</summary>
+    /// <summary>t queries over s keys (s = t where causal: the mask is square), weighted as the attention layer weighs them.</summary>
     private static Node Attention(CaseBuilder c, long t, long s, bool causal)
     {
         var b = c.B;
         var (q, k, v) = (c.Param("q", [2, 3, t, 8], -2, 2), c.Param("k", [2, 3, s, 8], -2, 2), c.Param("v", [2, 3, s, 8]));
-        var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(0.25));
-        if (causal) scores = b.Add(scores, b.CausalMask(Dim.Const(t)));
-        return b.MatMul(Softmax.Apply(b, scores, -1), v);
+        return b.MatMul(Graph.Dsl.Layers.Attention.Weights(b, q, k, 0.25, causal ? Dim.Const(t) : null), v);
     }
 
     /// <summary>Inputs up to |x| = 1e4, around float's exp overflow (±88.7) and where tanh saturates.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Dataflow.Graph.Ops;
 
 namespace Dataflow.Engine.Backends;
 
@@ -11,7 +10,7 @@ namespace Dataflow.Engine.Backends;
 public sealed class NullBackend : IBackend
 {
     private readonly ConcurrentDictionary<string, NullKernel> _cache = new();
-    private long _launches, _allocations, _allocatedElements, _liveElements, _uploadedElements;
+    private long _launches, _allocations, _allocatedElements, _liveElements;
 
     public string Name => "null";
 
@@ -29,19 +28,14 @@ public sealed class NullBackend : IBackend
     /// <summary>Elements of the buffers not yet disposed.</summary>
     public long LiveElements => Interlocked.Read(ref _liveElements);
 
-    /// <summary>Elements copied in by uploads.</summary>
-    public long UploadedElements => Interlocked.Read(ref _uploadedElements);
-
     /// <summary>Distinct kernel specs compiled (the cache is keyed like a real backend's).</summary>
     public int CompiledKernels => _cache.Count;
 
     /// <summary>The same rule as every real backend, so placement on the null device fails where theirs would.</summary>
     public Support SupportsOp(KernelSpec spec) => spec switch
     {
-        OpKernelSpec op when op.Op is OpCode.Input or OpCode.Parameter => Support.No($"{op.DisplayName} is fed by the engine, not computed"),
-        OpKernelSpec op when OpCatalog.Get(op.Op).Kind == OpKind.Elementwise =>
-            Support.No($"{op.DisplayName} is elementwise; the engine sends it as a fused elementwise kernel"),
-        OpKernelSpec or FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
+        OpKernelSpec op => OpKindSupport.Of(op, Name),
+        FusedElementwiseSpec or OptimizerStepSpec => Support.Yes,
         _ => Support.No($"unknown kernel spec {spec.GetType().Name}"),
     };
 
@@ -54,9 +48,9 @@ public sealed class NullBackend : IBackend
         return new NullBuffer(this, elements);
     }
 
-    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<float> source, long offset = 0) => Copied(buffer, offset, source.Length, "upload");
+    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<float> source, long offset = 0) => Check(buffer, offset, source.Length, "upload");
 
-    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<int> source, long offset = 0) => Copied(buffer, offset, source.Length, "upload");
+    public void Upload(IDeviceBuffer buffer, ReadOnlySpan<int> source, long offset = 0) => Check(buffer, offset, source.Length, "upload");
 
     public void Download(IDeviceBuffer buffer, Span<float> destination, long offset = 0)
     {
@@ -91,12 +85,6 @@ public sealed class NullBackend : IBackend
     }
 
     public void Dispose() => _cache.Clear();
-
-    private void Copied(IDeviceBuffer buffer, long offset, int length, string what)
-    {
-        Check(buffer, offset, length, what);
-        Interlocked.Add(ref _uploadedElements, length);
-    }
 
     private void Check(IDeviceBuffer buffer, long offset, int length, string what)
     {

@@ -15,14 +15,6 @@ public static class ByteLevelAlphabet
     /// <summary>The byte a symbol character stands for, or false for a character outside the table.</summary>
     public static bool TryCharToByte(char c, out byte b) => CharToByteTable.TryGetValue(c, out b);
 
-    /// <summary>The symbol string for a run of bytes (the form tokens take in vocab.json).</summary>
-    public static string ToSymbols(ReadOnlySpan<byte> bytes)
-    {
-        Span<char> chars = bytes.Length <= 256 ? stackalloc char[bytes.Length] : new char[bytes.Length];
-        for (int i = 0; i < bytes.Length; i++) chars[i] = ByteToCharTable[bytes[i]];
-        return new string(chars);
-    }
-
     private static char[] BuildTable()
     {
         var table = new char[256];

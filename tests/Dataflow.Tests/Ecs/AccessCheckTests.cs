@@ -2,7 +2,12 @@ using Dataflow.Engine.Ecs;
 
 namespace Dataflow.Tests.Ecs;
 
+/// <summary>Turns the ECS checks off for one test, so it runs alone: a schedule made meanwhile elsewhere would not be strict, nor its systems checked.</summary>
+[CollectionDefinition(nameof(AccessCheckTests), DisableParallelization = true)]
+public sealed class AccessCheckCollection;
+
 /// <summary>The world holds every scheduled system to its declared access (tests run with <see cref="EcsChecks"/> on).</summary>
+[Collection(nameof(AccessCheckTests))]
 public class AccessCheckTests
 {
     private static Schedule One(string name, SystemAccess access, Action<World> body) =>

@@ -19,7 +19,11 @@ public static class CommonOptions
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout (human output goes to stderr)" };
     public static Option<int> Seed() => new("--seed") { Description = "Random seed for initialisation, data order and dropout", DefaultValueFactory = _ => 1 };
     public static Option<string> Backend() => new("--backend") { Description = "cpu | opencl | vulkan | auto", DefaultValueFactory = _ => "cpu" };
-    public static Option<int> Verbose() => new("--verbose") { Description = "0..4: 1 device and kernel counts, 2 per-kernel timings, 3 the fused kernels, 4 each kernel's generated source (OpenCL C, GLSL; the CPU has none)", DefaultValueFactory = _ => 0 };
+    /// <summary>The training verbs' levels, as the Trainer prints them (each level adds to the ones below).</summary>
+    public static Option<int> Verbose() => new("--verbose") { Description = "0..4: 1 device, kernel counts and where they run, 2 per-kernel timings, 3 the fused kernels, 4 each kernel's generated source (OpenCL C, GLSL; the CPU has none)", DefaultValueFactory = _ => 0 };
+
+    /// <summary>generate's levels: it prints no kernel detail, so 1 is all there is.</summary>
+    public static Option<int> GenerationVerbose() => new("--verbose") { Description = "0..4: 1 and above add a summary on stderr (sequences, batch, tokens, tokens/s)", DefaultValueFactory = _ => 0 };
     public static Option<string> Weights() => new("--weights")
     {
         Description = $"How inference stores matrix weights: {WeightStorageNames.Choices} (bf16: rounded to bfloat16 once at load, half the bytes a decode step reads; cpu backend only)",

@@ -28,7 +28,7 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample from the K most likely tokens only; 0 is off", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling: the smallest set of tokens whose probability reaches P, in (0, 1]", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Sequences decoded together (cache slots); 0: all of them, up to 16", DefaultValueFactory = _ => 0 };
-        var (seed, backend, verbose, noFusion, json) = (CommonOptions.Seed(), CommonOptions.Backend(), CommonOptions.Verbose(), CommonOptions.NoFusion(), CommonOptions.Json());
+        var (seed, backend, verbose, noFusion, json) = (CommonOptions.Seed(), CommonOptions.Backend(), CommonOptions.GenerationVerbose(), CommonOptions.NoFusion(), CommonOptions.Json());
         var weights = CommonOptions.Weights();
         var command = new Command("generate", "Generate text from a language-model checkpoint")
         {

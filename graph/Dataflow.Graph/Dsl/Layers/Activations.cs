@@ -24,18 +24,25 @@ public static class Activations
         Primitive(OpCode.Sqrt),
     ];
 
-    /// <summary>The activations a layer may take by name (<c>act = gelu</c>).</summary>
-    public static readonly string[] Names = ["relu", "gelu", "sigmoid", "tanh", "silu"];
+    // The activations a layer may take by name, in one table so the names and their lowering cannot drift apart.
+    private static readonly (string Name, Func<GraphBuilder, Node, Node> Lower)[] ByName =
+    [
+        ("relu", Relu),
+        ("gelu", Gelu),
+        ("sigmoid", Sigmoid),
+        ("tanh", (b, x) => b.Tanh(x)),
+        ("silu", Silu),
+    ];
 
-    public static Node Apply(string name, GraphBuilder b, Node x) => name switch
+    /// <summary>The activations a layer may take by name (<c>act = gelu</c>).</summary>
+    public static readonly string[] Names = [.. ByName.Select(a => a.Name)];
+
+    public static Node Apply(string name, GraphBuilder b, Node x)
     {
-        "relu" => Relu(b, x),
-        "gelu" => Gelu(b, x),
-        "sigmoid" => Sigmoid(b, x),
-        "tanh" => b.Tanh(x),
-        "silu" => Silu(b, x),
-        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not an activation"),
-    };
+        foreach (var (known, lower) in ByName)
+            if (known == name) return lower(b, x);
+        throw new ArgumentOutOfRangeException(nameof(name), name, "not an activation");
+    }
 
     public static Node Relu(GraphBuilder b, Node x) => b.Max(x, b.Scalar(0));
 

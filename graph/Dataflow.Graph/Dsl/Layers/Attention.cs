@@ -61,10 +61,19 @@ public static class Attention
     private static Node Attend(LowerContext c, Node q, Node k, Node v, long headSize, Dim? causalLength, double dropout)
     {
         var b = c.Builder;
-        var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(1 / Math.Sqrt(headSize)));
-        if (causalLength is not null) scores = b.Add(scores, b.CausalMask(causalLength));
-        var weights = Dropout.Apply(c, Softmax.Apply(b, scores, -1), dropout);
+        var weights = Dropout.Apply(c, Weights(b, q, k, 1 / Math.Sqrt(headSize), causalLength), dropout);
         return b.MatMul(weights, v);
+    }
+
+    /// <summary>
+    /// The attention weights softmax(Q·Kᵀ·scale [+ causal mask]) over the last axis, before dropout:
+    /// what the layer lowers to, and what the conformance suite's attention patterns are built from.
+    /// </summary>
+    public static Node Weights(GraphBuilder b, Node q, Node k, double scale, Dim? causalLength)
+    {
+        var scores = b.Mul(b.MatMul(q, k, transposeB: true), b.Scalar(scale));
+        if (causalLength is not null) scores = b.Add(scores, b.CausalMask(causalLength));
+        return Softmax.Apply(b, scores, -1);
     }
 
     private static void RequireSequence(Node t, string what)

@@ -36,11 +36,14 @@ public static class Mlp
             var hidden = a.Size("hidden");
             Node gate, up;
             using (c.Builder.Scope("gate"))
-                gate = Activations.Apply(act, c.Builder, Linear.Apply(c, x, hidden, false, init, ParamCategory.Mlp, LoraTargets.Fc));
+                gate = Linear.Apply(c, x, hidden, false, init, ParamCategory.Mlp, LoraTargets.Fc);
             using (c.Builder.Scope("up"))
                 up = Linear.Apply(c, x, hidden, false, init, ParamCategory.Mlp, LoraTargets.Fc);
             using (c.Builder.Scope("down"))
-                return new TensorValue(Linear.Apply(c, c.Builder.Mul(gate, up), d, false, init, ParamCategory.Mlp, LoraTargets.MlpProj));
+                return new TensorValue(Linear.Apply(c, Gate(c.Builder, act, gate, up), d, false, init, ParamCategory.Mlp, LoraTargets.MlpProj));
         }),
     ];
+
+    /// <summary>act(gate) · up: gated_mlp's gating of its two projections, also what the conformance suite's SwiGLU pattern is built from.</summary>
+    public static Node Gate(GraphBuilder b, string act, Node gate, Node up) => b.Mul(Activations.Apply(act, b, gate), up);
 }
