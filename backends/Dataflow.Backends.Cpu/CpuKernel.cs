@@ -15,10 +15,6 @@ internal abstract class CpuKernel : ICompiledKernel
     }
 
     public KernelSpec Spec { get; }
-
-    /// <summary>The backend that compiled it (set once, when it enters that backend's cache): the one it launches on.</summary>
-    public CpuBackend Owner { get; set; } = null!;
-
     /// <summary>The elements each launch buffer must hold at least, in launch order.</summary>
     public long[] BufferElements { get; }
 

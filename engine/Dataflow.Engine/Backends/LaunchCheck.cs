@@ -18,6 +18,15 @@ public static class LaunchCheck
             : throw new ArgumentException($"{backend}: kernel {kernel.Spec.DisplayName} was not compiled by this {backend} backend", nameof(kernel));
 
     /// <summary>
+    /// The kernel as the backend's own type, or the same <see cref="ArgumentException"/> when another kind of
+    /// backend compiled it: for kernels that are plain code holding no device state (the CPU's), which any
+    /// instance of their backend runs.
+    /// </summary>
+    public static TKernel Kernel<TKernel>(string backend, ICompiledKernel kernel)
+        where TKernel : class, ICompiledKernel =>
+        kernel as TKernel ?? throw new ArgumentException($"{backend}: kernel {kernel.Spec.DisplayName} was not compiled by this {backend} backend", nameof(kernel));
+
+    /// <summary>
     /// How many of the kernel's optional trailing buffers the launch leaves off (which entry point runs),
     /// or an <see cref="ArgumentException"/> when <paramref name="given"/> buffers fit none.
     /// </summary>

@@ -89,16 +89,9 @@ public sealed class DeviceContractTests(DeviceBackends backends) : IClassFixture
         var gone = Assert.Throws<ObjectDisposedException>(() => backend.Enqueue(kernel, [disposed], LaunchParams.None));
         Assert.Contains($"{name}: kernel {spec.DisplayName}: buffer 0 was disposed", gone.Message);
 
-        // Another backend's kernel, of another type (the null device's) and of the same type (a second instance's).
         using var other = new NullBackend();
         var foreign = Assert.Throws<ArgumentException>(() => backend.Enqueue(other.Compile(spec), [output], LaunchParams.None));
         Assert.Contains($"{name}: kernel {spec.DisplayName} was not compiled by this {name} backend", foreign.Message);
-        if (name == "cpu")
-        {
-            using var second = new Dataflow.Backends.Cpu.CpuBackend();
-            var twin = Assert.Throws<ArgumentException>(() => backend.Enqueue(second.Compile(spec), [output], LaunchParams.None));
-            Assert.Contains($"cpu: kernel {spec.DisplayName} was not compiled by this cpu backend", twin.Message);
-        }
 
         backend.Enqueue(kernel, [output], LaunchParams.None);
         backend.Wait();
