@@ -3,7 +3,7 @@ using Dataflow.Graph.Ir;
 
 namespace Dataflow.Tests.Dsl;
 
-/// <summary>What the lowered layers compute, checked with <see cref="ReferenceEvaluator"/> against hand-written formulas.</summary>
+/// <summary>What the lowered layers compute, checked with <see cref="FloatReference"/> against hand-written formulas.</summary>
 public class LayerNumericTests
 {
     private static readonly Dictionary<string, long> Dims = new() { ["B"] = 2, ["T"] = 3, ["S"] = 4 };
@@ -11,14 +11,14 @@ public class LayerNumericTests
     private static readonly float[] X = Enumerable.Range(0, 2 * 3 * 4).Select(i => MathF.Sin(i * 1.7f) * 2).ToArray();   // [B, T, 4]
     private static readonly float[] Idx = [0, 3, 1, 2, 2, 0];                                                               // [B, T]
 
-    private static (LoadedModel Model, ReferenceEvaluator Eval) Run(string body)
+    private static (LoadedModel Model, FloatReference Eval) Run(string body)
     {
         var model = ModelLoader.LoadSource("n.dfg", "model m(d = 4, heads = 2)\ninput x : f32[B, T, 4]\ninput idx : i32[B, T]\n" + body,
             new ModelOptions(Training: false));
-        return (model, new ReferenceEvaluator(Dims, new Dictionary<string, float[]> { ["x"] = X, ["idx"] = Idx }));
+        return (model, new FloatReference(Dims, new Dictionary<string, float[]> { ["x"] = X, ["idx"] = Idx }));
     }
 
-    private static ReferenceEvaluator.Tensor Output(string body, string name = "y")
+    private static FloatReference.Tensor Output(string body, string name = "y")
     {
         var (m, e) = Run(body + $"\noutput {name}\n");
         return e.Run(m.Graph.Outputs[name]);
@@ -156,7 +156,7 @@ public class LayerNumericTests
         var before = e.Run(m.Graph.Outputs["y"]);
         var changed = (float[])X.Clone();
         for (int c = 0; c < 4; c++) changed[(0 * 3 + 2) * 4 + c] += 5;     // perturb batch 0, position 2
-        var after = new ReferenceEvaluator(Dims, new Dictionary<string, float[]> { ["x"] = changed, ["idx"] = Idx }).Run(m.Graph.Outputs["y"]);
+        var after = new FloatReference(Dims, new Dictionary<string, float[]> { ["x"] = changed, ["idx"] = Idx }).Run(m.Graph.Outputs["y"]);
         for (int c = 0; c < 4; c++)
         {
             Assert.Equal(before[0, 0, c], after[0, 0, c], 5);

@@ -11,7 +11,7 @@ public sealed class ValueHeadPoolingTests
     private static float[] Rewards(string pool)
     {
         var model = ModelLoader.LoadSource("v.dfg", $"model v()\ninput x : f32[B, T, 2]\nr = value_head(x{pool})\noutput r\n", new ModelOptions(Training: false));
-        var evaluator = new ReferenceEvaluator(new Dictionary<string, long> { ["B"] = 2, ["T"] = 3 }, new Dictionary<string, float[]> { ["x"] = X, ["last"] = [1, 2] });
+        var evaluator = new FloatReference(new Dictionary<string, long> { ["B"] = 2, ["T"] = 3 }, new Dictionary<string, float[]> { ["x"] = X, ["last"] = [1, 2] });
         evaluator.Parameters["r.weight"] = [2, -1];
         evaluator.Parameters["r.bias"] = [0.5f];
         return evaluator.Run(model.Graph.Outputs["r"]).Data;

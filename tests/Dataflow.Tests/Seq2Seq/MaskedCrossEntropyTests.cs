@@ -33,7 +33,7 @@ public sealed class MaskedCrossEntropyTests
     private static float Loss(string call, int[] targets)
     {
         var model = ModelLoader.LoadSource("m.dfg", $"model m\ninput x : f32[B, T, {C}]\ninput y : i32[B, T]\nloss = {call}\n", new ModelOptions(Training: false));
-        var eval = new ReferenceEvaluator(new Dictionary<string, long> { ["B"] = B, ["T"] = T },
+        var eval = new FloatReference(new Dictionary<string, long> { ["B"] = B, ["T"] = T },
             new Dictionary<string, float[]> { ["x"] = Logits, ["y"] = targets.Select(t => (float)t).ToArray() });
         return eval.Run(model.Graph.Loss!).Data[0];
     }

@@ -5,12 +5,12 @@ using Dataflow.Graph.Tensors;
 namespace Dataflow.Tests.Dsl;
 
 /// <summary>
-/// The lowering tests' view of <see cref="Graph.Evaluation.ReferenceEvaluator"/>, so they can check the
+/// The lowering tests' float view of the one reference evaluator, <see cref="Graph.Evaluation.ReferenceEvaluator"/>, so they can check the
 /// numbers layers compute (not just their shapes) without depending on a backend: feeds and results
 /// as floats, parameters from their init unless given. Dropout is not supported: evaluate graphs
 /// built with Training = false.
 /// </summary>
-internal sealed class ReferenceEvaluator
+internal sealed class FloatReference
 {
     public sealed record Tensor(long[] Shape, float[] Data)
     {
@@ -19,7 +19,7 @@ internal sealed class ReferenceEvaluator
 
     private readonly Graph.Evaluation.ReferenceEvaluator _evaluator;
 
-    public ReferenceEvaluator(IReadOnlyDictionary<string, long> dims, IReadOnlyDictionary<string, float[]> feeds)
+    public FloatReference(IReadOnlyDictionary<string, long> dims, IReadOnlyDictionary<string, float[]> feeds)
     {
         _evaluator = new Graph.Evaluation.ReferenceEvaluator(dims, (node, shape) => node.Op switch
         {
