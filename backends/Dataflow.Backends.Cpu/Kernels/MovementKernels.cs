@@ -127,31 +127,51 @@ internal sealed unsafe class PermuteKernel : CpuKernel
     private void General(int* src, int* dst)
     {
         int r = _dims.Length;
-        long inner = _dims[r - 1], innerStride = _strides[r - 1];
+        long inner = _dims[r - 1];
         long rows = BufferElements[1] / inner;
-        Par.For((int)rows, inner, new Walk(src, dst, _dims, _strides, inner, innerStride), static (w, first, last) =>
-        {
-            for (long row = first; row < last; row++)
-            {
-                long rest = row, offset = 0;
-                for (int d = w.Dims.Length - 2; d >= 0; d--)
-                {
-                    offset += rest % w.Dims[d] * w.Strides[d];
-                    rest /= w.Dims[d];
-                }
-                int* o = w.Dst + row * w.Inner;
-                int* s = w.Src + offset;
-                for (long j = 0; j < w.Inner; j++) o[j] = s[j * w.InnerStride];
-            }
-        });
+        // A row costs its copy plus the step to the next row's source.
+        Par.For((int)rows, inner + 8, new Walk(src, dst, _dims, _strides), static (w, first, last) => w.Rows(first, last));
     }
 
-    // Loop states for Par.For's allocation-free form: a decode step permutes every layer's heads.
-    private readonly struct Walk(int* src, int* dst, long[] dims, long[] strides, long inner, long innerStride)
+    /// <summary>
+    /// Output rows [first, last): the first row's source offset is decoded once, then an odometer over the outer axes
+    /// steps it row by row (a division per axis and row cost more than the copy of an attention head's row). An inner
+    /// run that is contiguous in the source (the head split and merge around attention) is one block copy.
+    /// </summary>
+    private readonly struct Walk(int* src, int* dst, long[] dims, long[] strides)
     {
-        public readonly int* Src = src, Dst = dst;
-        public readonly long[] Dims = dims, Strides = strides;
-        public readonly long Inner = inner, InnerStride = innerStride;
+        private const int MaxOuterAxes = 16;
+        private readonly int* _src = src, _dst = dst;
+        private readonly long[] _dims = dims, _strides = strides;
+
+        public void Rows(int first, int last)
+        {
+            int outer = _dims.Length - 1;
+            long inner = _dims[outer], innerStride = _strides[outer];
+            // Permutes of more than 17 unmergeable axes do not occur in practice; they would still run, on a heap index.
+            Span<long> index = outer <= MaxOuterAxes ? stackalloc long[MaxOuterAxes] : new long[outer];
+            long rest = first, offset = 0;
+            for (int d = outer - 1; d >= 0; d--)
+            {
+                index[d] = rest % _dims[d];
+                offset += index[d] * _strides[d];
+                rest /= _dims[d];
+            }
+            for (long row = first; row < last; row++)
+            {
+                int* o = _dst + row * inner;
+                int* s = _src + offset;
+                if (innerStride == 1) new ReadOnlySpan<int>(s, (int)inner).CopyTo(new Span<int>(o, (int)inner));
+                else for (long j = 0; j < inner; j++) o[j] = s[j * innerStride];
+                for (int d = outer - 1; d >= 0; d--)
+                {
+                    offset += _strides[d];
+                    if (++index[d] < _dims[d]) break;
+                    offset -= _strides[d] * _dims[d];
+                    index[d] = 0;
+                }
+            }
+        }
     }
 }
 

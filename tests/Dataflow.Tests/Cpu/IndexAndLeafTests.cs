@@ -19,6 +19,18 @@ public class IndexAndLeafTests
     }
 
     [Fact]
+    public void GatherOfWideRowsCopiesEveryPiece()
+    {
+        // Rows wider than a copy piece (attention picks one B·h·T·dk row of the stacked q, k, v), ragged last piece.
+        const int width = 2 * 16 * 1024 + 5;
+        var table = Random(3L * width, 7);
+        int[] index = [2, 3, 0];
+        var got = RunOp(OpCode.Gather, OpAttrs.None, [F32(3, width), I32(3)], F32(3, width), [table, index]);
+        for (int n = 0; n < index.Length; n++)
+            Assert.Equal(index[n] < 3 ? table.AsSpan(index[n] * width, width).ToArray() : new float[width], got.AsSpan(n * width, width).ToArray());
+    }
+
+    [Fact]
     public void GatherFromVectorTable()
     {
         var got = RunOp(OpCode.Gather, OpAttrs.None, [F32(3), I32(4)], F32(4), [new[] { 10f, 20f, 30f }, new[] { 2, 2, 0, 1 }]);

@@ -28,6 +28,10 @@ public class MovementTests
         { [2, 3, 4, 5], [2, 3, 0, 1] },      // merges to a 2-D transpose
         { [4, 1, 3], [2, 1, 0] },            // size-1 axes drop out
         { [2, 3, 1, 4], [0, 1, 2, 3] },      // identity
+        { [2, 5, 3, 4, 8], [2, 0, 3, 1, 4] },    // q, k, v head split [B, T, 3, h, dk] -> [3, B, h, T, dk]
+        { [3, 2, 4, 5, 8], [1, 3, 0, 2, 4] },    // its gradient, back to [B, T, 3, h, dk]
+        { [6, 64, 3, 4, 32], [2, 0, 3, 1, 4] },  // the baby GPT's split: many rows per task, tasks starting mid-axis
+        { [24, 100, 3, 7], [2, 0, 3, 1] },       // strided inner run across tasks
     };
 
     [Theory]
