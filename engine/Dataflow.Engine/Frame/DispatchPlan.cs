@@ -14,7 +14,8 @@ internal readonly record struct LaunchGroup(int Start, int Count, bool Together)
 /// The launches of a compiled graph in the order dispatch makes them, cut into groups. When every kernel
 /// runs on a backend that takes concurrent launches (<see cref="IConcurrentLaunches"/>: the CPU), the
 /// order is by wave (<see cref="Wave"/>), and each wave is its big kernels one at a time (each splits its
-/// own work over the cores), then its small kernels (<see cref="DispatchSystem.SmallWork"/>) as one group, each single-threaded on one worker.
+/// own work over the cores), then its small kernels (<see cref="DispatchSystem.SmallWork"/>) as one group,
+/// each single-threaded on one worker.
 /// Otherwise (a device backend, whose queue runs launches in order anyway) it is dispatch order, one at a time.
 /// </summary>
 internal sealed class DispatchPlan
@@ -32,21 +33,30 @@ internal sealed class DispatchPlan
         var code = world.Resource<KernelTable>();
         var backends = world.Resource<BackendTable>();
         bool concurrent = kernels.All(k => backends[k.Placement.Backend] is IConcurrentLaunches && code[k.Compiled.Kernel] is not TransferKernel);
-        bool Small((Entity, KernelInfo, CompiledKernel, Placement, Wave Wave) k) => concurrent && k.Wave.Work < DispatchSystem.SmallWork;
-
-        // Within a wave: big kernels first, then the small ones, biggest first, so the last to start are the shortest.
-        var ordered = concurrent
-            ? kernels.OrderBy(k => k.Wave.Index).ThenBy(Small).ThenByDescending(k => Small(k) ? k.Wave.Work : 0).ThenBy(k => k.Info.Order).ToList()
-            : kernels.OrderBy(k => k.Info.Order).ToList();
-
+        var ordered = new List<(Entity Kernel, KernelInfo Info, CompiledKernel Compiled, Placement Placement, Wave Wave)>();
         var groups = new List<LaunchGroup>();
-        for (int start = 0; start < ordered.Count;)
+        if (!concurrent)
         {
-            int end = start + 1;
-            if (Small(ordered[start]))
-                while (end < ordered.Count && ordered[end].Wave.Index == ordered[start].Wave.Index && Small(ordered[end])) end++;
-            groups.Add(new LaunchGroup(start, end - start, Together: end - start > 1));
-            start = end;
+            ordered.AddRange(kernels.OrderBy(k => k.Info.Order));
+            for (int i = 0; i < ordered.Count; i++) groups.Add(new LaunchGroup(i, 1, Together: false));
+        }
+        else
+        {
+            foreach (var wave in kernels.GroupBy(k => k.Wave.Index).OrderBy(w => w.Key))
+            {
+                // Big kernels run alone, each over every core; two small ones or more run side by side, biggest
+                // first, so the last kernels the workers pick up are the shortest.
+                var small = wave.Where(k => k.Wave.Work < DispatchSystem.SmallWork).OrderByDescending(k => k.Wave.Work).ThenBy(k => k.Info.Order).ToList();
+                var alone = small.Count > 1 ? wave.Where(k => k.Wave.Work >= DispatchSystem.SmallWork) : wave;
+                foreach (var k in alone.OrderBy(k => k.Info.Order))
+                {
+                    groups.Add(new LaunchGroup(ordered.Count, 1, Together: false));
+                    ordered.Add(k);
+                }
+                if (small.Count < 2) continue;
+                groups.Add(new LaunchGroup(ordered.Count, small.Count, Together: true));
+                ordered.AddRange(small);
+            }
         }
         return new DispatchPlan
         {
