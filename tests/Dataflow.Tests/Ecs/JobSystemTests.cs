@@ -51,23 +51,32 @@ public class JobSystemTests
     }
 
     [Fact]
-    public void NestedCallsRunInlineOnTheCallingThread()
+    public void NestedCallsRunInlineOnTheCallingThreadOverTheRangesAParallelLoopWouldTake()
     {
         using var jobs = new JobSystem(4);
-        int innerCalls = 0;
-        bool allInline = true;
+        var parallelRanges = new System.Collections.Concurrent.ConcurrentBag<(int, int)>();
+        jobs.ParallelFor(500, 10, (start, end) => parallelRanges.Add((start, end)));
+        var expected = parallelRanges.Order().ToArray();
+        Assert.True(expected.Length > 1);
+
+        bool allInline = true, allInOrder = true;
+        int outerRanges = 0;
         jobs.ParallelFor(32, 1, (start, end) =>
         {
+            Interlocked.Increment(ref outerRanges);
             int outerThread = Environment.CurrentManagedThreadId;
-            jobs.ParallelFor(500, 1, (innerStart, innerEnd) =>
+            var inner = new List<(int, int)>();
+            jobs.ParallelFor(500, 10, (innerStart, innerEnd) =>
             {
-                Interlocked.Increment(ref innerCalls);
-                if (Environment.CurrentManagedThreadId != outerThread || innerStart != 0 || innerEnd != 500) allInline = false;
+                if (Environment.CurrentManagedThreadId != outerThread) allInline = false;
+                inner.Add((innerStart, innerEnd));
             });
+            // A kernel started inside a job must split its work as it would alone, so its result does not change.
+            if (!inner.SequenceEqual(expected)) allInOrder = false;
         });
         Assert.True(allInline);
-        // One inline call, covering the whole inner range, per outer range.
-        Assert.InRange(innerCalls, 1, 32);
+        Assert.True(allInOrder);
+        Assert.InRange(outerRanges, 1, 32);
     }
 
     [Fact]
