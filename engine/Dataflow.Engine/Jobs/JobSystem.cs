@@ -226,6 +226,9 @@ public sealed class JobSystem : IDisposable
                 if (Volatile.Read(ref _current) is { } loop && loop.HasWork) return true;
                 Thread.SpinWait(8);
             }
+            // On an oversubscribed machine a spinning worker would burn the time slice another thread (the
+            // caller, mid-kernel, among them) needs: let anything runnable go first; on an idle core this returns at once.
+            Thread.Yield();
         } while (Stopwatch.GetTimestamp() < until && !_disposed);
         return false;
     }
