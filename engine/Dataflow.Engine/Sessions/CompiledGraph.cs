@@ -68,6 +68,9 @@ public sealed class CompiledGraph : IDisposable
     /// <summary>The frame <see cref="Session.TrainStep"/> refills for every step of this graph (null until the first).</summary>
     internal FrameContext? TrainingFrame { get; set; }
 
+    /// <summary>The frame <see cref="Session.RunReusingFrame"/> refills for every forward pass of this graph (null until the first).</summary>
+    internal FrameContext? InferenceFrame { get; set; }
+
     /// <summary>Wall time of each frame system (feed, dispatch, optimize, fetch) in the last step: for <c>bench</c>'s breakdown of what is not a kernel.</summary>
     public IReadOnlyList<(string System, TimeSpan Elapsed)> LastStepTimings => _frameSchedule.LastTimings;
 

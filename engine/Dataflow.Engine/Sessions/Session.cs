@@ -123,6 +123,24 @@ public sealed class Session : IDisposable
         return frame;
     }
 
+    /// <summary>
+    /// <see cref="Run"/> into the graph's own frame, which the next such pass of the same graph refills (read
+    /// what it holds first), as <see cref="TrainStep"/> does: with <paramref name="into"/> a steady pass
+    /// allocates nothing (a decode loop runs one per token).
+    /// </summary>
+    public FrameContext RunReusingFrame(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
+        IReadOnlyDictionary<string, float[]>? into = null)
+    {
+        var frame = graph.InferenceFrame ??= new FrameContext();
+        frame.Reuse();
+        frame.Inputs = inputs;
+        frame.Seed = StepSeed();
+        frame.Fetch = fetch;
+        frame.FetchInto = into;
+        graph.Run(frame);
+        return frame;
+    }
+
     /// <summary>The optimizer's state tensors on the device: for every parameter, or under ZeRO-1 for this rank's shard only.</summary>
     public void EnsureOptimizerState() => Parameters.EnsureState(Optimizer.StateTensors, Shards is { } shards ? shards.Owns : null);
 
