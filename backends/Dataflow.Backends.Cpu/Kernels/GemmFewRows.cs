@@ -5,45 +5,41 @@ using System.Runtime.Intrinsics.X86;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// C [m, n] = A [m, k] · B for 9–32 rows of A against a weight streamed from memory: a batched decode
-/// step (one token per sequence) through every layer projection (x · W, B rows contiguous) and, without
-/// 512-bit vectors, the tied unembedding (x · Wᵀ, B columns contiguous). At these rows a step has about
-/// 16 multiply-adds per weight it reads, so it can run at the FLOP rate of the cores, not the read rate of
-/// memory, if every weight is used by all rows while it is in L1. A task owns a block of whole columns over
-/// all of k: it copies its columns of B once into NR-wide panels (row by row for x · W, eight columns
-/// transposed at a time for x · Wᵀ, both long sequential reads), then sweeps the GEMM's micro-kernel
-/// (<see cref="GemmMicroKernel"/>, its tile of MR × NR of C in registers) over every panel of A, which
-/// all tasks share, packed once per launch. No task sums into another's C, so there are no partial copies
-/// of C to add at the end, and a launch is one parallel loop.
+/// C [m, n] = A [m, k] · W [k, n] for 9–32 rows of A against a weight streamed from memory: a batched
+/// decode step (one token per sequence) through every layer projection (qkv, attention out, fc, proj). At
+/// these rows a step has about 16 multiply-adds per weight it reads, so it can run at the FLOP rate of the
+/// cores rather than the read rate of memory, if every weight is used by all rows while it is in cache. A task
+/// owns a block of whole columns over all of k and walks k in chunks of rows: it copies the chunk's rows of
+/// its columns into NR-wide panels (row by row, long sequential reads), prefetches the next chunk's rows while
+/// it sweeps the GEMM's micro-kernel (<see cref="GemmMicroKernel"/>, an MR × NR tile of C in registers) over
+/// every panel of A (all tasks share A, packed once per launch), and adds the chunk into its columns of C.
+/// No task sums into another's C, so there are no partial copies of C to add at the end (the few-row strips
+/// of <see cref="Gemv"/> cut k across tasks and sum eight copies of C on one thread), and a launch is one parallel loop.
 /// </summary>
 /// <remarks>
-/// The bits: for x · W, k is walked in the chunks of rows that a single row's streamed product
-/// (<see cref="Gemv"/>) uses, each chunk's chain of fused multiply-adds from zero, added into C in chunk
-/// order (the micro-kernel's accumulating store with alpha 1 is that add exactly), so a sequence gets the
-/// same logits batched as decoded alone. For x · Wᵀ each element is one chain over k in order, as in
-/// <see cref="GemvTransposedPacked"/> with 512-bit vectors: a row among these agrees with the row alone
-/// (an 8-wide chain and its horizontal sum) to rounding. A bf16 weight is widened while it is copied
-/// (exact), so it gets the bits its rounded f32 copy gets, reading half the bytes; x · Wᵀ of a bf16 weight
-/// keeps its own tiles (<see cref="GemvTransposedTiles"/>), which read the words in place.
+/// The bits: k is walked in the chunks of rows that a single row's streamed product (<see cref="Gemv"/>) uses,
+/// each chunk's chain of fused multiply-adds from zero, added into C in chunk order (the micro-kernel's
+/// accumulating store with alpha 1 is that add exactly), so a sequence gets the same logits batched as decoded
+/// alone, whichever tile runs. A bf16 weight is widened while it is copied (exact), so it gets the bits its
+/// rounded f32 copy gets, reading half the bytes. x · Wᵀ (the tied unembedding) keeps its own paths
+/// (<see cref="GemvTransposedTiles"/>, <see cref="GemvTransposedPacked"/>): packed transposed panels measured no
+/// faster than the tiles on AVX2 here, and the tiles keep a row's bits.
 /// </remarks>
 internal static unsafe class GemmFewRows
 {
     public const int MinRows = 9;
     public const int MaxRows = 32;
 
-    /// <summary>At most this many NR-wide panels per task: its packed B (k × 8·NR floats) stays in L2 for k up to ~1K.</summary>
+    /// <summary>At most this many NR-wide panels per task: a chunk of its packed B (the chunk's rows × 8·NR floats, at most ~70 KiB for k ≤ 2K) stays in L2.</summary>
     private const int MaxPanelsPerTask = 8;
 
     /// <summary>The tile these products run: eight rows where 512-bit vectors run (sixteen rows are two tiles, no padding), else the GEMM's 6 × 16.</summary>
     public static GemmMicroKernel Kernel { get; } = Vector512.IsHardwareAccelerated ? GemmMicroKernel.Avx512EightRows : GemmMicroKernel.Avx2;
 
-    /// <summary>
-    /// Whether <see cref="Run"/> takes this shape. x · Wᵀ with 512-bit vectors keeps <see cref="GemvTransposedPacked"/>
-    /// (its strips prefetch the next columns while they multiply), and of a bf16 weight its own tiles (see the remarks).
-    /// </summary>
-    public static bool Applies(int m, int n, in Gemm.Operand a, in Gemm.Operand b, bool bf16 = false) =>
+    /// <summary>Whether <see cref="Run"/> takes this shape: x · W (B rows contiguous; x · Wᵀ keeps <see cref="GemvTransposedTiles"/>, see the remarks).</summary>
+    public static bool Applies(int m, int n, in Gemm.Operand a, in Gemm.Operand b) =>
         m >= MinRows && m <= MaxRows && n >= 4 * Gemv.StripWidth && a.ColStride == 1 && Avx2.IsSupported && Fma.IsSupported
-        && (b.ColStride == 1 || (b.RowStride == 1 && !bf16 && !Vector512.IsHardwareAccelerated));
+        && b.ColStride == 1;
 
     /// <param name="b16">B as bfloat16 words (the elements of <paramref name="b"/>, rounded), read instead of it; null: f32.</param>
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c) =>
@@ -115,8 +111,7 @@ internal static unsafe class GemmFewRows
             _b = b;
             _b16 = b16;
             _c = c;
-            // x · W sums k in the single row's chunks (the same bits); x · Wᵀ in one chain.
-            _chunkRows = opB.ColStride == 1 ? Gemv.ChunkRows(k) : k;
+            _chunkRows = Gemv.ChunkRows(k);   // the single row's chunks: the same bits
             int panels = (n + kernel.NR - 1) / kernel.NR;
             _columnsPerTask = PanelsPerTask(panels, Par.Workers) * kernel.NR;
             _columnTasks = (n + _columnsPerTask - 1) / _columnsPerTask;
@@ -134,43 +129,70 @@ internal static unsafe class GemmFewRows
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Execute(int first, int last)
         {
-            int mr0 = _kernel.MR, nr0 = _kernel.NR;
-            var run = _kernel.Run;
-            float* packedB = Scratch.ThreadLocal(Scratch.PackB, (long)_columnsPerTask * _k + 64);
-            float* edge = stackalloc float[mr0 * nr0];
+            int nr0 = _kernel.NR;
+            float* packedB = Scratch.ThreadLocal(Scratch.PackB, (long)_columnsPerTask * _chunkRows + 64);
+            float* edge = stackalloc float[_kernel.MR * nr0];
             long n = _n;
             for (int t = first; t < last; t++)
             {
                 int bi = t / _columnTasks, j0 = t % _columnTasks * _columnsPerTask, columns = Math.Min(_columnsPerTask, _n - j0);
                 long bOffset = _opB.Offsets is null ? 0 : _opB.Offsets[bi];
-                if (_opB.ColStride != 1) PackColumns(_k, _b + bOffset + j0 * _opB.ColStride, _opB.ColStride, columns, nr0, packedB);
-                else if (_b16 is not null) PackRows<ushort, Bf16Words>(_k, _b16 + bOffset + j0, _opB.RowStride, columns, nr0, packedB);
-                else PackRows<float, F32Words>(_k, _b + bOffset + j0, _opB.RowStride, columns, nr0, packedB);
                 float* a = _packedA + bi * _aFloats, c = _c + bi * (long)_m * n + j0;
-                for (int s = 0; s * nr0 < columns; s++)
+                // Chunk by chunk of B's rows: the chunk's panels (kc × the task's columns) stay in L2 while every panel of A
+                // passes them, C's rows of the task stay in L1, and the next chunk's rows come in while this one's products run.
+                for (int p0 = 0; p0 < _k; p0 += _chunkRows)
                 {
-                    int nr = Math.Min(nr0, columns - s * nr0);
-                    float* panel = packedB + (long)s * nr0 * _k;
-                    for (int p0 = 0; p0 < _k; p0 += _chunkRows)
+                    int kc = Math.Min(_chunkRows, _k - p0), next = Math.Min(_chunkRows, _k - p0 - kc);
+                    long rsB = _opB.RowStride, at = bOffset + p0 * rsB + j0;
+                    if (_b16 is not null)
                     {
-                        int kc = Math.Min(_chunkRows, _k - p0);
-                        bool accumulate = p0 > 0;
-                        // The chunk of this panel of B (kc × NR, a few KiB) stays in L1 while every panel of A passes it.
-                        for (int i0 = 0; i0 < _m; i0 += mr0)
-                        {
-                            int mr = Math.Min(mr0, _m - i0);
-                            float* aPanel = a + (long)i0 * _k + (long)p0 * mr0, bPanel = panel + (long)p0 * nr0, tile = c + i0 * n + s * nr0;
-                            if (mr == mr0 && nr == nr0)
-                            {
-                                run(kc, aPanel, bPanel, tile, n, 1f, accumulate);
-                                continue;
-                            }
-                            run(kc, aPanel, bPanel, edge, nr0, 1f, false);
-                            for (int r = 0; r < mr; r++)
-                                for (int j = 0; j < nr; j++)
-                                    tile[r * n + j] = accumulate ? tile[r * n + j] + edge[r * nr0 + j] : edge[r * nr0 + j];
-                        }
+                        PackRows<ushort, Bf16Words>(kc, _b16 + at, rsB, columns, nr0, packedB);
+                        Sweep(a, p0, kc, packedB, columns, c, p0 > 0, (byte*)(_b16 + at + kc * rsB), next, rsB * sizeof(ushort), edge, columns * sizeof(ushort));
                     }
+                    else
+                    {
+                        PackRows<float, F32Words>(kc, _b + at, rsB, columns, nr0, packedB);
+                        Sweep(a, p0, kc, packedB, columns, c, p0 > 0, (byte*)(_b + at + kc * rsB), next, rsB * sizeof(float), edge, columns * sizeof(float));
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Every (A panel, B panel) tile of one chunk of k: rows [p0, p0 + kc) of A's panels against the task's packed
+        /// B panels (kc × NR each), into C (or added to it). Before each B panel it prefetches its share of the
+        /// <paramref name="aheadRows"/> rows at <paramref name="ahead"/> (the next chunk's, <paramref name="rowBytes"/> each).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Sweep(float* a, int p0, int kc, float* packedB, int columns, float* c, bool accumulate, byte* ahead, int aheadRows, long aheadStride, float* edge, int rowBytes)
+        {
+            int mr0 = _kernel.MR, nr0 = _kernel.NR, panels = (columns + nr0 - 1) / nr0;
+            var run = _kernel.Run;
+            long n = _n;
+            int rowsPerPanel = (aheadRows + panels - 1) / panels, fetched = 0;
+            for (int s = 0; s < panels; s++)
+            {
+                for (int end = Math.Min(aheadRows, fetched + rowsPerPanel); fetched < end; fetched++)
+                {
+                    byte* row = ahead + fetched * aheadStride;
+                    for (int x = 0; x < rowBytes; x += 64) Sse.Prefetch0(row + x);
+                    Sse.Prefetch0(row + rowBytes - 1);
+                }
+                int nr = Math.Min(nr0, columns - s * nr0);
+                float* bPanel = packedB + (long)s * nr0 * kc;
+                for (int i0 = 0; i0 < _m; i0 += mr0)
+                {
+                    int mr = Math.Min(mr0, _m - i0);
+                    float* aPanel = a + (long)i0 * _k + (long)p0 * mr0, tile = c + i0 * n + s * nr0;
+                    if (mr == mr0 && nr == nr0)
+                    {
+                        run(kc, aPanel, bPanel, tile, n, 1f, accumulate);
+                        continue;
+                    }
+                    run(kc, aPanel, bPanel, edge, nr0, 1f, false);
+                    for (int r = 0; r < mr; r++)
+                        for (int j = 0; j < nr; j++)
+                            tile[r * n + j] = accumulate ? tile[r * n + j] + edge[r * nr0 + j] : edge[r * nr0 + j];
                 }
             }
         }
@@ -197,28 +219,6 @@ internal static unsafe class GemmFewRows
                 for (int v = 0; v < nr; v += 8) TWords.Load8(row + j + v).Store(into + v);
             if (j == columns) continue;
             for (int v = 0; v < nr; v++) into[v] = j + v < columns ? TWords.ToSingle(row[j + v]) : 0;
-        }
-    }
-
-    /// <summary>
-    /// <paramref name="columns"/> columns of a B whose columns are contiguous in k (<paramref name="csB"/> apart)
-    /// as f32 panels of <paramref name="nr"/> columns, the last one zero-padded: eight columns (one contiguous run
-    /// of 8·csB floats when csB = k) transposed at a time (<see cref="GemvTransposedPacked.TransposeEight"/>).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void PackColumns(int k, float* b, long csB, int columns, int nr, float* packed)
-    {
-        long panelFloats = (long)k * nr;
-        int g = 0;
-        for (; g + 8 <= columns; g += 8)
-            GemvTransposedPacked.TransposeEight(k, b + g * csB, csB, packed + g / nr * panelFloats + g % nr, nr);
-        if (g == columns) return;
-        int padded = (columns + nr - 1) / nr * nr;
-        for (; g < padded; g++)
-        {
-            float* into = packed + g / nr * panelFloats + g % nr;
-            float* column = b + g * csB;
-            for (int p = 0; p < k; p++) into[p * nr] = g < columns ? column[p] : 0;
         }
     }
 }

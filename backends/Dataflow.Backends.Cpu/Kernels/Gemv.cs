@@ -19,13 +19,13 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>);
 /// with 512-bit vectors, blocks of eight rows transpose the task's columns into strips first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
-/// From 9 to 32 rows a product has enough multiply-adds per weight to be compute bound, and goes to
-/// <see cref="GemmFewRows"/> (register tiles of the GEMM's micro-kernels over whole-k column tasks) instead.
+/// From 9 to 32 rows x · W has enough multiply-adds per weight to be compute bound, and goes to
+/// <see cref="GemmFewRows"/> (the GEMM's micro-kernel tiles over column tasks that each walk all of k) instead.
 /// The chunking depends on the shape alone (not on the thread count), so results do not depend on the
 /// thread count. With B rows contiguous one row of A is summed in the same order as a few, so a batched
 /// decode step's projections give each sequence the bits it gets alone (<see cref="GemmFewRows"/> keeps the
-/// chunks); the unembedding of 9 or more rows (8 or more with 512-bit vectors) goes through transposed strips
-/// and agrees with a row alone to rounding (a different order over k). Launches reuse one job object per calling thread: no closure or other allocation per launch.
+/// chunks); the unembedding does too without 512-bit vectors, and with them blocks of eight rows agree with a
+/// row alone to rounding (a different order over k). Launches reuse one job object per calling thread: no closure or other allocation per launch.
 /// </summary>
 internal static unsafe class Gemv
 {
@@ -68,7 +68,7 @@ internal static unsafe class Gemv
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
         if (!(Avx2.IsSupported && Fma.IsSupported)) b16 = null;   // widening needs AVX2; without it the rounded f32 copy is read
-        if (GemmFewRows.Applies(m, n, opA, opB, bf16: b16 is not null))
+        if (GemmFewRows.Applies(m, n, opA, opB))
         {
             GemmFewRows.Run(batch, m, n, k, a, opA, b, opB, b16, c);
             return;

@@ -39,7 +39,7 @@ internal static unsafe class GemvTransposedPacked
         {
             // Eight adjacent columns at a time: one contiguous run of 8·csB floats, read as eight streams in step.
             for (int g = q; g < q + PairWidth; g += 8)
-                TransposeEight(k, b + (j0 + g) * csB, csB, packed + g / Gemv.StripWidth * stripFloats + g % Gemv.StripWidth, Gemv.StripWidth);
+                TransposeEight(k, b + (j0 + g) * csB, csB, packed + g / Gemv.StripWidth * stripFloats + g % Gemv.StripWidth);
             // While this pair's products run, the next 32 columns (this task's, or likely the next task's) come in:
             // each block of eight rows prefetches 16 of them, a line per k step.
             float* next = b + (j0 + q + PairWidth) * csB;
@@ -51,13 +51,13 @@ internal static unsafe class GemvTransposedPacked
     }
 
     /// <summary>
-    /// Eight columns of B (k floats each, <paramref name="csB"/> apart) into eight lanes of a strip's k rows of
-    /// <paramref name="width"/> (<paramref name="into"/> points at the first row's first lane). While it reads, it prefetches the next eight
+    /// Eight columns of B (k floats each, <paramref name="csB"/> apart) into lanes 0–7 of a strip's k rows of 16
+    /// (<paramref name="into"/> points at the first row's lane). While it reads, it prefetches the next eight
     /// columns (the same run length, immediately after when columns are contiguous, csB = k): the eight
     /// short streams of one group are too short for the hardware prefetchers to get ahead of.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void TransposeEight(int k, float* w, long csB, float* into, int width)
+    private static void TransposeEight(int k, float* w, long csB, float* into)
     {
         float* next = w + 8 * csB;
         int p = 0;
@@ -69,10 +69,10 @@ internal static unsafe class GemvTransposedPacked
             Sse.Prefetch0(ahead + 16);
             Sse.Prefetch0(ahead + 32);
             Sse.Prefetch0(ahead + 48);
-            Gemm.Transpose8x8(w + p, csB, 8, into + p * width, width);
+            Gemm.Transpose8x8(w + p, csB, 8, into + p * Gemv.StripWidth, Gemv.StripWidth);
         }
         for (; p < k; p++)
             for (int r = 0; r < 8; r++)
-                into[p * width + r] = w[r * csB + p];
+                into[p * Gemv.StripWidth + r] = w[r * csB + p];
     }
 }
