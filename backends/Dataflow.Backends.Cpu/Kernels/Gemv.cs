@@ -19,7 +19,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>);
 /// with 512-bit vectors, blocks of eight rows transpose the task's columns into strips first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
-/// From 9 to 32 rows x · W has enough multiply-adds per weight to be compute bound, and goes to
+/// From 17 to 32 rows x · W goes to
 /// <see cref="GemmFewRows"/> (the GEMM's micro-kernel tiles over column tasks that each walk all of k) instead.
 /// The chunking depends on the shape alone (not on the thread count), so results do not depend on the
 /// thread count. With B rows contiguous one row of A is summed in the same order as a few, so a batched
@@ -29,7 +29,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// </summary>
 internal static unsafe class Gemv
 {
-    /// <summary>The most rows of A the streaming strips take (past 8, <see cref="GemmFewRows"/> takes them first where it applies); beyond, packing pays for itself.</summary>
+    /// <summary>The most rows of A the streaming strips take (beyond, x · W goes to <see cref="GemmFewRows"/> up to 32 rows); beyond, packing pays for itself.</summary>
     public const int MaxStreamedRows = 16;
 
     /// <summary>Columns per packed strip (one 512-bit vector, two 256-bit ones, a row).</summary>
