@@ -34,13 +34,27 @@ public sealed class BatchDecoder
     private readonly Dictionary<string, Array> _decodeFeed;
     private readonly Dictionary<string, float[]> _decodeInto = new(StringComparer.Ordinal);
     private readonly Func<int, PrefillGraphOf> _compileRows;
+    private readonly Func<int, int, PrefillGraphOf> _compilePrefill;
     /// <summary>The narrow decode steps by width (1, 2, 4, … below <see cref="Slots"/>), compiled on first use, each with the array it fetches into.</summary>
     private readonly Dictionary<int, (PrefillGraphOf Graph, Dictionary<string, float[]> Into)> _narrow = [];
     /// <summary>[slots, vocab]: where a narrow step's rows land, so <see cref="Decode"/> has one layout whatever ran.</summary>
     private float[]? _slotLogits;
+    /// <summary>Prefill graphs of several rows by (rows, chunk size), compiled on first use, each with the array it fetches into.</summary>
+    private readonly Dictionary<(int Rows, int Size), (PrefillGraphOf Graph, Dictionary<string, float[]> Into)> _prefillRows = [];
+    /// <summary>The chunks queued for <see cref="RunPrefills"/>: full chunks, and the short chunks of a prompt's remainder.</summary>
+    private readonly PrefillQueue _queuedFull, _queuedTail;
 
     /// <summary>A compiled prefill graph of one chunk size and the arrays it is fed from.</summary>
     private sealed record PrefillGraphOf(CompiledGraph Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
+
+    /// <summary>Chunks of one size queued for one graph call: each row's tokens, start, slot and last row; then the call's logits, a row per chunk.</summary>
+    private sealed class PrefillQueue(int slots, int size)
+    {
+        public readonly int Size = size;
+        public readonly int[] Tokens = new int[slots * size], Position = new int[slots], Slot = new int[slots], Last = new int[slots];
+        public int Count, Width = 1;
+        public float[] Logits = [];
+    }
 
     /// <param name="load">Lowers the model in decode mode: (cache length, slots per row or null for "rows are slots").</param>
     public BatchDecoder(Session session, Func<int, int?, LoadedModel> load, int slots, int cacheLength, int chunk)
@@ -66,12 +80,16 @@ public sealed class BatchDecoder
             });
         }
         _compileRows = rows => Compile(rows, 1);
+        _compilePrefill = Compile;
         _prefill = Compile(1, chunk);
         // A short prompt (or a prompt's short remainder) is padded to a small chunk, not the full one.
         _tail = chunk > 8 ? Compile(1, Math.Max(1, chunk / 8)) : _prefill;
         _fetchDecode = [_decodeInputs.Logits];
         _fetchPrefill = [_prefillInputs.Logits];
 
+        (_queuedFull, _queuedTail) = (new PrefillQueue(slots, _prefill.Size), new PrefillQueue(slots, _tail.Size));
+        _prefillRows[(1, _prefill.Size)] = (_prefill, new(StringComparer.Ordinal));
+        _prefillRows.TryAdd((1, _tail.Size), (_tail, new(StringComparer.Ordinal)));
         (_decodeTokens, _decodePositions) = (new int[slots], new int[slots]);
         _decodeFeed = new(StringComparer.Ordinal) { [_decodeInputs.Tokens] = _decodeTokens, [DecodeInputs.Position] = _decodePositions };
     }
@@ -115,17 +133,84 @@ public sealed class BatchDecoder
     /// </summary>
     public float[] PrefillChunk(int slot, ReadOnlySpan<int> tokens, ref int done)
     {
+        var p = NextChunk(slot, tokens, done) == _tail.Size ? _tail : _prefill;
+        done = CopyChunk(tokens, done, p.Size, p.Tokens, out p.Position[0], out p.Last[0]);
+        p.Slot[0] = slot;
+        return Run(p.Graph, p.Feed, _fetchPrefill, null).Results[_prefillInputs.Logits];
+    }
+
+    /// <summary>
+    /// Queues the next chunk of a prefill, as <see cref="PrefillChunk"/> would run it, for <see cref="RunPrefills"/>,
+    /// which runs every chunk queued since the last call in one graph call per chunk size (rows of the slotted prefill
+    /// graph, each naming its slot): admitting many prompts at once costs a few tall products, not a call per prompt.
+    /// Advances <paramref name="done"/>; returns a ticket for <see cref="PrefillLogits"/>. At most one chunk per slot per
+    /// run (a slot's chunks must run in order).
+    /// </summary>
+    public int QueuePrefill(int slot, ReadOnlySpan<int> tokens, ref int done)
+    {
+        bool tail = NextChunk(slot, tokens, done) == _tail.Size;
+        var queue = tail ? _queuedTail : _queuedFull;
+        if (queue.Count == Slots) throw new InvalidOperationException($"more than {Slots} prefill chunks queued (one per slot per run)");
+        int row = queue.Count++;
+        done = CopyChunk(tokens, done, queue.Size, queue.Tokens.AsSpan(row * queue.Size, queue.Size), out queue.Position[row], out queue.Last[row]);
+        queue.Slot[row] = slot;
+        return (tail ? Slots : 0) + row;
+    }
+
+    /// <summary>Runs the chunks queued by <see cref="QueuePrefill"/>: per chunk size, one call of the smallest slotted prefill graph that holds them (rows past them idle).</summary>
+    public void RunPrefills()
+    {
+        RunQueue(_queuedFull);
+        RunQueue(_queuedTail);
+
+        void RunQueue(PrefillQueue queue)
+        {
+            if (queue.Count == 0) return;
+            int width = NarrowWidth(queue.Count), size = queue.Size;
+            var (g, into) = PrefillRows(width, size);
+            queue.Tokens.AsSpan(0, queue.Count * size).CopyTo(g.Tokens);
+            g.Tokens.AsSpan(queue.Count * size).Clear();
+            for (int r = 0; r < width; r++)
+                (g.Position[r], g.Slot[r], g.Last[r]) = r < queue.Count ? (queue.Position[r], queue.Slot[r], queue.Last[r]) : (CacheLength, 0, 0);
+            queue.Logits = Run(g.Graph, g.Feed, _fetchPrefill, into).Results[_prefillInputs.Logits];
+            into.TryAdd(_prefillInputs.Logits, queue.Logits);
+            (queue.Width, queue.Count) = (width, 0);
+        }
+    }
+
+    /// <summary>The logits of the last token of a chunk that <see cref="RunPrefills"/> ran (valid until the next run).</summary>
+    public ReadOnlySpan<float> PrefillLogits(int ticket)
+    {
+        var queue = ticket >= Slots ? _queuedTail : _queuedFull;
+        int vocab = queue.Logits.Length / queue.Width;
+        return queue.Logits.AsSpan(ticket % Slots * vocab, vocab);
+    }
+
+    /// <summary>The size of the chunk that continues a prefill of <paramref name="tokens"/> with <paramref name="done"/> in the cache (checking the slot and the length).</summary>
+    private int NextChunk(int slot, ReadOnlySpan<int> tokens, int done)
+    {
         if ((uint)slot >= (uint)Slots) throw new ArgumentOutOfRangeException(nameof(slot), $"slot {slot} of {Slots}");
         if (tokens.Length == 0 || tokens.Length > CacheLength)
             throw new ArgumentException($"a prompt of {tokens.Length} tokens does not fit a cache of {CacheLength} positions", nameof(tokens));
-        var p = tokens.Length - done <= _tail.Size ? _tail : _prefill;
-        int start = Math.Max(0, Math.Min(done, tokens.Length - p.Size));   // the last chunk ends at the last token
-        int count = Math.Min(p.Size, tokens.Length - start);
-        tokens.Slice(start, count).CopyTo(p.Tokens);
-        p.Tokens.AsSpan(count).Clear();
-        (p.Position[0], p.Slot[0], p.Last[0]) = (start, slot, count - 1);
-        done = start + count;
-        return Run(p.Graph, p.Feed, _fetchPrefill, null).Results[_prefillInputs.Logits];
+        return tokens.Length - done <= _tail.Size ? _tail.Size : _prefill.Size;
+    }
+
+    /// <summary>The chunk of <paramref name="size"/> after <paramref name="done"/> into <paramref name="into"/> (padded with zeros): its start and last row; returns the new done.</summary>
+    private static int CopyChunk(ReadOnlySpan<int> tokens, int done, int size, Span<int> into, out int start, out int last)
+    {
+        start = Math.Max(0, Math.Min(done, tokens.Length - size));   // the last chunk ends at the last token
+        int count = Math.Min(size, tokens.Length - start);
+        tokens.Slice(start, count).CopyTo(into);
+        into[count..].Clear();
+        last = count - 1;
+        return start + count;
+    }
+
+    private (PrefillGraphOf Graph, Dictionary<string, float[]> Into) PrefillRows(int rows, int size)
+    {
+        if (!_prefillRows.TryGetValue((rows, size), out var graph))
+            _prefillRows[(rows, size)] = graph = (_compilePrefill(rows, size), new(StringComparer.Ordinal));
+        return graph;
     }
 
     /// <summary>

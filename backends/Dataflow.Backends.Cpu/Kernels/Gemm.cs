@@ -317,7 +317,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Rows [i0, i0+mc) × columns [p0, p0+kc) of A into MR-row panels: panel[p*MR + r] = A[i0+r, p0+p], zero-padded.</summary>
-    private static void PackA(float* a, long rs, long cs, int i0, int mc, int p0, int kc, float* dst, int mr0)
+    internal static void PackA(float* a, long rs, long cs, int i0, int mc, int p0, int kc, float* dst, int mr0)
     {
         for (int ip = 0; ip < mc; ip += mr0)
         {

@@ -71,6 +71,55 @@ internal static unsafe class GemmKernel512
         Store(c + 11 * ldc, c110, c111, s, accumulate);
     }
 
+    /// <summary>Rows of the few-rows tile (<see cref="RunEightRows"/>).</summary>
+    public const int FewMR = 8;
+
+    /// <summary>
+    /// An 8×32 tile in 16 accumulators, for products of 9–32 rows (<see cref="GemmFewRows"/>: a batched decode step),
+    /// where twelve-row tiles would leave a third of sixteen rows' products padding. Sixteen chains still cover the
+    /// FMA latency on both pipes. Each element is the chain <see cref="Run"/> computes, p in order from zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunEightRows(int kc, float* a, float* b, float* c, long ldc, float alpha, bool accumulate)
+    {
+        GemmPrefetch.Tile(c, ldc, FewMR, NR);
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            a += FewMR;
+            b += NR;
+        }
+        var s = Vector512.Create(alpha);
+        Store(c + 0 * ldc, c00, c01, s, accumulate);
+        Store(c + 1 * ldc, c10, c11, s, accumulate);
+        Store(c + 2 * ldc, c20, c21, s, accumulate);
+        Store(c + 3 * ldc, c30, c31, s, accumulate);
+        Store(c + 4 * ldc, c40, c41, s, accumulate);
+        Store(c + 5 * ldc, c50, c51, s, accumulate);
+        Store(c + 6 * ldc, c60, c61, s, accumulate);
+        Store(c + 7 * ldc, c70, c71, s, accumulate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* row, Vector512<float> lo, Vector512<float> hi, Vector512<float> alpha, bool accumulate)
     {

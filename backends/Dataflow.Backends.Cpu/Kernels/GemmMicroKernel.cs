@@ -19,6 +19,9 @@ internal readonly unsafe struct GemmMicroKernel(string name, int mr, int nr, del
     public static GemmMicroKernel Avx512 => new("avx512 12x32", GemmKernel512.MR, GemmKernel512.NR, &GemmKernel512.Run);
     public static GemmMicroKernel Avx2 => new("avx2 6x16", GemmKernel256.MR, GemmKernel256.NR, &GemmKernel256.Run);
 
+    /// <summary>The 512-bit tile of eight rows, for products of a few tens of rows (<see cref="GemmFewRows"/>).</summary>
+    public static GemmMicroKernel Avx512EightRows => new("avx512 8x32", GemmKernel512.FewMR, GemmKernel512.NR, &GemmKernel512.RunEightRows);
+
     /// <summary>The widest kernel this CPU runs natively: 512-bit where the JIT accelerates it (AVX-512), else 256-bit.</summary>
     public static GemmMicroKernel Best { get; } = Vector512.IsHardwareAccelerated ? Avx512 : Avx2;
 }

@@ -19,15 +19,17 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>);
 /// with 512-bit vectors, blocks of eight rows transpose the task's columns into strips first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
+/// From 17 to 32 rows x · W goes to
+/// <see cref="GemmFewRows"/> (the GEMM's micro-kernel tiles over column tasks that each walk all of k) instead.
 /// The chunking depends on the shape alone (not on the thread count), so results do not depend on the
 /// thread count. With B rows contiguous one row of A is summed in the same order as a few, so a batched
-/// decode step's projections give each sequence the bits it gets alone; the unembedding does too without
-/// 512-bit vectors, and with them blocks of eight rows agree with a row alone to rounding (a different
-/// order over k). Launches reuse one job object per calling thread: no closure or other allocation per launch.
+/// decode step's projections give each sequence the bits it gets alone (<see cref="GemmFewRows"/> keeps the
+/// chunks); the unembedding does too without 512-bit vectors, and with them blocks of eight rows agree with a
+/// row alone to rounding (a different order over k). Launches reuse one job object per calling thread: no closure or other allocation per launch.
 /// </summary>
 internal static unsafe class Gemv
 {
-    /// <summary>The most rows of A the streaming path takes; beyond, packing pays for itself.</summary>
+    /// <summary>The most rows of A the streaming strips take (beyond, x · W goes to <see cref="GemmFewRows"/> up to 32 rows); beyond, packing pays for itself.</summary>
     public const int MaxStreamedRows = 16;
 
     /// <summary>Columns per packed strip (one 512-bit vector, two 256-bit ones, a row).</summary>
@@ -53,7 +55,8 @@ internal static unsafe class Gemv
     public static bool Applies(int m, int n, in Gemm.Operand a, in Gemm.Operand b) =>
         (m == 1 && a.ColStride == 1 && (b.ColStride == 1 || b.RowStride == 1)) ||
         (n == 1 && a.ColStride == 1 && b.RowStride == 1) ||
-        (m <= MaxStreamedRows && n >= 4 * StripWidth && a.ColStride == 1 && (b.ColStride == 1 || b.RowStride == 1) && Fma.IsSupported);
+        (m <= MaxStreamedRows && n >= 4 * StripWidth && a.ColStride == 1 && (b.ColStride == 1 || b.RowStride == 1) && Fma.IsSupported) ||
+        GemmFewRows.Applies(m, n, a, b);
 
     /// <summary>Rows of B per chunk of the row-major layout: a function of k alone, a multiple of 4.</summary>
     public static int ChunkRows(int k) => Math.Max(16, (k + 4 * RowChunks - 1) / (4 * RowChunks) * 4);
@@ -65,6 +68,11 @@ internal static unsafe class Gemv
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
         if (!(Avx2.IsSupported && Fma.IsSupported)) b16 = null;   // widening needs AVX2; without it the rounded f32 copy is read
+        if (GemmFewRows.Applies(m, n, opA, opB))
+        {
+            GemmFewRows.Run(batch, m, n, k, a, opA, b, opB, b16, c);
+            return;
+        }
         var job = _job ??= new Job();
         bool rowMajor = n > 1 && opB.ColStride == 1;
         int chunks = rowMajor ? (k + ChunkRows(k) - 1) / ChunkRows(k) : 1;
@@ -265,28 +273,15 @@ internal static unsafe class Gemv
 
     /// <summary>
     /// The first <paramref name="columns"/> (whole strips) of <paramref name="k"/> rows of B as f32, strip-major
-    /// (strip s: k rows of 16 floats, contiguous) in this thread's scratch. B is read row by row, each row's
-    /// columns one sequential run; walking the strips down B instead reads one 64-byte line per row at B's row
-    /// stride, which the prefetchers follow badly (measured ≈10× slower than in-cache at 16 rows on 15M's
-    /// layers). Every row group then reads its strip from L1, and bf16 words are widened once, not once per
+    /// (strip s: k rows of 16 floats, contiguous) in this thread's scratch (<see cref="GemmFewRows.PackRows{T, TWords}"/>,
+    /// row by row). Every row group then reads its strip from L1, and bf16 words are widened once, not once per
     /// group. Copying and widening are exact, so the sums are the bits they were.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float* PackStrips<T, TWords>(int k, T* b, long rsB, int columns)
         where T : unmanaged where TWords : IWeightWords<T>
     {
         float* packed = Scratch.ThreadLocal(Scratch.PackB, Math.Max(1L, (long)k * columns));
-        long stripFloats = (long)k * StripWidth;
-        for (int p = 0; p < k; p++)
-        {
-            T* row = b + p * rsB;
-            float* into = packed + p * StripWidth;
-            for (int j = 0; j < columns; j += StripWidth, into += stripFloats)
-            {
-                TWords.Load8(row + j).Store(into);
-                TWords.Load8(row + j + 8).Store(into + 8);
-            }
-        }
+        GemmFewRows.PackRows<T, TWords>(k, b, rsB, columns, StripWidth, packed);
         return packed;
     }
 

@@ -15,6 +15,10 @@ public class GemvStreamedRowsTests
     [InlineData(13, 65, 1)]
     [InlineData(16, 1160, 36)]    // packed strips: nine 128-column tasks, the last eight columns a part strip alone
     [InlineData(5, 1152, 1152)]
+    [InlineData(9, 64, 288)]      // 9–32 rows: the micro-kernel over whole-k column tasks (a part row panel)
+    [InlineData(24, 1000, 300)]   // a part column panel, k in chunks with a short last one
+    [InlineData(32, 864, 1152)]
+    [InlineData(17, 70, 33)]
     [InlineData(1, 864, 288)]
     [InlineData(1, 37, 1152)]
     [InlineData(1, 300, 300)]     // eight chunks of 40 rows but the last: four read in step, four alone
@@ -27,8 +31,9 @@ public class GemvStreamedRowsTests
 
     /// <summary>
     /// A decode step's sequence gets the same bits alone as batched with others (the chunked sums and dots agree
-    /// row by row); only x · Bᵀ among eight or more rows with 512-bit vectors (transposed strips, another order
-    /// over k) agrees to rounding instead: within 1e-5 of Σ|a·b|, the bound the batched decode's logits are held to.
+    /// row by row, whichever kernel takes the rows); only x · Bᵀ among eight or more rows with 512-bit vectors
+    /// (transposed strips, another order over k) agrees to rounding instead: within 1e-5 of Σ|a·b|, the bound the
+    /// batched decode's logits are held to.
     /// </summary>
     [Theory]
     [InlineData(300, 288)]
@@ -36,22 +41,25 @@ public class GemvStreamedRowsTests
     [InlineData(96, 47)]
     [InlineData(864, 300)]
     [InlineData(1160, 290)]
-    public void One_row_alone_gives_the_bits_it_gets_among_sixteen(int n, int k)
+    [InlineData(864, 288, 9)]
+    [InlineData(290, 1152, 32)]
+    public void One_row_alone_gives_the_bits_it_gets_among_many(int n, int k, int rows = 16)
     {
         foreach (bool transposed in new[] { false, true })
         {
-            var a = Random(16L * k, 11);
+            var a = Random((long)rows * k, 11);
             var b = Random((long)k * n, 13);
             var attrs = new OpAttrs { TransposeB = transposed };
             var bDesc = transposed ? F32(n, k) : F32(k, n);
-            var all = RunOp(OpCode.MatMul, attrs, [F32(16, k), bDesc], F32(16, n), [a, b]);
-            bool bitwise = !(transposed && Vector512.IsHardwareAccelerated);
-            foreach (int row in new[] { 0, 5, 15 })
+            var all = RunOp(OpCode.MatMul, attrs, [F32(rows, k), bDesc], F32(rows, n), [a, b]);
+            // Past the streamed rows x · Bᵀ is the packed GEMM's (whole-k chains), not the single row's dots.
+            bool bitwise = !transposed || (!Vector512.IsHardwareAccelerated && rows <= Dataflow.Backends.Cpu.Kernels.Gemv.MaxStreamedRows);
+            foreach (int row in new[] { 0, 5, rows - 1 })
             {
                 var alone = RunOp(OpCode.MatMul, attrs, [F32(1, k), bDesc], F32(1, n), [a.AsSpan(row * k, k).ToArray(), b]);
                 for (int j = 0; j < n; j++)
                 {
-                    string what = $"row {row}, column {j}{(transposed ? " (Bᵀ)" : "")}: {all[row * n + j]} among 16, {alone[j]} alone";
+                    string what = $"row {row}, column {j}{(transposed ? " (Bᵀ)" : "")}: {all[row * n + j]} among {rows}, {alone[j]} alone";
                     if (bitwise)
                     {
                         Assert.True(all[row * n + j] == alone[j], what);

@@ -84,6 +84,40 @@ public class BatchDecoderTests
     }
 
     [Fact]
+    public void Prefills_queued_together_match_each_prefilled_alone_and_decode_on_from_there()
+    {
+        var random = new Random(9);
+        // Chunk 16, tail chunk 2: prompts of a padded tail, a tail, a padded full chunk, one chunk, two chunks (the second moved back).
+        var prompts = new[] { 1, 2, 3, 5, 16, 20, 30 }.Select(n => Enumerable.Range(0, n).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        using var session = TinyGpt.NewSession();
+        var decoder = NewDecoder(session, slots: 8, chunk: 16);
+        var (done, last, calls) = (new int[prompts.Length], new float[prompts.Length][], 0);
+        while (last.Any(l => l is null))
+        {
+            var tickets = new int?[prompts.Length];
+            for (int p = 0; p < prompts.Length; p++)
+                if (last[p] is null) tickets[p] = decoder.QueuePrefill(p + 1, prompts[p], ref done[p]);
+            decoder.RunPrefills();
+            calls++;
+            for (int p = 0; p < prompts.Length; p++)
+                if (tickets[p] is { } ticket && done[p] == prompts[p].Length) last[p] = decoder.PrefillLogits(ticket).ToArray();
+        }
+        Assert.Equal(2, calls);
+        var tokens = new int[decoder.Slots];
+        var positions = Enumerable.Repeat(Context, decoder.Slots).ToArray();
+        for (int p = 0; p < prompts.Length; p++) (tokens[p + 1], positions[p + 1]) = (Sampler.ArgMax(last[p]), prompts[p].Length);
+        var step = decoder.Decode(tokens, positions).ToArray();
+
+        for (int p = 0; p < prompts.Length; p++)
+        {
+            using var alone = TinyGpt.NewSession();
+            var solo = NewDecoder(alone, slots: 1, chunk: 16);
+            AssertClose(solo.Prefill(0, prompts[p]), last[p], $"prompt {p} prefill");
+            AssertClose(solo.Decode([tokens[p + 1]], [prompts[p].Length]), step.AsSpan((p + 1) * Vocab, Vocab), $"prompt {p} decode");
+        }
+    }
+
+    [Fact]
     public void Slots_are_independent_a_prefill_into_one_leaves_the_others_unchanged()
     {
         using var session = TinyGpt.NewSession();

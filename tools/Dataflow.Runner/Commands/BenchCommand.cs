@@ -78,5 +78,10 @@ public static class BenchCommand
         ("gpt scores 48x[64,32]x[32,64] (Bᵀ)", 48, 64, 64, 32, false, true),
         ("gpt weights·v 48x[64,64]x[64,32]", 48, 64, 32, 64, false, false),
         ("gpt logits [768,128]x[128,65] (Bᵀ)", 1, 768, 65, 128, false, true),
+        // A batch-16 decode step of the 15M shape (bench gpt-generate): one token per sequence through each projection, weights warm in cache here.
+        ("15m b16 qkv [16,288]x[288,864]", 1, 16, 864, 288, false, false),
+        ("15m b16 fc [16,288]x[288,1152]", 1, 16, 1152, 288, false, false),
+        ("15m b16 proj [16,1152]x[1152,288]", 1, 16, 288, 1152, false, false),
+        ("15m b16 unembed [16,288]x[32000,288] (Bᵀ)", 1, 16, 32000, 288, false, true),
     ];
 }
