@@ -10,7 +10,7 @@ namespace Dataflow.Backends.Cpu;
 /// the shared job system, SIMD where the op allows. Launches run synchronously in Enqueue, so
 /// Wait has nothing to wait for and launch order is program order.
 /// </summary>
-public sealed class CpuBackend : IBackend, IBf16Weights, IConcurrentLaunches
+public sealed class CpuBackend : IBackend, IBf16Weights
 {
     private readonly ConcurrentDictionary<string, CpuKernel> _cache = new();
     private readonly Lazy<DeviceInfo> _device = new(CpuDevice.Describe);

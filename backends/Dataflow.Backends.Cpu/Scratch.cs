@@ -34,25 +34,18 @@ internal static unsafe class Scratch
     }
 
     private static readonly List<SharedBlock> Pool = [];
-    // Blocks out now, and the most ever out at once: kernels that run side by side (a dispatch wave) each
-    // hold one, and the pool keeps that many so a steady step never allocates a block again.
-    private static int _rented, _peakRented;
 
     public static SharedBlock RentShared(long floats)
     {
         lock (Pool)
         {
-            _peakRented = Math.Max(_peakRented, ++_rented);
-            // The smallest block that fits, so a small request never takes the block a big one needs next.
-            int best = -1;
             for (int i = 0; i < Pool.Count; i++)
-                if (Pool[i].Floats >= floats && (best < 0 || Pool[i].Floats < Pool[best].Floats)) best = i;
-            if (best >= 0)
-            {
-                var block = Pool[best];
-                Pool.RemoveAt(best);
-                return block;
-            }
+                if (Pool[i].Floats >= floats)
+                {
+                    var block = Pool[i];
+                    Pool.RemoveAt(i);
+                    return block;
+                }
         }
         return new SharedBlock(floats);
     }
@@ -61,10 +54,9 @@ internal static unsafe class Scratch
     {
         lock (Pool)
         {
-            _rented--;
-            // Keep a few blocks, at least as many as were ever out at once; drop the smallest when full so big packs stay reusable.
+            // Keep a few blocks; drop the smallest when full so big packs stay reusable.
             Pool.Add(block);
-            if (Pool.Count > Math.Max(4, _peakRented))
+            if (Pool.Count > 4)
             {
                 int smallest = 0;
                 for (int i = 1; i < Pool.Count; i++) if (Pool[i].Floats < Pool[smallest].Floats) smallest = i;

@@ -13,13 +13,6 @@ public sealed record CompileOptions
     /// </summary>
     public bool MultiOutputFusion { get; init; } = true;
 
-    /// <summary>
-    /// Group kernels that share no written buffer into waves (<see cref="WaveSystem"/>), so the CPU backend
-    /// runs a wave's small kernels side by side on the job system; off gives every kernel a wave of its own,
-    /// launched alone in dispatch order. Either way the results are the same to the bit.
-    /// </summary>
-    public bool Waves { get; init; } = true;
-
     /// <summary>Reuse transient buffers by liveness; off gives every tensor its own buffer.</summary>
     public bool ReuseBuffers { get; init; } = true;
 

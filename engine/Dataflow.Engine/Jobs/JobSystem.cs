@@ -7,7 +7,7 @@ namespace Dataflow.Engine.Jobs;
 /// Runs parallel-for loops over index ranges on a fixed set of worker threads. The CPU backend's
 /// kernels and the ECS schedule's parallel stages both go through here, so the process never
 /// oversubscribes its cores. The calling thread takes a share of the work, and a loop started from
-/// inside a job runs inline, its ranges in order (no nested parallelism, no deadlock).
+/// inside a job runs inline (no nested parallelism, no deadlock).
 /// </summary>
 /// <remarks>
 /// A training step launches hundreds of small loops, so the fixed cost per loop matters more than
@@ -113,21 +113,18 @@ public sealed class JobSystem : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (count <= 0) return;
         minChunk = Math.Max(1, minChunk);
-        if (_workers.Length == 0 || count <= minChunk)
+        if (_insideJob || _workers.Length == 0 || count <= minChunk)
         {
             body(0, count);
-            return;
-        }
-        if (_insideJob)
-        {
-            RunInline(count, ChunkLength(count, minChunk), body);
             return;
         }
 
         lock (_gate) // one loop at a time; callers from other threads queue here
         {
+            int chunks = Math.Min((count + minChunk - 1) / minChunk, WorkerCount * 4);
+            // Rounding the range count down can leave ranges shorter than asked for; never go below it.
             var loop = IdleLoop();
-            loop.Refill(body, count, ChunkLength(count, minChunk));
+            loop.Refill(body, count, Math.Max(minChunk, (count + chunks - 1) / chunks));
             _done.Reset();
             Interlocked.Exchange(ref _current, loop); // a full fence: published before _sleeping is read
             int helpers = Math.Min(_workers.Length, loop.Ranges - 1), sleeping = Volatile.Read(ref _sleeping);
@@ -141,24 +138,6 @@ public sealed class JobSystem : IDisposable
             loop.Body = NoBody; // drop the caller's delegate (and what it holds) until the record is refilled
             if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
         }
-    }
-
-    /// <summary>The length of a loop's ranges: at least <paramref name="minChunk"/>, and few enough ranges for the workers to share evenly.</summary>
-    private int ChunkLength(int count, int minChunk)
-    {
-        int chunks = Math.Min((count + minChunk - 1) / minChunk, WorkerCount * 4);
-        // Rounding the range count down can leave ranges shorter than asked for; never go below it.
-        return Math.Max(minChunk, (count + chunks - 1) / chunks);
-    }
-
-    /// <summary>
-    /// A loop started inside a job: the same ranges a parallel run would hand out, in order, on this thread.
-    /// So a body whose ranges each compute their own part (a kernel's blocks, partial sums in range order)
-    /// gives the same result whether its loop ran on every core or inside one job beside other loops.
-    /// </summary>
-    private static void RunInline(int count, int chunk, Action<int, int> body)
-    {
-        for (long start = 0; start < count; start += chunk) body((int)start, (int)Math.Min(start + chunk, count));
     }
 
     /// <summary>Takes ranges of <paramref name="loop"/> until none are left; true when this thread finished the last one.</summary>

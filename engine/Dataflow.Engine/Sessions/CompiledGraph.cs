@@ -106,7 +106,7 @@ public sealed class CompiledGraph : IDisposable
         return [.. kernels.OrderBy(k => k.Order).Select(k => k.Kernel)];
     }
 
-    /// <summary>The kernels in dispatch order, with their wave, the backend each runs on, their fused ops and (when profiled) times: for <c>--verbose</c>.</summary>
+    /// <summary>The kernels in dispatch order, with the backend each runs on, their fused ops and (when profiled) times: for <c>--verbose</c>.</summary>
     public string Describe(bool withTimings)
     {
         var sb = new StringBuilder();
@@ -114,9 +114,7 @@ public sealed class CompiledGraph : IDisposable
         {
             var info = World.Get<KernelInfo>(kernel);
             var desc = World.Shape(World.Outputs(info)[0]).Desc;
-            var wave = World.Get<Wave>(kernel);
-            sb.Append($"  k{info.Order,-4} w{wave.Index,-4} {World.Backend(World.Get<Placement>(kernel)).Name,-7} {World.Spec(info).DisplayName,-40} -> {desc}");
-            if (wave.Work < DispatchSystem.SmallWork) sb.Append("  (small)");
+            sb.Append($"  k{info.Order,-4} {World.Backend(World.Get<Placement>(kernel)).Name,-7} {World.Spec(info).DisplayName,-40} -> {desc}");
             if (withTimings)
             {
                 var t = World.Get<Timing>(kernel);

@@ -17,7 +17,7 @@ public sealed class DerivedScheduleTests
         var schedule = CompileSchedule.Create();
         Assert.Empty(schedule.Ambiguities);
         Assert.Equal(
-            [[nameof(GraphLoadSystem)], [nameof(ShapeBindingSystem)], [nameof(FusionSystem)], [nameof(PlacementSystem)], [nameof(MemoryPlanningSystem)], [nameof(CompileSystem)], [nameof(WaveSystem)]],
+            [[nameof(GraphLoadSystem)], [nameof(ShapeBindingSystem)], [nameof(FusionSystem)], [nameof(PlacementSystem)], [nameof(MemoryPlanningSystem)], [nameof(CompileSystem)]],
             schedule.Batches);
     }
 

@@ -28,7 +28,7 @@ public sealed class ParallelCompileTests
         Assert.True(reversed.StrictAmbiguity);
         Assert.Empty(reversed.Ambiguities);
         Assert.Equal(
-            [nameof(GraphLoadSystem), nameof(ShapeBindingSystem), nameof(FusionSystem), nameof(PlacementSystem), nameof(MemoryPlanningSystem), nameof(CompileSystem), nameof(WaveSystem)],
+            [nameof(GraphLoadSystem), nameof(ShapeBindingSystem), nameof(FusionSystem), nameof(PlacementSystem), nameof(MemoryPlanningSystem), nameof(CompileSystem)],
             reversed.Batches.Select(b => Assert.Single(b)));
         Assert.Equal(forward.Batches, reversed.Batches);
     }

@@ -21,12 +21,11 @@ public static class TrainBenchCommand
         var model = new Option<string?>("--model") { Description = $"Model file (default: graph/models/{scenarios[0].ModelFile} of this checkout)" };
         var top = new Option<int>("--top") { Description = "Also list this many slowest kernels", DefaultValueFactory = _ => 8 };
         var onlyFused = new Option<bool>("--fused-only") { Description = "Skip the --no-fusion reference (faster; no ratio)" };
-        var sequential = new Option<bool>("--sequential") { Description = "Also time the fused configuration with dispatch waves off (every kernel alone, in dispatch order), interleaved with the others" };
         var scenario = new Option<string?>("--scenario") { Description = $"Run only this scenario: {string.Join(" | ", scenarios.Select(s => s.Name))} (default: all)" };
         scenario.AcceptOnlyFromAmong([.. scenarios.Select(s => s.Name)]);
         var json = new Option<bool>("--json") { Description = "One JSON object per scenario and configuration on stdout, a line each (the table goes to stderr)" };
         var (set, seed, backend) = (CommonOptions.Set(), CommonOptions.Seed(), CommonOptions.Backend());
-        var command = new Command(name, description) { steps, rounds, batchOption, model, top, onlyFused, sequential, set, seed, json, backend };
+        var command = new Command(name, description) { steps, rounds, batchOption, model, top, onlyFused, set, seed, json, backend };
         if (scenarios.Count > 1) command.Add(scenario);
         command.SetAction(r =>
         {
@@ -38,7 +37,7 @@ public static class TrainBenchCommand
                 string path = r.GetValue(model) ?? Path.Combine(DemoCommand.RepositoryRoot(), "graph", "models", s.ModelFile);
                 output.WriteLine($"{name} {s.Name}: {Path.GetFileName(path)} --set {string.Join(' ', run.Overrides)}; {string.Join(", ", run.Bindings.Select(b => $"{b.Key}={b.Value}"))}; " +
                     $"{run.Rounds} rounds × {run.Steps} steps per configuration, {JobSystem.Shared.WorkerCount} threads");
-                var results = Measure(s, run, path, fusedOnly: r.GetValue(onlyFused), r.GetValue(sequential), r.GetValue(top), r.GetValue(seed), r.GetValue(backend)!);
+                var results = Measure(s, run, path, fusedOnly: r.GetValue(onlyFused), r.GetValue(top), r.GetValue(seed), r.GetValue(backend)!);
                 double peak = FmaPeak.Measure(JobSystem.Shared.WorkerCount);
                 TrainBenchReport.Print(output, results, peak);
                 if (r.GetValue(json))
@@ -53,11 +52,10 @@ public static class TrainBenchCommand
         string.Join(", ", scenarios.Select(s => scenarios.Count > 1 ? $"{s.Name} {value(s)}" : $"{value(s)}"));
 
     /// <summary>The scenario's configurations, warmed up and timed, interleaved unless the scenario runs them one at a time.</summary>
-    private static List<TrainBenchResult> Measure(TrainScenario s, TrainRun run, string path, bool fusedOnly, bool sequential, int top, int seed, string backend)
+    private static List<TrainBenchResult> Measure(TrainScenario s, TrainRun run, string path, bool fusedOnly, int top, int seed, string backend)
     {
         var options = new List<(string Label, CompileOptions Options)> { ("fused", CompileOptions.Default) };
         if (!fusedOnly) options.Add(("unfused", CompileOptions.Default with { Fusion = false }));
-        if (sequential) options.Add((TrainBenchReport.Sequential, CompileOptions.Default with { Waves = false }));
         TrainBench Open((string Label, CompileOptions Options) o) => new(o.Label, path, run.Overrides, run.Bindings, o.Options, seed, backend);
         // Warm-up, not timed: the JIT tiers the kernels' code up over the first dozens of calls, and
         // the configuration that runs first would otherwise pay it for both.

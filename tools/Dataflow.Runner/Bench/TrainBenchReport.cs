@@ -5,9 +5,6 @@ namespace Dataflow.Runner.Bench;
 /// <summary>How <c>bench gpt-train | mlp-train</c> shows its results: the human table, and one flat JSON object per configuration.</summary>
 public static class TrainBenchReport
 {
-    /// <summary>The label of the fused configuration timed with dispatch waves off (<c>--sequential</c>).</summary>
-    public const string Sequential = "sequential";
-
     public static void Print(TextWriter output, IReadOnlyList<TrainBenchResult> results, double peak)
     {
         output.WriteLine($"{"config",-10} {"kernels",8} {"ms/step",9} {"best",8} {"profiled",9} {"Σ kernel best",14} {"outside",8} {"alloc B/step",13} {"matmul GFLOP/s",15} {"of FMA peak",12} {"loss first→last",18}");
@@ -17,9 +14,7 @@ public static class TrainBenchReport
             output.WriteLine($"{r.Label,-10} {r.Kernels,8} {r.MsPerStep,9:F2} {r.BestMsPerStep,8:F2} {r.ProfiledMsPerStep,9:F2} {r.KernelBestSumMs,14:F2} {r.OutsideKernelsMs,8:F2} {r.AllocatedBytesPerStep,13:F0} " +
                 $"{rate,15:F1} {rate / peak,12:P1} {$"{r.FirstLoss:F4}→{r.LastLoss:F4}",18}");
         }
-        if (results.FirstOrDefault(r => r.Label == Sequential) is { } alone)
-            output.WriteLine($"waves / sequential: ms/step {results[0].MsPerStep / alone.MsPerStep:F3}, best rounds {results[0].BestMsPerStep / alone.BestMsPerStep:F3}");
-        if (results.Count > 1 && results[1].Label != Sequential)
+        if (results.Count > 1)
             output.WriteLine($"fused / unfused: ms/step {results[0].MsPerStep / results[1].MsPerStep:F3}, best rounds {results[0].BestMsPerStep / results[1].BestMsPerStep:F3}, " +
                 $"Σ kernel best {results[0].KernelBestSumMs / results[1].KernelBestSumMs:F3}");
         output.WriteLine($"matmul work: {results[0].MatMulGflopPerStep:F2} GFLOP/step; FMA peak {peak:F1} GFLOP/s measured in this run");
@@ -62,7 +57,7 @@ public static class TrainBenchReport
             ["set"] = string.Join(' ', run.Overrides),
         };
         foreach (var (name, value) in run.Bindings) json[name] = value;
-        if (all.Count > 1 && !ReferenceEquals(r, all[0])) json[r.Label == Sequential ? "waves_over_sequential" : "fused_over_unfused"] = all[0].MsPerStep / r.MsPerStep;
+        if (all.Count > 1 && !ReferenceEquals(r, all[0])) json["fused_over_unfused"] = all[0].MsPerStep / r.MsPerStep;
         return json;
     }
 
