@@ -1,5 +1,4 @@
 using Dataflow.Engine.Frame;
-using Dataflow.Engine.Jobs;
 using Dataflow.Engine.Sessions;
 using Dataflow.Graph.Dsl;
 using Dataflow.Training;
@@ -235,20 +234,9 @@ public sealed class BatchDecoder
         return logits;
     }
 
-    /// <summary>
-    /// How long the job system's idle workers keep spinning after each loop while a step runs. A batch-1 step
-    /// of the 15M shape is about 25 parallel products of 20–60 µs each, a few µs apart; a worker that sleeps
-    /// between them wakes about as late as its share of the next one would take, so the calling thread ends up
-    /// doing most of the work alone. Longer than the gaps inside a step and the sampling between two steps.
-    /// </summary>
-    private const int StepSpinMicroseconds = 100;
-
-    /// <summary>One pass of <paramref name="graph"/> in its reused frame (nothing allocated), the workers kept awake for its loops.</summary>
-    private FrameContext Run(CompiledGraph graph, Dictionary<string, Array> feed, string[] fetch, Dictionary<string, float[]>? into)
-    {
-        using var awake = JobSystem.Shared.SpinDuring(StepSpinMicroseconds);
-        return _session.RunReusingFrame(graph, feed, fetch, into);
-    }
+    /// <summary>One pass of <paramref name="graph"/> in its reused frame (nothing allocated).</summary>
+    private FrameContext Run(CompiledGraph graph, Dictionary<string, Array> feed, string[] fetch, Dictionary<string, float[]>? into) =>
+        _session.RunReusingFrame(graph, feed, fetch, into);
 
     /// <summary>The rows a step of <paramref name="running"/> sequences runs: the smallest power of two that holds them (at least one), or all the slots.</summary>
     public int NarrowWidth(int running)

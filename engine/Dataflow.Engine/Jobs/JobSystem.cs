@@ -20,9 +20,7 @@ namespace Dataflow.Engine.Jobs;
 /// <item>Workers can spin for a short while after a loop before blocking, so the next launch, which
 /// usually follows within microseconds, finds them awake. Off by default: on the shared, oversubscribed
 /// build machine spinning measured no better (it burns the share of CPU the next kernel needs);
-/// <c>DATAFLOW_JOB_SPIN_US=50</c> turns it on for a dedicated machine, and <see cref="SpinDuring"/> for one
-/// burst of loops (a decode step: two dozen products of tens of microseconds each, where a sleeping
-/// worker's wake-up costs about as much as its share of one).</item>
+/// <c>DATAFLOW_JOB_SPIN_US=50</c> turns it on for a dedicated machine.</item>
 /// </list>
 /// </remarks>
 public sealed class JobSystem : IDisposable
@@ -44,8 +42,6 @@ public sealed class JobSystem : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly ManualResetEventSlim _done = new(false);
     private readonly long _spinTicks;
-    /// <summary>The spin of the <see cref="SpinDuring"/> scope open now, in ticks (0: none); the longer of it and <see cref="_spinTicks"/> holds.</summary>
-    private long _burstSpinTicks;
     private Loop? _current;
     private int _sleeping;
     private volatile bool _disposed;
@@ -192,33 +188,11 @@ public sealed class JobSystem : IDisposable
         }
     }
 
-    /// <summary>
-    /// Until the returned scope is disposed, idle workers spin at least <paramref name="microseconds"/> after
-    /// each loop before they sleep, so the next loop of a burst finds them awake. The caller's loops are the
-    /// burst: outside it nothing spins, so an idle process burns no core. Scopes nest (the innermost holds until
-    /// it ends, then the one around it again); open and close them on one thread.
-    /// </summary>
-    public SpinScope SpinDuring(int microseconds)
-    {
-        long previous = Interlocked.Exchange(ref _burstSpinTicks, Stopwatch.Frequency * Math.Max(0, microseconds) / 1_000_000);
-        return new SpinScope(this, previous);
-    }
-
-    /// <summary>Ends a <see cref="SpinDuring"/> burst: restores the spin that held before it.</summary>
-    public readonly struct SpinScope(JobSystem jobs, long previous) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (jobs is not null) Interlocked.Exchange(ref jobs._burstSpinTicks, previous);
-        }
-    }
-
     /// <summary>Busy-waits up to the spin time for a loop with work left; true when one came.</summary>
     private bool Spin()
     {
-        long ticks = Math.Max(_spinTicks, Volatile.Read(ref _burstSpinTicks));
-        if (ticks == 0) return false;
-        long until = Stopwatch.GetTimestamp() + ticks;
+        if (_spinTicks == 0) return false;
+        long until = Stopwatch.GetTimestamp() + _spinTicks;
         do
         {
             for (int i = 0; i < 16; i++)
@@ -226,9 +200,6 @@ public sealed class JobSystem : IDisposable
                 if (Volatile.Read(ref _current) is { } loop && loop.HasWork) return true;
                 Thread.SpinWait(8);
             }
-            // On an oversubscribed machine a spinning worker would burn the time slice another thread (the
-            // caller, mid-kernel, among them) needs: let anything runnable go first; on an idle core this returns at once.
-            Thread.Yield();
         } while (Stopwatch.GetTimestamp() < until && !_disposed);
         return false;
     }
