@@ -196,7 +196,8 @@ public static class MatMulEmitter
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < cols; j++)
             {
-                string fold = Fold([.. Enumerable.Range(0, w).Select(i => d.Lane(w, $"acc{r}_{j}", i))]);
+                var (steps, fold) = d.LaneSum(w, $"acc{r}_{j}", $"half{r}_{j}");
+                if (steps.Length > 0) sb.AppendLine(steps);
                 string start = g.Passes > 1 ? $"{g.Resume("true", $"c[cBase + r{r} * {g.Ns} + c{j}]")} + {fold}" : fold;
                 sb.AppendLine($"float s{r}_{j} = {start};");
             }
@@ -218,17 +219,6 @@ public static class MatMulEmitter
                 sb.AppendLine($"    if (col0 + {d.Index(j)} < {g.Ns}) c[cBase + (row0 + {d.Index(r)}) * {g.Ns} + col0 + {d.Index(j)}] = s{r}_{j};");
             sb.AppendLine("}");
         }
-    }
-
-    /// <summary>The lanes summed pairwise, halves first: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)) for eight, as a vector's lo + hi would.</summary>
-    private static string Fold(string[] lanes)
-    {
-        while (lanes.Length > 1)
-        {
-            int half = lanes.Length / 2;
-            lanes = [.. Enumerable.Range(0, half).Select(i => $"({lanes[i]} + {lanes[i + half]})")];
-        }
-        return lanes[0];
     }
 
     private static string Indent(string text, string indent, bool first = false) =>

@@ -32,6 +32,20 @@ public sealed class OpenClDialect : CDialect
     public override string VectorOf(IReadOnlyList<string> lanes) => lanes.Count == 1 ? lanes[0] : $"(({VectorType(lanes.Count)})({string.Join(", ", lanes)}))";
     public override string Splat(int width, string x) => width == 1 ? x : $"(({VectorType(width)})({x}))";
     public override string Lane(int width, string v, int lane) => width == 1 ? v : $"{v}.s{lane:x}";
+    /// <summary>Halves the vector with <c>.lo + .hi</c> down to two lanes (the same additions, in the same order, as lane by lane).</summary>
+    public override (string Statements, string Sum) LaneSum(int width, string v, string name)
+    {
+        if (width < 4 || (width & (width - 1)) != 0) return base.LaneSum(width, v, name);
+        var statements = new StringBuilder();
+        string current = v;
+        for (int w = width / 2, step = 0; w >= 2; w /= 2, step++)
+        {
+            string half = $"{name}_{step}";
+            statements.Append($"const {VectorType(w)} {half} = {current}.lo + {current}.hi; ");
+            current = half;
+        }
+        return (statements.ToString().TrimEnd(), $"({current}.s0 + {current}.s1)");
+    }
     public override string VectorLoad(int width, string buffer, string offset) => width == 1 ? $"{buffer}[{offset}]" : $"vload{width}(0, {buffer} + ({offset}))";
     public override string VectorStore(int width, string v, string buffer, string offset) =>
         width == 1 ? $"{buffer}[{offset}] = {v};" : $"vstore{width}({v}, 0, {buffer} + ({offset}));";
