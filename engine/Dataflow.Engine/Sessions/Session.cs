@@ -116,12 +116,7 @@ public sealed class Session : IDisposable
     /// <summary>A forward pass without updating anything (evaluation, generation).</summary>
     /// <param name="into">Caller-owned arrays that outputs of the same length are read into (see <see cref="FrameContext.FetchInto"/>).</param>
     public FrameContext Run(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
-        IReadOnlyDictionary<string, float[]>? into = null)
-    {
-        var frame = new FrameContext { Inputs = inputs, Seed = StepSeed(), Fetch = fetch, FetchInto = into };
-        graph.Run(frame);
-        return frame;
-    }
+        IReadOnlyDictionary<string, float[]>? into = null) => Forward(graph, new FrameContext(), inputs, fetch, into);
 
     /// <summary>
     /// <see cref="Run"/> into the graph's own frame, which the next such pass of the same graph refills (read
@@ -133,6 +128,12 @@ public sealed class Session : IDisposable
     {
         var frame = graph.InferenceFrame ??= new FrameContext();
         frame.Reuse();
+        return Forward(graph, frame, inputs, fetch, into);
+    }
+
+    private FrameContext Forward(CompiledGraph graph, FrameContext frame, IReadOnlyDictionary<string, Array> inputs,
+        IReadOnlyCollection<string>? fetch, IReadOnlyDictionary<string, float[]>? into)
+    {
         frame.Inputs = inputs;
         frame.Seed = StepSeed();
         frame.Fetch = fetch;
