@@ -7,7 +7,7 @@ namespace Dataflow.Conformance;
 public sealed record CaseInstance(
     ConformanceCase Case,
     ComputeGraph Graph,
-    TrainingGraph Program,
+    StepGraph Program,
     IReadOnlyDictionary<string, long> Bindings,
     IReadOnlyDictionary<string, Array> Inputs,
     IReadOnlyDictionary<string, float[]> Parameters)

@@ -45,9 +45,9 @@ public sealed record ConformanceCase(string Name, string Op, Action<CaseBuilder>
         var builder = new CaseBuilder(Name);
         Build(builder);
         var graph = builder.Graph;
-        TrainingGraph program;
-        if (graph.Loss is null) program = TrainingGraph.ForwardOnly(graph);
-        else program = TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs();
+        StepGraph program;
+        if (graph.Loss is null) program = StepGraph.ForwardOnly(graph);
+        else program = StepGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs();
         return new CaseInstance(this, graph, program, builder.Bindings, builder.Inputs, builder.Parameters);
     }
 

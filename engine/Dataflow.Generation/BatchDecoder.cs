@@ -25,7 +25,7 @@ namespace Dataflow.Generation;
 public sealed class BatchDecoder
 {
     private readonly Session _session;
-    private readonly CompiledGraph _decode;
+    private readonly CompiledProgram _decode;
     private readonly PrefillGraphOf _prefill, _tail;
     private readonly LanguageModelInputs _decodeInputs, _prefillInputs;
     private readonly string[] _fetchDecode, _fetchPrefill;
@@ -44,7 +44,7 @@ public sealed class BatchDecoder
     private readonly PrefillQueue _queuedFull, _queuedTail;
 
     /// <summary>A compiled prefill graph of one chunk size and the arrays it is fed from.</summary>
-    private sealed record PrefillGraphOf(CompiledGraph Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
+    private sealed record PrefillGraphOf(CompiledProgram Graph, int Size, int[] Tokens, int[] Position, int[] Slot, int[] Last, Dictionary<string, Array> Feed);
 
     /// <summary>Chunks of one size queued for one graph call: each row's tokens, start, slot and last row; then the call's logits, a row per chunk.</summary>
     private sealed class PrefillQueue(int slots, int size)
@@ -66,8 +66,8 @@ public sealed class BatchDecoder
         var prefillModel = load(cacheLength, slots);
         _decodeInputs = LanguageModelInputs.Of(decodeModel.Graph);
         _prefillInputs = LanguageModelInputs.Of(prefillModel.Graph);
-        _decode = session.Compile(TrainingGraph.ForwardOnly(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
-        var prefillGraph = TrainingGraph.ForwardOnly(prefillModel.Graph, includeLoss: false);
+        _decode = session.Compile(StepGraph.ForwardOnly(decodeModel.Graph, includeLoss: false), _decodeInputs.Bindings(slots, 1));
+        var prefillGraph = StepGraph.ForwardOnly(prefillModel.Graph, includeLoss: false);
         // The slotted graph: `rows` rows of `size` tokens, each row naming its slot, position and last row.
         PrefillGraphOf Compile(int rows, int size)
         {
@@ -93,18 +93,15 @@ public sealed class BatchDecoder
         _decodeFeed = new(StringComparer.Ordinal) { [_decodeInputs.Tokens] = _decodeTokens, [DecodeInputs.Position] = _decodePositions };
     }
 
-    /// <summary>The compiled decode step (for profiling: <see cref="CompiledGraph.Profile"/>, <see cref="CompiledGraph.Describe"/>).</summary>
-    public CompiledGraph DecodeGraph => _decode;
-
     /// <summary>The compiled step that <paramref name="running"/> sequences run (the full decode step or a narrow one, compiled now if it was not), for profiling.</summary>
-    public CompiledGraph StepGraph(int running)
+    public CompiledProgram CompiledStepFor(int running)
     {
         int width = NarrowWidth(running);
         return width < Slots ? NarrowStep(width).Graph.Graph : _decode;
     }
 
     /// <summary>The compiled prefill chunk (for profiling).</summary>
-    public CompiledGraph PrefillGraph => _prefill.Graph;
+    public CompiledProgram PrefillGraph => _prefill.Graph;
 
     public int Slots { get; }
 
@@ -235,7 +232,7 @@ public sealed class BatchDecoder
     }
 
     /// <summary>One pass of <paramref name="graph"/> in its reused frame (nothing allocated).</summary>
-    private FrameContext Run(CompiledGraph graph, Dictionary<string, Array> feed, string[] fetch, Dictionary<string, float[]>? into) =>
+    private FrameContext Run(CompiledProgram graph, Dictionary<string, Array> feed, string[] fetch, Dictionary<string, float[]>? into) =>
         _session.RunReusingFrame(graph, feed, fetch, into);
 
     /// <summary>The rows a step of <paramref name="running"/> sequences runs: the smallest power of two that holds them (at least one), or all the slots.</summary>

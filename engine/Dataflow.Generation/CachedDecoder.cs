@@ -14,7 +14,7 @@ namespace Dataflow.Generation;
 public sealed class CachedDecoder
 {
     private readonly Session _session;
-    private readonly TrainingGraph _graph;
+    private readonly StepGraph _graph;
     private readonly LanguageModelInputs _inputs;
     private readonly string[] _fetch;
 
@@ -23,7 +23,7 @@ public sealed class CachedDecoder
         _session = session;
         CacheLength = cacheLength;
         _inputs = LanguageModelInputs.Of(decodeModel.Graph);
-        _graph = TrainingGraph.ForwardOnly(decodeModel.Graph, includeLoss: false);
+        _graph = StepGraph.ForwardOnly(decodeModel.Graph, includeLoss: false);
         _fetch = [_inputs.Logits];
     }
 

@@ -23,19 +23,19 @@ public sealed class PolicyModel(LanguageModelConfig config)
     }
 
     /// <summary>A dropout-free lowering that outputs the masked token log-probabilities, for scoring sequences.</summary>
-    public (TrainingGraph Graph, LanguageModelInputs Inputs) Scoring()
+    public (StepGraph Graph, LanguageModelInputs Inputs) Scoring()
     {
         var graph = Config.Load(training: false).Graph;
         var inputs = LanguageModelInputs.Of(graph);
         PolicyObjectives.AppendLogProbs(graph, inputs.Logits, inputs.Targets);
-        return (TrainingGraph.ForwardOnly(graph, includeLoss: false), inputs);
+        return (StepGraph.ForwardOnly(graph, includeLoss: false), inputs);
     }
 }
 
 /// <summary>Log-probabilities of packed sequences under a session's current parameters (one compiled graph per row count).</summary>
 public sealed class PolicyScorer(Session session, PolicyModel policy)
 {
-    private readonly (TrainingGraph Graph, LanguageModelInputs Inputs) _scoring = policy.Scoring();
+    private readonly (StepGraph Graph, LanguageModelInputs Inputs) _scoring = policy.Scoring();
 
     /// <summary>The scoring graph (its parameters are the policy's).</summary>
     public Graph.Ir.ComputeGraph Graph => _scoring.Graph.Graph;

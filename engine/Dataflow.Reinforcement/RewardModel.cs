@@ -72,7 +72,7 @@ public sealed record RewardModelInputs(string Tokens, string BatchSymbol, string
 public sealed class RewardModelScorer : IDisposable
 {
     private readonly Session _session;
-    private readonly TrainingGraph _graph;
+    private readonly StepGraph _graph;
     private readonly RewardModelInputs _inputs;
     private readonly int _length, _batch;
     private readonly bool _owns;
@@ -81,7 +81,7 @@ public sealed class RewardModelScorer : IDisposable
     {
         var graph = config.Load(training: false).Graph;
         (_session, _inputs, _length, _batch, _owns) = (session, RewardModelInputs.Of(graph), config.Context, batch, ownsSession);
-        _graph = TrainingGraph.ForwardOnly(graph, includeLoss: false);
+        _graph = StepGraph.ForwardOnly(graph, includeLoss: false);
     }
 
     /// <summary>Opens a reward model's checkpoint on <paramref name="backend"/> (which the scorer disposes).</summary>

@@ -29,11 +29,11 @@ public sealed class Trainer
     private int _intervalSteps;
     private float _lastLoss = float.NaN;
     // The array each step's loss is read into, so the step itself allocates nothing.
-    private readonly Dictionary<string, float[]> _lossInto = new(StringComparer.Ordinal) { [TrainingGraph.LossOutput] = new float[1] };
+    private readonly Dictionary<string, float[]> _lossInto = new(StringComparer.Ordinal) { [StepGraph.LossOutput] = new float[1] };
     private Evaluation? _last;
     private long _evaluatedAt = -1;
     private DeadlinePace? _pace;
-    private CompiledGraph? _step;
+    private CompiledProgram? _step;
     private TrainingBatch? _batch;
 
     private Trainer(TrainingPlan plan, Session session, ITrainingObserver events)
@@ -59,7 +59,7 @@ public sealed class Trainer
 
     private TrainResult Run()
     {
-        var training = TrainingGraph.ForTraining(_plan.Model.Graph, withGradNorm: _plan.Optimizer.ClipNorm > 0);
+        var training = StepGraph.ForTraining(_plan.Model.Graph, withGradNorm: _plan.Optimizer.ClipNorm > 0);
         _session.DeclareParameters(_plan.Model.Graph);    // the initial weights depend on the seed alone
         if (_plan.FromPath is { } from && _plan.ResumePath is null)
         {
@@ -87,7 +87,7 @@ public sealed class Trainer
             var batch = _batches.Next();
             var step = CompiledFor(training, batch);
             long started = Stopwatch.GetTimestamp();
-            _lastLoss = _session.TrainStep(step, batch.Inputs, into: _lossInto).Results[TrainingGraph.LossOutput][0];
+            _lastLoss = _session.TrainStep(step, batch.Inputs, into: _lossInto).Results[StepGraph.LossOutput][0];
             if (_parallel.Size > 1) _lastLoss = (float)_parallel.Mean(_lastLoss);    // equal shards: the global batch's mean
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _trainingSeconds += seconds;
@@ -147,7 +147,7 @@ public sealed class Trainer
     }
 
     /// <summary>The step compiled for the batch's shape; a source with one shape compiles once.</summary>
-    private CompiledGraph CompiledFor(TrainingGraph training, TrainingBatch batch)
+    private CompiledProgram CompiledFor(StepGraph training, TrainingBatch batch)
     {
         if (_step is not null && ReferenceEquals(batch.Bindings, _batch?.Bindings)) { _batch = batch; return _step; }
         bool first = _step is null;
@@ -199,7 +199,7 @@ public sealed class Trainer
     /// Where the step's non-finite loss came from. A step with a non-finite loss does not update the
     /// parameters, so re-running it kernel by kernel finds the first op that overflowed.
     /// </summary>
-    private string Diagnose(CompiledGraph step, TrainingBatch batch) =>
+    private string Diagnose(CompiledProgram step, TrainingBatch batch) =>
         NonFiniteDiagnosis.Find(_session, step, batch.Inputs) is { } source ? $" ({source.Description})" : "";
 
     /// <summary>The one place a run is declared diverged; nothing is written after it.</summary>
@@ -270,10 +270,10 @@ public sealed class Trainer
     }
 
     /// <summary>Per-kernel timings of forward and backward without the update, so profiling leaves the trained model as it is.</summary>
-    private void Profile(CompiledGraph step, TrainingBatch batch)
+    private void Profile(CompiledProgram step, TrainingBatch batch)
     {
         step.Profile = true;
-        for (int i = 0; i < 5; i++) _session.Run(step, batch.Inputs, [TrainingGraph.LossOutput]);
+        for (int i = 0; i < 5; i++) _session.Run(step, batch.Inputs, [StepGraph.LossOutput]);
         step.Profile = false;
         _events.OnMessage(step.Describe(withTimings: true));
     }

@@ -29,7 +29,7 @@ public static class CaseExecution
             Optimizer = Optimizer,
             Schedule = new ConstantSchedule(Optimizer.LearningRate),
         };
-        CompiledGraph compiled;
+        CompiledProgram compiled;
         try
         {
             compiled = session.Compile(instance.Program, instance.Bindings);

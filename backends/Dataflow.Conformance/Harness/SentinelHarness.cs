@@ -28,7 +28,7 @@ public static class SentinelHarness
 
     private const ulong Seed = 0x5EED;
 
-    public static SentinelReport Run(IBackend backend, CompiledGraph compiled, CaseInstance instance)
+    public static SentinelReport Run(IBackend backend, CompiledProgram compiled, CaseInstance instance)
     {
         var world = compiled.World;
         var faults = new List<string>();

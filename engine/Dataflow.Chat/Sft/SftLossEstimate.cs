@@ -10,14 +10,14 @@ namespace Dataflow.Chat.Sft;
 /// </summary>
 public sealed class SftLossEstimate : IEvaluator
 {
-    private readonly TrainingGraph _inference;
+    private readonly StepGraph _inference;
     private readonly LanguageModelInputs _inputs;
     private readonly int _batch, _context;
     private readonly List<(int[] Tokens, int[] Targets, int Trained)> _batches = [];
 
     public SftLossEstimate(ComputeGraph evalGraph, LanguageModelInputs inputs, ConversationPacker validation, int batch, int maxBatches)
     {
-        (_inference, _inputs, _batch, _context) = (TrainingGraph.ForwardOnly(evalGraph), inputs, batch, validation.Context);
+        (_inference, _inputs, _batch, _context) = (StepGraph.ForwardOnly(evalGraph), inputs, batch, validation.Context);
         for (int b = 0; b < maxBatches; b++)
         {
             var (tokens, targets) = (new int[batch * _context], new int[batch * _context]);
@@ -40,7 +40,7 @@ public sealed class SftLossEstimate : IEvaluator
         foreach (var (tokens, targets, trained) in _batches)
         {
             var fed = new Dictionary<string, Array> { [_inputs.Tokens] = tokens, [_inputs.Targets] = targets };
-            sum += trained * (double)session.Run(graph, fed, [TrainingGraph.LossOutput]).Results[TrainingGraph.LossOutput][0];
+            sum += trained * (double)session.Run(graph, fed, [StepGraph.LossOutput]).Results[StepGraph.LossOutput][0];
         }
         double loss = sum / Targets;
         return new Evaluation(loss, [Evaluation.Metric("val_loss", loss)]);

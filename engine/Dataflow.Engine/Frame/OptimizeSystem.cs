@@ -9,7 +9,7 @@ namespace Dataflow.Engine.Frame;
 /// <summary>
 /// Updates every parameter from its gradient with the optimizer's kernel, on the device. When
 /// clipping is on, the global gradient norm (computed by the graph as the output
-/// <see cref="TrainingGraph.GradNormSquared"/>) scales every gradient first.
+/// <see cref="StepGraph.GradNormSquared"/>) scales every gradient first.
 /// </summary>
 public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) : ISystem
 {
@@ -49,8 +49,8 @@ public sealed class OptimizeSystem(ParameterStore parameters, IBackend backend) 
         // (NonFiniteDiagnosis) needs to find the op that overflowed. Under an exchange every rank must
         // take part in it, so it comes first, and the decision rests on the exchanged norm alone (the
         // same on every rank: a NaN on one reaches all); the trainer's mean loss stops them together.
-        double? normSquared = context.Exchange is { } exchange ? Exchange(exchange) : ReadOutput(world, TrainingGraph.GradNormSquared);
-        bool lossNotFinite = context.Exchange is null && ReadOutput(world, TrainingGraph.LossOutput) is { } loss && !double.IsFinite(loss);
+        double? normSquared = context.Exchange is { } exchange ? Exchange(exchange) : ReadOutput(world, StepGraph.GradNormSquared);
+        bool lossNotFinite = context.Exchange is null && ReadOutput(world, StepGraph.LossOutput) is { } loss && !double.IsFinite(loss);
         if (lossNotFinite || (normSquared is { } n && !double.IsFinite(n)))
         {
             context.UpdateSkipped = true;

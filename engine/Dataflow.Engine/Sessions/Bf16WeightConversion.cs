@@ -10,7 +10,7 @@ namespace Dataflow.Engine.Sessions;
 /// </summary>
 internal static class Bf16WeightConversion
 {
-    public static void Apply(TrainingGraph graph, ParameterStore parameters, IBackend backend)
+    public static void Apply(StepGraph graph, ParameterStore parameters, IBackend backend)
     {
         if (graph.Gradients.Count > 0)
             throw new ConfigurationException("weights bf16 is for inference only (generate, chat, eval, bench): training updates f32 weights");

@@ -29,7 +29,7 @@ public static class NonFiniteDiagnosis
     /// (the non-finite value came from elsewhere, the optimizer update say). Kernels that draw random
     /// numbers (dropout) use the session's current step seed.
     /// </summary>
-    public static NonFiniteSource? Find(Session session, CompiledGraph graph, IReadOnlyDictionary<string, Array> feeds)
+    public static NonFiniteSource? Find(Session session, CompiledProgram graph, IReadOnlyDictionary<string, Array> feeds)
     {
         foreach (var slot in session.Parameters.Slots.Where(s => graph.Context.Graph.Parameters.Any(p => p.Name == s.Name)).OrderBy(s => s.Name, StringComparer.Ordinal))
             if (First(session.Parameters.Read(slot.Value, slot.Elements)) is { } bad)

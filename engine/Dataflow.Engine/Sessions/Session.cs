@@ -12,7 +12,7 @@ namespace Dataflow.Engine.Sessions;
 /// </summary>
 public sealed class Session : IDisposable
 {
-    private readonly Dictionary<(ComputeGraph Graph, string What), CompiledGraph> _compiled = [];
+    private readonly Dictionary<(ComputeGraph Graph, string What), CompiledProgram> _compiled = [];
     private readonly Random _initRandom;
 
     public Session(IBackend backend, int seed, CompileOptions? options = null)
@@ -69,10 +69,10 @@ public sealed class Session : IDisposable
     public void DeclareParameters(ComputeGraph graph) => Parameters.Declare(graph, _initRandom.NextDouble);
 
     /// <summary>The graph compiled for these dimension values; cached, so a step of the same shape reuses it.</summary>
-    public CompiledGraph Compile(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings)
+    public CompiledProgram Compile(StepGraph graph, IReadOnlyDictionary<string, long> bindings)
     {
         // Keyed by what is computed (the graph, its fetched nodes, the gradients) rather than by the
-        // TrainingGraph object, so asking again for the same thing reuses the compiled graph.
+        // StepGraph object, so asking again for the same thing reuses the compiled graph.
         var key = (graph.Graph, string.Join("|",
             string.Join(",", graph.Outputs.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value.Id}")),
             string.Join(",", graph.Gradients.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Value.Id}")),
@@ -81,12 +81,12 @@ public sealed class Session : IDisposable
         {
             DeclareParameters(graph.Graph);
             if (Options.Weights == WeightStorage.Bf16) Bf16WeightConversion.Apply(graph, Parameters, Backend);
-            _compiled[key] = compiled = new CompiledGraph(graph, bindings, Backend, Parameters, Options, States);
+            _compiled[key] = compiled = new CompiledProgram(graph, bindings, Backend, Parameters, Options, States);
         }
         return compiled;
     }
 
-    private static readonly string[] LossOnly = [TrainingGraph.LossOutput];
+    private static readonly string[] LossOnly = [StepGraph.LossOutput];
 
     /// <summary>
     /// One optimizer step: forward, backward, update. Returns what was fetched (the loss at least) in
@@ -95,7 +95,7 @@ public sealed class Session : IDisposable
     /// arrays of the right length (see <see cref="FrameContext.FetchInto"/>), so that with
     /// <paramref name="into"/> a steady step allocates nothing.
     /// </summary>
-    public FrameContext TrainStep(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
+    public FrameContext TrainStep(CompiledProgram graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
         IReadOnlyDictionary<string, float[]>? into = null)
     {
         EnsureOptimizerState();
@@ -115,7 +115,7 @@ public sealed class Session : IDisposable
 
     /// <summary>A forward pass without updating anything (evaluation, generation).</summary>
     /// <param name="into">Caller-owned arrays that outputs of the same length are read into (see <see cref="FrameContext.FetchInto"/>).</param>
-    public FrameContext Run(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
+    public FrameContext Run(CompiledProgram graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
         IReadOnlyDictionary<string, float[]>? into = null) => Forward(graph, new FrameContext(), inputs, fetch, into);
 
     /// <summary>
@@ -123,7 +123,7 @@ public sealed class Session : IDisposable
     /// what it holds first), as <see cref="TrainStep"/> does: with <paramref name="into"/> a steady pass
     /// allocates nothing (a decode loop runs one per token).
     /// </summary>
-    public FrameContext RunReusingFrame(CompiledGraph graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
+    public FrameContext RunReusingFrame(CompiledProgram graph, IReadOnlyDictionary<string, Array> inputs, IReadOnlyCollection<string>? fetch = null,
         IReadOnlyDictionary<string, float[]>? into = null)
     {
         var frame = graph.InferenceFrame ??= new FrameContext();
@@ -131,7 +131,7 @@ public sealed class Session : IDisposable
         return Forward(graph, frame, inputs, fetch, into);
     }
 
-    private FrameContext Forward(CompiledGraph graph, FrameContext frame, IReadOnlyDictionary<string, Array> inputs,
+    private FrameContext Forward(CompiledProgram graph, FrameContext frame, IReadOnlyDictionary<string, Array> inputs,
         IReadOnlyCollection<string>? fetch, IReadOnlyDictionary<string, float[]>? into)
     {
         frame.Inputs = inputs;

@@ -36,7 +36,7 @@ public sealed class ClassifierEvaluator(ComputeGraph evalGraph, ClassifierInputs
 
     public static ClassifierMetrics Evaluate(Session session, ComputeGraph evalGraph, ClassifierInputs inputs, Dataset data, int classes)
     {
-        var inference = TrainingGraph.ForwardOnly(evalGraph);
+        var inference = StepGraph.ForwardOnly(evalGraph);
         string batchSymbol = ClassifierInputs.BatchSymbol(evalGraph, inputs.Features);
         var iterator = BatchIterator.ForEvaluation(data, BatchSize);
         var features = new float[BatchSize * data.FeatureWidth];
@@ -53,8 +53,8 @@ public sealed class ClassifierEvaluator(ComputeGraph evalGraph, ClassifierInputs
                 [inputs.Features] = count == BatchSize ? features : features[..(count * data.FeatureWidth)],
                 [inputs.Labels] = count == BatchSize ? labels : labels[..count],
             };
-            var results = session.Run(graph, fed, [inputs.Logits, TrainingGraph.LossOutput]).Results;
-            lossSum += results[TrainingGraph.LossOutput][0] * count;
+            var results = session.Run(graph, fed, [inputs.Logits, StepGraph.LossOutput]).Results;
+            lossSum += results[StepGraph.LossOutput][0] * count;
             var logits = results[inputs.Logits];
             for (int i = 0; i < count; i++)
             {

@@ -11,13 +11,13 @@ namespace Dataflow.Training;
 /// </summary>
 public sealed class LanguageModelEstimate(ComputeGraph evalGraph, LanguageModelInputs inputs, TextCorpus corpus, int batch, int context, int iters, int seed) : IEvaluator
 {
-    private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(evalGraph);
+    private readonly StepGraph _inference = StepGraph.ForwardOnly(evalGraph);
     private readonly TokenBatchSampler _train = new(corpus.Train, context);
     private readonly TokenBatchSampler _validation = new(corpus.Validation, context);
     private readonly int[] _tokens = new int[batch * context], _targets = new int[batch * context];
-    private static readonly string[] LossOnly = [TrainingGraph.LossOutput];
+    private static readonly string[] LossOnly = [StepGraph.LossOutput];
     // The loss of each pass is read into one array, not a fresh one per pass.
-    private readonly Dictionary<string, float[]> _loss = new(StringComparer.Ordinal) { [TrainingGraph.LossOutput] = new float[1] };
+    private readonly Dictionary<string, float[]> _loss = new(StringComparer.Ordinal) { [StepGraph.LossOutput] = new float[1] };
 
     public Evaluation Evaluate(Session session)
     {
@@ -30,7 +30,7 @@ public sealed class LanguageModelEstimate(ComputeGraph evalGraph, LanguageModelI
             for (int i = 0; i < iters; i++)
             {
                 data.Next(random, _tokens, _targets);
-                sum += session.Run(graph, fed, LossOnly, into: _loss).Results[TrainingGraph.LossOutput][0];
+                sum += session.Run(graph, fed, LossOnly, into: _loss).Results[StepGraph.LossOutput][0];
             }
             return sum / iters;
         }

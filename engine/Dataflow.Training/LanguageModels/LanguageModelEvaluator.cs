@@ -27,7 +27,7 @@ public sealed record LanguageModelMetrics(double Loss, long Tokens, int Windows)
 /// </summary>
 public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModelInputs inputs, int[] tokens, int context, int batch) : IEvaluator
 {
-    private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(evalGraph);
+    private readonly StepGraph _inference = StepGraph.ForwardOnly(evalGraph);
 
     /// <summary>For the trainer's final report: the whole split's loss, with a line that says so.</summary>
     public Evaluation Evaluate(Session session)
@@ -58,11 +58,11 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
         using var session = new Session(backend, seed: 0, options);
         stored.LoadInto(session, model.Graph);
         int batch = int.TryParse(checkpoint.Header.Config.GetValueOrDefault("batch"), out var b) && b > 0 ? b : 12;
-        return Evaluate(session, TrainingGraph.ForwardOnly(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };
+        return Evaluate(session, StepGraph.ForwardOnly(model.Graph), LanguageModelInputs.Of(model.Graph), corpus.Validation, config.Context, batch) with { Note = note };
     }
 
     /// <summary>Scores every full window of <paramref name="tokens"/>, <paramref name="batch"/> windows per run (the last run takes the rest).</summary>
-    public static LanguageModelMetrics Evaluate(Session session, TrainingGraph inference, LanguageModelInputs inputs, int[] tokens, int context, int batch)
+    public static LanguageModelMetrics Evaluate(Session session, StepGraph inference, LanguageModelInputs inputs, int[] tokens, int context, int batch)
     {
         int windows = (tokens.Length - 1) / context;
         if (windows == 0)
@@ -82,7 +82,7 @@ public sealed class LanguageModelEvaluator(ComputeGraph evalGraph, LanguageModel
             var graph = session.Compile(inference, inputs.Bindings(rows, context));
             var fed = new Dictionary<string, Array> { [inputs.Tokens] = x, [inputs.Targets] = y };
             // The loss is a mean over the run's rows × context tokens; weigh it by its rows.
-            sum += session.Run(graph, fed, [TrainingGraph.LossOutput]).Results[TrainingGraph.LossOutput][0] * rows;
+            sum += session.Run(graph, fed, [StepGraph.LossOutput]).Results[StepGraph.LossOutput][0] * rows;
         }
         return new LanguageModelMetrics(sum / windows, (long)windows * context, windows);
     }

@@ -14,7 +14,7 @@ namespace Dataflow.Training;
 public static class GreedyDecoder
 {
     /// <summary>The chosen tokens [B, T]: position t holds the prediction after the prefix of length t + 1; PAD after a row's EOS.</summary>
-    public static int[] Decode(Session session, CompiledGraph graph, Seq2SeqBatch batch, int vocabulary)
+    public static int[] Decode(Session session, CompiledProgram graph, Seq2SeqBatch batch, int vocabulary)
     {
         var (count, length) = (batch.Count, batch.TargetLength);
         var prefix = new int[count * length];

@@ -31,7 +31,7 @@ public sealed record Seq2SeqMetrics(string Task, double Loss, double TokenAccura
 /// </summary>
 public sealed class Seq2SeqEvaluator(ComputeGraph evalGraph, Seq2SeqInputs inputs, HeldOutSet heldOut) : IEvaluator
 {
-    private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(evalGraph);
+    private readonly StepGraph _inference = StepGraph.ForwardOnly(evalGraph);
 
     /// <summary>
     /// The eval verb's entry: a checkpoint on its task's held-out set. The task, source lengths and
@@ -71,9 +71,9 @@ public sealed class Seq2SeqEvaluator(ComputeGraph evalGraph, Seq2SeqInputs input
         {
             var batch = Seq2SeqBatch.From(samples);
             var graph = session.Compile(_inference, inputs.Bindings(batch));
-            var forced = session.Run(graph, Seq2SeqInputs.Feed(batch), [Seq2SeqInputs.Logits, TrainingGraph.LossOutput]).Results;
+            var forced = session.Run(graph, Seq2SeqInputs.Feed(batch), [Seq2SeqInputs.Logits, StepGraph.LossOutput]).Results;
             int real = batch.TargetOut.Count(t => t != TransductionVocabulary.Pad);
-            lossSum += forced[TrainingGraph.LossOutput][0] * real;
+            lossSum += forced[StepGraph.LossOutput][0] * real;
             tokens += real;
             tokensRight += TokensRight(batch, forced[Seq2SeqInputs.Logits]);
 

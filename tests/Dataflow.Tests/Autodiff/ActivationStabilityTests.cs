@@ -40,10 +40,10 @@ public sealed class ActivationStabilityTests
         var graph = Graph(name);
         var weights = (float[])Weights()["w"];
         using var session = TestGraphs.SessionWith(graph, new Dictionary<string, float[]> { ["x"] = Extremes });
-        var training = TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs();
+        var training = StepGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs();
         var results = session.Run(session.Compile(training, new Dictionary<string, long>()), Weights()).Results;
         var y = results["y"];
-        var gradient = results[TrainingGraph.GradientOutput("x")];
+        var gradient = results[StepGraph.GradientOutput("x")];
         for (int i = 0; i < Extremes.Length; i++)
         {
             double x = Extremes[i];

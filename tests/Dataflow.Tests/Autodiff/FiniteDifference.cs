@@ -22,16 +22,16 @@ internal static class FiniteDifference
         inputs ??= new Dictionary<string, Array>();
         bindings ??= new Dictionary<string, long>();
         using var session = TestGraphs.SessionWith(graph, parameterValues);
-        var training = TrainingGraph.ForTraining(graph, withGradNorm: false);
+        var training = StepGraph.ForTraining(graph, withGradNorm: false);
         var analytic = session.Run(session.Compile(training.WithGradientOutputs(), bindings), inputs).Results;
-        var forward = session.Compile(TrainingGraph.ForwardOnly(graph), bindings);
-        double Loss() => session.Run(forward, inputs).Results[TrainingGraph.LossOutput][0];
+        var forward = session.Compile(StepGraph.ForwardOnly(graph), bindings);
+        double Loss() => session.Run(forward, inputs).Results[StepGraph.LossOutput][0];
 
         foreach (var parameter in graph.TrainableParameters)
         {
             var slot = session.Parameters.Get(parameter.Name);
             var data = parameterValues.TryGetValue(parameter.Name, out var given) ? (float[])given.Clone() : session.Parameters.Read(slot.Value, slot.Elements);
-            var name = TrainingGraph.GradientOutput(parameter.Name);
+            var name = StepGraph.GradientOutput(parameter.Name);
             Assert.True(analytic.ContainsKey(name), $"no gradient for {parameter.Name}");
             var gradient = analytic[name];
             int stride = Math.Max(1, data.Length / Math.Min(data.Length, maxCoordinatesPerParameter));

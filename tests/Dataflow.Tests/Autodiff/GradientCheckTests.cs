@@ -96,7 +96,7 @@ public sealed class GradientCheckTests
         var b = new GraphBuilder(graph);
         var (x, y) = (TestGraphs.Param(b, "x", 3), TestGraphs.Param(b, "y", 3));
         graph.Loss = b.ReduceSum(b.Mul(x, b.Detach(y)), [0]);
-        var training = TrainingGraph.ForTraining(graph, withGradNorm: false);
+        var training = StepGraph.ForTraining(graph, withGradNorm: false);
         Assert.Contains("x", training.Gradients.Keys);
         Assert.DoesNotContain("y", training.Gradients.Keys);
     }

@@ -68,7 +68,7 @@ public sealed class AttentionFusionTests
         var graph = ModelLoader.LoadSource("attend.dfg", Source(causal: true), new ModelOptions(Training: false)).Graph;
         using var session = new Session(new CpuBackend(), seed: 3, CompileOptions.Default);
         session.DeclareParameters(graph);
-        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph, includeLoss: false), Sizes);
+        var compiled = session.Compile(StepGraph.ForwardOnly(graph, includeLoss: false), Sizes);
         var specs = compiled.Kernels.Select(k => compiled.World.Spec(compiled.World.Get<KernelInfo>(k))).ToList();
         Assert.False(Assert.Single(specs.OfType<AttentionSpec>()).WritesRowStatistics);
         Assert.Empty(specs.OfType<SoftmaxSpec>());

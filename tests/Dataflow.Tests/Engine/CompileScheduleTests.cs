@@ -34,7 +34,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+        var compiled = session.Compile(StepGraph.ForwardOnly(graph), Batch4);
         Assert.Equal(2, compiled.KernelCount);
         var fused = compiled.World.Spec(compiled.World.Get<KernelInfo>(compiled.Kernels[1]));
         var spec = Assert.IsType<FusedElementwiseSpec>(fused);
@@ -47,7 +47,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1, new CompileOptions { Fusion = false });
-        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+        var compiled = session.Compile(StepGraph.ForwardOnly(graph), Batch4);
         Assert.Equal(6, compiled.KernelCount);
     }
 
@@ -59,7 +59,7 @@ public sealed class CompileScheduleTests
         float[] Run(bool fusion)
         {
             using var session = new Session(new CpuBackend(), seed: 7, new CompileOptions { Fusion = fusion });
-            var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+            var compiled = session.Compile(StepGraph.ForwardOnly(graph), Batch4);
             return session.Run(compiled, new Dictionary<string, Array> { ["x"] = input }).Results["y"];
         }
         Assert.Equal(Run(fusion: false), Run(fusion: true));
@@ -89,8 +89,8 @@ public sealed class CompileScheduleTests
             spec is GeluSpec or GeluBackwardSpec ? Dataflow.Engine.Backends.Support.No("gelu pattern kernels declined") : base.SupportsOp(spec);
     }
 
-    private static CompiledGraph CompileGelu(Session session, bool training) =>
-        session.Compile(training ? TrainingGraph.ForTraining(GeluLayer(), withGradNorm: false).WithGradientOutputs() : TrainingGraph.ForwardOnly(GeluLayer(), includeLoss: false), Batch4);
+    private static CompiledProgram CompileGelu(Session session, bool training) =>
+        session.Compile(training ? StepGraph.ForTraining(GeluLayer(), withGradNorm: false).WithGradientOutputs() : StepGraph.ForwardOnly(GeluLayer(), includeLoss: false), Batch4);
 
     [Fact]
     public void ValueReadSeveralTimesInOneChainFusesIntoIt()
@@ -118,7 +118,7 @@ public sealed class CompileScheduleTests
         var inputs = new Dictionary<string, Array> { ["x"] = TestGraphs.RandomValues(3, 12) };
         var a = session.Run(multi, inputs).Results;
         var b = treeSession.Run(tree, inputs).Results;
-        foreach (var name in new[] { TrainingGraph.LossOutput, "y", "grad:w", "grad:b" })
+        foreach (var name in new[] { StepGraph.LossOutput, "y", "grad:w", "grad:b" })
             Assert.Equal(b[name], a[name]);
     }
 
@@ -134,13 +134,13 @@ public sealed class CompileScheduleTests
         graph.SetOutput("y", h);
 
         using var planned = new Session(new CpuBackend(), seed: 1);
-        var compiled = planned.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+        var compiled = planned.Compile(StepGraph.ForwardOnly(graph), Batch4);
         Assert.True(compiled.Buffers.TransientElements < compiled.Buffers.UnplannedElements,
             $"planned {compiled.Buffers.TransientElements} elements, unplanned {compiled.Buffers.UnplannedElements}");
         Assert.True(compiled.Buffers.TransientElements <= 2 * 4 * 8, $"a chain needs two live buffers, planned {compiled.Buffers.TransientElements} elements");
 
         using var unplanned = new Session(new CpuBackend(), seed: 1, new CompileOptions { ReuseBuffers = false });
-        var reference = unplanned.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+        var reference = unplanned.Compile(StepGraph.ForwardOnly(graph), Batch4);
         var input = TestGraphs.RandomValues(5, 32);
         var inputs = new Dictionary<string, Array> { ["x"] = input };
         Assert.Equal(unplanned.Run(reference, inputs).Results["y"], planned.Run(compiled, inputs).Results["y"]);
@@ -151,7 +151,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
+        var compiled = session.Compile(StepGraph.ForwardOnly(graph), Batch4);
         var world = compiled.World;
         Assert.Equal(compiled.Tensors().Count, world.CountEntities(new QueryDescription().WithAll<TensorOp, SymbolicType, TensorInfo, BufferSlot>()));
         Assert.Equal(2, world.CountEntities(new QueryDescription().WithAll<KernelInfo, Placement, CompiledKernel>()));
@@ -164,7 +164,7 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var error = Assert.Throws<CompileException>(() => session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long>()));
+        var error = Assert.Throws<CompileException>(() => session.Compile(StepGraph.ForwardOnly(graph), new Dictionary<string, long>()));
         Assert.Contains("'B'", error.Message);
         Assert.Contains("x", error.Message);
     }
@@ -181,7 +181,7 @@ public sealed class CompileScheduleTests
         graph.SetOutput("y", b.Exp(x));
         using var session = new Session(new CpuBackend(), seed: 1);
         string Refusal(long n, long batch) => Assert.Throws<CompileException>(() =>
-            session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["N"] = n, ["B"] = batch })).Message;
+            session.Compile(StepGraph.ForwardOnly(graph), new Dictionary<string, long> { ["N"] = n, ["B"] = batch })).Message;
 
         // Both are bad: the unnamed iota comes first in the graph and is named by its id and layer.
         Assert.Equal($"tensor %{positions.Id} (head) of shape [N] has a non-positive dimension [0]", Refusal(0, 0));
@@ -193,8 +193,8 @@ public sealed class CompileScheduleTests
     {
         var (graph, _) = SigmoidLayer();
         using var session = new Session(new CpuBackend(), seed: 1);
-        var first = session.Compile(TrainingGraph.ForwardOnly(graph), Batch4);
-        Assert.Same(first, session.Compile(TrainingGraph.ForwardOnly(graph), Batch4));
-        Assert.NotSame(first, session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 5 }));
+        var first = session.Compile(StepGraph.ForwardOnly(graph), Batch4);
+        Assert.Same(first, session.Compile(StepGraph.ForwardOnly(graph), Batch4));
+        Assert.NotSame(first, session.Compile(StepGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 5 }));
     }
 }

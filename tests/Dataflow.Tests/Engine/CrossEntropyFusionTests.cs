@@ -39,7 +39,7 @@ public sealed class CrossEntropyFusionTests
         var graph = ModelLoader.LoadSource("classify.dfg", Source(loss), new ModelOptions(Training: true)).Graph;
         using var session = new Session(new CpuBackend(), seed: 3, options);
         session.DeclareParameters(graph);
-        var compiled = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), Sizes);
+        var compiled = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), Sizes);
         var results = session.Run(compiled, Inputs()).Results.ToDictionary(r => r.Key, r => r.Value.ToArray());
         return ([.. compiled.Kernels.Select(k => compiled.World.Spec(compiled.World.Get<KernelInfo>(k)))], results);
     }

@@ -54,7 +54,7 @@ public sealed class DerivedScheduleTests
         world.SetResource(new CompileContext
         {
             Graph = graph, Bindings = new Dictionary<string, long>(), Backend = session.Backend, Parameters = session.Parameters,
-            Outputs = TrainingGraph.ForwardOnly(graph).Outputs,
+            Outputs = StepGraph.ForwardOnly(graph).Outputs,
         });
         var buffers = new ProgramBuffers();
         world.SetResource(buffers);
@@ -99,7 +99,7 @@ public sealed class DerivedScheduleTests
         var w = b.Parameter("w", Dataflow.Graph.Tensors.Shape.Of(3, 2), Dataflow.Graph.Ops.ParamInit.Xavier);
         graph.SetOutput("y", b.Exp(b.MatMul(x, w)));
         using var session = new Session(new CpuBackend(), seed: 1);
-        var compiled = session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 2 });
+        var compiled = session.Compile(StepGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 2 });
         var frame = session.Run(compiled, new Dictionary<string, Array> { ["x"] = new float[6] });
         Assert.All(frame.Results["y"], v => Assert.Equal(1f, v, 1e-5f)); // exp(0 @ w) = 1
         Assert.Equal(2, compiled.KernelCount);

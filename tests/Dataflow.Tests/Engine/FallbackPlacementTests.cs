@@ -25,16 +25,16 @@ public sealed class FallbackPlacementTests
             spec is OpKernelSpec op && op.Op == refused ? Dataflow.Engine.Backends.Support.No($"no {op.DisplayName} kernel here") : Inner.SupportsOp(spec);
     }
 
-    private static float[] Losses(IBackend backend, Action<CompiledGraph>? inspect = null)
+    private static float[] Losses(IBackend backend, Action<CompiledProgram>? inspect = null)
     {
         var x = TestGraphs.RandomValues(4, 17 * 3);
         var labels = Enumerable.Range(0, 17).Select(i => i * 7 % 5).ToArray();
         var inputs = new Dictionary<string, Array> { ["x"] = x, ["label"] = labels };
         using var session = new Session(backend, seed: 5) { Optimizer = new OptimizerConfig { Kind = OptimizerKind.AdamW, LearningRate = 0.1 } };
         session.Schedule = new ConstantSchedule(0.1);
-        var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), Batch);
+        var step = session.Compile(StepGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), Batch);
         inspect?.Invoke(step);
-        return [.. Enumerable.Range(0, 10).Select(_ => session.TrainStep(step, inputs).Results[TrainingGraph.LossOutput][0])];
+        return [.. Enumerable.Range(0, 10).Select(_ => session.TrainStep(step, inputs).Results[StepGraph.LossOutput][0])];
     }
 
     private static void AssertSameLosses(float[] expected, float[] actual, string what)

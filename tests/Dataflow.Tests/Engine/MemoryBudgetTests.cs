@@ -23,7 +23,7 @@ public sealed class MemoryBudgetTests
         var graph = TestGraphs.Classifier(features: 784, classes: 10);
         using var session = TestGraphs.SessionWith(graph, new Dictionary<string, float[]>());
         var error = Assert.Throws<DeviceMemoryException>(() =>
-            session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long> { ["B"] = int.MaxValue }));
+            session.Compile(StepGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long> { ["B"] = int.MaxValue }));
         Assert.StartsWith("the buffers of this graph on cpu", error.Message);
         Assert.Contains("GiB is available", error.Message);
     }

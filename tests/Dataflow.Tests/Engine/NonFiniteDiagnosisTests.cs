@@ -33,9 +33,9 @@ public sealed class NonFiniteDiagnosisTests
         using var session = new Session(new CpuBackend(), seed: 1, new CompileOptions { Fusion = fusion });
         session.DeclareParameters(graph);
         session.Parameters.Write(session.Parameters.Get("w").Value, w);
-        var compiled = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long>());
+        var compiled = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long>());
         var feeds = new Dictionary<string, Array> { ["x"] = x };
-        var loss = session.Run(compiled, feeds).Results[TrainingGraph.LossOutput][0];
+        var loss = session.Run(compiled, feeds).Results[StepGraph.LossOutput][0];
         return (NonFiniteDiagnosis.Find(session, compiled, feeds), loss);
     }
 

@@ -15,7 +15,7 @@ public sealed class ParallelCompileTests
 {
     private static readonly Dictionary<string, long> Batch4 = new() { ["B"] = 4 };
 
-    private static TrainingGraph Classifier() => TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true);
+    private static StepGraph Classifier() => StepGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true);
 
     [Fact]
     public void AddedInReverseTheCompileSystemsAreScheduledTheSame()

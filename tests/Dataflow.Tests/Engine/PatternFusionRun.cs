@@ -31,7 +31,7 @@ internal static class PatternFusionRun
     {
         using var session = new Session(new CpuBackend(), seed: 3, options);
         session.DeclareParameters(graph);
-        var compiled = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), sizes);
+        var compiled = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), sizes);
         var inputs = new Dictionary<string, Array> { ["x"] = TestGraphs.RandomValues(5, elements, -2, 3), ["r"] = TestGraphs.RandomValues(6, elements) };
         var results = session.Run(compiled, inputs).Results.ToDictionary(r => r.Key, r => r.Value.ToArray());
         return ([.. compiled.Kernels.Select(k => compiled.World.Spec(compiled.World.Get<KernelInfo>(k)))], results);

@@ -42,9 +42,9 @@ public class TrainStepAllocationTests
         var optimizer = OptimizerSettings.From(model.Training, learningRate: null);
         using var session = new Session(new CpuBackend(), seed: 5, CompileOptions.Default with { Fusion = fusion }) { Optimizer = optimizer };
         var bindings = new Dictionary<string, long> { ["B"] = 4, ["T"] = Dataflow.Tests.LanguageModels.TinyGpt.Context };
-        var graph = session.Compile(TrainingGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0), bindings);
+        var graph = session.Compile(StepGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0), bindings);
         var inputs = Inputs(model.Graph, bindings);
-        var into = new Dictionary<string, float[]> { [TrainingGraph.LossOutput] = new float[1] };
+        var into = new Dictionary<string, float[]> { [StepGraph.LossOutput] = new float[1] };
 
         for (int i = 0; i < 30; i++) session.TrainStep(graph, inputs, into: into);    // JIT, first-use caches, optimizer state
         EcsChecks.Enabled = false;                                                     // the access check records every run, which allocates
@@ -64,7 +64,7 @@ public class TrainStepAllocationTests
             EcsChecks.Enabled = true;
         }
         // The steps ran: the loss read into the caller's array is a finite cross-entropy.
-        Assert.True(float.IsFinite(into[TrainingGraph.LossOutput][0]));
+        Assert.True(float.IsFinite(into[StepGraph.LossOutput][0]));
     }
 
     /// <summary>Fixed pseudo-random values for every input: i32 below 10 (a class, a token of the 11-token vocabulary), f32 in [0, 1).</summary>

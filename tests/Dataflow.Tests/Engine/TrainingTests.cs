@@ -38,13 +38,13 @@ public sealed class TrainingTests
             Optimizer = new OptimizerConfig { Kind = kind, LearningRate = kind == OptimizerKind.Sgd ? 0.5 : 0.05 },
         };
         session.Schedule = new ConstantSchedule(session.Optimizer.LearningRate);
-        var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long> { ["B"] = 32 });
+        var step = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long> { ["B"] = 32 });
         var (x, labels) = Points(1, 32);
         var inputs = new Dictionary<string, Array> { ["x"] = x, ["label"] = labels };
 
-        float first = session.TrainStep(step, inputs).Results[TrainingGraph.LossOutput][0];
+        float first = session.TrainStep(step, inputs).Results[StepGraph.LossOutput][0];
         float last = first;
-        for (int i = 0; i < 200; i++) last = session.TrainStep(step, inputs).Results[TrainingGraph.LossOutput][0];
+        for (int i = 0; i < 200; i++) last = session.TrainStep(step, inputs).Results[StepGraph.LossOutput][0];
 
         Assert.True(last < first * 0.5, $"loss went from {first} to {last}");
         Assert.Equal(201, session.Step);
@@ -55,7 +55,7 @@ public sealed class TrainingTests
     {
         var graph = TestGraphs.Classifier(2, 2);
         using var session = new Session(new CpuBackend(), seed: 3) { Optimizer = OptimizerConfig.Sgd(0.1) with { ClipNorm = 1e-3 } };
-        var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: true), new Dictionary<string, long> { ["B"] = 8 });
+        var step = session.Compile(StepGraph.ForTraining(graph, withGradNorm: true), new Dictionary<string, long> { ["B"] = 8 });
         var (x, labels) = Points(2, 8);
         var w0 = session.Parameters.Read(session.Parameters.Get("w").Value, 4);
         var frame = session.TrainStep(step, new Dictionary<string, Array> { ["x"] = x, ["label"] = labels });
@@ -70,7 +70,7 @@ public sealed class TrainingTests
     {
         var graph = TestGraphs.Classifier(2, 2);
         using var session = new Session(new CpuBackend(), seed: 3);
-        var step = session.Compile(TrainingGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 4 });
+        var step = session.Compile(StepGraph.ForwardOnly(graph), new Dictionary<string, long> { ["B"] = 4 });
         var error = Assert.Throws<FeedException>(() => session.Run(step, new Dictionary<string, Array> { ["x"] = new float[7], ["label"] = new int[4] }));
         Assert.Contains("'x'", error.Message);
         Assert.Contains("f32[4,2]", error.Message);
@@ -90,7 +90,7 @@ public sealed class TrainingTests
             Optimizer = new OptimizerConfig { Kind = OptimizerKind.AdamW, LearningRate = 0.1, WeightDecay = 0.5 },
         };
         session.Schedule = new ConstantSchedule(0.1);
-        var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long>());
+        var step = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false), new Dictionary<string, long>());
         session.TrainStep(step, new Dictionary<string, Array>());
         Assert.All(session.Parameters.Read(session.Parameters.Get("w").Value, 4), v => Assert.Equal(0.95f, v, 6));
         Assert.All(session.Parameters.Read(session.Parameters.Get("b").Value, 2), v => Assert.Equal(1f, v));

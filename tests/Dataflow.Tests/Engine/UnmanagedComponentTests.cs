@@ -42,7 +42,7 @@ public sealed class UnmanagedComponentTests
     public void ACompiledTrainingWorldHoldsOnlyUnmanagedComponentsOfTheEngine()
     {
         using var session = new Session(new CpuBackend(), seed: 5);
-        var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), new Dictionary<string, long> { ["B"] = 4 });
+        var step = session.Compile(StepGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), new Dictionary<string, long> { ["B"] = 4 });
         var held = step.World.Archetypes.SelectMany(a => a.Types).Distinct().ToList();
         Assert.Contains(typeof(CompiledKernel), held);
         Assert.Contains(typeof(BufferSlot), held);
@@ -59,7 +59,7 @@ public sealed class UnmanagedComponentTests
     public void TablesResolveWhatTheComponentsIndex()
     {
         using var session = new Session(new CpuBackend(), seed: 5);
-        var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), new Dictionary<string, long> { ["B"] = 4 });
+        var step = session.Compile(StepGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: true), new Dictionary<string, long> { ["B"] = 4 });
         var world = step.World;
         foreach (var kernel in step.Kernels)
         {

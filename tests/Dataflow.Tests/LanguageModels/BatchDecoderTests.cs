@@ -147,7 +147,7 @@ public class BatchDecoderTests
         var decoder = NewDecoder(session, slots: 2, chunk);
         var full = Load(cacheLength: null);
         var fullInputs = LanguageModelInputs.Of(full.Graph);
-        var fullGraph = TrainingGraph.ForwardOnly(full.Graph, includeLoss: false);
+        var fullGraph = StepGraph.ForwardOnly(full.Graph, includeLoss: false);
 
         const int prompt = 5, slot = 1;
         int start = 0, slides = 0;

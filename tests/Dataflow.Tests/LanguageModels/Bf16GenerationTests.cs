@@ -134,12 +134,12 @@ public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trai
         var training = ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: true));
         var inputs = LanguageModelInputs.Of(training.Graph);
         using var session = new Session(new CpuBackend(), 1, Bf16);
-        var trainingError = Assert.Throws<ConfigurationException>(() => session.Compile(TrainingGraph.ForTraining(training.Graph, withGradNorm: false), inputs.Bindings(2, Context)));
+        var trainingError = Assert.Throws<ConfigurationException>(() => session.Compile(StepGraph.ForTraining(training.Graph, withGradNorm: false), inputs.Bindings(2, Context)));
         Assert.Contains("inference only", trainingError.Message);
 
         var model = Load(cacheLength: null);
         using var elsewhere = new Session(new NullBackend(), 1, Bf16);
-        var backendError = Assert.Throws<ConfigurationException>(() => elsewhere.Compile(TrainingGraph.ForwardOnly(model.Graph, includeLoss: false), LanguageModelInputs.Of(model.Graph).Bindings(1, 4)));
+        var backendError = Assert.Throws<ConfigurationException>(() => elsewhere.Compile(StepGraph.ForwardOnly(model.Graph, includeLoss: false), LanguageModelInputs.Of(model.Graph).Bindings(1, 4)));
         Assert.Contains("null backend", backendError.Message);
     }
 }

@@ -95,7 +95,7 @@ public sealed class LanguageModelTrainingTests : IClassFixture<LanguageModelTrai
         var model = config.Load(training: false);
         using var session = TinyGpt.NewSession();
         Dataflow.Engine.Sessions.SessionCheckpoint.Load(session, model.Graph, _trained.Checkpoint);
-        var inference = Dataflow.Engine.Sessions.TrainingGraph.ForwardOnly(model.Graph);
+        var inference = Dataflow.Engine.Sessions.StepGraph.ForwardOnly(model.Graph);
         var inputs = LanguageModelInputs.Of(model.Graph);
         var tokens = Enumerable.Range(0, 16 * 11 + 3).Select(i => (i * 7 + i / 5) % 15).ToArray();
 

@@ -31,7 +31,7 @@ internal static class TinyGpt
     public static float[] FullLogits(Session session, LoadedModel model, int[] tokens)
     {
         var inputs = LanguageModelInputs.Of(model.Graph);
-        var graph = session.Compile(TrainingGraph.ForwardOnly(model.Graph, includeLoss: false), inputs.Bindings(1, tokens.Length));
+        var graph = session.Compile(StepGraph.ForwardOnly(model.Graph, includeLoss: false), inputs.Bindings(1, tokens.Length));
         return session.Run(graph, new Dictionary<string, Array> { [inputs.Tokens] = tokens }, [inputs.Logits]).Results[inputs.Logits];
     }
 

@@ -110,7 +110,7 @@ public sealed class LoraModelTests
         foreach (var p in graph.Parameters)    // B random, not zero, or A's gradient would be zero
             values[p.Name] = TestGraphs.RandomValues(seed++, p.Node.Shape.ElementCount(), -0.5, 0.5);
 
-        var gradients = TrainingGraph.ForTraining(graph, withGradNorm: false).Gradients.Keys.Order().ToList();
+        var gradients = StepGraph.ForTraining(graph, withGradNorm: false).Gradients.Keys.Order().ToList();
         Assert.Equal(graph.Parameters.Where(p => p.Category == ParamCategory.Adapter).Select(p => p.Name).Order(), gradients);
         Assert.Equal(10, gradients.Count);
         var sizes = new Dictionary<string, long> { ["B"] = 2, ["T"] = 3 };

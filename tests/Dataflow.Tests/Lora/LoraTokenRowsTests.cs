@@ -122,7 +122,7 @@ public sealed class LoraTokenRowsTests
         session.DeclareParameters(model.Graph);
         var before = model.Graph.Parameters.ToDictionary(p => p.Name, p => Read(session, p.Name));
         var inputs = LanguageModelInputs.Of(model.Graph);
-        var step = session.Compile(TrainingGraph.ForTraining(model.Graph, withGradNorm: true), inputs.Bindings(2, TinyGpt.Context));
+        var step = session.Compile(StepGraph.ForTraining(model.Graph, withGradNorm: true), inputs.Bindings(2, TinyGpt.Context));
         var random = new Random(2);
         for (int i = 0; i < 5; i++)
         {
@@ -154,7 +154,7 @@ public sealed class LoraTokenRowsTests
         int seed = 21;
         foreach (var p in graph.Parameters)
             values[p.Name] = TestGraphs.RandomValues(seed++, p.Node.Shape.ElementCount(), -0.5, 0.5);
-        Assert.Equal(["linear.lora_a", "linear.lora_b", "wte.token_rows"], TrainingGraph.ForTraining(graph, withGradNorm: false).Gradients.Keys.Order());
+        Assert.Equal(["linear.lora_a", "linear.lora_b", "wte.token_rows"], StepGraph.ForTraining(graph, withGradNorm: false).Gradients.Keys.Order());
         var sizes = new Dictionary<string, long> { ["B"] = 2, ["T"] = 3 };
         FiniteDifference.Check(graph, values, new Dictionary<string, Array> { ["tokens"] = new[] { 1, 4, 0, 4, 2, 1 } }, sizes);
     }

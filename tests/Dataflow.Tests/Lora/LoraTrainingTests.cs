@@ -36,7 +36,7 @@ public sealed class LoraTrainingTests
         session.DeclareParameters(model.Graph);
         var before = model.Graph.Parameters.ToDictionary(p => p.Name, p => Read(session, p.Name));
         var inputs = LanguageModelInputs.Of(model.Graph);
-        var step = session.Compile(TrainingGraph.ForTraining(model.Graph, withGradNorm: true), inputs.Bindings(2, TinyGpt.Context));
+        var step = session.Compile(StepGraph.ForTraining(model.Graph, withGradNorm: true), inputs.Bindings(2, TinyGpt.Context));
         var random = new Random(1);
         for (int i = 0; i < 5; i++)
         {

@@ -29,7 +29,7 @@ public sealed class NullBackendTests
     {
         var backend = new NullBackend();
         using var session = new Session(backend, seed: 1);
-        var compiled = session.Compile(TrainingGraph.ForwardOnly(Chain()), Batch4);
+        var compiled = session.Compile(StepGraph.ForwardOnly(Chain()), Batch4);
         Assert.Equal(12, compiled.KernelCount); // a matmul and a fused tanh per layer
         Assert.Equal(0, backend.Launches);
 
@@ -53,7 +53,7 @@ public sealed class NullBackendTests
             using var session = new Session(backend, seed: 1, options);
             session.DeclareParameters(Chain());
             long before = backend.AllocatedElements; // parameters are the same either way
-            session.Compile(TrainingGraph.ForwardOnly(Chain()), Batch4);
+            session.Compile(StepGraph.ForwardOnly(Chain()), Batch4);
             return backend.AllocatedElements - before;
         }
 

@@ -25,8 +25,8 @@ public sealed class OpenClSessionTests
         {
             using var session = new Session(backend, seed: 5) { Optimizer = new OptimizerConfig { Kind = kind, LearningRate = 0.1 } };
             session.Schedule = new ConstantSchedule(0.1);
-            var step = session.Compile(TrainingGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: false), new Dictionary<string, long> { ["B"] = 17 });
-            return Enumerable.Range(0, 10).Select(_ => session.TrainStep(step, inputs).Results[TrainingGraph.LossOutput][0]).ToArray();
+            var step = session.Compile(StepGraph.ForTraining(TestGraphs.Classifier(3, 5), withGradNorm: false), new Dictionary<string, long> { ["B"] = 17 });
+            return Enumerable.Range(0, 10).Select(_ => session.TrainStep(step, inputs).Results[StepGraph.LossOutput][0]).ToArray();
         }
 
         var cpu = Losses(new CpuBackend());

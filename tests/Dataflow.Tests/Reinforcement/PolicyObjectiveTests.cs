@@ -58,14 +58,14 @@ public sealed class PolicyObjectiveTests
         graph.Loss = PolicyLosses.PolicyObjective(b, tokenLogp, b.Input("old", TensorType.F32(2, 2)), b.Input("adv", TensorType.F32(2)),
             maskNode, Clip, b.Input("ref", TensorType.F32(2, 2)), Beta);
         using var session = TestGraphs.SessionWith(graph, new Dictionary<string, float[]> { ["logits"] = logits });
-        var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), new Dictionary<string, long>());
+        var step = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), new Dictionary<string, long>());
         var results = session.Run(step, new Dictionary<string, Array>
         {
             ["targets"] = targets, ["mask"] = mask, ["old"] = old, ["adv"] = advantages, ["ref"] = refLogp,
         }).Results;
 
-        Assert.Equal(expectedLoss, results[TrainingGraph.LossOutput][0], 5);
-        var gradient = results[TrainingGraph.GradientOutput("logits")];
+        Assert.Equal(expectedLoss, results[StepGraph.LossOutput][0], 5);
+        var gradient = results[StepGraph.GradientOutput("logits")];
         for (int i = 0; i < 12; i++) Assert.Equal(expectedGradient[i], gradient[i], 5);
         // The clipped token (r = e^0.5 > 1.2 with A > 0) keeps only the KL penalty's gradient: β·(1 − e^(ref − logp)).
         double klOnly = Beta * (1 - Math.Exp(refLogp[0] - logp[0])) / count;

@@ -22,7 +22,7 @@ public sealed class GreedyDecodingTests
         var model = DslTestSupport.LoadModel("transformer.dfg", "tiny", CliOverrides(Small), training: false);
         var inputs = Seq2SeqInputs.Of(model.Graph);
         using var session = new Session(new CpuBackend(), seed: 4);
-        var inference = TrainingGraph.ForwardOnly(model.Graph);
+        var inference = StepGraph.ForwardOnly(model.Graph);
         var heldOut = HeldOutSet.Create(new ReverseTask(6, 6), perLength: 8);
         var batch = Seq2SeqBatch.From(heldOut.Samples);
 

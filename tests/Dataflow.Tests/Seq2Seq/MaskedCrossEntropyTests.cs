@@ -70,11 +70,11 @@ public sealed class MaskedCrossEntropyTests
         var targets = b.Input("y", TensorType.I32(B, T));
         graph.Loss = Losses.CrossEntropy(b, logits, targets, 0.1, ignore: 0);
         using var session = TestGraphs.SessionWith(graph, new Dictionary<string, float[]> { ["logits"] = Logits });
-        var step = session.Compile(TrainingGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), new Dictionary<string, long>());
+        var step = session.Compile(StepGraph.ForTraining(graph, withGradNorm: false).WithGradientOutputs(), new Dictionary<string, long>());
         var results = session.Run(step, new Dictionary<string, Array> { ["y"] = Targets }).Results;
 
-        Assert.Equal(Expected([0, 1, 3], 0.1), results[TrainingGraph.LossOutput][0], 5);
-        var gradient = results[TrainingGraph.GradientOutput("logits")];
+        Assert.Equal(Expected([0, 1, 3], 0.1), results[StepGraph.LossOutput][0], 5);
+        var gradient = results[StepGraph.GradientOutput("logits")];
         for (int p = 0; p < B * T; p++)
         {
             var row = gradient.AsSpan(p * C, C).ToArray();

@@ -34,13 +34,13 @@ internal static class TinyRuns
     /// <summary>The plan's loss on one fixed batch of the dropout-free model.</summary>
     public sealed class FixedBatchLoss : IEvaluator
     {
-        private readonly TrainingGraph _inference = TrainingGraph.ForwardOnly(Model(training: false).Graph);
+        private readonly StepGraph _inference = StepGraph.ForwardOnly(Model(training: false).Graph);
         private readonly TrainingBatch _batch = new RandomImages(Batch, seed: 99).Next();
 
         public Evaluation Evaluate(Session session)
         {
             var graph = session.Compile(_inference, _batch.Bindings);
-            double loss = session.Run(graph, _batch.Inputs, [TrainingGraph.LossOutput]).Results[TrainingGraph.LossOutput][0];
+            double loss = session.Run(graph, _batch.Inputs, [StepGraph.LossOutput]).Results[StepGraph.LossOutput][0];
             return new Evaluation(loss, [Evaluation.Metric("val_loss", loss)]);
         }
     }

@@ -42,7 +42,7 @@ public static class CompileBenchCommand
             if (r.GetValue(context) is { } t) bindings["T"] = t;
             else if (loaded.Settings.TryGetValue("ctx", out var ctx)) bindings["T"] = (long)ctx;
             var optimizer = OptimizerSettings.From(loaded.Training, learningRate: null);
-            var training = TrainingGraph.ForTraining(loaded.Graph, withGradNorm: optimizer.ClipNorm > 0);
+            var training = StepGraph.ForTraining(loaded.Graph, withGradNorm: optimizer.ClipNorm > 0);
 
             var runs = new JsonArray();
             output.WriteLine($"compile: {Path.GetFileName(path)}{(presetName is null ? "" : " --preset " + presetName)}, {loaded.Graph.ParameterCount():N0} parameters, " +

@@ -142,7 +142,7 @@ public static class GenerateBench
     /// <summary>Per-frame system times of a short run, the allocation of a bare decode step, and the kernels of the step and of the prefill chunk, with their times.</summary>
     private static void Profile(BatchDecoder decoder, Generator generator, int batch, int promptTokens, TextWriter profile)
     {
-        var step = decoder.StepGraph(batch);
+        var step = decoder.CompiledStepFor(batch);
         decoder.PrefillGraph.Profile = true;
         for (int i = 0; i < batch; i++)
             generator.Submit(new GenerationRequest([.. Enumerable.Range(1 + i, promptTokens)]) { MaxTokens = 20, Sampling = new SamplingOptions(0) });

@@ -28,18 +28,18 @@ public sealed record TrainBenchResult(
 
 /// <summary>
 /// Full training steps (forward, backward, optimizer) of a model on random inputs, through the
-/// same Session / CompiledGraph path as <c>dataflow train</c>. Several configurations (fused and
+/// same Session / CompiledProgram path as <c>dataflow train</c>. Several configurations (fused and
 /// unfused) are timed in interleaved rounds, so a burst of load on a shared machine hits them alike.
 /// </summary>
 public sealed class TrainBench : IDisposable
 {
     private readonly Session _session;
-    private readonly CompiledGraph _graph;
+    private readonly CompiledProgram _graph;
     private readonly Dictionary<string, Array> _inputs;
     private readonly List<double> _roundMs = [];
     private readonly List<double> _roundBytes = [];
     // The loss is read into this array every step, as the trainer does, so a step allocates nothing of its own.
-    private readonly Dictionary<string, float[]> _lossInto = new(StringComparer.Ordinal) { [TrainingGraph.LossOutput] = new float[1] };
+    private readonly Dictionary<string, float[]> _lossInto = new(StringComparer.Ordinal) { [StepGraph.LossOutput] = new float[1] };
     private float _firstLoss = float.NaN, _lastLoss = float.NaN;
 
     public TrainBench(string label, string modelPath, IEnumerable<string> overrides, IReadOnlyDictionary<string, long> bindings, CompileOptions options, int seed, string backend = "cpu")
@@ -53,7 +53,7 @@ public sealed class TrainBench : IDisposable
             Optimizer = optimizer,
             Schedule = new ConstantSchedule(optimizer.LearningRate),
         };
-        var training = TrainingGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0);
+        var training = StepGraph.ForTraining(model.Graph, withGradNorm: optimizer.ClipNorm > 0);
         _graph = _session.Compile(training, bindings);
         _inputs = RandomInputs(model.Graph, bindings, seed);
     }
@@ -144,7 +144,7 @@ public sealed class TrainBench : IDisposable
     private void Step()
     {
         var frame = _session.TrainStep(_graph, _inputs, into: _lossInto);
-        float loss = frame.Results[TrainingGraph.LossOutput][0];
+        float loss = frame.Results[StepGraph.LossOutput][0];
         if (float.IsNaN(_firstLoss)) _firstLoss = loss;
         _lastLoss = loss;
     }

@@ -12,12 +12,12 @@ namespace Dataflow.Engine.Sessions;
 /// schedule (<see cref="CompileSchedule"/>) runs once, here; the frame schedule
 /// (<see cref="FrameSchedule"/>: feed, dispatch, optimize, fetch) runs each step.
 /// </summary>
-public sealed class CompiledGraph : IDisposable
+public sealed class CompiledProgram : IDisposable
 {
     private readonly Schedule _frameSchedule;
     private readonly DispatchSystem _dispatch = new();
 
-    public CompiledGraph(TrainingGraph graph, IReadOnlyDictionary<string, long> bindings, IBackend backend, ParameterStore parameters, CompileOptions options, StateStore? states = null)
+    public CompiledProgram(StepGraph graph, IReadOnlyDictionary<string, long> bindings, IBackend backend, ParameterStore parameters, CompileOptions options, StateStore? states = null)
     {
         World = new World();
         Context = new CompileContext

@@ -7,14 +7,14 @@ namespace Dataflow.Engine.Sessions;
 /// Turns a model graph into what a step computes: its outputs, the loss, and (for training) the
 /// gradient of the loss with respect to every parameter, appended to the same graph by autodiff.
 /// </summary>
-public sealed class TrainingGraph
+public sealed class StepGraph
 {
     /// <summary>Output name of Σ‖g‖² over all gradients, added when gradient clipping needs the global norm.</summary>
     public const string GradNormSquared = "grad_norm_sq";
 
     public const string LossOutput = "loss";
 
-    private TrainingGraph(ComputeGraph graph, IReadOnlyDictionary<string, Node> outputs, IReadOnlyDictionary<string, Node> gradients)
+    private StepGraph(ComputeGraph graph, IReadOnlyDictionary<string, Node> outputs, IReadOnlyDictionary<string, Node> gradients)
     {
         Graph = graph;
         Outputs = outputs;
@@ -26,30 +26,30 @@ public sealed class TrainingGraph
     public IReadOnlyDictionary<string, Node> Gradients { get; }
 
     /// <summary>The same graph with every gradient also fetchable, as <c>grad:NAME</c> (for gradient checks and conformance).</summary>
-    public TrainingGraph WithGradientOutputs()
+    public StepGraph WithGradientOutputs()
     {
         var outputs = new Dictionary<string, Node>(Outputs);
         foreach (var (name, gradient) in Gradients) outputs[GradientOutput(name)] = gradient;
-        return new TrainingGraph(Graph, outputs, Gradients);
+        return new StepGraph(Graph, outputs, Gradients);
     }
 
     public static string GradientOutput(string parameter) => "grad:" + parameter;
 
     /// <summary>Forward only: the declared outputs and the loss (when it has one and its inputs are fed).</summary>
-    public static TrainingGraph ForwardOnly(ComputeGraph graph, bool includeLoss = true)
+    public static StepGraph ForwardOnly(ComputeGraph graph, bool includeLoss = true)
     {
         var outputs = new Dictionary<string, Node>(graph.Outputs);
         if (includeLoss && graph.Loss is not null) outputs[LossOutput] = graph.Loss;
         // The loader also lists the loss among the outputs; without it the targets need no feeding.
         if (!includeLoss) foreach (var (name, node) in graph.Outputs) if (node == graph.Loss) outputs.Remove(name);
-        return new TrainingGraph(graph, outputs, new Dictionary<string, Node>());
+        return new StepGraph(graph, outputs, new Dictionary<string, Node>());
     }
 
     /// <summary>
     /// Forward and backward; <paramref name="withGradNorm"/> adds the global gradient norm for clipping.
     /// Only trainable parameters get gradients: a frozen one's is never built, so never computed.
     /// </summary>
-    public static TrainingGraph ForTraining(ComputeGraph graph, bool withGradNorm)
+    public static StepGraph ForTraining(ComputeGraph graph, bool withGradNorm)
     {
         var loss = graph.Loss ?? throw new GraphException($"model {graph.Name} declares no loss, so it cannot be trained");
         var builder = new GraphBuilder(graph);
@@ -71,6 +71,6 @@ public sealed class TrainingGraph
             }
             outputs[GradNormSquared] = total!;
         }
-        return new TrainingGraph(graph, outputs, gradients);
+        return new StepGraph(graph, outputs, gradients);
     }
 }
