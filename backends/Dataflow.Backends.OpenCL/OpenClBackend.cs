@@ -321,34 +321,9 @@ public sealed unsafe class OpenClBackend : IBackend
         }
     }
 
-    private KernelSource Generate(KernelSpec spec, int group) => spec switch
-    {
-        FusedElementwiseSpec fused => Emitted(FusedElementwiseEmitter.Generate(fused, Dialect), spec),
-        OptimizerStepSpec step => Emitted(OptimizerEmitter.Generate(step, Dialect), spec),
-        OpKernelSpec op => op.Op switch
-        {
-            OpCode.Constant => Emitted(LeafEmitter.Constant(op, Dialect), spec),
-            OpCode.Iota => Emitted(LeafEmitter.Iota(op, Dialect), spec),
-            OpCode.CausalMask => Emitted(LeafEmitter.CausalMask(op, Dialect), spec),
-            OpCode.DropoutMask => Emitted(LeafEmitter.DropoutMask(op, Dialect), spec),
-            OpCode.ReduceSum or OpCode.ReduceMax => Emitted(ReduceEmitter.Generate(op, Dialect, group, _plan.ReduceSerialLimit, LoopBudget.Unlimited, group), spec),
-            OpCode.Reshape or OpCode.Permute or OpCode.Expand => Emitted(MovementEmitter.Generate(op, Dialect), spec),
-            OpCode.MatMul => Emitted(_plan.BlockedMatMul is { } blocks
-                ? MatMulEmitter.Blocked(op, Dialect, blocks, LoopBudget.Unlimited)
-                : MatMulEmitter.Tiled(op, Dialect, Tile(group), LoopBudget.Unlimited), spec),
-            OpCode.Gather => Emitted(IndexEmitter.Gather(op, Dialect), spec),
-            OpCode.ScatterAdd => Emitted(IndexEmitter.ScatterAdd(op, Dialect, Parallelism, LoopBudget.Unlimited), spec),
-            OpCode.OneHot => Emitted(IndexEmitter.OneHot(op, Dialect), spec),
-            OpCode.StoreRows => Emitted(IndexEmitter.StoreRows(op, Dialect), spec),
-            OpCode.CachedAttention => Emitted(AttentionEmitter.CachedAttention(op, Dialect), spec),
-            _ => throw new NotSupportedException($"opencl: no kernel for {op.DisplayName}"),
-        },
-        _ => throw new NotSupportedException($"opencl: unknown kernel spec {spec.GetType().Name}"),
-    };
-
-    private static CDialect Dialect => CDialect.OpenCl;
-
-    private static KernelSource Emitted(EmittedKernel kernel, KernelSpec spec) => KernelSource.From(kernel, spec.Key);
+    private KernelSource Generate(KernelSpec spec, int group) =>
+        KernelSource.From(KernelEmitter.Emit(spec, CDialect.OpenCl, new EmitPlan(Name, group, MaxGroup: group, _plan.ReduceSerialLimit,
+            LoopBudget.Unlimited, _plan.BlockedMatMul, Tile(group), Parallelism)), spec.Key);
 
     /// <summary>The largest square tile whose T² work-items fit in a group (16 on anything modern).</summary>
     private int Tile(int group)

@@ -46,6 +46,20 @@ internal static unsafe class VulkanDevices
         }
     }
 
+    /// <summary>Every usable device's description, through an instance made and destroyed for the purpose.</summary>
+    public static IReadOnlyList<DeviceInfo> List(Vk vk)
+    {
+        var instance = CreateInstance(vk);
+        try
+        {
+            return Find(vk, instance).Select(d => d.Info).ToList();
+        }
+        finally
+        {
+            vk.DestroyInstance(instance, null);
+        }
+    }
+
     public static IReadOnlyList<VkDeviceDesc> Find(Vk vk, Instance instance)
     {
         uint count = 0;
@@ -56,6 +70,28 @@ internal static unsafe class VulkanDevices
         foreach (var handle in handles.Take((int)count))
             if (Describe(vk, handle) is { } d) found.Add(d);
         return found.OrderBy(d => Rank(d.Info.Kind)).ToList(); // stable: loader order within a kind
+    }
+
+    /// <summary>Device <paramref name="index"/> of <see cref="Find"/>, or an error that says what there is instead.</summary>
+    public static VkDeviceDesc Pick(Vk vk, Instance instance, int index)
+    {
+        IReadOnlyList<VkDeviceDesc> devices;
+        try
+        {
+            devices = Find(vk, instance);
+        }
+        catch (VulkanException e)
+        {
+            throw new BackendUnavailableException($"vulkan: cannot list devices: {e.Message}", e);
+        }
+        if (devices.Count == 0)
+            throw new BackendUnavailableException("vulkan: no Vulkan device with a compute queue and host-visible memory found. " +
+                                                  "Install a driver (for a CPU, mesa-vulkan-drivers) and check `vulkaninfo --summary`.");
+        if (index < 0 || index >= devices.Count)
+            throw new ArgumentOutOfRangeException("deviceIndex",
+                $"vulkan: there is no device {index}; found {devices.Count}: " +
+                string.Join("; ", devices.Select((d, i) => $"{i}: {d.Info.Name} ({d.Info.Kind})")));
+        return devices[index];
     }
 
     private static int Rank(string kind) => kind switch { "gpu" => 0, "other" => 1, _ => 2 };
