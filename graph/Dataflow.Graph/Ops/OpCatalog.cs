@@ -43,6 +43,13 @@ public static class OpCatalog
                 var s = 1 / (1 + Math.Exp(-x));
                 return s * (1 + x * (1 - s));
             }, dsl: DslUse.Activation),
+            // max(x, 0)², the squared ReLU of Primer and nanochat's MLPs: one instruction in a fused program (a max, a
+            // constant and a product composed), and d/dx = 2·max(x, 0) is continuous, so finite differences hold at 0.
+            Unary(OpCode.Relu2, "relu2", (b, n, g) => [b.Mul(g, b.Mul(b.Scalar(2), b.Max(n.Inputs[0], b.Scalar(0))))], x =>
+            {
+                var relu = Math.Max(x, 0); // a NaN stays NaN, as in max
+                return relu * relu;
+            }, x => x > 0 ? 2 * x : 0, dsl: DslUse.Activation),
             new(OpCode.Cast, "cast", 1, OpKind.Elementwise, (t, a) => new TensorType(a.DType, t[0].Shape),
                 (b, n, g) => [n.Inputs[0].DType == DType.F32 && n.DType == DType.F32 ? g : null])
             {

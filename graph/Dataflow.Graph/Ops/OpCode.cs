@@ -25,6 +25,7 @@ public enum OpCode : byte
     Tanh,
     Sin,
     Silu,
+    Relu2,
     Cast,
     Detach,
 
