@@ -6,9 +6,10 @@ namespace Dataflow.Graph.Ops;
 
 /// <summary>
 /// One entry per primitive op: arity, kind, type rule, gradient rule and, for elementwise ops, the
-/// scalar semantics, derivative, operand domains and DSL name (conformance cases, gradient checks
-/// and the DSL's functions are derived from those, so a new elementwise op needs no entry there). The gradient rules are graph too, so the backward pass is made
-/// of the same primitives as the forward pass.
+/// scalar semantics, derivative, operand domains and DSL use. The conformance cases, the gradient
+/// checks and the DSL's functions are derived from those, so a new elementwise op needs no entry
+/// there. The gradient rules are graph too, so the backward pass is made of the same primitives as
+/// the forward pass.
 /// </summary>
 public static class OpCatalog
 {
