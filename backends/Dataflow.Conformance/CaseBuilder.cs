@@ -1,3 +1,4 @@
+using Dataflow.Graph.Dsl;
 using Dataflow.Graph.Ir;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
@@ -20,6 +21,7 @@ public sealed class CaseBuilder
         Graph = new ComputeGraph(name);
         B = new GraphBuilder(Graph);
         _random = new Random(StableSeed(name));
+        Layers = new LowerContext(new SourceText(name + ".dfg", ""), B, training: true, () => []);
     }
 
     public ComputeGraph Graph { get; }
@@ -27,6 +29,20 @@ public sealed class CaseBuilder
     public Dictionary<string, long> Bindings { get; } = new(StringComparer.Ordinal);
     public IReadOnlyDictionary<string, Array> Inputs => _inputs;
     public IReadOnlyDictionary<string, float[]> Parameters => _parameters;
+
+    /// <summary>
+    /// What the DSL's layers lower through (<c>LayerNorm.ApplyRms(c.Layers, …)</c>), so a case runs the
+    /// layer code a model file does; the layers make their own parameters, which
+    /// <see cref="DrawLayerParameters"/> then gives values.
+    /// </summary>
+    public LowerContext Layers { get; }
+
+    /// <summary>Uniform values in [low, high) for every parameter of the graph under <paramref name="scope"/> that has none yet.</summary>
+    public void DrawLayerParameters(string scope, double low, double high)
+    {
+        foreach (var p in Graph.Parameters.Where(p => p.Name.StartsWith(scope + ".", StringComparison.Ordinal) && !_parameters.ContainsKey(p.Name)))
+            _parameters[p.Name] = Uniform(Count(p.Node.Shape.ToConcrete()), low, high);
+    }
 
     /// <summary>An f32 parameter with uniform values in [low, high).</summary>
     public Node Param(string name, long[] shape, double low = -1, double high = 1) =>

@@ -175,6 +175,10 @@ internal sealed unsafe class FusedElementwiseKernel : CpuKernel
                     TensorPrimitives.Sigmoid(x, dst);
                     TensorPrimitives.Multiply(x, dst, dst);
                     break;
+                case OpCode.Relu2:
+                    TensorPrimitives.Max(x, 0f, dst);
+                    TensorPrimitives.Multiply(dst, dst, dst);
+                    break;
                 case OpCode.Cast when ins.CastTo == DType.I32: TensorPrimitives.Truncate(x, dst); break;
                 case OpCode.Cast:
                 case OpCode.Detach:

@@ -1,3 +1,6 @@
+using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
+
 namespace Dataflow.Conformance.Cases;
 
 /// <summary>Unary and binary elementwise ops: ranks 0 to 4, sizes 1 and odd, broadcasting on each axis; forward and backward.</summary>
@@ -21,21 +24,38 @@ internal static class ElementwiseCases
         ([3, 1, 5], [1, 4, 1]),
     ];
 
+    /// <summary>
+    /// Where this suite samples an operand of each domain: wide enough to reach tanh's and silu's
+    /// saturation and most of a period of sin on either side of 0 (argument reduction), near enough
+    /// to 0 to test log, sqrt and recip where they are steep.
+    /// </summary>
+    private static (double Low, double High) Range(OperandDomain domain) => domain switch
+    {
+        OperandDomain.Real => (-6, 6),
+        OperandDomain.Positive => (0.05, 4),
+        _ => throw new ArgumentOutOfRangeException(nameof(domain), domain, "no sampling range for this domain"),
+    };
+
+    private static Node Operand(CaseBuilder c, string name, long[] shape, OperandDomain domain)
+    {
+        var (low, high) = Range(domain);
+        return c.Param(name, shape, low, high);
+    }
+
+    /// <summary>
+    /// Every differentiable elementwise op of the catalog on every shape, with its operands drawn from
+    /// its domains; then the cases that need more than that, written out: recip on its negative side,
+    /// cast (its dtype attribute), detach (what it does to gradients), max's ties, and the comparisons
+    /// (no gradient; values on a grid so that ties and equal pairs occur).
+    /// </summary>
     public static IEnumerable<ConformanceCase> All()
     {
         var list = new CaseList();
+        var differentiable = OpCatalog.All.Where(d => d.IsDifferentiableElementwise).ToList();
         foreach (var shape in UnaryShapes)
-        {
-            var d = CaseList.Dims(shape);
-            list.Add("neg", d, c => c.OutputWithLoss(c.B.Neg(c.Param("x", shape))));
-            list.Add("exp", d, c => c.OutputWithLoss(c.B.Exp(c.Param("x", shape, -4, 4))));
-            list.Add("log", d, c => c.OutputWithLoss(c.B.Log(c.Param("x", shape, 0.05, 4))));
-            list.Add("sqrt", d, c => c.OutputWithLoss(c.B.Sqrt(c.Param("x", shape, 0.05, 4))));
-            list.Add("recip", d, c => c.OutputWithLoss(c.B.Recip(c.Param("x", shape, 0.25, 4))));
-            list.Add("tanh", d, c => c.OutputWithLoss(c.B.Tanh(c.Param("x", shape, -4, 4))));
-            list.Add("sin", d, c => c.OutputWithLoss(c.B.Sin(c.Param("x", shape, -7, 7))));
-            list.Add("silu", d, c => c.OutputWithLoss(Graph.Dsl.Layers.Activations.Silu(c.B, c.Param("x", shape, -6, 6))));
-        }
+            foreach (var def in differentiable.Where(d => d.Arity == 1))
+                list.Add(def.Name, CaseList.Dims(shape), c =>
+                    c.OutputWithLoss(c.B.Apply(def.Code, OpAttrs.None, Operand(c, "x", shape, def.Domains![0]))));
         list.Add("recip", "negative[17,5]", c => c.OutputWithLoss(c.B.Recip(c.Param("x", [17, 5], -4, -0.25))));
 
         list.Add("cast", "f32-to-f32[17,65]", c => c.OutputWithLoss(c.B.Cast(c.Param("x", [17, 65]), Graph.Tensors.DType.F32)));
@@ -52,14 +72,9 @@ internal static class ElementwiseCases
         });
 
         foreach (var (a, b) in BinaryShapes)
-        {
-            var d = CaseList.Dims(a) + "x" + CaseList.Dims(b);
-            list.Add("add", d, c => c.OutputWithLoss(c.B.Add(c.Param("a", a), c.Param("b", b))));
-            list.Add("sub", d, c => c.OutputWithLoss(c.B.Sub(c.Param("a", a), c.Param("b", b))));
-            list.Add("mul", d, c => c.OutputWithLoss(c.B.Mul(c.Param("a", a), c.Param("b", b))));
-            list.Add("div", d, c => c.OutputWithLoss(c.B.Div(c.Param("a", a), c.Param("b", b, 0.25, 4))));
-            list.Add("max", d, c => c.OutputWithLoss(c.B.Max(c.Param("a", a), c.Param("b", b))));
-        }
+            foreach (var def in differentiable.Where(d => d.Arity == 2))
+                list.Add(def.Name, CaseList.Dims(a) + "x" + CaseList.Dims(b), c => c.OutputWithLoss(
+                    c.B.Apply(def.Code, OpAttrs.None, Operand(c, "a", a, def.Domains![0]), Operand(c, "b", b, def.Domains![1]))));
         // On a grid many pairs tie: the gradient must go to the first operand on every backend.
         list.Add("max", "ties[17,65]", c =>
             c.OutputWithLoss(c.B.Max(c.Param("a", [17, 65], c.Grid(17 * 65)), c.Param("b", [17, 65], c.Grid(17 * 65)))));

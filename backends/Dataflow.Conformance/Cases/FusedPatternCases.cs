@@ -1,13 +1,15 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Graph.Dsl.Layers;
 using Dataflow.Graph.Ir;
+using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 
 namespace Dataflow.Conformance.Cases;
 
 /// <summary>
 /// Chains the fusion system turns into fewer kernels: sigmoid, tanh-GELU, SiLU, softmax, log-softmax
-/// cross-entropy, layer norm, RMS norm, a SwiGLU gate, and broadcast-load chains with explicit
+/// cross-entropy, layer norm, RMS norm, a SwiGLU gate, the whole rms_norm and gated_mlp layers with
+/// their parameters, and broadcast-load chains with explicit
 /// expands. The layers are the DSL's own (graph/Dataflow.Graph/Dsl/Layers), so the counts pinned are
 /// those of what real models lower to. Each pins its kernel
 /// counts with fusion on and off (forward alone, and with the backward pass), so a fusion
@@ -89,6 +91,14 @@ internal static class FusedPatternCases
             var up = Linear.Project(c.B, x, c.Param("wu", [13, 24], -0.5, 0.5));
             return Mlp.Gate(c.B, "silu", gate, up);
         }));
+        // The whole layers as a model file lowers them (LayerNorm.ApplyRms, Mlp.Gated), with the parameters they make
+        // themselves: rms_norm's gain, gated_mlp's gate, up and down projections of rank-3 activations [B, T, d]. The
+        // norm makes the kernels the rms-norm pattern does; gated_mlp forward is three matmuls and silu(gate)·up fused
+        // between them (one kernel fewer than op by op).
+        list.AddRange(PatternPair("rms_norm-layer[3,7,65]", new(4, 7), new(14, 29), c =>
+            Layer(c, c.Param("x", [3, 7, 65], -2, 3), "norm", 0.5, 1.5, x => LayerNorm.ApplyRms(c.Layers, x, 1e-5))));
+        list.AddRange(PatternPair("gated_mlp-layer[3,7,13]x24", new(4, 5), new(18, 29), c =>
+            Layer(c, c.Param("x", [3, 7, 13]), "mlp", -0.5, 0.5, x => Mlp.Gated(c.Layers, x, Dim.Const(24), "silu", ParamInit.Xavier))));
         list.AddRange(PatternPair("broadcast-chain[17,65]", new(1, 6), new(10, 21), c =>
         {
             var b = c.B;
@@ -113,6 +123,15 @@ internal static class FusedPatternCases
             new(13, 19) { PatternProbe = crossEntropy, FusedWithPattern = 4 }, c =>
             Losses.CrossEntropy(c.B, c.Param("logits", [3, 5000], -3, 3), c.Indices("targets", [3], [4999, 5000, 17]), smoothing: 0)));
         return list;
+    }
+
+    /// <summary>A DSL layer applied to <paramref name="x"/> in its own scope, its parameters then drawn uniformly from [low, high).</summary>
+    private static Node Layer(CaseBuilder c, Node x, string scope, double low, double high, Func<Node, Node> lower)
+    {
+        Node y;
+        using (c.B.Scope(scope)) y = lower(x);
+        c.DrawLayerParameters(scope, low, high);
+        return y;
     }
 
     /// <summary>t queries over s keys (s = t where causal: the mask is square), weighted as the attention layer weighs them.</summary>

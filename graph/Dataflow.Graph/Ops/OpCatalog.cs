@@ -6,8 +6,10 @@ namespace Dataflow.Graph.Ops;
 
 /// <summary>
 /// One entry per primitive op: arity, kind, type rule, gradient rule and, for elementwise ops, the
-/// scalar semantics and derivative. The gradient rules are graph too, so the backward pass is made
-/// of the same primitives as the forward pass.
+/// scalar semantics, derivative, operand domains and DSL use. The conformance cases, the gradient
+/// checks and the DSL's functions are derived from those, so a new elementwise op needs no entry
+/// there. The gradient rules are graph too, so the backward pass is made of the same primitives as
+/// the forward pass.
 /// </summary>
 public static class OpCatalog
 {
@@ -29,18 +31,26 @@ public static class OpCatalog
             Leaf(OpCode.DropoutMask, "dropout_mask", a => new TensorType(DType.F32, a.Shape!)),
 
             Unary(OpCode.Neg, "neg", (b, n, g) => [b.Neg(g)], x => -x, _ => -1),
-            Unary(OpCode.Exp, "exp", (b, n, g) => [b.Mul(g, n)], Math.Exp, Math.Exp),
-            Unary(OpCode.Log, "log", (b, n, g) => [b.Div(g, n.Inputs[0])], Math.Log, x => 1 / x),
-            Unary(OpCode.Sqrt, "sqrt", (b, n, g) => [b.Div(g, b.Mul(n, b.Scalar(2)))], Math.Sqrt, x => 0.5 / Math.Sqrt(x)),
-            Unary(OpCode.Recip, "recip", (b, n, g) => [b.Neg(b.Mul(g, b.Mul(n, n)))], x => 1 / x, x => -1 / (x * x)),
+            Unary(OpCode.Exp, "exp", (b, n, g) => [b.Mul(g, n)], Math.Exp, Math.Exp, dsl: DslUse.Function),
+            Unary(OpCode.Log, "log", (b, n, g) => [b.Div(g, n.Inputs[0])], Math.Log, x => 1 / x, OperandDomain.Positive, DslUse.Function),
+            Unary(OpCode.Sqrt, "sqrt", (b, n, g) => [b.Div(g, b.Mul(n, b.Scalar(2)))], Math.Sqrt, x => 0.5 / Math.Sqrt(x),
+                OperandDomain.Positive, DslUse.Function),
+            Unary(OpCode.Recip, "recip", (b, n, g) => [b.Neg(b.Mul(g, b.Mul(n, n)))], x => 1 / x, x => -1 / (x * x), OperandDomain.Positive),
             Unary(OpCode.Tanh, "tanh", (b, n, g) => [b.Mul(g, b.Sub(b.Scalar(1), b.Mul(n, n)))], Math.Tanh,
-                x => 1 - Math.Tanh(x) * Math.Tanh(x)),
+                x => 1 - Math.Tanh(x) * Math.Tanh(x), dsl: DslUse.Activation),
             Unary(OpCode.Sin, "sin", (b, n, g) => [b.Mul(g, b.Sin(b.Add(n.Inputs[0], b.Scalar(Math.PI / 2))))], Math.Sin, Math.Cos),
             Unary(OpCode.Silu, "silu", SiluGradient, x => x / (1 + Math.Exp(-x)), x =>
             {
                 var s = 1 / (1 + Math.Exp(-x));
                 return s * (1 + x * (1 - s));
-            }),
+            }, dsl: DslUse.Activation),
+            // max(x, 0)², the squared ReLU of Primer and nanochat's MLPs: one instruction in a fused program (a max, a
+            // constant and a product composed), and d/dx = 2·max(x, 0) is continuous, so finite differences hold at 0.
+            Unary(OpCode.Relu2, "relu2", (b, n, g) => [b.Mul(g, b.Mul(b.Scalar(2), b.Max(n.Inputs[0], b.Scalar(0))))], x =>
+            {
+                var relu = Math.Max(x, 0); // a NaN stays NaN, as in max
+                return relu * relu;
+            }, x => x > 0 ? 2 * x : 0, dsl: DslUse.Activation),
             new(OpCode.Cast, "cast", 1, OpKind.Elementwise, (t, a) => new TensorType(a.DType, t[0].Shape),
                 (b, n, g) => [n.Inputs[0].DType == DType.F32 && n.DType == DType.F32 ? g : null])
             {
@@ -54,7 +64,7 @@ public static class OpCatalog
                 [b.SumTo(b.Mul(g, n.Inputs[1]), n.Inputs[0].Shape), b.SumTo(b.Mul(g, n.Inputs[0]), n.Inputs[1].Shape)], (x, y) => x * y),
             Binary(OpCode.Div, "div", (b, n, g) =>
                 [b.SumTo(b.Div(g, n.Inputs[1]), n.Inputs[0].Shape),
-                 b.SumTo(b.Neg(b.Div(b.Mul(g, n), n.Inputs[1])), n.Inputs[1].Shape)], (x, y) => x / y),
+                 b.SumTo(b.Neg(b.Div(b.Mul(g, n), n.Inputs[1])), n.Inputs[1].Shape)], (x, y) => x / y, OperandDomain.Positive),
             Binary(OpCode.Max, "max", (b, n, g) =>
             {
                 // Ties send the gradient to the first operand, like a subgradient would.
@@ -111,7 +121,8 @@ public static class OpCatalog
     private static OpDef Leaf(OpCode code, string name, Func<OpAttrs, TensorType> type) =>
         new(code, name, 0, OpKind.Leaf, (_, a) => type(a), null);
 
-    private static OpDef Unary(OpCode code, string name, GradientRule? gradient, Func<double, double> scalar, Func<double, double>? derivative) =>
+    private static OpDef Unary(OpCode code, string name, GradientRule? gradient, Func<double, double> scalar, Func<double, double>? derivative,
+        OperandDomain domain = OperandDomain.Real, DslUse dsl = DslUse.None) =>
         new(code, name, 1, OpKind.Elementwise, (t, _) =>
         {
             if (code != OpCode.Detach) RequireDType(name, t[0], DType.F32);
@@ -120,9 +131,13 @@ public static class OpCatalog
         {
             Scalar = (x, _, _) => scalar(x),
             Derivative = derivative,
+            Domains = [domain],
+            Dsl = dsl,
         };
 
-    private static OpDef Binary(OpCode code, string name, GradientRule? gradient, Func<double, double, double> scalar) =>
+    /// <summary>A binary elementwise op; its first operand's domain is the reals, the second's <paramref name="second"/>.</summary>
+    private static OpDef Binary(OpCode code, string name, GradientRule? gradient, Func<double, double, double> scalar,
+        OperandDomain second = OperandDomain.Real) =>
         new(code, name, 2, OpKind.Elementwise, (t, _) =>
         {
             RequireDType(name, t[0], DType.F32);
@@ -133,6 +148,7 @@ public static class OpCatalog
         }, gradient)
         {
             Scalar = (x, y, _) => scalar(x, y),
+            Domains = [OperandDomain.Real, second],
         };
 
     /// <summary>

@@ -3,8 +3,10 @@ namespace Dataflow.Graph.Ops;
 /// <summary>
 /// The closed set of primitive ops. Everything a model file can say lowers to these, so a backend
 /// that implements them runs every model. Adding one means a catalog entry (<see cref="OpCatalog"/>),
-/// a kernel per backend and a conformance case; for an elementwise op the catalog entry carries its
-/// scalar semantics, and the device backends' kernels come from one table (ElementwiseEmitter).
+/// a kernel per backend and a conformance case. An elementwise op is four files: its value here, its
+/// catalog entry (scalar semantics, gradient, operand domains, DSL name), one CPU SIMD case
+/// (FusedElementwiseKernel) and one device expression (ElementwiseEmitter, for OpenCL C and GLSL);
+/// its conformance cases, finite-difference check and DSL function follow from the catalog entry.
 /// </summary>
 public enum OpCode : byte
 {
@@ -25,6 +27,7 @@ public enum OpCode : byte
     Tanh,
     Sin,
     Silu,
+    Relu2,
     Cast,
     Detach,
 

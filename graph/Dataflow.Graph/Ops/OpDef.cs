@@ -33,6 +33,22 @@ public sealed record OpDef(OpCode Code, string Name, int Arity, OpKind Kind, Typ
     /// </summary>
     public Func<double, double>? Derivative { get; init; }
 
+    /// <summary>
+    /// One domain per operand, for elementwise ops on f32 operands: where tests sample them. Null for
+    /// the other ops and for cast, whose operand's dtype comes from its attribute.
+    /// </summary>
+    public IReadOnlyList<OperandDomain>? Domains { get; init; }
+
+    /// <summary>
+    /// A differentiable elementwise op on f32 operands with no attribute: what the conformance suite and
+    /// the gradient checks cover from <see cref="Domains"/> alone. The rest (comparisons, cast, detach)
+    /// have cases written out.
+    /// </summary>
+    public bool IsDifferentiableElementwise => Domains is not null && Gradient is not null;
+
+    /// <summary>Whether a model file may call the op by its name (<see cref="Name"/>), and as what.</summary>
+    public DslUse Dsl { get; init; }
+
     /// <summary>The op on one element (<see cref="Scalar"/>), or an error naming an op that is not elementwise.</summary>
     public double Apply(double a, double b, DType result) =>
         Scalar is { } rule ? rule(a, b, result) : throw new NotSupportedException($"{Name} has no scalar semantics: it is not elementwise");

@@ -17,8 +17,13 @@ public sealed class ScalarSemanticsTests
 
     private static readonly double[] Points = [-3.1, -1.2, -0.4, 0.3, 0.9, 2.2, 5.7];
 
-    private static IEnumerable<double> Domain(OpCode op) =>
-        op is OpCode.Log or OpCode.Sqrt or OpCode.Recip ? Points.Select(Math.Abs) : Points;
+    /// <summary>The points in the op's domain (the catalog's): all of them, or their magnitudes for a positive-only op.</summary>
+    private static IEnumerable<double> Domain(OpCode op) => OpCatalog.Get(op).Domains![0] switch
+    {
+        OperandDomain.Real => Points,
+        OperandDomain.Positive => Points.Select(Math.Abs),
+        var domain => throw new ArgumentOutOfRangeException(nameof(op), domain, "no sample points for this domain"),
+    };
 
     [Fact]
     public void EveryElementwiseOpHasScalarSemantics()
@@ -26,6 +31,14 @@ public sealed class ScalarSemanticsTests
         var missing = OpCatalog.All.Where(d => d.IsElementwise && d.Scalar is null).Select(d => d.Name).ToList();
         Assert.True(missing.Count == 0, "elementwise ops without scalar semantics: " + string.Join(", ", missing));
         Assert.All(OpCatalog.All.Where(d => !d.IsElementwise), d => Assert.Null(d.Scalar));
+    }
+
+    [Fact]
+    public void EveryElementwiseOpOnFloatsHasOneDomainPerOperand()
+    {
+        foreach (var def in OpCatalog.All.Where(d => d.IsElementwise && d.Code != OpCode.Cast))
+            Assert.True(def.Domains?.Count == def.Arity, $"{def.Name}: {def.Domains?.Count.ToString() ?? "no"} domains for {def.Arity} operands");
+        Assert.All(OpCatalog.All.Where(d => !d.IsElementwise), d => Assert.Null(d.Domains));
     }
 
     [Fact]

@@ -29,6 +29,8 @@ public static class ElementwiseEmitter
             OpCode.Sin => $"sin({a})",
             // x / (1 + e^−x): e^−x overflowing to ∞ gives ∓0, the limit, where x·σ(x) via 1/(1 + e^−x) would too.
             OpCode.Silu => $"{a} / ({one} + exp(-{a}))",
+            // df_max as max has it: a NaN stays NaN, as on the CPU.
+            OpCode.Relu2 => $"{MaxHelper}({a}, {zero}) * {MaxHelper}({a}, {zero})",
             OpCode.Cast when ins.CastTo == DType.I32 => $"trunc({a})",
             OpCode.Cast or OpCode.Detach => a,
             OpCode.Add => $"{a} + {b}",
@@ -52,7 +54,7 @@ public static class ElementwiseEmitter
         foreach (var ins in program)
         {
             if (ins.Op != FusedOp.Compute) continue;
-            if (ins.Code == OpCode.Max) used.Add(MaxHelper);
+            if (ins.Code is OpCode.Max or OpCode.Relu2) used.Add(MaxHelper);
             if (ins.Code == OpCode.Tanh) used.Add(TanhHelper);
         }
         return used;

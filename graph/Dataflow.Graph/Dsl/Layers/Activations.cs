@@ -5,42 +5,32 @@ using Dataflow.Graph.Tensors;
 namespace Dataflow.Graph.Dsl.Layers;
 
 /// <summary>
-/// Elementwise functions. Primitives (tanh, silu, exp, log, sqrt) keep their catalog name and
-/// semantics; those without a primitive of their own (relu, sigmoid, gelu) are composed
-/// from primitives so autodiff and fusion see only catalog ops. Given a plain number, each computes
-/// a number instead (<c>sqrt(d)</c> in a scale factor).
+/// Elementwise functions. Primitives keep their catalog name and semantics, and come from the
+/// catalog (<see cref="OpDef.Dsl"/>: a function, or also an activation a layer may take by name), so
+/// a new elementwise op needs no line here. Those without a primitive of their own (relu, sigmoid,
+/// gelu) are composed from primitives so autodiff and fusion see only catalog ops. Given a plain
+/// number, each computes a number instead (<c>sqrt(d)</c> in a scale factor).
 /// </summary>
 public static class Activations
 {
-    public static IEnumerable<LayerDef> All =>
+    // The composed functions, all usable as activations; then the catalog's primitives with a DSL name.
+    private static readonly (string Name, Func<GraphBuilder, Node, Node> Lower, Func<double, double> Numeric, bool IsActivation)[] Functions =
     [
-        Unary("relu", Relu, x => Math.Max(x, 0)),
-        Unary("sigmoid", Sigmoid, x => 0.5 * (1 + Math.Tanh(0.5 * x))),
-        Unary("gelu", Gelu, x => 0.5 * x * (1 + Math.Tanh(GeluScale * (x + 0.044715 * x * x * x)))),
-        Primitive(OpCode.Tanh),
-        Primitive(OpCode.Silu),
-        Primitive(OpCode.Exp),
-        Primitive(OpCode.Log),
-        Primitive(OpCode.Sqrt),
+        ("relu", Relu, x => Math.Max(x, 0), true),
+        ("gelu", Gelu, x => 0.5 * x * (1 + Math.Tanh(GeluScale * (x + 0.044715 * x * x * x))), true),
+        ("sigmoid", Sigmoid, x => 0.5 * (1 + Math.Tanh(0.5 * x)), true),
+        .. OpCatalog.All.Where(d => d.Dsl != DslUse.None).Select(Primitive),
     ];
 
-    // The activations a layer may take by name, in one table so the names and their lowering cannot drift apart.
-    private static readonly (string Name, Func<GraphBuilder, Node, Node> Lower)[] ByName =
-    [
-        ("relu", Relu),
-        ("gelu", Gelu),
-        ("sigmoid", Sigmoid),
-        ("tanh", (b, x) => b.Tanh(x)),
-        ("silu", Silu),
-    ];
+    public static IEnumerable<LayerDef> All => Functions.Select(f => Unary(f.Name, f.Lower, f.Numeric));
 
     /// <summary>The activations a layer may take by name (<c>act = gelu</c>).</summary>
-    public static readonly string[] Names = [.. ByName.Select(a => a.Name)];
+    public static readonly string[] Names = [.. Functions.Where(f => f.IsActivation).Select(f => f.Name)];
 
     public static Node Apply(string name, GraphBuilder b, Node x)
     {
-        foreach (var (known, lower) in ByName)
-            if (known == name) return lower(b, x);
+        foreach (var f in Functions)
+            if (f.IsActivation && f.Name == name) return f.Lower(b, x);
         throw new ArgumentOutOfRangeException(nameof(name), name, "not an activation");
     }
 
@@ -69,11 +59,8 @@ public static class Activations
     }
 
     /// <summary>A primitive elementwise op under its catalog name; on a plain number, its catalog semantics.</summary>
-    private static LayerDef Primitive(OpCode code)
-    {
-        var def = OpCatalog.Get(code);
-        return Unary(def.Name, (b, x) => b.Apply(code, OpAttrs.None, x), x => def.Apply(x, 0, DType.F32));
-    }
+    private static (string, Func<GraphBuilder, Node, Node>, Func<double, double>, bool) Primitive(OpDef def) =>
+        (def.Name, (b, x) => b.Apply(def.Code, OpAttrs.None, x), x => def.Apply(x, 0, DType.F32), def.Dsl == DslUse.Activation);
 
     private static LayerDef Unary(string name, Func<GraphBuilder, Node, Node> lower, Func<double, double> numeric) =>
         new(name, ["x"], (args, c) =>
