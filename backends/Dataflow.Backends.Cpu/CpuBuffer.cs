@@ -5,12 +5,16 @@ using Dataflow.Engine.Backends;
 namespace Dataflow.Backends.Cpu;
 
 /// <summary>
-/// Host memory for one tensor: raw 4-byte elements viewed as float or int. The array lives on the
-/// pinned object heap so kernels can work through pointers without pinning on every launch.
+/// Host memory for one tensor: raw 4-byte elements viewed as float or int. The memory is native,
+/// from a zeroing allocation (calloc: a large one maps fresh pages the kernel zeroes on first
+/// touch), and freed on Dispose. A pinned managed array was here before: a second program in one
+/// process then reused the first one's collected space, which the runtime must clear by hand, so
+/// compiling GPT-2 124M a second time touched every page of its buffers up front (60 s of page
+/// faults under load, twice the resident memory) where the first compile touched none.
 /// </summary>
 public sealed unsafe class CpuBuffer : IDeviceBuffer
 {
-    private float[]? _data;
+    private float* _data;
 
     internal CpuBuffer(CpuBackend owner, long elements)
     {
@@ -18,21 +22,22 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
         MemoryBudget.RequireBuffer("cpu", elements, Array.MaxLength);
         Owner = owner;
         Elements = elements;
-        _data = GC.AllocateArray<float>((int)elements, pinned: true); // zeroed by the runtime
+        _data = (float*)NativeMemory.AllocZeroed((nuint)Math.Max(1, elements), sizeof(float));
     }
+
+    // A buffer nobody disposed still gives its memory back.
+    ~CpuBuffer() => Free();
 
     public long Elements { get; }
     public IBackend Owner { get; }
 
-    internal float[] Data => _data ?? throw new ObjectDisposedException(nameof(CpuBuffer));
-
     internal bool IsDisposed => _data is null;
 
-    internal Span<float> Floats => Data;
-    internal Span<int> Ints => MemoryMarshal.Cast<float, int>(Data.AsSpan());
+    internal Span<float> Floats => new(Pointer, (int)Elements);
+    internal Span<int> Ints => new(Pointer, (int)Elements);
 
-    /// <summary>Stable because the array is pinned for its whole life.</summary>
-    internal float* Pointer => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Data));
+    /// <summary>Stable for the buffer's whole life (native memory does not move).</summary>
+    internal float* Pointer => _data is not null ? _data : throw new ObjectDisposedException(nameof(CpuBuffer));
 
     /// <summary>
     /// The values as bfloat16 words (a weight stored as bf16), or null. The f32 values stay beside them,
@@ -57,5 +62,16 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
         if (_bf16 is not null) Kernels.Bf16.Narrow(Floats.Slice((int)offset, length), _bf16.AsSpan((int)offset, length));
     }
 
-    public void Dispose() => (_data, _bf16) = (null, null);
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Free()
+    {
+        NativeMemory.Free(_data);
+        _data = null;
+        _bf16 = null;
+    }
 }

@@ -38,7 +38,8 @@ public sealed class FusionSystem : ISystem
     public string Name => nameof(FusionSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(AttrsTable), typeof(EdgeList), typeof(TensorOp), typeof(Operands), typeof(Readers), typeof(TensorInfo), typeof(OutputTag), typeof(GradOf)],
+        reads: [typeof(CompileContext), typeof(AttrsTable), typeof(EdgeList), typeof(TensorOp), typeof(Operands), typeof(Readers), typeof(TensorInfo)],
+        // OutputTag and GradOf are only tested for presence (World.Has), which is not an access.
         writes: [typeof(SpecTable), typeof(EntityList), typeof(KernelInfo), typeof(AliasOf)]);
 
     public void Run(World world)

@@ -27,7 +27,8 @@ public sealed class MemoryPlanningSystem : ISystem, IDeferredChanges
     public string Name => nameof(MemoryPlanningSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(CompileContext), typeof(NameTable), typeof(BackendTable), typeof(EntityList), typeof(TensorOp), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(InputTag), typeof(OutputTag), typeof(GradOf), typeof(CopyOf), typeof(Residence)],
+        reads: [typeof(CompileContext), typeof(NameTable), typeof(BackendTable), typeof(EntityList), typeof(TensorOp), typeof(KernelInfo), typeof(TensorInfo), typeof(AliasOf), typeof(ParamTag), typeof(StateTag), typeof(CopyOf), typeof(Residence)],
+        // InputTag, OutputTag and GradOf are only tested for presence (World.Has), which is not an access.
         writes: [typeof(BufferTable), typeof(BufferSlot), typeof(ProgramBuffers)]);
 
     public CommandBuffer Commands { get; } = new();

@@ -77,7 +77,7 @@ public sealed class Schedule
     public IReadOnlyList<IReadOnlyList<string>> Batches =>
         [.. Plans().SelectMany(p => p.Batches.Select(b => (IReadOnlyList<string>)[.. b.Select(i => p.Systems[i].Name)]))];
 
-    /// <summary>With <see cref="EcsChecks.Enabled"/>: what each system touched and wrote in the last run, by system name.</summary>
+    /// <summary>With <see cref="EcsChecks.Enabled"/>: what each system touched and wrote in the last run, by system name (over many runs: <see cref="AccessRecord"/>).</summary>
     public IReadOnlyDictionary<string, (IReadOnlySet<Type> Touched, IReadOnlySet<Type> Written)> LastAccess =>
         _lastAccess.ToDictionary(kv => kv.Key, kv => ((IReadOnlySet<Type>)kv.Value.Touched, (IReadOnlySet<Type>)kv.Value.Written));
 
@@ -98,6 +98,7 @@ public sealed class Schedule
             else RunSequential(plan, world, ref done);
         }
         LastTimings = _timings;
+        if (EcsChecks.Enabled) AccessRecord.Add(plans.SelectMany(p => p.Systems), _lastAccess);
     }
 
     private void RunSequential(StagePlan plan, World world, ref int done)

@@ -5,8 +5,9 @@ namespace Dataflow.Engine.Ecs;
 /// its reads runs after every other system that writes it, and one that lists it in its
 /// previous-run reads (<see cref="SystemAccess.ReadsPrevious"/>) runs before them. Two systems that each read what the
 /// other writes form a cycle, reported as such: one of them reads the other's value from the
-/// previous frame (the kernels read the parameters the optimizer updates after them), and an
-/// explicit 'after' says which; an explicit order wins over a derived order the other way. Two
+/// previous frame (the kernels read the parameters the optimizer updates behind them), which its
+/// previous-run reads say (or, failing that, an explicit 'after'); an explicit order wins over a
+/// derived order the other way. Two
 /// systems that write a type without either listing it as read get no derived order: an
 /// ambiguity until an 'after' settles it. The plan holds a deterministic topological
 /// order, which pairs conflict, the ambiguities, and the parallel batches.

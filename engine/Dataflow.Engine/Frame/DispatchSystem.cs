@@ -18,7 +18,10 @@ public sealed class DispatchSystem : ISystem
     public string Name => nameof(DispatchSystem);
 
     public SystemAccess Access { get; } = SystemAccess.Of(
-        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(LaunchBinding), typeof(BindingList), typeof(BufferTable), typeof(TensorOp), typeof(InputValues), typeof(ParameterValues)],
+        reads: [typeof(FrameContext), typeof(CompiledKernel), typeof(KernelInfo), typeof(Placement), typeof(KernelTable), typeof(BackendTable), typeof(EntityList), typeof(LaunchBinding), typeof(BindingList), typeof(BufferTable), typeof(TensorOp), typeof(InputValues)],
+        // The kernels read the parameters as the previous step's optimizer left them, so the
+        // optimizer (which reads the gradients they write) runs after them: no order by hand.
+        readsPrevious: [typeof(ParameterValues)],
         writes: [typeof(TensorValues), typeof(Timing)]);
 
     /// <summary>Measure each kernel's time (waits after each launch, so only for profiling).</summary>

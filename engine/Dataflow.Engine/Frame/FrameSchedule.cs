@@ -5,10 +5,10 @@ using Dataflow.Engine.Sessions;
 namespace Dataflow.Engine.Frame;
 
 /// <summary>
-/// The systems of one step. Their declared access orders feed → dispatch → fetch; the one order
-/// given by hand is the optimizer's after dispatch, because the declarations alone make a cycle
-/// there: the kernels read the parameters the optimizer writes (last step's values) and the
-/// optimizer reads the gradients the kernels write (this step's).
+/// The systems of one step, in one stage with no order given: the schedule derives feed → dispatch
+/// → optimize → fetch from what each declares. Dispatch reads the parameters as the previous step's
+/// optimizer left them (<see cref="SystemAccess.ReadsPrevious"/>) and the optimizer reads the
+/// gradients dispatch writes, so dispatch comes first rather than the two forming a cycle.
 /// </summary>
 public static class FrameSchedule
 {
@@ -18,6 +18,6 @@ public static class FrameSchedule
     public static Schedule Create(ParameterStore parameters, IBackend backend, DispatchSystem dispatch) => new Schedule("frame").AddStage(Stage)
         .Add(new FeedSystem(), Stage)
         .Add(dispatch, Stage)
-        .Add(new OptimizeSystem(parameters, backend), Stage, nameof(DispatchSystem))
+        .Add(new OptimizeSystem(parameters, backend), Stage)
         .Add(new FetchSystem(), Stage);
 }

@@ -7,7 +7,7 @@ namespace Dataflow.Generation.Frame;
 /// Admit → Prefill → Decode → Sample → Stream → Tool → Retire from what each declares reading and
 /// writing (see SequenceComponents for who hands what to whom). Prefill and Decode read the state
 /// the previous frame's Decode, Stream and Tool left (<see cref="SystemAccess.ReadsPrevious"/>),
-/// which is what puts them before those writers; every other edge is a reader after its writer.
+/// which is what puts them before those writers; every other edge puts a reader behind its writer.
 /// </summary>
 internal static class GenerationSchedule
 {
