@@ -56,6 +56,27 @@ public sealed class UnmanagedComponentTests
     }
 
     [Fact]
+    public void AGenerationWorldHoldsOnlyUnmanagedComponentsOfTheEngineAndTheFrame()
+    {
+        // Found by namespace above; a component declared elsewhere would escape that test, not this one.
+        using var session = Dataflow.Tests.LanguageModels.TinyGpt.NewSession();
+        using var generator = Dataflow.Tests.LanguageModels.GeneratorTests.NewGenerator(session, slots: 2);
+        var tokenizer = Dataflow.Tests.LanguageModels.GeneratorTests.Tokenizer;
+        generator.Submit(new Dataflow.Generation.GenerationRequest(tokenizer.Encode("abcdefghij")) { MaxTokens = 4 });
+        generator.Submit(new Dataflow.Generation.GenerationRequest(tokenizer.Encode("de")) { MaxTokens = 2 });
+        generator.Submit(new Dataflow.Generation.GenerationRequest(tokenizer.Encode("fg")) { MaxTokens = 3 });
+        var held = new HashSet<Type>();
+        while (generator.Step()) held.UnionWith(generator.FrameWorld.Archetypes.SelectMany(a => a.Types));
+        Assert.Contains(typeof(CacheSlot), held);
+        var known = ComponentTypes().ToHashSet();
+        Assert.All(held, t =>
+        {
+            Assert.True(known.Contains(t), $"{t.FullName} is a component outside the engine's and the generation frame's component namespaces");
+            Assert.False(HasReferences(t), $"{t.Name} holds references");
+        });
+    }
+
+    [Fact]
     public void TablesResolveWhatTheComponentsIndex()
     {
         using var session = new Session(new CpuBackend(), seed: 5);
