@@ -69,7 +69,7 @@ public sealed class DeviceBackends : IDisposable
 
     /// <summary>Runs <paramref name="spec"/> on the CPU and on backend <paramref name="name"/> with the same inputs; outputs as raw floats.</summary>
     public (float[][] Cpu, float[][] Device) RunBoth(string name, KernelSpec spec, object[] inputs, long[] outputElements, LaunchParams? launch = null) =>
-        (OpenCL.OpenClFixture.Run(Cpu, spec, inputs, outputElements, launch), OpenCL.OpenClFixture.Run(this[name], spec, inputs, outputElements, launch));
+        (KernelRunner.Run(Cpu, spec, inputs, outputElements, launch), KernelRunner.Run(this[name], spec, inputs, outputElements, launch));
 
     public void Dispose()
     {

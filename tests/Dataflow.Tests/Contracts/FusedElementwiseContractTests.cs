@@ -4,7 +4,7 @@ using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 using Dataflow.Tests.OpenCL;
 using Xunit.Abstractions;
-using static Dataflow.Tests.OpenCL.OpenClFixture;
+using static Dataflow.Tests.Contracts.KernelRunner;
 
 namespace Dataflow.Tests.Contracts;
 

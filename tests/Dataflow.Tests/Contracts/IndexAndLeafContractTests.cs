@@ -2,7 +2,7 @@ using Dataflow.Engine.Backends;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
 using Dataflow.Tests.OpenCL;
-using static Dataflow.Tests.OpenCL.OpenClFixture;
+using static Dataflow.Tests.Contracts.KernelRunner;
 
 namespace Dataflow.Tests.Contracts;
 

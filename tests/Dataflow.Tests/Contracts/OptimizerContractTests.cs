@@ -1,7 +1,7 @@
 using Dataflow.Engine.Backends;
 using Dataflow.Tests.OpenCL;
 using Xunit.Abstractions;
-using static Dataflow.Tests.OpenCL.OpenClFixture;
+using static Dataflow.Tests.Contracts.KernelRunner;
 
 namespace Dataflow.Tests.Contracts;
 

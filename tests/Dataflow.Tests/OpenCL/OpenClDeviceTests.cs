@@ -2,7 +2,7 @@ using Dataflow.Backends.OpenCL;
 using Dataflow.Engine.Backends;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
-using static Dataflow.Tests.OpenCL.OpenClFixture;
+using static Dataflow.Tests.Contracts.KernelRunner;
 
 namespace Dataflow.Tests.OpenCL;
 

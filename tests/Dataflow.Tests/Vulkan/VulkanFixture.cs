@@ -1,6 +1,7 @@
 using Dataflow.Backends.Cpu;
 using Dataflow.Backends.Vulkan;
 using Dataflow.Engine.Backends;
+using Dataflow.Tests.Contracts;
 
 namespace Dataflow.Tests.Vulkan;
 
@@ -34,8 +35,8 @@ public sealed class VulkanFixture : IDisposable
 
     /// <summary>Runs <paramref name="spec"/> on the CPU and on the plan's Vulkan backend with the same inputs; outputs as raw floats.</summary>
     public (float[][] Cpu, float[][] Vulkan) RunBoth(KernelSpec spec, object[] inputs, long[] outputElements, LaunchParams? launch = null, string? plan = null) =>
-        (OpenCL.OpenClFixture.Run(Cpu, spec, inputs, outputElements, launch),
-         OpenCL.OpenClFixture.Run(plan is null ? Backend : WithPlan(plan), spec, inputs, outputElements, launch));
+        (KernelRunner.Run(Cpu, spec, inputs, outputElements, launch),
+         KernelRunner.Run(plan is null ? Backend : WithPlan(plan), spec, inputs, outputElements, launch));
 
     public void Dispose()
     {

@@ -1,6 +1,6 @@
 using Xunit.Abstractions;
 
-namespace Dataflow.Tests.OpenCL;
+namespace Dataflow.Tests.Contracts;
 
 /// <summary>
 /// How far a backend's result is from the CPU's: ggml's normalised mean squared error
@@ -47,8 +47,8 @@ internal static class ErrorMeasure
     public static void AssertIdentical(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
-        var e = OpenClFixture.Bits(expected);
-        var a = OpenClFixture.Bits(actual);
+        var e = KernelRunner.Bits(expected);
+        var a = KernelRunner.Bits(actual);
         for (int i = 0; i < e.Length; i++)
             if (e[i] != a[i]) Assert.Fail($"{what}: element {i} is {actual[i]} (0x{a[i]:x8}), the CPU gives {expected[i]} (0x{e[i]:x8})");
     }
