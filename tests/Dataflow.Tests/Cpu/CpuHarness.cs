@@ -3,6 +3,7 @@ using Dataflow.Backends.Cpu;
 using Dataflow.Engine.Backends;
 using Dataflow.Graph.Ops;
 using Dataflow.Graph.Tensors;
+using Dataflow.Tests.Contracts;
 
 namespace Dataflow.Tests.Cpu;
 
@@ -11,53 +12,12 @@ internal static class CpuHarness
 {
     public static readonly CpuBackend Backend = new();
 
-    public static TensorDesc F32(params long[] shape) => new(DType.F32, shape);
-    public static TensorDesc I32(params long[] shape) => new(DType.I32, shape);
+    public static TensorDesc F32(params long[] shape) => KernelRunner.F32(shape);
+    public static TensorDesc I32(params long[] shape) => KernelRunner.I32(shape);
 
-    /// <summary>Uploads inputs (float[] or int[]), launches, and returns every output as raw floats.</summary>
-    public static float[][] Run(KernelSpec spec, object[] inputs, long[] outputElements, LaunchParams? launch = null)
-    {
-        var kernel = Backend.Compile(spec);
-        var buffers = new List<IDeviceBuffer>();
-        try
-        {
-            foreach (var input in inputs)
-            {
-                switch (input)
-                {
-                    case float[] f:
-                        buffers.Add(Backend.Allocate(f.Length));
-                        Backend.Upload(buffers[^1], f);
-                        break;
-                    case int[] i:
-                        buffers.Add(Backend.Allocate(i.Length));
-                        Backend.Upload(buffers[^1], i);
-                        break;
-                    default: throw new ArgumentException("inputs are float[] or int[]");
-                }
-            }
-            // Outputs start as NaN garbage so a kernel that forgets to write an element is caught.
-            foreach (var n in outputElements)
-            {
-                var b = Backend.Allocate(n);
-                Backend.Upload(b, Enumerable.Repeat(float.NaN, (int)n).ToArray());
-                buffers.Add(b);
-            }
-            Backend.Enqueue(kernel, buffers.ToArray(), launch ?? LaunchParams.None);
-            Backend.Wait();
-            var results = new float[outputElements.Length][];
-            for (int j = 0; j < outputElements.Length; j++)
-            {
-                results[j] = new float[outputElements[j]];
-                Backend.Download(buffers[inputs.Length + j], results[j]);
-            }
-            return results;
-        }
-        finally
-        {
-            foreach (var b in buffers) b.Dispose();
-        }
-    }
+    /// <summary>Uploads inputs (float[] or int[]), launches on the CPU, and returns every output as raw floats (NaN where a kernel wrote nothing).</summary>
+    public static float[][] Run(KernelSpec spec, object[] inputs, long[] outputElements, LaunchParams? launch = null) =>
+        KernelRunner.Run(Backend, spec, inputs, outputElements, launch);
 
     public static float[] RunOp(OpCode op, OpAttrs attrs, TensorDesc[] inputs, TensorDesc output, object[] data, long count = 0, LaunchParams? launch = null) =>
         Run(new OpKernelSpec(op, attrs, [.. inputs], output) { Count = count }, data, [output.Elements], launch)[0];
