@@ -23,6 +23,9 @@ public sealed class DeviceBackends : IDisposable
     /// </summary>
     public static readonly string[] Plans = ["opencl:gpu", "opencl:cpu", "vulkan:gpu", "vulkan:cpu"];
 
+    /// <summary>Every backend under every plan, the CPU included, for contracts with a reference of their own (exact sums).</summary>
+    public static readonly string[] Subjects = ["cpu", .. Plans];
+
     /// <summary>Every backend, for contracts that need no reference (buffers).</summary>
     public static readonly string[] All = ["cpu", .. Devices];
 
