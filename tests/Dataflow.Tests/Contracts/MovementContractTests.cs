@@ -6,10 +6,13 @@ using static Dataflow.Tests.Contracts.KernelRunner;
 
 namespace Dataflow.Tests.Contracts;
 
-/// <summary>Reshape, Permute and Expand move bits: on every device backend the result must be the CPU's, element for element.</summary>
+/// <summary>
+/// Reshape, Permute and Expand move bits: on every backend, the CPU included, the result must be the
+/// moved input element for element (an index-math reference here), and on the device backends the CPU's too.
+/// </summary>
 public sealed class MovementContractTests(DeviceBackends backends) : IClassFixture<DeviceBackends>
 {
-    public static TheoryData<string> Devices => DeviceBackends.Each(DeviceBackends.Devices);
+    public static TheoryData<string> Devices => DeviceBackends.Each(DeviceBackends.All);
 
     private static readonly object[][] PermuteCases =
     [
@@ -24,7 +27,7 @@ public sealed class MovementContractTests(DeviceBackends backends) : IClassFixtu
         [new long[] { 4, 1, 5, 6 }, new int[] { 1, 3, 0, 2 }],
     ];
 
-    public static IEnumerable<object[]> Permutes => DeviceBackends.Cross(DeviceBackends.Devices, PermuteCases);
+    public static IEnumerable<object[]> Permutes => DeviceBackends.Cross(DeviceBackends.All, PermuteCases);
 
     [Theory]
     [MemberData(nameof(Permutes))]
@@ -32,7 +35,9 @@ public sealed class MovementContractTests(DeviceBackends backends) : IClassFixtu
     {
         var outShape = perm.Select(p => shape[p]).ToArray();
         var spec = new OpKernelSpec(OpCode.Permute, new OpAttrs { Perm = [.. perm] }, [F32(shape)], F32(outShape));
-        var (cpu, device) = backends.RunBoth(name, spec, [Random(Elements(shape), 1)], [Elements(shape)]);
+        var x = Random(Elements(shape), 1);
+        var (cpu, device) = backends.RunBoth(name, spec, [x], [Elements(shape)]);
+        ErrorMeasure.AssertIdentical(Moved(x, shape, outShape, (index, d) => index[Array.IndexOf(perm, d)]), device[0], $"{name} permute vs reference");
         ErrorMeasure.AssertIdentical(cpu[0], device[0], $"{name} permute [{string.Join(",", shape)}] by [{string.Join(",", perm)}]");
     }
 
@@ -46,14 +51,18 @@ public sealed class MovementContractTests(DeviceBackends backends) : IClassFixtu
         [new long[] { 1, 130 }, new long[] { 130, 130 }],
     ];
 
-    public static IEnumerable<object[]> Expands => DeviceBackends.Cross(DeviceBackends.Devices, ExpandCases);
+    public static IEnumerable<object[]> Expands => DeviceBackends.Cross(DeviceBackends.All, ExpandCases);
 
     [Theory]
     [MemberData(nameof(Expands))]
     public void ExpandAgrees(string name, long[] shape, long[] outShape)
     {
         var spec = new OpKernelSpec(OpCode.Expand, new OpAttrs { Shape = Shape.Of(outShape) }, [F32(shape)], F32(outShape));
-        var (cpu, device) = backends.RunBoth(name, spec, [Random(Elements(shape), 2)], [Elements(outShape)]);
+        var x = Random(Elements(shape), 2);
+        var (cpu, device) = backends.RunBoth(name, spec, [x], [Elements(outShape)]);
+        // Input axis d is output axis d + (rank difference); a size-1 axis reads index 0.
+        int lead = outShape.Length - shape.Length;
+        ErrorMeasure.AssertIdentical(Moved(x, shape, outShape, (index, d) => shape[d] == 1 ? 0 : index[d + lead]), device[0], $"{name} expand vs reference");
         ErrorMeasure.AssertIdentical(cpu[0], device[0], $"{name} expand [{string.Join(",", shape)}] to [{string.Join(",", outShape)}]");
     }
 
@@ -66,5 +75,28 @@ public sealed class MovementContractTests(DeviceBackends backends) : IClassFixtu
         var (cpu, device) = backends.RunBoth(name, spec, [ints], [130]);
         Assert.Equal(ints, Bits(device[0]));
         ErrorMeasure.AssertIdentical(cpu[0], device[0], $"{name} reshape");
+    }
+
+    /// <summary>
+    /// Each output element (row-major over <paramref name="outShape"/>) read from the input element whose
+    /// index along input axis d is <paramref name="inputIndex"/>(output index, d).
+    /// </summary>
+    private static float[] Moved(float[] x, long[] shape, long[] outShape, Func<long[], int, long> inputIndex)
+    {
+        var result = new float[Elements(outShape)];
+        var index = new long[outShape.Length];
+        for (long e = 0; e < result.Length; e++)
+        {
+            long rest = e;
+            for (int d = outShape.Length - 1; d >= 0; d--)
+            {
+                index[d] = rest % outShape[d];
+                rest /= outShape[d];
+            }
+            long source = 0;
+            for (int d = 0; d < shape.Length; d++) source = source * shape[d] + inputIndex(index, d);
+            result[e] = x[source];
+        }
+        return result;
     }
 }
