@@ -148,32 +148,34 @@ public sealed class ReduceContractTests(DeviceBackends backends, ITestOutputHelp
     /// </summary>
     private static float[] Exact(float[] x, long[] shape, int[] axes, double identity, Func<double, double, double> combine)
     {
-        var keptShape = shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
-        var sums = new double[Elements(keptShape)];
+        var sums = new double[Elements(KeptShape(shape, axes))];
         Array.Fill(sums, identity);
-        var index = new long[shape.Length];
-        for (long e = 0; e < x.Length; e++)
-        {
-            long rest = e, o = 0;
-            for (int d = shape.Length - 1; d >= 0; d--)
-            {
-                index[d] = rest % shape[d];
-                rest /= shape[d];
-            }
-            for (int d = 0; d < shape.Length; d++) o = o * keptShape[d] + (axes.Contains(d) ? 0 : index[d]);
-            sums[o] = combine(sums[o], x[e]);
-        }
+        foreach (var (e, o) in OutputOf(shape, axes)) sums[o] = combine(sums[o], x[e]);
         return sums.Select(v => (float)v).ToArray();
     }
 
     /// <summary>An i32 sum (wrapping in 32 bits) or max over <paramref name="axes"/>, element by element.</summary>
     private static int[] IntegerReference(int[] x, long[] shape, int[] axes, OpCode op)
     {
-        var keptShape = shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
-        var result = new int[Elements(keptShape)];
+        var result = new int[Elements(KeptShape(shape, axes))];
         var seen = new bool[result.Length];
+        foreach (var (e, o) in OutputOf(shape, axes))
+        {
+            result[o] = op == OpCode.ReduceSum ? unchecked(result[o] + x[e]) : seen[o] ? Math.Max(result[o], x[e]) : x[e];
+            seen[o] = true;
+        }
+        return result;
+    }
+
+    private static long[] KeptShape(long[] shape, int[] axes) => shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
+
+    /// <summary>Each input element (row-major) with the output element it reduces into.</summary>
+    private static IEnumerable<(long Element, long Output)> OutputOf(long[] shape, int[] axes)
+    {
+        var keptShape = KeptShape(shape, axes);
         var index = new long[shape.Length];
-        for (long e = 0; e < x.Length; e++)
+        long count = Elements(shape);
+        for (long e = 0; e < count; e++)
         {
             long rest = e, o = 0;
             for (int d = shape.Length - 1; d >= 0; d--)
@@ -182,9 +184,7 @@ public sealed class ReduceContractTests(DeviceBackends backends, ITestOutputHelp
                 rest /= shape[d];
             }
             for (int d = 0; d < shape.Length; d++) o = o * keptShape[d] + (axes.Contains(d) ? 0 : index[d]);
-            result[o] = op == OpCode.ReduceSum ? unchecked(result[o] + x[e]) : seen[o] ? Math.Max(result[o], x[e]) : x[e];
-            seen[o] = true;
+            yield return (e, o);
         }
-        return result;
     }
 }
