@@ -45,7 +45,7 @@ internal static unsafe class Gemm
             return;
         }
 
-        if (epilogue.IsNone && Gemv.Applies(m, n, opA, opB))
+        if (epilogue.IsNone && Gemv.Applies(m, n, k, opA, opB))
         {
             Gemv.Run(batch, m, n, k, a, opA, b, opB, c);
             return;

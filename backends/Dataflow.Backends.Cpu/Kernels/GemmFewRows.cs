@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// C [m, n] = A [m, k] · W [k, n] for 17–32 rows of A (see MinRows) against a weight streamed from memory: a batched
+/// C [m, n] = A [m, k] · W [k, n] for 17–32 rows of A, 64 with a long k (see MinRows, MaxRowsLongK) against a weight streamed from memory: a batched
 /// decode step (one token per sequence) through every layer projection (qkv, attention out, fc, proj). At
 /// these rows a step has about 16 multiply-adds per weight it reads, so it can run at the FLOP rate of the
 /// cores rather than the read rate of memory, if every weight is used by all rows while it is in cache. A task
@@ -35,6 +35,18 @@ internal static unsafe class GemmFewRows
     public const int MinRows = Gemv.MaxStreamedRows + 1;
     public const int MaxRows = 32;
 
+    /// <summary>
+    /// Up to this many rows where k is at least <see cref="LongK"/> (a 64-token prompt's prefill through the 110M
+    /// shape's projections): there each chunk of k is long enough that the tiles run well, and the GEMM's packing
+    /// of all of B for so few rows costs more (110M prefill qkv [64,768]·[768,2304]: 70–110 GFLOP/s against 60–71
+    /// packed; time to first token of a 64-token prompt 153 and 208 ms against 197 and 244, alternating runs; 15M 19.1 and 22.1 against 23.6 and 24.7). With short
+    /// k the chunks are a few dozen rows and the packed GEMM wins (15M fc [64,288]·[288,1152]: 70–99 against 116–124).
+    /// </summary>
+    public const int MaxRowsLongK = 64;
+
+    /// <summary>The k from which <see cref="MaxRowsLongK"/> rows apply.</summary>
+    public const int LongK = 512;
+
     /// <summary>At most this many NR-wide panels per task: a chunk of its packed B (the chunk's rows × 8·NR floats, at most ~70 KiB for k ≤ 2K) stays in L2.</summary>
     private const int MaxPanelsPerTask = 8;
 
@@ -42,8 +54,8 @@ internal static unsafe class GemmFewRows
     public static GemmMicroKernel Kernel { get; } = Vector512.IsHardwareAccelerated ? GemmMicroKernel.Avx512EightRows : GemmMicroKernel.Avx2;
 
     /// <summary>Whether <see cref="Run"/> takes this shape: x · W (B rows contiguous; x · Wᵀ keeps <see cref="GemvTransposedTiles"/>, see the remarks).</summary>
-    public static bool Applies(int m, int n, in Gemm.Operand a, in Gemm.Operand b) =>
-        m >= MinRows && m <= MaxRows && n >= 4 * Gemv.StripWidth && a.ColStride == 1 && Avx2.IsSupported && Fma.IsSupported
+    public static bool Applies(int m, int n, int k, in Gemm.Operand a, in Gemm.Operand b) =>
+        m >= MinRows && m <= (k >= LongK ? MaxRowsLongK : MaxRows) && n >= 4 * Gemv.StripWidth && a.ColStride == 1 && Avx2.IsSupported && Fma.IsSupported
         && b.ColStride == 1;
 
     /// <param name="b16">B as bfloat16 words (the elements of <paramref name="b"/>, rounded), read instead of it; null: f32.</param>

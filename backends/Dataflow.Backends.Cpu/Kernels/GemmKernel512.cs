@@ -75,7 +75,7 @@ internal static unsafe class GemmKernel512
     public const int FewMR = 8;
 
     /// <summary>
-    /// An 8×32 tile in 16 accumulators, for products of 9–32 rows (<see cref="GemmFewRows"/>: a batched decode step),
+    /// An 8×32 tile in 16 accumulators, for products of 9–64 rows (<see cref="GemmFewRows"/>: a batched decode step, a prompt's prefill),
     /// where twelve-row tiles would leave a third of sixteen rows' products padding. Sixteen chains still cover the
     /// FMA latency on both pipes. Each element is the chain <see cref="Run"/> computes, p in order from zero.
     /// </summary>

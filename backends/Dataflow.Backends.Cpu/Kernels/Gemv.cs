@@ -19,7 +19,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>);
 /// with 512-bit vectors, blocks of eight rows transpose the task's columns into strips first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
-/// From 17 to 32 rows x · W goes to
+/// From 17 to 32 rows (64 where k ≥ 512) x · W goes to
 /// <see cref="GemmFewRows"/> (the GEMM's micro-kernel tiles over column tasks that each walk all of k) instead.
 /// The chunking depends on the shape alone (not on the thread count), so results do not depend on the
 /// thread count. With B rows contiguous one row of A is summed in the same order as a few, so a batched
@@ -29,7 +29,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// </summary>
 internal static unsafe class Gemv
 {
-    /// <summary>The most rows of A the streaming strips take (beyond, x · W goes to <see cref="GemmFewRows"/> up to 32 rows); beyond, packing pays for itself.</summary>
+    /// <summary>The most rows of A the streaming strips take (beyond, x · W goes to <see cref="GemmFewRows"/> up to 32 rows, 64 with a long k); beyond, packing pays for itself.</summary>
     public const int MaxStreamedRows = 16;
 
     /// <summary>Columns per packed strip (one 512-bit vector, two 256-bit ones, a row).</summary>
@@ -52,11 +52,11 @@ internal static unsafe class Gemv
     private const int FewRowsColumns = 8 * StripWidth;
 
     /// <summary>Whether <see cref="Run"/> handles this shape without packing.</summary>
-    public static bool Applies(int m, int n, in Gemm.Operand a, in Gemm.Operand b) =>
+    public static bool Applies(int m, int n, int k, in Gemm.Operand a, in Gemm.Operand b) =>
         (m == 1 && a.ColStride == 1 && (b.ColStride == 1 || b.RowStride == 1)) ||
         (n == 1 && a.ColStride == 1 && b.RowStride == 1) ||
         (m <= MaxStreamedRows && n >= 4 * StripWidth && a.ColStride == 1 && (b.ColStride == 1 || b.RowStride == 1) && Fma.IsSupported) ||
-        GemmFewRows.Applies(m, n, a, b);
+        GemmFewRows.Applies(m, n, k, a, b);
 
     /// <summary>Rows of B per chunk of the row-major layout: a function of k alone, a multiple of 4.</summary>
     public static int ChunkRows(int k) => Math.Max(16, (k + 4 * RowChunks - 1) / (4 * RowChunks) * 4);
@@ -68,7 +68,7 @@ internal static unsafe class Gemv
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
         if (!(Avx2.IsSupported && Fma.IsSupported)) b16 = null;   // widening needs AVX2; without it the rounded f32 copy is read
-        if (GemmFewRows.Applies(m, n, opA, opB))
+        if (GemmFewRows.Applies(m, n, k, opA, opB))
         {
             GemmFewRows.Run(batch, m, n, k, a, opA, b, opB, b16, c);
             return;

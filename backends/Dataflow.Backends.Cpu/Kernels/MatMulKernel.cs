@@ -41,7 +41,7 @@ internal sealed unsafe class MatMulKernel : CpuKernel
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
     {
         ushort* b16 = buffers[1].Bf16Pointer;
-        if (b16 is not null && _batch > 0 && _m > 0 && _n > 0 && _k > 0 && Gemv.Applies(_m, _n, _a, _b))
+        if (b16 is not null && _batch > 0 && _m > 0 && _n > 0 && _k > 0 && Gemv.Applies(_m, _n, _k, _a, _b))
             Gemv.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, b16, buffers[2].Pointer);
         else
             Gemm.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, buffers[2].Pointer);

@@ -18,6 +18,7 @@ public unsafe class GemmFewRowsTests
     [InlineData(16, 290, 1152)]   // a part panel; k in chunks
     [InlineData(23, 100, 37)]     // part row and column tiles, a short last chunk
     [InlineData(32, 1000, 300)]
+    [InlineData(64, 300, 520)]    // a prompt's prefill: as many rows as a long k allows, a part panel
     public void Both_tiles_give_the_same_bits_and_match_a_double_sum(int m, int n, int k)
     {
         var opB = new Gemm.Operand(null, n, 1);
@@ -39,6 +40,21 @@ public unsafe class GemmFewRowsTests
                     Assert.True(Math.Abs(c[i * n + j] - sum) <= 1e-5 * Math.Max(scale, 1e-30), $"{what}, {tile.Name}: {c[i * n + j]} vs {sum}");
                 Assert.True(results[0][i * n + j] == results[1][i * n + j], $"{what}: {results[0][i * n + j]} ({Tiles[0].Name}) vs {results[1][i * n + j]} ({Tiles[1].Name})");
             }
+    }
+
+    [Theory]
+    [InlineData(17, 288, true)]
+    [InlineData(32, 288, true)]
+    [InlineData(33, 288, false)]   // short k: the packed GEMM
+    [InlineData(33, 511, false)]
+    [InlineData(33, 512, true)]
+    [InlineData(64, 768, true)]
+    [InlineData(65, 768, false)]
+    [InlineData(16, 768, false)]   // the streamed strips of Gemv
+    public void Takes_up_to_32_rows_and_64_with_a_long_k(int m, int k, bool expected)
+    {
+        if (!(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)) return;   // the tiles need AVX2 + FMA
+        Assert.Equal(expected, GemmFewRows.Applies(m, 256, k, new Gemm.Operand(null, k, 1), new Gemm.Operand(null, 256, 1)));
     }
 
     [Fact]

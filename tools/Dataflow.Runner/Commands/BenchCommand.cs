@@ -83,5 +83,10 @@ public static class BenchCommand
         ("15m b16 fc [16,288]x[288,1152]", 1, 16, 1152, 288, false, false),
         ("15m b16 proj [16,1152]x[1152,288]", 1, 16, 288, 1152, false, false),
         ("15m b16 unembed [16,288]x[32000,288] (Bᵀ)", 1, 16, 32000, 288, false, true),
+        // A 64-token prompt's prefill (the time to first token): 64 rows through each projection.
+        ("15m prefill fc [64,288]x[288,1152]", 1, 64, 1152, 288, false, false),
+        ("15m prefill proj [64,1152]x[1152,288]", 1, 64, 288, 1152, false, false),
+        ("110m prefill qkv [64,768]x[768,2304]", 1, 64, 2304, 768, false, false),
+        ("110m prefill proj [64,3072]x[3072,768]", 1, 64, 768, 3072, false, false),
     ];
 }
