@@ -10,7 +10,7 @@ namespace Dataflow.Backends.Cpu;
 /// the shared job system, SIMD where the op allows. Launches run synchronously in Enqueue, so
 /// Wait has nothing to wait for and launch order is program order.
 /// </summary>
-public sealed class CpuBackend : IBackend, IBf16Weights
+public sealed class CpuBackend : IBackend, IDecodeWeights
 {
     private readonly ConcurrentDictionary<string, CpuKernel> _cache = new();
     private readonly Lazy<DeviceInfo> _device = new(CpuDevice.Describe);
@@ -43,7 +43,18 @@ public sealed class CpuBackend : IBackend, IBf16Weights
         b.Written(offset, source.Length);
     }
 
-    public void StoreAsBf16(IDeviceBuffer weight) => Range(weight, 0, 0, "store as bf16").StoreAsBf16();
+    /// <summary>
+    /// The copy is bf16 words, or f32 where <paramref name="storage"/> is f32, and column by column (the
+    /// matrix's transpose) where a product reads it as x · W: see <see cref="DecodeCopy"/>. x · Wᵀ is stored
+    /// that way already, so there an f32 copy would be the weight again and none is kept.
+    /// </summary>
+    public void KeepDecodeCopy(IDeviceBuffer weight, WeightStorage storage, long rows, long cols, bool readTransposed)
+    {
+        bool bf16 = storage == WeightStorage.Bf16, transposed = !readTransposed && rows > 1 && cols > 1;
+        if (bf16 || transposed) Range(weight, 0, 0, "keep a decode copy").KeepDecodeCopy(rows, cols, bf16, transposed);
+    }
+
+    public void DropDecodeCopy(IDeviceBuffer weight) => Range(weight, 0, 0, "drop a decode copy").DropDecodeCopy();
 
     public void Upload(IDeviceBuffer buffer, ReadOnlySpan<int> source, long offset = 0) =>
         source.CopyTo(Range(buffer, offset, source.Length, "upload").Ints.Slice((int)offset, source.Length));

@@ -40,27 +40,30 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
     internal float* Pointer => _data is not null ? _data : throw new ObjectDisposedException(nameof(CpuBuffer));
 
     /// <summary>
-    /// The values as bfloat16 words (a weight stored as bf16), or null. The f32 values stay beside them,
-    /// rounded to the same bf16 values, for the kernels that do not read bf16 (gathers, the packed GEMM
-    /// of a prefill, which is compute bound): every kernel sees the same weights either way.
+    /// The copy a decode step's streaming products read (bf16 words, or f32 column by column), or null. The
+    /// f32 values stay as they are, rounded to the copy's bf16 values where it has words, for the kernels that
+    /// read them (gathers, the packed GEMM of a prefill, which is compute bound): every kernel sees the same weights.
     /// </summary>
-    internal ushort* Bf16Pointer => _bf16 is null ? null : (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_bf16));
+    internal DecodeCopy? Decode { get; private set; }
 
-    private ushort[]? _bf16;
-
-    /// <summary>Starts keeping the values as bfloat16 (idempotent); see <see cref="Bf16Pointer"/>.</summary>
-    internal void StoreAsBf16()
+    /// <summary>Starts keeping a decode copy of this [<paramref name="rows"/>, <paramref name="cols"/>] matrix (the first request stands); see <see cref="Decode"/>.</summary>
+    internal void KeepDecodeCopy(long rows, long cols, bool bf16, bool transposed)
     {
-        if (_bf16 is not null) return;
-        _bf16 = GC.AllocateUninitializedArray<ushort>((int)Elements, pinned: true);
-        Kernels.Bf16.Narrow(Floats, _bf16);
+        if (Decode is not null) return;
+        if (rows * cols != Elements) throw new ArgumentException($"a [{rows}, {cols}] decode copy of a buffer of {Elements} elements");
+        Decode = DecodeCopy.Create(Pointer, rows, cols, bf16, transposed);
     }
 
-    /// <summary>After f32 values were written into [offset, offset + length): rounds them and their bf16 words again, if the buffer keeps any.</summary>
-    internal void Written(long offset, int length)
+    /// <summary>Frees an f32 decode copy (bf16 words stay: the values are rounded to them).</summary>
+    internal void DropDecodeCopy()
     {
-        if (_bf16 is not null) Kernels.Bf16.Narrow(Floats.Slice((int)offset, length), _bf16.AsSpan((int)offset, length));
+        if (Decode is null || Decode.IsBf16) return;
+        Decode.Dispose();
+        Decode = null;
     }
+
+    /// <summary>After f32 values were written into [offset, offset + length): refreshes the decode copy, if the buffer keeps one.</summary>
+    internal void Written(long offset, int length) => Decode?.Refresh(Pointer, offset, length);
 
     public void Dispose()
     {
@@ -72,6 +75,7 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
     {
         NativeMemory.Free(_data);
         _data = null;
-        _bf16 = null;
+        Decode?.Dispose();
+        Decode = null;
     }
 }

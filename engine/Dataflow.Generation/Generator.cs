@@ -54,7 +54,7 @@ public sealed class Generator : IDisposable
     /// <summary>Opens a language-model checkpoint, with a LoRA adapter when <paramref name="adapterPath"/> is given, on <paramref name="backend"/> (which the generator disposes).</summary>
     public static Generator Open(string checkpointPath, IBackend backend, GeneratorOptions options, CompileOptions? compile = null, string? adapterPath = null)
     {
-        var model = CheckpointModel.Open(checkpointPath, backend, options: compile, adapterPath: adapterPath);
+        var model = CheckpointModel.Open(checkpointPath, backend, options: (compile ?? CompileOptions.Default) with { DecodeCopies = true }, adapterPath: adapterPath);
         try { return new Generator(model, options.Validated(model.Config.Context)); }
         catch { model.Session.Dispose(); throw; }
     }

@@ -32,7 +32,7 @@ public sealed class TextGenerator : IDisposable
     /// <summary>Loads a checkpoint written by language-model training onto <paramref name="backend"/> (which the generator disposes).</summary>
     public static TextGenerator Open(string checkpointPath, IBackend backend, int seed = 1, Engine.Compile.CompileOptions? options = null)
     {
-        var opened = CheckpointModel.Open(checkpointPath, backend, seed, options);
+        var opened = CheckpointModel.Open(checkpointPath, backend, seed, (options ?? Engine.Compile.CompileOptions.Default) with { DecodeCopies = true });
         var model = opened.Config.Load(training: false, cacheLength: opened.Config.Context);
         return new TextGenerator(opened.Session, new CachedDecoder(opened.Session, model, opened.Config.Context), opened.Tokenizer, opened.Config.Context);
     }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu.Kernels;
@@ -37,14 +38,23 @@ internal sealed unsafe class MatMulKernel : CpuKernel
         (_batch, _m, _n, _k, _a, _b) = (batch, m, n, k, a, b);
     }
 
-    /// <summary>A weight kept as bfloat16 (<see cref="CpuBuffer.Bf16Pointer"/>) is read as such by the streaming few-row path (a decode step); the packed GEMM reads its f32 copy.</summary>
+    /// <summary>
+    /// A weight with a decode copy (<see cref="CpuBuffer.Decode"/>) is read from it by the streaming few-row
+    /// paths (a decode step); everything else (the packed GEMM of a prefill) reads the f32 values.
+    /// </summary>
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
     {
-        ushort* b16 = buffers[1].Bf16Pointer;
-        if (b16 is not null && _batch > 0 && _m > 0 && _n > 0 && _k > 0 && Gemv.Applies(_m, _n, _k, _a, _b))
-            Gemv.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, b16, buffers[2].Pointer);
-        else
-            Gemm.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, buffers[2].Pointer);
+        var copy = buffers[1].Decode;
+        if (copy is not null && _b.Offsets is null && _batch > 0 && _m > 0 && _n > 0 && _k > 0 && Avx2.IsSupported && Fma.IsSupported)
+        {
+            var read = copy.Read(_b);
+            if (Gemv.Applies(_m, _n, _k, _a, read))
+            {
+                Gemv.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, copy.F32Words, read, copy.Bf16Words, buffers[2].Pointer);
+                return;
+            }
+        }
+        Gemm.Run(_batch, _m, _n, _k, buffers[0].Pointer, _a, buffers[1].Pointer, _b, buffers[2].Pointer);
     }
 
     /// <summary>Element offset of each output batch's matrix in an operand; null when all are 0 (broadcast or no batch).</summary>

@@ -29,15 +29,20 @@ public static class WeightStorageNames
 }
 
 /// <summary>
-/// A backend that can hold a weight as bfloat16 for its matrix products (the CPU backend). One that
-/// does not implement this refuses <see cref="WeightStorage.Bf16"/>.
+/// A backend that keeps a second copy of a matrix weight for the matrix products of a decode step (the CPU
+/// backend): bf16 words, or f32 laid out as those products read fastest. One that does not implement this
+/// refuses <see cref="WeightStorage.Bf16"/> and decodes from the weight as it is.
 /// </summary>
-public interface IBf16Weights
+public interface IDecodeWeights
 {
     /// <summary>
-    /// Rounds the buffer's values to bfloat16 in place and keeps them also as 16-bit words, which the
-    /// matrix-product kernels read instead of the f32 values; later uploads into the buffer are rounded
-    /// the same way, so the two never disagree.
+    /// Keeps the copy of <paramref name="weight"/>, a [<paramref name="rows"/>, <paramref name="cols"/>] matrix that a
+    /// product reads as its right operand (<paramref name="readTransposed"/>: as its transpose, x · Wᵀ). Bf16 rounds
+    /// the buffer's values to bfloat16 in place; later uploads into the buffer are rounded and copied the same way,
+    /// so the two never disagree.
     /// </summary>
-    void StoreAsBf16(IDeviceBuffer weight);
+    void KeepDecodeCopy(IDeviceBuffer weight, WeightStorage storage, long rows, long cols, bool readTransposed);
+
+    /// <summary>Frees the weight's f32 decode copy, if it has one (its products read the weight itself again); bf16 words stay.</summary>
+    void DropDecodeCopy(IDeviceBuffer weight);
 }

@@ -19,5 +19,12 @@ public sealed record CompileOptions
     /// <summary>How matrix weights are stored (inference only: a session that compiles a training step refuses bf16).</summary>
     public Backends.WeightStorage Weights { get; init; } = Backends.WeightStorage.F32;
 
+    /// <summary>
+    /// An inference session with f32 weights keeps a second copy of each matrix weight laid out for the
+    /// products of a decode step (<see cref="Backends.IDecodeWeights"/>): faster batch-1 and batched decoding
+    /// for up to twice the weights' memory. Generation turns it on; a session that also trains drops the copies.
+    /// </summary>
+    public bool DecodeCopies { get; init; }
+
     public static readonly CompileOptions Default = new();
 }

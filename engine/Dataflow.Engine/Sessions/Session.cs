@@ -80,11 +80,15 @@ public sealed class Session : IDisposable
         if (!_compiled.TryGetValue(key, out var compiled))
         {
             DeclareParameters(graph.Graph);
-            if (Options.Weights == WeightStorage.Bf16) Bf16WeightConversion.Apply(graph, Parameters, Backend);
+            _trains |= graph.Gradients.Count > 0;
+            DecodeWeightConversion.Apply(graph, Parameters, Backend, Options.Weights, Options.DecodeCopies && !_trains);
             _compiled[key] = compiled = new CompiledProgram(graph, bindings, Backend, Parameters, Options, States);
         }
         return compiled;
     }
+
+    /// <summary>Set once a graph with gradients was compiled: its optimizer writes the weights, which f32 decode copies would not follow.</summary>
+    private bool _trains;
 
     private static readonly string[] LossOnly = [StepGraph.LossOutput];
 

@@ -1,3 +1,6 @@
+using Dataflow.Backends.Cpu;
+using Dataflow.Engine.Backends;
+using Dataflow.Engine.Compile;
 using Dataflow.Engine.Sessions;
 using Dataflow.Generation;
 using Dataflow.Graph.Dsl;
@@ -79,6 +82,48 @@ public class BatchDecoderTests
             {
                 AssertClose(alone[step], together[p][step], $"prompt {p} step {step}");
                 Assert.Equal(Sampler.ArgMax(alone[step]), Sampler.ArgMax(together[p][step]));
+            }
+        }
+    }
+
+    /// <summary>
+    /// With decode copies (the weights column by column, f32 or bf16 words: what generation runs) a batch still
+    /// gives each prompt the logits and greedy tokens it gets alone, and f32 copies give the logits of the
+    /// weights as stored. d 64, so the layer projections (n ≥ 64) take the streaming paths at 16 rows too.
+    /// </summary>
+    [Theory]
+    [InlineData(WeightStorage.F32)]
+    [InlineData(WeightStorage.Bf16)]
+    public void With_decode_copies_prompts_decoded_together_match_each_decoded_alone(WeightStorage storage)
+    {
+        var wide = new Dictionary<string, string>(Overrides) { ["d"] = "64" };
+        BatchDecoder Decoder(Session session, int slots) => new(session, (length, perRow) =>
+            ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, wide, Training: false, CacheLength: length, CacheSlots: perRow)), slots, Context, 4);
+        Session NewSession(bool copies) => new(new CpuBackend(), 7, new CompileOptions { Weights = storage, DecodeCopies = copies });
+        var random = new Random(6);
+        var prompts = Enumerable.Range(1, 16).Select(n => Enumerable.Range(0, n % 7 + 1).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        const int steps = 6;
+
+        List<float[]>[] together;
+        using (var session = NewSession(copies: true))
+        {
+            together = DecodeGreedy(Decoder(session, slots: 16), prompts, steps, firstSlot: 0);
+            Assert.All(session.Parameters.Slots.Where(p => p.Shape.Length == 2 && p.Shape[0] == 64 && p.Shape[1] >= 64),
+                p => Assert.NotNull(((CpuBuffer)p.Value).Decode));
+        }
+        List<float[]>[]? stored = null;
+        if (storage == WeightStorage.F32)
+            using (var session = NewSession(copies: false))
+                stored = DecodeGreedy(Decoder(session, slots: 16), prompts, steps, firstSlot: 0);
+        for (int p = 0; p < prompts.Length; p += 5)
+        {
+            using var session = NewSession(copies: true);
+            var alone = DecodeGreedy(Decoder(session, slots: 1), [prompts[p]], steps, firstSlot: 0)[0];
+            for (int step = 0; step <= steps; step++)
+            {
+                AssertClose(alone[step], together[p][step], $"prompt {p} step {step}");
+                Assert.Equal(Sampler.ArgMax(alone[step]), Sampler.ArgMax(together[p][step]));
+                if (stored is not null) AssertClose(stored[p][step], together[p][step], $"prompt {p} step {step} against the weights as stored");
             }
         }
     }

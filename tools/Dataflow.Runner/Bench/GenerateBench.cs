@@ -39,7 +39,7 @@ public sealed record GenerateBenchModel(GenerateShape Shape, WeightStorage Weigh
     public static GenerateBenchModel Open(string modelPath, GenerateShape shape, int slots, int seed, string backend, CompileOptions options, WeightStorage weights = WeightStorage.F32)
     {
         var setup = Stopwatch.StartNew();
-        var session = new Session(BackendCatalog.Create(backend), seed, options with { Weights = weights });
+        var session = new Session(BackendCatalog.Create(backend), seed, options with { Weights = weights, DecodeCopies = true });
         try
         {
             var overrides = shape.Overrides.Select(o => o.Split('=')).ToDictionary(p => p[0], p => p[1]);

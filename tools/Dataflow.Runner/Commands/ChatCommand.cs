@@ -29,7 +29,7 @@ public static class ChatCommand
         command.SetAction(r =>
         {
             var sampling = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK)).Validated();
-            var options = new CompileOptions { Weights = CommonOptions.ParseWeights(r.GetValue(weights)) };
+            var options = new CompileOptions { Weights = CommonOptions.ParseWeights(r.GetValue(weights)), DecodeCopies = true };
             var model = CheckpointModel.Open(r.GetValue(checkpoint)!, BackendCatalog.Create(r.GetValue(backend)!), options: options, adapterPath: r.GetValue(adapter));
             try
             {
