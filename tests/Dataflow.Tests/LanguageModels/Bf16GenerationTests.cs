@@ -142,4 +142,20 @@ public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trai
         var backendError = Assert.Throws<ConfigurationException>(() => elsewhere.Compile(StepGraph.ForwardOnly(model.Graph, includeLoss: false), LanguageModelInputs.Of(model.Graph).Bindings(1, 4)));
         Assert.Contains("null backend", backendError.Message);
     }
+
+    /// <summary>f32 decode copies are made for an inference graph and dropped, for good, once the session compiles a training step (its optimizer writes the weights in place).</summary>
+    [Fact]
+    public void A_session_that_trains_drops_its_f32_decode_copies_and_makes_no_more()
+    {
+        var training = ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: true));
+        var inputs = LanguageModelInputs.Of(training.Graph);
+        using var session = new Session(new CpuBackend(), 1, new CompileOptions { DecodeCopies = true });
+        bool AnyCopy() => session.Parameters.Slots.Any(p => ((CpuBuffer)p.Value).Decode is not null);
+        session.Compile(StepGraph.ForwardOnly(training.Graph), inputs.Bindings(2, Context));
+        Assert.True(AnyCopy());
+        session.Compile(StepGraph.ForTraining(training.Graph, withGradNorm: false), inputs.Bindings(2, Context));
+        Assert.False(AnyCopy());
+        session.Compile(StepGraph.ForwardOnly(training.Graph, includeLoss: false), inputs.Bindings(2, Context));
+        Assert.False(AnyCopy());
+    }
 }
