@@ -418,17 +418,23 @@ internal static unsafe class Gemm
     /// Stores go in ascending destination rows. Inlined, so a constant row count drops the checks.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd)
+    internal static void Transpose8x8(float* src, long lds, int rows, float* dst, long ldd) =>
+        Transpose8x8<float, F32Words>(src, lds, rows, dst, ldd);
+
+    /// <summary><see cref="Transpose8x8(float*, long, int, float*, long)"/> from weights stored as <typeparamref name="T"/> (bf16 words widened as they load, exactly).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8<T, TWords>(T* src, long lds, int rows, float* dst, long ldd)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         var z = Vector256<float>.Zero;
-        var r0 = Avx.LoadVector256(src);
-        var r1 = rows > 1 ? Avx.LoadVector256(src + lds) : z;
-        var r2 = rows > 2 ? Avx.LoadVector256(src + 2 * lds) : z;
-        var r3 = rows > 3 ? Avx.LoadVector256(src + 3 * lds) : z;
-        var r4 = rows > 4 ? Avx.LoadVector256(src + 4 * lds) : z;
-        var r5 = rows > 5 ? Avx.LoadVector256(src + 5 * lds) : z;
-        var r6 = rows > 6 ? Avx.LoadVector256(src + 6 * lds) : z;
-        var r7 = rows > 7 ? Avx.LoadVector256(src + 7 * lds) : z;
+        var r0 = TWords.Load8(src);
+        var r1 = rows > 1 ? TWords.Load8(src + lds) : z;
+        var r2 = rows > 2 ? TWords.Load8(src + 2 * lds) : z;
+        var r3 = rows > 3 ? TWords.Load8(src + 3 * lds) : z;
+        var r4 = rows > 4 ? TWords.Load8(src + 4 * lds) : z;
+        var r5 = rows > 5 ? TWords.Load8(src + 5 * lds) : z;
+        var r6 = rows > 6 ? TWords.Load8(src + 6 * lds) : z;
+        var r7 = rows > 7 ? TWords.Load8(src + 7 * lds) : z;
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);

@@ -64,7 +64,7 @@ internal static unsafe class Gemv
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c) =>
         Run(batch, m, n, k, a, opA, b, opB, null, c);
 
-    /// <param name="b16">B as bfloat16 words (the same elements as <paramref name="b"/>, which holds their f32 values), read instead of it where the CPU can widen them; null: f32 only.</param>
+    /// <param name="b16">B as bfloat16 words, read instead of <paramref name="b"/> (which may then be null: the caller checks that the CPU has AVX2 and FMA to widen them); null: f32.</param>
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
         if (!(Avx2.IsSupported && Fma.IsSupported)) b16 = null;   // widening needs AVX2; without it the rounded f32 copy is read
@@ -245,7 +245,7 @@ internal static unsafe class Gemv
         for (int j0 = 0; wide > 0 && j0 + 2 * StripWidth <= whole; j0 += 2 * StripWidth)
         {
             float* strip = packed + (long)j0 * k;
-            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc, null);
+            for (int i0 = 0; i0 < wide; i0 += 8) EightRowsTwoStrips(k, a + i0 * rsA, rsA, strip, strip + (long)k * StripWidth, c + j0 + i0 * ldc, ldc);
         }
         int pairedColumns = wide > 0 ? whole / (2 * StripWidth) * 2 * StripWidth : 0;
         for (int j0 = 0; j0 < columns; j0 += StripWidth)
@@ -317,14 +317,14 @@ internal static unsafe class Gemv
     /// chain <see cref="FourRows{T, TWords}"/> and the one-row kernels compute (p in order from zero), so the bits are theirs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    /// <param name="ahead">Null, or memory to prefetch a line of per k step (the columns a transposed task packs next, <see cref="GemvTransposedPacked"/>), so reading them overlaps these products.</param>
-    internal static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc, float* ahead)
+    /// <param name="ahead">Null, or memory to prefetch <paramref name="aheadStep"/> bytes of per k step (the columns a transposed task packs next, <see cref="GemvTransposedPacked"/>), so reading them overlaps these products.</param>
+    internal static void EightRowsTwoStrips(int k, float* a, long rsA, float* s0, float* s1, float* c, long ldc, byte* ahead = null, int aheadStep = 0)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < k; p++)
         {
-            if (ahead != null) Sse.Prefetch0(ahead + p * StripWidth);
+            if (ahead != null) Sse.Prefetch0(ahead + (long)p * aheadStep);
             var b0 = Vector512.Load(s0 + p * StripWidth);
             var b1 = Vector512.Load(s1 + p * StripWidth);
             float* ap = a + p;

@@ -29,7 +29,8 @@ internal static unsafe class GemvTransposedPacked
     /// Returns how many columns it did (a multiple of 32); the caller takes the rest.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Run(int rows, long n, int k, float* a, long rsA, float* b, long csB, float* c, int j0, int columns)
+    public static int Run<T, TWords>(int rows, long n, int k, float* a, long rsA, T* b, long csB, float* c, int j0, int columns)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
         int whole = columns / PairWidth * PairWidth;
         if (whole == 0) return 0;
@@ -39,13 +40,13 @@ internal static unsafe class GemvTransposedPacked
         {
             // Eight adjacent columns at a time: one contiguous run of 8·csB floats, read as eight streams in step.
             for (int g = q; g < q + PairWidth; g += 8)
-                TransposeEight(k, b + (j0 + g) * csB, csB, packed + g / Gemv.StripWidth * stripFloats + g % Gemv.StripWidth);
+                TransposeEight<T, TWords>(k, b + (j0 + g) * csB, csB, packed + g / Gemv.StripWidth * stripFloats + g % Gemv.StripWidth);
             // While this pair's products run, the next 32 columns (this task's, or likely the next task's) come in:
             // each block of eight rows prefetches 16 of them, a line per k step.
-            float* next = b + (j0 + q + PairWidth) * csB;
+            byte* next = (byte*)(b + (j0 + q + PairWidth) * csB);
             float* s0 = packed + q / Gemv.StripWidth * stripFloats;
             for (int i = 0; i < rows; i += 8)
-                Gemv.EightRowsTwoStrips(k, a + i * rsA, rsA, s0, s0 + stripFloats, c + i * n + j0 + q, n, next + i / 8 * Gemv.StripWidth * csB);
+                Gemv.EightRowsTwoStrips(k, a + i * rsA, rsA, s0, s0 + stripFloats, c + i * n + j0 + q, n, next + i / 8 * Gemv.StripWidth * csB * sizeof(T), sizeof(T) * Gemv.StripWidth);
         }
         return whole;
     }
@@ -57,22 +58,20 @@ internal static unsafe class GemvTransposedPacked
     /// short streams of one group are too short for the hardware prefetchers to get ahead of.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransposeEight(int k, float* w, long csB, float* into)
+    private static void TransposeEight<T, TWords>(int k, T* w, long csB, float* into)
+        where T : unmanaged where TWords : IWeightWords<T>
     {
-        float* next = w + 8 * csB;
+        T* next = w + 8 * csB;
         int p = 0;
         for (; p + 8 <= k; p += 8)
         {
-            // 8·k floats ahead in k / 8 steps: 64 floats (four lines) a step.
-            float* ahead = next + 8 * p;
-            Sse.Prefetch0(ahead);
-            Sse.Prefetch0(ahead + 16);
-            Sse.Prefetch0(ahead + 32);
-            Sse.Prefetch0(ahead + 48);
-            Gemm.Transpose8x8(w + p, csB, 8, into + p * Gemv.StripWidth, Gemv.StripWidth);
+            // 8·k words ahead in k / 8 steps: 64 words (four lines of f32, two of bf16) a step.
+            byte* ahead = (byte*)(next + 8 * p);
+            for (int line = 0; line < 64 * sizeof(T); line += 64) Sse.Prefetch0(ahead + line);
+            Gemm.Transpose8x8<T, TWords>(w + p, csB, 8, into + p * Gemv.StripWidth, Gemv.StripWidth);
         }
         for (; p < k; p++)
             for (int r = 0; r < 8; r++)
-                into[p * Gemv.StripWidth + r] = w[r * csB + p];
+                into[p * Gemv.StripWidth + r] = TWords.ToSingle(w[r * csB + p]);
     }
 }

@@ -15,7 +15,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// Every element of these tiles is one chain whatever the tile it falls in: one 8-wide accumulator over k
 /// in order, its horizontal sum, then the scalar tail in order. So without 512-bit vectors a row gets the
 /// same bits alone (a batch-1 decode step, one row against four columns) as among sixteen; with them, blocks
-/// of eight rows of an f32 weight go through <see cref="GemvTransposedPacked"/> (a scalar chain over k per
+/// of eight rows (f32 or bf16 words) go through <see cref="GemvTransposedPacked"/> (a scalar chain over k per
 /// element) and agree with the row alone to rounding.
 /// Generic over how a weight is stored (<see cref="F32Words"/>, <see cref="Bf16Words"/>: widening is exact),
 /// so a bf16 weight gets the same bits as the f32 kernel over its rounded f32 copy.
@@ -37,11 +37,11 @@ internal static unsafe class GemvTransposedTiles
         int end = j0 + columns;
         // Where 512-bit vectors run: blocks of eight rows through transposed strips (GemvTransposedPacked), the
         // columns past its whole pairs of strips against four columns a quarter apart (two columns per vector).
-        // bf16 words skip the strips: they are packed as f32, which would read twice the bytes bf16 saves.
+        // bf16 words are widened as they are transposed: memory is read as words, the strips (in L1/L2) as f32.
         int wide = Vector512.IsHardwareAccelerated ? m / 8 * 8 : 0;
         if (wide > 0)
         {
-            int packed = typeof(T) == typeof(float) ? GemvTransposedPacked.Run(wide, n, k, a, rsA, (float*)b, csB, c, j0, columns) : 0;
+            int packed = GemvTransposedPacked.Run<T, TWords>(wide, n, k, a, rsA, b, csB, c, j0, columns);
             int first = j0 + packed, restQuarter = (end - first) / 4;
             for (int j = first; j < first + restQuarter; j++)
                 for (int i = 0; i < wide; i += 8)
