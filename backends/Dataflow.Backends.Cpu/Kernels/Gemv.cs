@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
@@ -64,10 +65,10 @@ internal static unsafe class Gemv
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, float* c) =>
         Run(batch, m, n, k, a, opA, b, opB, null, c);
 
-    /// <param name="b16">B as bfloat16 words, read instead of <paramref name="b"/> (which may then be null: the caller checks that the CPU has AVX2 and FMA to widen them); null: f32.</param>
+    /// <param name="b16">B as bfloat16 words, read instead of <paramref name="b"/> (which is then null); null: f32. Widening needs AVX2 and FMA: the caller (<see cref="MatMulKernel"/>) passes words only where the CPU has them.</param>
     public static void Run(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c)
     {
-        if (!(Avx2.IsSupported && Fma.IsSupported)) b16 = null;   // widening needs AVX2; without it the rounded f32 copy is read
+        Debug.Assert(b16 is null || (Avx2.IsSupported && Fma.IsSupported), "bf16 words need AVX2 and FMA to widen");
         if (GemmFewRows.Applies(m, n, k, opA, opB))
         {
             GemmFewRows.Run(batch, m, n, k, a, opA, b, opB, b16, c);
