@@ -22,7 +22,7 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// accumulating store with alpha 1 is that add exactly), so a sequence gets the same logits batched as decoded
 /// alone, whichever tile runs. A bf16 weight is widened while it is copied (exact), so it gets the bits its
 /// rounded f32 copy gets, reading half the bytes. x · Wᵀ (the tied unembedding) keeps its own paths
-/// (<see cref="GemvTransposedTiles"/>, <see cref="GemvTransposedPacked"/>): packed transposed panels measured no
+/// (<see cref="GemvTransposedTiles"/>, <see cref="GemvTransposedPacked"/>, <see cref="GemvTransposedLanes"/>): packed transposed panels measured no
 /// faster than the tiles on AVX2 here, and the tiles keep a row's bits.
 /// </remarks>
 internal static unsafe class GemmFewRows

@@ -18,7 +18,9 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// in registers), and the partials are added in chunk order.</item>
 /// <item>B columns contiguous (x · Wᵀ, a tied unembedding): a task owns 64 consecutive columns (rows
 /// of W, consecutive in memory) and dots each, as it passes, with every row of A (<see cref="GemvTransposedTiles"/>);
-/// with 512-bit vectors, blocks of eight rows transpose the task's columns into strips first (<see cref="GemvTransposedPacked"/>).</item>
+/// with 512-bit vectors, 8 to 16 rows of A over f32 columns are transposed once per launch into the lanes of one vector
+/// (<see cref="GemvTransposedLanes"/>), and blocks of eight rows over bf16 words transpose the task's columns into strips
+/// first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
 /// From 17 to 32 rows (64 where k ≥ 512) x · W goes to
 /// <see cref="GemmFewRows"/> (the GEMM's micro-kernel tiles over column tasks that each walk all of k) instead.
@@ -38,6 +40,14 @@ internal static unsafe class Gemv
 
     /// <summary>Columns (rows of W) per task of the transposed layout: its two or four read streams (<see cref="GemvTransposedTiles"/>) 16–32 columns long.</summary>
     private const int TransposedColumns = 64;
+
+    /// <summary>
+    /// Column tasks a lanes product (<see cref="GemvTransposedLanes"/>) is cut into at least, where its columns allow:
+    /// 16 while the lanes fit in L1 (k ≤ 512), so a narrow product (15M's projection back to d, 288 × 288) keeps
+    /// both threads busy (~0.026 ms against 0.037 in 9 tasks); 8 beyond, where every task reads the lanes from L2
+    /// again (15M's 288 × 1152: 0.086 ms against 0.100 in 18 tasks).
+    /// </summary>
+    private static int MinLaneTasks(int k) => (long)k * GemvTransposedLanes.Lanes * sizeof(float) <= 32 * 1024 ? 16 : 8;
 
     /// <summary>About this many chunks of rows of B (the parallelism of the row-major layout).</summary>
     private const int RowChunks = 8;
@@ -79,7 +89,10 @@ internal static unsafe class Gemv
         int chunks = rowMajor ? (k + ChunkRows(k) - 1) / ChunkRows(k) : 1;
         // Chunks after the first sum into scratch, added into C once all are done.
         using var partials = chunks > 1 ? Scratch.RentShared((long)(chunks - 1) * batch * m * n) : null;
-        job.Set(batch, m, n, k, a, opA, b, opB, b16, c, chunks, partials is null ? null : partials.Pointer);
+        using var lanes = UsesLanes(m, n, opB, b16) ? Scratch.RentShared((long)batch * k * GemvTransposedLanes.Lanes) : null;
+        for (int bi = 0; lanes is not null && bi < batch; bi++)
+            GemvTransposedLanes.Transpose(m, k, a + (opA.Offsets is null ? 0 : opA.Offsets[bi]), opA.RowStride, lanes.Pointer + (long)bi * k * GemvTransposedLanes.Lanes);
+        job.Set(batch, m, n, k, a, opA, b, opB, b16, c, chunks, partials is null ? null : partials.Pointer, lanes is null ? null : lanes.Pointer);
         try
         {
             Par.For(job.Tasks, job.OpsPerTask, job.Body);
@@ -99,6 +112,14 @@ internal static unsafe class Gemv
 
     [ThreadStatic] private static Job? _job;
 
+    /// <summary>
+    /// Whether x · Wᵀ takes all of A's rows in vector lanes (<see cref="GemvTransposedLanes"/>): 8 to 16 rows with
+    /// 512-bit vectors, f32 columns. bf16 words keep the strips (<see cref="GemvTransposedPacked"/>): widening them
+    /// for the lanes' broadcasts (per word, or per chunk into L1) measured ~1.3× slower than the strips there.
+    /// </summary>
+    private static bool UsesLanes(int m, int n, in Gemm.Operand opB, ushort* b16) =>
+        Vector512.IsHardwareAccelerated && b16 is null && m >= 8 && m <= GemvTransposedLanes.Lanes && n > 1 && opB.ColStride != 1;
+
     private enum Layout { RowMajor, Transposed, Dots }
 
     /// <summary>The state of one launch, shared read-only by the threads that run its tasks.</summary>
@@ -107,7 +128,7 @@ internal static unsafe class Gemv
         public readonly Action<int, int> Body;
         private Layout _layout;
         private int _batch, _m, _n, _k, _chunkRows, _chunks, _chunkTasks, _columnsPerTask, _columnTasks;
-        private float* _a, _b, _c, _partials;
+        private float* _a, _b, _c, _partials, _lanes;
         private ushort* _b16;
         private Gemm.Operand _opA, _opB;
 
@@ -116,8 +137,9 @@ internal static unsafe class Gemv
         public int Tasks { get; private set; }
         public long OpsPerTask { get; private set; }
 
-        public void Set(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c, int chunks, float* partials)
+        public void Set(int batch, int m, int n, int k, float* a, in Gemm.Operand opA, float* b, in Gemm.Operand opB, ushort* b16, float* c, int chunks, float* partials, float* lanes)
         {
+            _lanes = lanes;
             (_batch, _m, _n, _k, _opA, _opB, _chunks) = (batch, m, n, k, opA, opB, chunks);
             _a = a;
             _b = b;
@@ -142,8 +164,10 @@ internal static unsafe class Gemv
             else
             {
                 _layout = Layout.Transposed;
-                (_columnsPerTask, _columnTasks) = (TransposedColumns, (n + TransposedColumns - 1) / TransposedColumns);
-                OpsPerTask = 2L * k * m * TransposedColumns;
+                // Lanes: at least about 16 tasks, so a narrow product (a projection back to d) still keeps every thread busy.
+                int perTask = lanes is null ? TransposedColumns : Math.Clamp(n / MinLaneTasks(k) / 8 * 8, 8, TransposedColumns);
+                (_columnsPerTask, _columnTasks) = (perTask, (n + perTask - 1) / perTask);
+                OpsPerTask = 2L * k * m * perTask;
             }
             // One row of A reads four chunks of B's rows per task, in step (see GemvRowKernels.FourChunksTimesRows).
             _chunkTasks = _layout == Layout.RowMajor && m == 1 ? (_chunks + LockstepChunks - 1) / LockstepChunks : _chunks;
@@ -154,7 +178,7 @@ internal static unsafe class Gemv
         public void Clear()
         {
             (_opA, _opB) = (default, default);
-            _a = _b = _c = _partials = null;
+            _a = _b = _c = _partials = _lanes = null;
             _b16 = null;
         }
 
@@ -187,7 +211,8 @@ internal static unsafe class Gemv
                         else StreamRows<float, F32Words>(_m, _n, rows, a + p0, _opA.RowStride, b + chunk, _opB.RowStride, c + j0, columns);
                         break;
                     case Layout.Transposed:
-                        if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
+                        if (_lanes is not null) GemvTransposedLanes.Run(_m, _n, _k, _lanes + (long)bi * _k * GemvTransposedLanes.Lanes, b, _opB.ColStride, _c + bi * size, j0, columns);
+                        else if (b16 is not null) GemvTransposedTiles.Run<ushort, Bf16Words>(_m, _n, _k, a, _opA.RowStride, b16, _opB.ColStride, _c + bi * size, j0, columns);
                         else GemvTransposedTiles.Run<float, F32Words>(_m, _n, _k, a, _opA.RowStride, b, _opB.ColStride, _c + bi * size, j0, columns);
                         break;
                     default:

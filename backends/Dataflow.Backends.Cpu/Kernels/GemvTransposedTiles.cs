@@ -15,8 +15,9 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// Every element of these tiles is one chain whatever the tile it falls in: one 8-wide accumulator over k
 /// in order, its horizontal sum, then the scalar tail in order. So without 512-bit vectors a row gets the
 /// same bits alone (a batch-1 decode step, one row against four columns) as among sixteen; with them, blocks
-/// of eight rows (f32 or bf16 words) go through <see cref="GemvTransposedPacked"/> (a scalar chain over k per
-/// element) and agree with the row alone to rounding.
+/// of eight rows of bf16 words go through <see cref="GemvTransposedPacked"/>, and 8 to 16 rows over f32 columns
+/// never come here (<see cref="Gemv"/> gives them to <see cref="GemvTransposedLanes"/>): both are a scalar chain
+/// over k per element, and agree with the row alone to rounding.
 /// Generic over how a weight is stored (<see cref="F32Words"/>, <see cref="Bf16Words"/>: widening is exact),
 /// so a bf16 weight gets the same bits as the f32 kernel over its rounded f32 copy.
 /// </remarks>

@@ -23,6 +23,8 @@ public class GemvStreamedRowsTests
     [InlineData(1, 37, 1152)]
     [InlineData(1, 300, 300)]     // eight chunks of 40 rows but the last: four read in step, four alone
     [InlineData(1, 3, 5)]
+    [InlineData(12, 1003, 290)]   // x · Bᵀ in lanes (8–16 rows): part lanes, a task's columns past its eighths one by one, k past whole blocks of 8
+    [InlineData(8, 200, 7)]
     public void Few_rows_times_a_wide_matrix_match_a_naive_sum(int m, int n, int k)
     {
         foreach (bool transposed in new[] { false, true })
@@ -32,7 +34,7 @@ public class GemvStreamedRowsTests
     /// <summary>
     /// A decode step's sequence gets the same bits alone as batched with others (the chunked sums and dots agree
     /// row by row, whichever kernel takes the rows); only x · Bᵀ among eight or more rows with 512-bit vectors
-    /// (transposed strips, another order over k) agrees to rounding instead: within 1e-5 of Σ|a·b|, the bound the
+    /// (rows in vector lanes or transposed strips: a scalar chain over k) agrees to rounding instead: within 1e-5 of Σ|a·b|, the bound the
     /// batched decode's logits are held to.
     /// </summary>
     [Theory]
