@@ -162,7 +162,7 @@ public unsafe class GemmTests
         Assert.Equal(CacheSizes.Fallback, CacheSizes.Read(Path.Combine(dir, "missing")));
 
         var blocking = GemmBlocking.For(GemmMicroKernel.Avx512, new CacheSizes(32 * 1024, 512 * 1024, 32 * 1024 * 1024), workers: 2);
-        Assert.Equal(128, blocking.KC);                   // 128 k steps × 32 floats = half of L1
+        Assert.Equal(336, blocking.KC);                   // 336 k steps × 12 floats of A ≤ half of L1, a multiple of 16
         Assert.Equal(0, blocking.MC % GemmMicroKernel.Avx512.MR);
         Assert.True(blocking.MC * blocking.KC * 4 <= 256 * 1024);
     }
