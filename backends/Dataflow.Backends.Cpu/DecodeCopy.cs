@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Dataflow.Backends.Cpu.Kernels;
 
 namespace Dataflow.Backends.Cpu;
@@ -18,12 +17,14 @@ namespace Dataflow.Backends.Cpu;
 /// </remarks>
 internal sealed unsafe class DecodeCopy : IDisposable
 {
+    private HostBlock _block;
     private void* _words;
 
     private DecodeCopy(long rows, long cols, bool bf16, bool transposed)
     {
         (Rows, Cols, IsBf16, Transposed) = (rows, cols, bf16, transposed);
-        _words = NativeMemory.AlignedAlloc((nuint)(Math.Max(1, rows * cols) * (bf16 ? sizeof(ushort) : sizeof(float))), 64);
+        _block = HostBlock.AllocateZeroed((nuint)(rows * cols * (bf16 ? sizeof(ushort) : sizeof(float))));
+        _words = _block.Pointer;
     }
 
     /// <summary>The storage shape the copy was made for.</summary>
@@ -92,7 +93,8 @@ internal sealed unsafe class DecodeCopy : IDisposable
 
     public void Dispose()
     {
-        NativeMemory.AlignedFree(_words);
+        _block.Free();
+        _block = default;
         _words = null;
     }
 }
