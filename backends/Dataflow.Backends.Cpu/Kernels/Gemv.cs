@@ -115,7 +115,8 @@ internal static unsafe class Gemv
     /// <summary>
     /// Whether x · Wᵀ takes all of A's rows in vector lanes (<see cref="GemvTransposedLanes"/>): 8 to 16 rows with
     /// 512-bit vectors, f32 columns. bf16 words keep the strips (<see cref="GemvTransposedPacked"/>): widening them
-    /// for the lanes' broadcasts (per word, or per chunk into L1) measured ~1.3× slower than the strips there.
+    /// for the lanes' broadcasts measured slower than the strips there, per word or per chunk into L1 (~1.3×),
+    /// and no faster from one 32-bit broadcast per two words (shifted and masked; the same bits as the strips).
     /// </summary>
     private static bool UsesLanes(int m, int n, in Gemm.Operand opB, ushort* b16) =>
         Vector512.IsHardwareAccelerated && b16 is null && m >= 8 && m <= GemvTransposedLanes.Lanes && n > 1 && opB.ColStride != 1;

@@ -80,7 +80,11 @@ internal static unsafe class GemvTransposedLanes
             for (int i = 0; i < rows; i++) c[q * apart + i * ldc] = tile[q * Lanes + i];
     }
 
-    /// <summary>Eight columns (<paramref name="apart"/> floats apart) against the lanes: per k step one load of the lanes, eight broadcasts, eight multiply-adds.</summary>
+    /// <summary>
+    /// Eight columns (<paramref name="apart"/> floats apart) against the lanes: per k step one load of the lanes,
+    /// eight broadcasts, eight multiply-adds; every 16 steps a line of each column the next step reads
+    /// (<paramref name="next"/> floats on) is prefetched, so the next columns arrive while these multiply.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EightColumns(int k, float* lanes, float* w, long apart, long next, float* tile)
     {
