@@ -1,18 +1,18 @@
+using System.Runtime.InteropServices;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu;
 
 /// <summary>
 /// Host memory for one tensor: raw 4-byte elements viewed as float or int. The memory is native,
-/// zeroed (<see cref="HostBlock"/>: a large block maps fresh pages the kernel zeroes on first
-/// touch, huge pages where Linux grants them), and freed on Dispose. A pinned managed array was here before: a second program in one
+/// from a zeroing allocation (calloc: a large one maps fresh pages the kernel zeroes on first
+/// touch), and freed on Dispose. A pinned managed array was here before: a second program in one
 /// process then reused the first one's collected space, which the runtime must clear by hand, so
 /// compiling GPT-2 124M a second time touched every page of its buffers up front (60 s of page
 /// faults under load, twice the resident memory) where the first compile touched none.
 /// </summary>
 public sealed unsafe class CpuBuffer : IDeviceBuffer
 {
-    private HostBlock _block;
     private float* _data;
 
     internal CpuBuffer(CpuBackend owner, long elements)
@@ -21,8 +21,7 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
         MemoryBudget.RequireBuffer("cpu", elements, Array.MaxLength);
         Owner = owner;
         Elements = elements;
-        _block = HostBlock.AllocateZeroed((nuint)elements * sizeof(float));
-        _data = (float*)_block.Pointer;
+        _data = (float*)NativeMemory.AllocZeroed((nuint)Math.Max(1, elements), sizeof(float));
     }
 
     // A buffer nobody disposed still gives its memory back.
@@ -73,8 +72,7 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
 
     private void Free()
     {
-        _block.Free();
-        _block = default;
+        NativeMemory.Free(_data);
         _data = null;
         Decode?.Dispose();
         Decode = null;

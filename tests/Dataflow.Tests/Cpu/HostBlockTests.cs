@@ -2,7 +2,7 @@ using Dataflow.Backends.Cpu;
 
 namespace Dataflow.Tests.Cpu;
 
-/// <summary>The native blocks behind CPU tensors and decode copies: zeroed, aligned, writable end to end, freed.</summary>
+/// <summary>The native blocks behind decode copies: zeroed, aligned, writable end to end, freed.</summary>
 public unsafe class HostBlockTests
 {
     [Theory]
@@ -29,14 +29,16 @@ public unsafe class HostBlockTests
     }
 
     [Fact]
-    public void A_large_tensor_buffer_starts_at_a_huge_page_boundary_and_reads_zeros()
+    public void A_large_decode_copy_starts_at_a_huge_page_boundary_and_holds_the_weight()
     {
-        using var backend = new CpuBackend();
-        using var buffer = (CpuBuffer)backend.Allocate(1 << 20);    // 4 MiB of floats
-        var values = new float[1 << 20];
-        values.AsSpan().Fill(1);
-        backend.Download(buffer, values);
-        Assert.Equal(-1, values.AsSpan().IndexOfAnyExcept(0f));
-        if (OperatingSystem.IsLinux()) Assert.Equal(0, (long)buffer.Pointer % (2 << 20));
+        var values = new float[1024 * 1024];    // 4 MiB
+        for (int i = 0; i < values.Length; i++) values[i] = i % 1000 - 500;
+        fixed (float* weight = values)
+        {
+            using var copy = DecodeCopy.Create(weight, 1024, 1024, bf16: false, transposed: true);
+            if (OperatingSystem.IsLinux()) Assert.Equal(0, (long)copy.F32Words % (2 << 20));
+            Assert.Equal(values[5 * 1024 + 7], copy.F32Words[7 * 1024 + 5]);
+            Assert.Equal(values[^1], copy.F32Words[values.Length - 1]);
+        }
     }
 }
