@@ -19,8 +19,10 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// </summary>
 /// <remarks>
 /// Each element is one scalar chain over k in order (lane i of column j's accumulator), the chain the row
-/// gets among any other rows of its block, and the chain the strips compute over bf16 words (so a bf16
-/// weight's products match its f32 copy's bit for bit); alone (one row, 8-wide chains) a row agrees to rounding only.
+/// gets among any other rows of its block. The strips compute that chain too, over bf16 words, for what they
+/// cover (blocks of eight rows, whole pairs of 16-column strips), so there a bf16 weight's products match
+/// its f32 copy's bit for bit; elsewhere (a 12-row block's last four rows, a task's last columns) the two
+/// agree to rounding, as a row alone (one row, 8-wide chains) does.
 /// </remarks>
 internal static unsafe class GemvTransposedLanes
 {
