@@ -165,7 +165,7 @@ internal static unsafe class Gemv
             else
             {
                 _layout = Layout.Transposed;
-                // Lanes: at least about 16 tasks, so a narrow product (a projection back to d) still keeps every thread busy.
+                // Lanes: narrower tasks where n is small (MinLaneTasks), so a projection back to d still keeps every thread busy.
                 int perTask = lanes is null ? TransposedColumns : Math.Clamp(n / MinLaneTasks(k) / 8 * 8, 8, TransposedColumns);
                 (_columnsPerTask, _columnTasks) = (perTask, (n + perTask - 1) / perTask);
                 OpsPerTask = 2L * k * m * perTask;
