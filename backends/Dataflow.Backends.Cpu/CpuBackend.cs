@@ -46,12 +46,13 @@ public sealed class CpuBackend : IBackend, IDecodeWeights
     /// <summary>
     /// The copy is bf16 words, or f32 where <paramref name="storage"/> is f32, and column by column (the
     /// matrix's transpose) where a product reads it as x · W: see <see cref="DecodeCopy"/>. x · Wᵀ is stored
-    /// that way already, so there an f32 copy would be the weight again and none is kept.
+    /// that way already, so there an f32 copy would be the weight again and none is kept. Every f32 weight so
+    /// marked may also be read in panels by a batched step (<see cref="CpuBuffer.PanelsFor"/>).
     /// </summary>
     public void KeepDecodeCopy(IDeviceBuffer weight, WeightStorage storage, long rows, long cols, bool readTransposed)
     {
         bool bf16 = storage == WeightStorage.Bf16, transposed = !readTransposed && rows > 1 && cols > 1;
-        if (bf16 || transposed) Range(weight, 0, 0, "keep a decode copy").KeepDecodeCopy(rows, cols, bf16, transposed);
+        Range(weight, 0, 0, "keep a decode copy").KeepDecodeCopy(rows, cols, bf16, transposed);
     }
 
     public void DropDecodeCopy(IDeviceBuffer weight) => Range(weight, 0, 0, "drop a decode copy").DropDecodeCopy();

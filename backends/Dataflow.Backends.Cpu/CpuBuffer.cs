@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Dataflow.Backends.Cpu.Kernels;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu;
@@ -45,24 +46,67 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
     /// </summary>
     internal DecodeCopy? Decode { get; private set; }
 
-    /// <summary>Starts keeping a decode copy of this [<paramref name="rows"/>, <paramref name="cols"/>] matrix (the first request stands); see <see cref="Decode"/>.</summary>
+    /// <summary>
+    /// Starts keeping a decode copy of this [<paramref name="rows"/>, <paramref name="cols"/>] matrix (the first
+    /// request stands; <paramref name="bf16"/> or <paramref name="transposed"/>, else the values are read as they
+    /// are), and lets batched decode steps read it in panels (f32 only); see <see cref="Decode"/> and <see cref="PanelsFor"/>.
+    /// </summary>
     internal void KeepDecodeCopy(long rows, long cols, bool bf16, bool transposed)
     {
-        if (Decode is not null) return;
         if (rows * cols != Elements) throw new ArgumentException($"a [{rows}, {cols}] decode copy of a buffer of {Elements} elements");
-        Decode = DecodeCopy.Create(Pointer, rows, cols, bf16, transposed);
+        if (Decode is null && (bf16 || transposed)) Decode = DecodeCopy.Create(Pointer, rows, cols, bf16, transposed);
+        _panelsAllowed = Decode is not { IsBf16: true };
     }
 
-    /// <summary>Frees an f32 decode copy (bf16 words stay: the values are rounded to them).</summary>
+    /// <summary>Frees an f32 decode copy and the panels (bf16 words stay: the values are rounded to them).</summary>
     internal void DropDecodeCopy()
     {
+        _panelsAllowed = false;
+        DropPanels();
         if (Decode is null || Decode.IsBf16) return;
         Decode.Dispose();
         Decode = null;
     }
 
-    /// <summary>After f32 values were written into [offset, offset + length): refreshes the decode copy, if the buffer keeps one.</summary>
-    internal void Written(long offset, int length) => Decode?.Refresh(Pointer, offset, length);
+    /// <summary>After f32 values were written into [offset, offset + length): refreshes the decode copy, if the buffer keeps one, and drops the panels (made again when next read).</summary>
+    internal void Written(long offset, int length)
+    {
+        Decode?.Refresh(Pointer, offset, length);
+        DropPanels();
+    }
+
+    private bool _panelsAllowed;
+    private DecodePanels? _panels;
+    private readonly object _panelsGate = new();
+
+    /// <summary>
+    /// The f32 weight in panels for a product that reads it through <paramref name="b"/> as B [k, n]
+    /// (<see cref="GemvPanels"/>), made on first use; null where the buffer keeps no decode copy (not an
+    /// inference weight, or one a training session writes in place), keeps bf16 words, or its panels serve another product.
+    /// </summary>
+    internal DecodePanels? PanelsFor(in Gemm.Operand b, int k, int n)
+    {
+        if (!_panelsAllowed || b.Offsets is not null) return null;
+        if (_panels is { } made) return made.Serves(b, k, n) ? made : null;
+        lock (_panelsGate)
+        {
+            // From the f32 decode copy where there is one (what the other decode paths read), else from the values.
+            _panels ??= Decode is { IsBf16: false } copy ? DecodePanels.Create(copy.F32Words, copy.Read(b), k, n, b) : DecodePanels.Create(Pointer, b, k, n, b);
+            return _panels.Serves(b, k, n) ? _panels : null;
+        }
+    }
+
+    /// <summary>Whether a step has made the panels (and no write has dropped them since).</summary>
+    internal bool HasPanels => _panels is not null;
+
+    private void DropPanels()
+    {
+        lock (_panelsGate)
+        {
+            _panels?.Dispose();
+            _panels = null;
+        }
+    }
 
     public void Dispose()
     {
@@ -76,5 +120,7 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
         _data = null;
         Decode?.Dispose();
         Decode = null;
+        _panels?.Dispose();
+        _panels = null;
     }
 }

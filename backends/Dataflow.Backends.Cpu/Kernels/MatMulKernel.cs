@@ -40,10 +40,16 @@ internal sealed unsafe class MatMulKernel : CpuKernel
 
     /// <summary>
     /// A weight with a decode copy (<see cref="CpuBuffer.Decode"/>) is read from it by the streaming few-row
-    /// paths (a decode step); everything else (the packed GEMM of a prefill) reads the f32 values.
+    /// paths (a decode step), from its panels where a batched step has 8 to 16 rows of f32 (<see cref="GemvPanels"/>);
+    /// everything else (the packed GEMM of a prefill) reads the f32 values.
     /// </summary>
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
     {
+        if (_batch == 1 && _a.Offsets is null && _a.ColStride == 1 && _k > 0 && _n > 0 && GemvPanels.Applies(_m) && buffers[1].PanelsFor(_b, _k, _n) is { } panels)
+        {
+            GemvPanels.Run(_m, _n, _k, buffers[0].Pointer, _a.RowStride, panels, buffers[2].Pointer);
+            return;
+        }
         var copy = buffers[1].Decode;
         if (copy is not null && _b.Offsets is null && _batch > 0 && _m > 0 && _n > 0 && _k > 0 && Avx2.IsSupported && Fma.IsSupported)
         {

@@ -1,0 +1,64 @@
+using Dataflow.Backends.Cpu.Kernels;
+
+namespace Dataflow.Backends.Cpu;
+
+/// <summary>
+/// An f32 weight as a batched decode step's products read it (<see cref="GemvPanels"/>): B [k, n] of C = A · B cut
+/// into panels of 16 columns, each panel k rows of 16 floats, panel after panel. A panel is one sequential
+/// run of memory with one 64-byte line per step over k, and the products of a task walk whole panels in order,
+/// so the weights stream as one long run per thread (the hardware prefetchers' best case) and each line feeds
+/// sixteen rows' multiply-adds without a shuffle. The last panel's columns past n are zeros.
+/// </summary>
+/// <remarks>
+/// Made on the first step that needs it (<see cref="CpuBuffer.PanelsFor"/>), not at load: a model that only ever
+/// decodes one sequence at a time never pays its memory (as much again as the weight).
+/// </remarks>
+internal sealed unsafe class DecodePanels : IDisposable
+{
+    public const int Width = 16;
+
+    private HostBlock _block;
+
+    private DecodePanels(in Gemm.Operand b, int k, int n)
+    {
+        (Operand, K, N) = (b, k, n);
+        _block = HostBlock.AllocateZeroed((nuint)((long)Count * Width * k * sizeof(float)));
+    }
+
+    /// <summary>How the product reads the weight's storage (strides over it), and its k and n: the panels serve that product only.</summary>
+    public Gemm.Operand Operand { get; }
+    public int K { get; }
+    public int N { get; }
+
+    public int Count => (N + Width - 1) / Width;
+
+    /// <summary>Element (p, j) of B is at (j / 16)·16k + p·16 + j % 16.</summary>
+    public float* Words => _block.Pointer != null ? (float*)_block.Pointer : throw new ObjectDisposedException(nameof(DecodePanels));
+
+    public bool Serves(in Gemm.Operand b, int k, int n) => b.RowStride == Operand.RowStride && b.ColStride == Operand.ColStride && k == K && n == N;
+
+    /// <summary>
+    /// The panels of B[p, j] = values[p·RowStride + j·ColStride] (strides of <paramref name="b"/>) for p &lt; k,
+    /// j &lt; n, serving the product that reads the weight's storage through <paramref name="served"/>.
+    /// </summary>
+    public static DecodePanels Create(float* values, in Gemm.Operand b, int k, int n, in Gemm.Operand served)
+    {
+        var panels = new DecodePanels(served, k, n);
+        float* into = panels.Words;
+        for (int panel = 0; panel < panels.Count; panel++)
+        {
+            int j0 = panel * Width, columns = Math.Min(Width, n - j0);
+            float* run = into + (long)panel * Width * k;
+            for (int p = 0; p < k; p++)
+                for (int q = 0; q < columns; q++)
+                    run[p * Width + q] = values[p * b.RowStride + (j0 + q) * b.ColStride];
+        }
+        return panels;
+    }
+
+    public void Dispose()
+    {
+        _block.Free();
+        _block = default;
+    }
+}
