@@ -49,6 +49,14 @@ internal sealed unsafe class CachedAttentionKernel : CpuKernel
         private readonly float _scale = scale;
         public readonly int Length = length;
 
+        /// <summary>
+        /// How far ahead of the keys and values being read the loops prefetch, one line at a time (4 KiB). A row reads
+        /// two short runs (15M's head: 24 KiB each at position 128), which the hardware prefetchers pick up late and
+        /// drop at every page: measured on Zen 4, the 15M shape's six layers of 16 rows at position 128 from memory,
+        /// 1.52–1.66 ms against 1.89–2.02 without (256 floats ahead: 1.82–1.87, 4096: 2.44–2.50).
+        /// </summary>
+        private const int PrefetchFloats = 1024;
+
         /// <summary>Query row <paramref name="row"/> of [B, h, T] into the same row of the output.</summary>
         public void Attend(int row, float* scores)
         {
@@ -94,6 +102,7 @@ internal sealed unsafe class CachedAttentionKernel : CpuKernel
                 for (; l + 8 <= visible; l += 8)
                 {
                     float* key = keys + (long)l * width;
+                    for (int q = 0; q < 8 * width; q += 16) Sse.Prefetch0(key + PrefetchFloats + q);
                     Vector256<float> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
                     for (int j = 0; j < width; j += 8)
                     {
@@ -146,6 +155,7 @@ internal sealed unsafe class CachedAttentionKernel : CpuKernel
             for (int l = 0; l < visible; l++)
             {
                 float* v = values + (long)l * width;
+                for (int q = 0; q < count * 8; q += 16) Sse.Prefetch0(v + PrefetchFloats + q);
                 var w = Vector256.Create(weights[l]);
                 a0 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v), a0);
                 if (count > 1) a1 = Vector256.FusedMultiplyAdd(w, Vector256.Load(v + 8), a1);
