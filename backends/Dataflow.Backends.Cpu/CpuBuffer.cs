@@ -49,13 +49,13 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
     /// <summary>
     /// Starts keeping a decode copy of this [<paramref name="rows"/>, <paramref name="cols"/>] matrix (the first
     /// request stands; <paramref name="bf16"/> or <paramref name="transposed"/>, else the values are read as they
-    /// are), and lets batched decode steps read it in panels (f32 only); see <see cref="Decode"/> and <see cref="PanelsFor"/>.
+    /// are), and lets batched decode steps read it in panels; see <see cref="Decode"/> and <see cref="PanelsFor"/>.
     /// </summary>
     internal void KeepDecodeCopy(long rows, long cols, bool bf16, bool transposed)
     {
         if (rows * cols != Elements) throw new ArgumentException($"a [{rows}, {cols}] decode copy of a buffer of {Elements} elements");
         if (Decode is null && (bf16 || transposed)) Decode = DecodeCopy.Create(Pointer, rows, cols, bf16, transposed);
-        _panelsAllowed = Decode is not { IsBf16: true };
+        _panelsAllowed = true;
     }
 
     /// <summary>Frees an f32 decode copy and the panels (bf16 words stay: the values are rounded to them).</summary>
@@ -80,9 +80,9 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
     private readonly object _panelsGate = new();
 
     /// <summary>
-    /// The f32 weight in panels for a product that reads it through <paramref name="b"/> as B [k, n]
+    /// The weight in panels for a product that reads it through <paramref name="b"/> as B [k, n]
     /// (<see cref="GemvPanels"/>), made on first use; null where the buffer keeps no decode copy (not an
-    /// inference weight, or one a training session writes in place), keeps bf16 words, or its panels serve another product.
+    /// inference weight, or one a training session writes in place), or its panels serve another product.
     /// </summary>
     internal DecodePanels? PanelsFor(in Gemm.Operand b, int k, int n)
     {
@@ -90,8 +90,13 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
         if (_panels is { } made) return made.Serves(b, k, n) ? made : null;
         lock (_panelsGate)
         {
-            // From the f32 decode copy where there is one (what the other decode paths read), else from the values.
-            _panels ??= Decode is { IsBf16: false } copy ? DecodePanels.Create(copy.F32Words, copy.Read(b), k, n, b) : DecodePanels.Create(Pointer, b, k, n, b);
+            // From the decode copy where there is one (what the other decode paths read: bf16 words stay words), else from the values.
+            _panels ??= Decode switch
+            {
+                { IsBf16: true } words => DecodePanels.Create(words.Bf16Words, words.Read(b), k, n, b),
+                { } copy => DecodePanels.Create(copy.F32Words, copy.Read(b), k, n, b),
+                null => DecodePanels.Create(Pointer, b, k, n, b),
+            };
             return _panels.Serves(b, k, n) ? _panels : null;
         }
     }

@@ -22,6 +22,9 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// (<see cref="GemvTransposedLanes"/>), and blocks of eight rows over bf16 words transpose the task's columns into strips
 /// first (<see cref="GemvTransposedPacked"/>).</item>
 /// </list>
+/// A decode step with 8 to 16 rows and 512-bit vectors does not come here: <see cref="MatMulKernel"/> reads its
+/// weights from panels made for it (<see cref="GemvPanels"/>, one sequential run per thread); the lanes and the
+/// strips serve few-row products over weights without panels (a training step's, or a weight two products read differently).
 /// From 17 to 32 rows (64 where k ≥ 512) x · W goes to
 /// <see cref="GemmFewRows"/> (the GEMM's micro-kernel tiles over column tasks that each walk all of k) instead.
 /// The chunking depends on the shape alone (not on the thread count), so results do not depend on the

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Dataflow.Backends.Cpu.Kernels;
 
 /// <summary>
-/// C = A · B for 8 to 16 rows of A against an f32 weight in panels (<see cref="DecodePanels"/>): a batched
+/// C = A · B for 8 to 16 rows of A against a weight in panels (<see cref="DecodePanels"/>): a batched
 /// decode step's projections and its unembedding where 512-bit vectors run. A is turned once per launch into
 /// lanes (<see cref="GemvTransposedLanes.Transpose"/>: k rows of 16 floats, ~18 KiB for k 288, in L1), and a
 /// 16-column panel of B meets all the rows at once: per k step one load of the panel's line and, per row, one
@@ -14,6 +14,8 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// broadcast from each) the weights are one sequential run per thread: medians of 60, B rotated over four
 /// copies so none stays in L3, two threads, Zen 4: 16 × 32000 × 288 (15M's unembedding) 1.72–1.76 ms against
 /// 2.03–2.06, 16 × 864 × 288 0.048 against 0.063–0.069, 16 × 1152 × 288 0.059 against 0.083, 16 × 288 × 1152 even.
+/// bf16 panels are widened a line at a time (<see cref="Bf16Line"/>), the same chains over the same values as
+/// f32 panels of the rounded weights, so the two agree to the bit.
 /// </summary>
 /// <remarks>
 /// Each element is one scalar chain over k in order (lane q of row i's accumulator), as in the lanes kernel,
@@ -24,8 +26,12 @@ internal static unsafe class GemvPanels
     public const int MinRows = 8;
     public const int MaxRows = GemvTransposedLanes.Lanes;
 
-    /// <summary>Floats ahead of the line a step reads that it prefetches (128 lines): the same panel or the next one, which the task reads next.</summary>
-    private const int PrefetchFloats = 2048;
+    /// <summary>
+    /// Bytes ahead of the line a step reads that it prefetches (8 KiB: 128 lines of floats): the same panel or the
+    /// next one, which the task reads next. Medians of 60 as in the summary, 16 × 32000 × 288: 4 KiB ahead
+    /// 1.83–1.93 ms, 8 KiB 1.72–1.76, 16 KiB 1.95–2.08, none 2.0–2.5 (every fourth line only: three times slower).
+    /// </summary>
+    private const int PrefetchBytes = 8192;
 
     public static bool Applies(int m) => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && m >= MinRows && m <= MaxRows;
 
@@ -36,27 +42,55 @@ internal static unsafe class GemvPanels
         using var lanes = Scratch.RentShared((long)k * GemvTransposedLanes.Lanes);
         GemvTransposedLanes.Transpose(m, k, a, rsA, lanes.Pointer);
         // A task is a run of whole panels (one stream); the job system cuts the panels into a few such runs per thread.
-        Par.For(panels.Count, 2L * k * DecodePanels.Width * m, new Job(m, n, k, lanes.Pointer, panels.Words, c),
-            static (job, first, last) => job.Panels(first, last));
+        var job = new Job(m, n, k, lanes.Pointer, panels.Words, c);
+        long ops = 2L * k * DecodePanels.Width * m;
+        if (panels.IsBf16) Par.For(panels.Count, ops, job, static (job, first, last) => job.Panels<Bf16Line>(first, last));
+        else Par.For(panels.Count, ops, job, static (job, first, last) => job.Panels<F32Line>(first, last));
     }
 
-    private readonly struct Job(int m, int n, int k, float* lanes, float* panels, float* c)
+    /// <summary>How a kernel reads line <c>p</c> of a panel (16 columns) as floats.</summary>
+    private interface ILine
+    {
+        static abstract int Bytes { get; }
+        static abstract Vector512<float> Load(void* panel, int p);
+    }
+
+    private readonly struct F32Line : ILine
+    {
+        public static int Bytes => DecodePanels.Width * sizeof(float);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(void* panel, int p) => Vector512.Load((float*)panel + p * DecodePanels.Width);
+    }
+
+    /// <summary>16 bf16 words zero-extended to 32 bits and shifted into the high half: their exact f32 values.</summary>
+    private readonly struct Bf16Line : ILine
+    {
+        public static int Bytes => DecodePanels.Width * sizeof(ushort);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(void* panel, int p) =>
+            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)panel + p * DecodePanels.Width)), 16).AsSingle();
+    }
+
+    private readonly struct Job(int m, int n, int k, float* lanes, void* panels, float* c)
     {
         private readonly int _m = m, _n = n, _k = k;
-        private readonly float* _lanes = lanes, _panels = panels, _c = c;
+        private readonly float* _lanes = lanes, _c = c;
+        private readonly byte* _panels = (byte*)panels;
 
-        public void Panels(int first, int last)
+        public void Panels<TLine>(int first, int last) where TLine : struct, ILine
         {
             float* tile = stackalloc float[MaxRows * DecodePanels.Width];
             for (int panel = first; panel < last; panel++)
             {
                 int j0 = panel * DecodePanels.Width, columns = Math.Min(DecodePanels.Width, _n - j0);
-                float* w = _panels + (long)panel * DecodePanels.Width * _k;
+                byte* w = _panels + (long)panel * TLine.Bytes * _k;
                 bool whole = columns == DecodePanels.Width;
                 float* into = whole ? _c + j0 : tile;
                 long ldc = whole ? _n : DecodePanels.Width;
-                if (_m > 8) Sixteen(_k, _lanes, w, into, ldc, _m);
-                else Eight(_k, _lanes, w, into, ldc, _m);
+                if (_m > 8) Sixteen<TLine>(_k, _lanes, w, into, ldc, _m);
+                else Eight<TLine>(_k, _lanes, w, into, ldc, _m);
                 if (whole) continue;
                 for (int i = 0; i < _m; i++)
                     new ReadOnlySpan<float>(tile + i * DecodePanels.Width, columns).CopyTo(new Span<float>(_c + (long)i * _n + j0, columns));
@@ -66,15 +100,15 @@ internal static unsafe class GemvPanels
 
     /// <summary>Rows 0 … 15 of one panel (rows past <paramref name="rows"/> are zero lanes, computed and not stored).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Sixteen(int k, float* lanes, float* w, float* c, long ldc, int rows)
+    private static void Sixteen<TLine>(int k, float* lanes, byte* w, float* c, long ldc, int rows) where TLine : struct, ILine
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector512<float> c8 = default, c9 = default, c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default;
         for (int p = 0; p < k; p++)
         {
-            float* line = w + p * DecodePanels.Width, x = lanes + p * GemvTransposedLanes.Lanes;
-            Sse.Prefetch0(line + PrefetchFloats);
-            var v = Vector512.Load(line);
+            float* x = lanes + p * GemvTransposedLanes.Lanes;
+            Sse.Prefetch0(w + p * TLine.Bytes + PrefetchBytes);
+            var v = TLine.Load(w, p);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), v, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), v, c1);
             c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x[2]), v, c2);
@@ -106,14 +140,14 @@ internal static unsafe class GemvPanels
 
     /// <summary>Rows 0 … 7 of one panel: half the multiply-adds of <see cref="Sixteen"/> per line, the same chains.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Eight(int k, float* lanes, float* w, float* c, long ldc, int rows)
+    private static void Eight<TLine>(int k, float* lanes, byte* w, float* c, long ldc, int rows) where TLine : struct, ILine
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         for (int p = 0; p < k; p++)
         {
-            float* line = w + p * DecodePanels.Width, x = lanes + p * GemvTransposedLanes.Lanes;
-            Sse.Prefetch0(line + PrefetchFloats);
-            var v = Vector512.Load(line);
+            float* x = lanes + p * GemvTransposedLanes.Lanes;
+            Sse.Prefetch0(w + p * TLine.Bytes + PrefetchBytes);
+            var v = TLine.Load(w, p);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), v, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), v, c1);
             c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x[2]), v, c2);
@@ -123,14 +157,13 @@ internal static unsafe class GemvPanels
             c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x[6]), v, c6);
             c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x[7]), v, c7);
         }
-        var row = c;
-        c0.Store(row);
-        if (rows > 1) c1.Store(row + ldc);
-        if (rows > 2) c2.Store(row + 2 * ldc);
-        if (rows > 3) c3.Store(row + 3 * ldc);
-        if (rows > 4) c4.Store(row + 4 * ldc);
-        if (rows > 5) c5.Store(row + 5 * ldc);
-        if (rows > 6) c6.Store(row + 6 * ldc);
-        if (rows > 7) c7.Store(row + 7 * ldc);
+        c0.Store(c);
+        if (rows > 1) c1.Store(c + ldc);
+        if (rows > 2) c2.Store(c + 2 * ldc);
+        if (rows > 3) c3.Store(c + 3 * ldc);
+        if (rows > 4) c4.Store(c + 4 * ldc);
+        if (rows > 5) c5.Store(c + 5 * ldc);
+        if (rows > 6) c6.Store(c + 6 * ldc);
+        if (rows > 7) c7.Store(c + 7 * ldc);
     }
 }

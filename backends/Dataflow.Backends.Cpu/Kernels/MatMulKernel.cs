@@ -40,7 +40,7 @@ internal sealed unsafe class MatMulKernel : CpuKernel
 
     /// <summary>
     /// A weight with a decode copy (<see cref="CpuBuffer.Decode"/>) is read from it by the streaming few-row
-    /// paths (a decode step), from its panels where a batched step has 8 to 16 rows of f32 (<see cref="GemvPanels"/>);
+    /// paths (a decode step), from its panels where a batched step has 8 to 16 rows (<see cref="GemvPanels"/>);
     /// everything else (the packed GEMM of a prefill) reads the f32 values.
     /// </summary>
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)

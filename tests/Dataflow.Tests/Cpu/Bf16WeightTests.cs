@@ -93,8 +93,8 @@ public class Bf16WeightTests
 
     /// <summary>
     /// Widening is exact, so over the same layout (an f32 decode copy: column by column for x · W, as stored for
-    /// x · Wᵀ) the words sum in the f32 kernels' order — 16 rows with 512-bit vectors: the bf16 strips and the f32
-    /// lanes, the same scalar chain over k where the strips cover every column (whole 32-column pairs, as here) — and
+    /// x · Wᵀ) the words sum in the f32 kernels' order — 16 rows with 512-bit vectors: bf16 and f32 panels, the same
+    /// scalar chain over k — and
     /// the two agree to the bit; the product over the weight as stored (no copy) sums in another order and agrees to rounding.
     /// </summary>
     [Theory]

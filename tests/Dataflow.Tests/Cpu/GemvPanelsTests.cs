@@ -7,7 +7,7 @@ using static Dataflow.Tests.Cpu.CpuHarness;
 namespace Dataflow.Tests.Cpu;
 
 /// <summary>
-/// A batched decode step's products over an f32 inference weight in 16-column panels (<see cref="GemvPanels"/>,
+/// A batched decode step's products over an inference weight (f32 or bf16 words) in 16-column panels (<see cref="GemvPanels"/>,
 /// where 512-bit vectors run; elsewhere the same checks hold for the paths that take the rows instead).
 /// </summary>
 public class GemvPanelsTests
@@ -20,14 +20,34 @@ public class GemvPanelsTests
     [InlineData(16, 15, 33)]      // one panel, part
     public void Rows_times_a_paneled_weight_match_a_naive_sum(int m, int n, int k)
     {
+        foreach (var storage in new[] { WeightStorage.F32, WeightStorage.Bf16 })
         foreach (bool transposed in new[] { false, true })
         {
             var a = Random((long)m * k, 3 + m);
-            var b = Random((long)k * n, 5 + n);
-            using var weight = DecodeWeight(b, n, k, transposed);
+            // bf16: the weight's own values are rounded to its words, so the sum is over the rounded values.
+            var b = Random((long)k * n, 5 + n).Select(x => storage == WeightStorage.Bf16 ? Bf16.ToSingle(Bf16.FromSingle(x)) : x).ToArray();
+            using var weight = DecodeWeight(b, n, k, transposed, storage);
             var got = Product(m, n, k, transposed, a, weight);
             Assert.Equal(GemvPanels.Applies(m), ((CpuBuffer)weight).HasPanels);
             AssertNaive(got, a, b, m, n, k, transposed);
+        }
+    }
+
+    /// <summary>bf16 panels widen to the rounded values exactly and sum them in the f32 panels' order: the same bits as f32 panels of the rounded weight.</summary>
+    [Fact]
+    public void Bf16_panels_give_the_bits_of_f32_panels_of_the_rounded_weight()
+    {
+        const int m = 13, n = 200, k = 96;
+        foreach (bool transposed in new[] { false, true })
+        {
+            var a = Random((long)m * k, 41);
+            var b = Random((long)k * n, 43).Select(x => Bf16.ToSingle(Bf16.FromSingle(x))).ToArray();
+            using var f32 = DecodeWeight(b, n, k, transposed, WeightStorage.F32);
+            using var bf16 = DecodeWeight(b, n, k, transposed, WeightStorage.Bf16);
+            var fromFloats = Product(m, n, k, transposed, a, f32);
+            var fromWords = Product(m, n, k, transposed, a, bf16);
+            for (int i = 0; i < fromFloats.Length; i++)
+                Assert.True(fromFloats[i] == fromWords[i], $"element {i}{(transposed ? " (Bᵀ)" : "")}: f32 panels {fromFloats[i]}, bf16 panels {fromWords[i]}");
         }
     }
 
@@ -67,12 +87,12 @@ public class GemvPanelsTests
         Assert.False(((CpuBuffer)weight).HasPanels);
     }
 
-    /// <summary>A weight marked for decoding, as an inference session marks its matrix weights (f32: no bf16 words).</summary>
-    private static IDeviceBuffer DecodeWeight(float[] b, int n, int k, bool transposed)
+    /// <summary>A weight marked for decoding, as an inference session marks its matrix weights.</summary>
+    private static IDeviceBuffer DecodeWeight(float[] b, int n, int k, bool transposed, WeightStorage storage = WeightStorage.F32)
     {
         var w = Backend.Allocate(b.Length);
         Backend.Upload(w, b);
-        Backend.KeepDecodeCopy(w, WeightStorage.F32, transposed ? n : k, transposed ? k : n, transposed);
+        Backend.KeepDecodeCopy(w, storage, transposed ? n : k, transposed ? k : n, transposed);
         return w;
     }
 
