@@ -84,7 +84,8 @@ public static class GenerateBench
     /// About how long the timed run may take: when the warm-up's frames say that <paramref name="tokens"/> per
     /// sequence would take longer (a loaded machine), fewer are timed (at least 32; <see cref="GenerateBenchResult.Tokens"/>
     /// says how many), so the whole bench stays within minutes. Attention is the only cost that grows with the
-    /// position, a few percent of a step on these shapes, so a shorter run is that much faster per token.
+    /// position (a few percent of a batch-1 step on these shapes, about a third of a 16-row step at position
+    /// 128), so a shorter run is that much faster per token: the tokens column says when a row was shortened.
     /// </param>
     public static GenerateBenchResult Run(GenerateBenchModel model, int batch, int tokens, TextWriter? profile = null, int promptTokens = 1, bool first = true, TimeSpan? budget = null)
     {
