@@ -76,18 +76,7 @@ public class Bf16WeightTests
             var b = Random((long)k * n, 5 + n);
             var widened = b.Select(x => Bf16.ToSingle(Bf16.FromSingle(x))).ToArray();
             var got = MatMulWithBf16Weight(m, n, k, transposed, a, b, zeroTheF32Copy: true);
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double sum = 0, scale = 0;
-                    for (int p = 0; p < k; p++)
-                    {
-                        double y = transposed ? widened[j * k + p] : widened[p * n + j];
-                        sum += a[i * k + p] * y;
-                        scale += Math.Abs(a[i * k + p] * y);
-                    }
-                    Assert.True(Math.Abs(got[i * n + j] - sum) <= 1e-6 * Math.Max(scale, 1e-30), $"[{i},{j}] of [{m},{k}]·[{k},{n}]{(transposed ? " (Bᵀ)" : "")}: {got[i * n + j]} vs {sum}");
-                }
+            AssertNaiveProduct(got, a, widened, m, n, k, transposed, tolerance: 1e-6);
         }
     }
 

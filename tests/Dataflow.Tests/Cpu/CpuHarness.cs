@@ -32,6 +32,26 @@ internal static class CpuHarness
         return data;
     }
 
+    /// <summary>
+    /// Asserts <paramref name="got"/> = A [m, k] · B (B [k, n], or [n, k] read as Bᵀ where <paramref name="transposed"/>)
+    /// element by element, within <paramref name="tolerance"/> of Σ|a·b| against a double-precision sum.
+    /// </summary>
+    public static void AssertNaiveProduct(float[] got, float[] a, float[] b, int m, int n, int k, bool transposed, double tolerance = 1e-5)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0, scale = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double y = transposed ? b[j * k + p] : b[p * n + j];
+                    sum += a[i * k + p] * y;
+                    scale += Math.Abs(a[i * k + p] * y);
+                }
+                Assert.True(Math.Abs(got[i * n + j] - sum) <= tolerance * Math.Max(scale, 1e-30), $"[{i},{j}] of [{m},{k}]·[{k},{n}]{(transposed ? " (Bᵀ)" : "")}: {got[i * n + j]} vs {sum}");
+            }
+    }
+
     public static long Elements(long[] shape) => shape.Aggregate(1L, (a, b) => a * b);
 
     /// <summary>Row-major multi-index of linear index i.</summary>

@@ -81,17 +81,6 @@ public class GemvStreamedRowsTests
         var b = Random((long)k * n, 5 + n);
         var attrs = new OpAttrs { TransposeB = transposed };
         var got = RunOp(OpCode.MatMul, attrs, [F32(m, k), transposed ? F32(n, k) : F32(k, n)], F32(m, n), [a, b]);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double sum = 0, scale = 0;
-                for (int p = 0; p < k; p++)
-                {
-                    double y = transposed ? b[j * k + p] : b[p * n + j];
-                    sum += a[i * k + p] * y;
-                    scale += Math.Abs(a[i * k + p] * y);
-                }
-                Assert.True(Math.Abs(got[i * n + j] - sum) <= 1e-5 * Math.Max(scale, 1e-30), $"[{i},{j}] of [{m},{k}]·[{k},{n}]{(transposed ? " (Bᵀ)" : "")}: {got[i * n + j]} vs {sum}");
-            }
+        AssertNaiveProduct(got, a, b, m, n, k, transposed);
     }
 }
