@@ -46,8 +46,8 @@ public sealed class CpuBackend : IBackend, IDecodeWeights
     /// <summary>
     /// The copy is bf16 words, or f32 where <paramref name="storage"/> is f32, and column by column (the
     /// matrix's transpose) where a product reads it as x · W: see <see cref="DecodeCopy"/>. x · Wᵀ is stored
-    /// that way already, so there an f32 copy would be the weight again and none is kept. Every f32 weight so
-    /// marked may also be read in panels by a batched step (<see cref="CpuBuffer.PanelsFor"/>).
+    /// that way already, so there an f32 copy would be the weight again and none is kept. Every weight so
+    /// marked (f32 or bf16) may also be read in panels by a product of 8 to 16 rows (<see cref="CpuBuffer.PanelsFor"/>).
     /// </summary>
     public void KeepDecodeCopy(IDeviceBuffer weight, WeightStorage storage, long rows, long cols, bool readTransposed)
     {

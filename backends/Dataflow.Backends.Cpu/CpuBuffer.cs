@@ -106,6 +106,7 @@ public sealed unsafe class CpuBuffer : IDeviceBuffer
 
     private void DropPanels()
     {
+        if (_panels is null) return;   // every upload (a step's feeds too) comes here: no lock where there is nothing to drop
         lock (_panelsGate)
         {
             _panels?.Dispose();

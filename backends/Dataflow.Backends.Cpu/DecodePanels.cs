@@ -12,8 +12,10 @@ namespace Dataflow.Backends.Cpu;
 /// multiply-adds), made from its bf16 decode copy; an f32 weight's hold floats.
 /// </summary>
 /// <remarks>
-/// Made on the first step that needs it (<see cref="CpuBuffer.PanelsFor"/>), not at load: a model that only ever
-/// decodes one sequence at a time never pays its memory (as much again as the weight).
+/// Made by the first product of 8 to 16 rows that reads the weight (<see cref="CpuBuffer.PanelsFor"/>: a batched
+/// decode step, or a prompt's short 8-token prefill chunk, which then runs on them too), not at load: a weight
+/// no such product reads never pays the memory (as much again as the weight; the 15M shape's unembedding, 37 MB,
+/// only once a step decodes 8 or more sequences).
 /// </remarks>
 internal sealed unsafe class DecodePanels : IDisposable
 {
