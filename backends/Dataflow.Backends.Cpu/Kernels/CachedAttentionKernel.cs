@@ -81,7 +81,7 @@ internal sealed unsafe class CachedAttentionKernel : CpuKernel
             var weights = new Span<float>(scores, visible);
             TensorPrimitives.Subtract(weights, TensorPrimitives.Max(weights), weights);
             TensorPrimitives.Exp(weights, weights);
-            float sum = TensorPrimitives.Sum(weights);
+            float sum = LayerNormKernel.RowSum(weights);   // the row sum the softmax kernel forms, in its order
             WeightedSum(values, scores, visible, width, output);
             TensorPrimitives.Multiply(new ReadOnlySpan<float>(output, width), 1 / sum, new Span<float>(output, width));
         }
