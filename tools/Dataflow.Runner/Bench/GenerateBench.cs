@@ -31,7 +31,7 @@ public sealed record GenerateBenchResult(string Shape, int Batch, string Weights
 /// on it (a step of fewer sequences runs the decoder's narrower graph), so the model is built and the
 /// graphs compiled once per shape, not once per row.
 /// </summary>
-public sealed record GenerateBenchModel(GenerateShape Shape, WeightStorage Weights, Session Session, BatchDecoder Decoder, Generator Generator, long WeightBytes, double SetupSeconds) : IDisposable
+public sealed record GenerateBenchModel(GenerateShape Shape, WeightStorage Weights, Session Session, BatchDecoder Decoder, Generator Generator, long WeightBytes, long ParameterCount, double SetupSeconds) : IDisposable
 {
     public int Slots => Decoder.Slots;
 
@@ -45,8 +45,9 @@ public sealed record GenerateBenchModel(GenerateShape Shape, WeightStorage Weigh
             var overrides = shape.Overrides.Select(o => o.Split('=')).ToDictionary(p => p[0], p => p[1]);
             LoadedModel Load(int length, int? perRow) => ModelLoader.Load(modelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: perRow));
             var decoder = new BatchDecoder(session, Load, slots, shape.Context, Math.Min(GenerateBench.PromptTokens, shape.Context));
-            long weightBytes = session.Parameters.Slots.Sum(p => p.StoredBytes);
-            return new GenerateBenchModel(shape, weights, session, decoder, new Generator(decoder, new IdTokenizer(shape.Vocab)), weightBytes, setup.Elapsed.TotalSeconds);
+            var parameters = session.Parameters.Slots;
+            return new GenerateBenchModel(shape, weights, session, decoder, new Generator(decoder, new IdTokenizer(shape.Vocab)),
+                parameters.Sum(p => p.StoredBytes), parameters.Sum(p => p.Elements), setup.Elapsed.TotalSeconds);
         }
         catch { session.Dispose(); throw; }
     }
