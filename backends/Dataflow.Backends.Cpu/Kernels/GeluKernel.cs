@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Dataflow.Engine.Backends;
 
 namespace Dataflow.Backends.Cpu.Kernels;
@@ -6,10 +7,10 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// <summary>
 /// tanh-GELU forward (and the bias add before it) over chunks of ~1K elements that stay in L1, parallel
 /// over chunks: the fused elementwise program runs the same ten ops with every register a 4K-element
-/// tile in L2 and copies its results out; this passes each chunk through two L1 registers and writes
-/// only the stages something reads later straight to their buffers. Each stage is the same float
-/// operation the unfused kernels perform (TensorPrimitives' exact + × and its tanh), so both paths give
-/// the same bits. Chunks are never shorter than 1024 elements (but for a shorter tensor), so tanh's
+/// tile in L2 and copies its results out; this makes three passes over each chunk in L1 — the polynomial
+/// inside tanh, tanh, the product after it — and writes only the stages something reads later straight to
+/// their buffers. Each stage is the same float operation the unfused kernels perform (an exact IEEE + or ×,
+/// in the same order, and TensorPrimitives' tanh), so both paths give the same bits. Chunks are never shorter than 1024 elements (but for a shorter tensor), so tanh's
 /// remainder handling sees the same vector widths as the elementwise kernels' tiles.
 /// </summary>
 internal sealed unsafe class GeluKernel : CpuKernel
@@ -61,7 +62,7 @@ internal sealed unsafe class GeluKernel : CpuKernel
     private void RunChunks(in State s, int first, int last)
     {
         int chunks = Chunks;
-        // Three registers of the longest chunk (the last takes the remainder): x + bias, the running stage, ½·x.
+        // Three registers of the longest chunk (the last takes the remainder), for the stages nothing reads: x + bias, tanh's argument, tanh.
         const int register = 2 * Chunk;
         float* scratch = Scratch.ThreadLocal(Scratch.Registers, 3L * register);
         nint* o = s.Outputs;
@@ -70,30 +71,87 @@ internal sealed unsafe class GeluKernel : CpuKernel
         {
             long start = (long)chunk * Chunk;
             int len = (int)(chunk == chunks - 1 ? n - start : Chunk);
-            ReadOnlySpan<float> x = s.Bias is null ? new(s.X + start, len) : AddBias(s, start, Row(o, GeluStage.Biased, start, len, scratch));
-            var running = scratch + register;
-            var square = Row(o, GeluStage.Square, start, len, running);
-            TensorPrimitives.Multiply(x, x, square);
-            var cube = Row(o, GeluStage.Cube, start, len, running);
-            TensorPrimitives.Multiply(square, x, cube);
-            var scaledCube = Row(o, GeluStage.ScaledCube, start, len, running);
-            TensorPrimitives.Multiply(cube, _spec.CubeScale, scaledCube);
-            var innerSum = Row(o, GeluStage.InnerSum, start, len, running);
-            TensorPrimitives.Add(x, scaledCube, innerSum);
-            var inner = Row(o, GeluStage.Inner, start, len, running);
-            TensorPrimitives.Multiply(innerSum, _spec.InnerScale, inner);
-            var half = Row(o, GeluStage.Half, start, len, scratch + 2 * register);
-            TensorPrimitives.Multiply(x, _spec.HalfScale, half);
-            var tanh = Row(o, GeluStage.Tanh, start, len, running);
+            float* x = s.X + start;
+            if (s.Bias is not null)
+            {
+                x = StageOr(o, GeluStage.Biased, start, scratch);
+                AddBias(s, start, new Span<float>(x, len));
+            }
+            var inner = new Span<float>(StageOr(o, GeluStage.Inner, start, scratch + register), len);
+            Inner(o, start, x, inner);
+            var tanh = new Span<float>(StageOr(o, GeluStage.Tanh, start, scratch + 2 * register), len);
             TensorPrimitives.Tanh(inner, tanh);
-            var onePlus = Row(o, GeluStage.OnePlus, start, len, running);
-            TensorPrimitives.Add(tanh, _spec.One, onePlus);
-            TensorPrimitives.Multiply(half, onePlus, Row(o, GeluStage.Output, start, len, running));
+            Output(o, start, x, tanh);
         }
     }
 
+    /// <summary>
+    /// inner = (x + (x·x·x)·cubeScale)·innerScale, one element at a time in the unfused ops' order, storing the
+    /// stages between that something reads; each is one float multiply or add, as TensorPrimitives forms it.
+    /// </summary>
+    private void Inner(nint* o, long start, float* x, Span<float> inner)
+    {
+        float* square = Stage(o, GeluStage.Square, start), cube = Stage(o, GeluStage.Cube, start);
+        float* scaledCube = Stage(o, GeluStage.ScaledCube, start), innerSum = Stage(o, GeluStage.InnerSum, start);
+        bool between = square != null || cube != null || scaledCube != null || innerSum != null;
+        float cubeScale = _spec.CubeScale, innerScale = _spec.InnerScale;
+        fixed (float* to = inner)
+        {
+            int i = 0;
+            if (!between)
+            {
+                var (vc, vi) = (Vector256.Create(cubeScale), Vector256.Create(innerScale));
+                for (; i + 8 <= inner.Length; i += 8)
+                {
+                    var v = Vector256.Load(x + i);
+                    ((v + v * v * v * vc) * vi).Store(to + i);
+                }
+            }
+            for (; i < inner.Length; i++)
+            {
+                float v = x[i], sq = v * v, cu = sq * v, sc = cu * cubeScale, sum = v + sc;
+                if (square != null) square[i] = sq;
+                if (cube != null) cube[i] = cu;
+                if (scaledCube != null) scaledCube[i] = sc;
+                if (innerSum != null) innerSum[i] = sum;
+                to[i] = sum * innerScale;
+            }
+        }
+    }
+
+    /// <summary>output = (x·halfScale)·(tanh + one), storing ½·x and 1 + tanh where something reads them.</summary>
+    private void Output(nint* o, long start, float* x, Span<float> tanh)
+    {
+        float* half = Stage(o, GeluStage.Half, start), onePlus = Stage(o, GeluStage.OnePlus, start), output = Stage(o, GeluStage.Output, start);
+        float halfScale = _spec.HalfScale, one = _spec.One;
+        fixed (float* t = tanh)
+        {
+            int i = 0;
+            if (half == null && onePlus == null && output != null)
+            {
+                var (vh, v1) = (Vector256.Create(halfScale), Vector256.Create(one));
+                for (; i + 8 <= tanh.Length; i += 8) (Vector256.Load(x + i) * vh * (Vector256.Load(t + i) + v1)).Store(output + i);
+            }
+            for (; i < tanh.Length; i++)
+            {
+                float h = x[i] * halfScale, p = t[i] + one;
+                if (half != null) half[i] = h;
+                if (onePlus != null) onePlus[i] = p;
+                if (output != null) output[i] = h * p;
+            }
+        }
+    }
+
+    /// <summary>The first element of a stage's output at <paramref name="start"/>, or null when nothing reads the stage.</summary>
+    private static float* Stage(nint* outputs, GeluStage stage, long start) =>
+        outputs[(int)stage] != 0 ? (float*)outputs[(int)stage] + start : null;
+
+    /// <summary>The stage's output at <paramref name="start"/>, or the register when nothing reads the stage.</summary>
+    private static float* StageOr(nint* outputs, GeluStage stage, long start, float* register) =>
+        outputs[(int)stage] != 0 ? (float*)outputs[(int)stage] + start : register;
+
     /// <summary>a + bias over elements [start, start + x.Length), the bias indexed by the position in its row.</summary>
-    private ReadOnlySpan<float> AddBias(in State s, long start, Span<float> x)
+    private void AddBias(in State s, long start, Span<float> x)
     {
         long width = _spec.Width;
         for (int i = 0; i < x.Length;)
@@ -103,10 +161,5 @@ internal sealed unsafe class GeluKernel : CpuKernel
             TensorPrimitives.Add(new ReadOnlySpan<float>(s.X + start + i, run), new ReadOnlySpan<float>(s.Bias + column, run), x.Slice(i, run));
             i += run;
         }
-        return x;
     }
-
-    /// <summary>Elements [start, start + len) of a stage's output, or the register when nothing reads the stage.</summary>
-    private static Span<float> Row(nint* outputs, GeluStage stage, long start, int len, float* register) =>
-        new(outputs[(int)stage] != 0 ? (float*)outputs[(int)stage] + start : register, len);
 }
