@@ -10,8 +10,9 @@ namespace Dataflow.Backends.Cpu.Kernels;
 /// tile in L2 and copies its results out; this makes three passes over each chunk in L1 — the polynomial
 /// inside tanh, tanh, the product after it — and writes only the stages something reads later straight to
 /// their buffers. Each stage is the same float operation the unfused kernels perform (an exact IEEE + or ×,
-/// in the same order, and TensorPrimitives' tanh), so both paths give the same bits. Chunks are never shorter than 1024 elements (but for a shorter tensor), so tanh's
-/// remainder handling sees the same vector widths as the elementwise kernels' tiles.
+/// in the same order, and TensorPrimitives' tanh), so both paths give the same bits. Chunks are never
+/// shorter than 1024 elements (but for a shorter tensor), so tanh's remainder handling sees the same
+/// vector widths as the elementwise kernels' tiles.
 /// </summary>
 internal sealed unsafe class GeluKernel : CpuKernel
 {
@@ -74,20 +75,20 @@ internal sealed unsafe class GeluKernel : CpuKernel
             float* x = s.X + start;
             if (s.Bias is not null)
             {
-                x = StageOr(o, GeluStage.Biased, start, scratch);
+                x = Stage(o, GeluStage.Biased, start, scratch);
                 AddBias(s, start, new Span<float>(x, len));
             }
-            var inner = new Span<float>(StageOr(o, GeluStage.Inner, start, scratch + register), len);
+            var inner = new Span<float>(Stage(o, GeluStage.Inner, start, scratch + register), len);
             Inner(o, start, x, inner);
-            var tanh = new Span<float>(StageOr(o, GeluStage.Tanh, start, scratch + 2 * register), len);
+            var tanh = new Span<float>(Stage(o, GeluStage.Tanh, start, scratch + 2 * register), len);
             TensorPrimitives.Tanh(inner, tanh);
             Output(o, start, x, tanh);
         }
     }
 
     /// <summary>
-    /// inner = (x + (x·x·x)·cubeScale)·innerScale, one element at a time in the unfused ops' order, storing the
-    /// stages between that something reads; each is one float multiply or add, as TensorPrimitives forms it.
+    /// inner = (x + (x·x·x)·cubeScale)·innerScale in the unfused ops' order, each step one float multiply or add as
+    /// TensorPrimitives forms it: a vector at a time, or one element at a time where a stage between is stored.
     /// </summary>
     private void Inner(nint* o, long start, float* x, Span<float> inner)
     {
@@ -142,13 +143,9 @@ internal sealed unsafe class GeluKernel : CpuKernel
         }
     }
 
-    /// <summary>The first element of a stage's output at <paramref name="start"/>, or null when nothing reads the stage.</summary>
-    private static float* Stage(nint* outputs, GeluStage stage, long start) =>
-        outputs[(int)stage] != 0 ? (float*)outputs[(int)stage] + start : null;
-
-    /// <summary>The stage's output at <paramref name="start"/>, or the register when nothing reads the stage.</summary>
-    private static float* StageOr(nint* outputs, GeluStage stage, long start, float* register) =>
-        outputs[(int)stage] != 0 ? (float*)outputs[(int)stage] + start : register;
+    /// <summary>The first element of a stage's output at <paramref name="start"/>, or <paramref name="otherwise"/> (a register, or null) when nothing reads the stage.</summary>
+    private static float* Stage(nint* outputs, GeluStage stage, long start, float* otherwise = null) =>
+        outputs[(int)stage] != 0 ? (float*)outputs[(int)stage] + start : otherwise;
 
     /// <summary>a + bias over elements [start, start + x.Length), the bias indexed by the position in its row.</summary>
     private void AddBias(in State s, long start, Span<float> x)
