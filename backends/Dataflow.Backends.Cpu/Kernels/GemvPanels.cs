@@ -27,11 +27,14 @@ internal static unsafe class GemvPanels
     public const int MaxRows = GemvTransposedLanes.Lanes;
 
     /// <summary>
-    /// Bytes ahead of the line a step reads that it prefetches (8 KiB: 128 lines of floats): the same panel or the
-    /// next one, which the task reads next. Medians of 60 as in the summary, 16 × 32000 × 288: 4 KiB ahead
-    /// 1.83–1.93 ms, 8 KiB 1.72–1.76, 16 KiB 1.95–2.08, none 2.0–2.5 (every fourth line only: three times slower).
+    /// Bytes ahead of the line a step reads that it prefetches into L1 (2 KiB) and into L2 (16 KiB): the same panel or
+    /// the next ones, which the task reads next. The L2 request leaves DRAM more time, the L1 one hides L2's latency.
+    /// Zen 4, two threads, panels from memory, medians of 200 in one shell loop: 16 × 32000 × 288 1.47–1.59 ms against
+    /// 1.78–2.18 with one prefetch 8 KiB ahead into L1 (which was better than 4 or 16 KiB, or none); 16 × 864 × 288
+    /// 0.048–0.054 against 0.056–0.063; a whole 16-row decode step of the 15M shape at position 128 4.31–5.22 ms against
+    /// 4.99–5.64 (4 of 4 pairs).
     /// </summary>
-    private const int PrefetchBytes = 8192;
+    private const int PrefetchL1Bytes = 2048, PrefetchL2Bytes = 16384;
 
     public static bool Applies(int m) => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && m >= MinRows && m <= MaxRows;
 
@@ -107,7 +110,8 @@ internal static unsafe class GemvPanels
         for (int p = 0; p < k; p++)
         {
             float* x = lanes + p * GemvTransposedLanes.Lanes;
-            Sse.Prefetch0(w + p * TLine.Bytes + PrefetchBytes);
+            Sse.Prefetch0(w + p * TLine.Bytes + PrefetchL1Bytes);
+            Sse.Prefetch1(w + p * TLine.Bytes + PrefetchL2Bytes);
             var v = TLine.Load(w, p);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), v, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), v, c1);
@@ -146,7 +150,8 @@ internal static unsafe class GemvPanels
         for (int p = 0; p < k; p++)
         {
             float* x = lanes + p * GemvTransposedLanes.Lanes;
-            Sse.Prefetch0(w + p * TLine.Bytes + PrefetchBytes);
+            Sse.Prefetch0(w + p * TLine.Bytes + PrefetchL1Bytes);
+            Sse.Prefetch1(w + p * TLine.Bytes + PrefetchL2Bytes);
             var v = TLine.Load(w, p);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x[0]), v, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x[1]), v, c1);
