@@ -1,3 +1,4 @@
+using Dataflow.Graph.Tensors;
 using Dataflow.Backends.Cpu.Kernels;
 
 namespace Dataflow.Backends.Cpu;
@@ -64,7 +65,7 @@ internal sealed unsafe class DecodeCopy : IDisposable
             return;
         }
         if (IsBf16)
-            for (int i = 0; i < floats.Length; i++) floats[i] = Bf16.ToSingle(Bf16.FromSingle(floats[i]));
+            for (int i = 0; i < floats.Length; i++) floats[i] = BFloat16.ToSingle(BFloat16.FromSingle(floats[i]));
         // Blocks of 64 × 64, so that the writes down the copy's columns stay in cache.
         const int Block = 64;
         long end = offset + length, firstRow = offset / Cols, endRow = (end + Cols - 1) / Cols;
@@ -75,7 +76,7 @@ internal sealed unsafe class DecodeCopy : IDisposable
                     {
                         long from = r * Cols + c;
                         if (from < offset || from >= end) continue;
-                        if (IsBf16) ((ushort*)Words)[c * Rows + r] = Bf16.FromSingle(values[from]);
+                        if (IsBf16) ((ushort*)Words)[c * Rows + r] = BFloat16.FromSingle(values[from]);
                         else ((float*)Words)[c * Rows + r] = values[from];
                     }
     }

@@ -69,6 +69,14 @@ public sealed class CaseBuilder
         return B.Input(name, new TensorType(DType.F32, Shape.Of(shape)));
     }
 
+    /// <summary>A bf16x2 input (a bf16 cache) [..., n]: 2n uniform values in [low, high) per row, rounded and packed in pairs.</summary>
+    public Node PackedInput(string name, long[] shape, double low = -1, double high = 1)
+    {
+        var values = Uniform(2 * Count(shape), low, high);
+        _inputs[name] = Enumerable.Range(0, values.Length / 2).Select(i => BFloat16.Pack(values[2 * i], values[2 * i + 1])).ToArray();
+        return B.Input(name, new TensorType(DType.Bf16x2, Shape.Of(shape)));
+    }
+
     /// <summary>An i32 input with values in [low, high).</summary>
     public Node Indices(string name, long[] shape, int low, int high)
     {

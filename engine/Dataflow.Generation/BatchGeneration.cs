@@ -31,7 +31,7 @@ public static class BatchGeneration
         int requests = prompts.Count * s.NumSamples;
         int batch = s.Batch > 0 ? s.Batch : Math.Min(requests, DefaultMaxBatch);
 
-        using var generator = Generator.Open(s.CheckpointPath, backend, new GeneratorOptions(batch, s.PrefillChunk), s.CompileOptions, s.AdapterPath);
+        using var generator = Generator.Open(s.CheckpointPath, backend, new GeneratorOptions(batch, s.PrefillChunk) { Cache = s.Cache }, s.CompileOptions, s.AdapterPath);
         var encoded = prompts.Select(p => PromptEncoder.Encode(generator.Tokenizer, p.Text, generator.Context, p.Source)).ToList();
         var texts = prompts.SelectMany(p => Enumerable.Repeat(p.Text, s.NumSamples)).ToList();
         var sink = stream is null ? null : new OrderedTextSink(stream, texts);

@@ -1,4 +1,5 @@
 using Dataflow.Engine.Compile;
+using Dataflow.Graph.Dsl;
 
 namespace Dataflow.Generation;
 
@@ -27,6 +28,9 @@ public sealed record GenerationSettings
     public SamplingOptions Sampling { get; init; } = new();
     public int Seed { get; init; } = 1;
     public CompileOptions CompileOptions { get; init; } = CompileOptions.Default;
+
+    /// <summary>How the key/value caches store their values (<see cref="CacheStorage"/>).</summary>
+    public CacheStorage Cache { get; init; }
 }
 
 /// <summary>How long a generation took: the prompt's prefill, then the generated tokens.</summary>

@@ -5,6 +5,7 @@ using Dataflow.Engine.Ecs;
 using Dataflow.Engine.Sessions;
 using Dataflow.Engine.Tokenizers;
 using Dataflow.Generation.Frame;
+using Dataflow.Graph.Dsl;
 
 namespace Dataflow.Generation;
 
@@ -13,6 +14,9 @@ namespace Dataflow.Generation;
 /// <param name="Chunk">Tokens per prefill step (capped at the context).</param>
 public sealed record GeneratorOptions(int Slots = 1, int Chunk = 64)
 {
+    /// <summary>How the key/value caches store their values: f32, or bf16 (half the bytes; the cpu backend only).</summary>
+    public CacheStorage Cache { get; init; }
+
     public GeneratorOptions Validated(int context)
     {
         if (Slots <= 0) throw new ConfigurationException($"--batch {Slots}: at least one sequence must fit");
@@ -48,7 +52,7 @@ public sealed class Generator : IDisposable
     }
 
     private Generator(CheckpointModel model, GeneratorOptions options)
-        : this(new BatchDecoder(model.Session, (length, slots) => model.Config.Load(training: false, length, slots),
+        : this(new BatchDecoder(model.Session, (length, slots) => (model.Config with { Cache = options.Cache }).Load(training: false, length, slots),
             options.Slots, model.Config.Context, options.Chunk), model.Tokenizer) => _owned = model.Session;
 
     /// <summary>Opens a language-model checkpoint, with a LoRA adapter when <paramref name="adapterPath"/> is given, on <paramref name="backend"/> (which the generator disposes).</summary>

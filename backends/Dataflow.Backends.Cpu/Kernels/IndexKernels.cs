@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Dataflow.Engine.Backends;
+using Dataflow.Graph.Tensors;
 
 namespace Dataflow.Backends.Cpu.Kernels;
 
@@ -132,17 +133,20 @@ internal sealed unsafe class OneHotKernel(OpKernelSpec spec)
 /// <summary>
 /// StoreRows: out = target with row index[n] replaced by values[n]; out-of-range indices are skipped.
 /// The engine gives out the target's own storage (an in-place write of a few cache rows); where the
-/// buffers differ the target is copied first, so the kernel is also correct standing alone.
+/// buffers differ the target is copied first, so the kernel is also correct standing alone. A bf16x2
+/// target (a bf16 cache) takes f32 rows twice its row's elements and stores their bfloat16 words in order.
 /// </summary>
 internal sealed unsafe class StoreRowsKernel : CpuKernel
 {
     private readonly long _rows, _width, _count;
+    private readonly bool _packed;
 
     public StoreRowsKernel(OpKernelSpec spec) : base(spec, [spec.Inputs[0].Elements, spec.Inputs[1].Elements, spec.Inputs[2].Elements, spec.Output.Elements])
     {
         _rows = spec.Inputs[0].Shape[0];
         _width = ShapeMath.Elements(spec.Inputs[0].Shape.AsSpan(1));
         _count = spec.Inputs[2].Elements;
+        _packed = spec.Output.DType == DType.Bf16x2;
     }
 
     public override void Run(ReadOnlySpan<CpuBuffer> buffers, in LaunchParams launch)
@@ -151,14 +155,27 @@ internal sealed unsafe class StoreRowsKernel : CpuKernel
         int* index = (int*)buffers[2].Pointer;
         long rows = _rows, width = _width;
         if (target != output) Buffer.MemoryCopy(target, output, rows * width * sizeof(float), rows * width * sizeof(float));
-        Par.For((int)_count, width, new Store(values, index, output, rows, width), static (s, first, last) =>
-        {
-            for (long n = first; n < last; n++)
+        var store = new Store(values, index, output, rows, width);
+        if (_packed)
+            Par.For((int)_count, width, store, static (s, first, last) =>
             {
-                long i = s.Index[n];
-                if (i >= 0 && i < s.Rows) new ReadOnlySpan<float>(s.Values + n * s.Width, (int)s.Width).CopyTo(new Span<float>(s.Output + i * s.Width, (int)s.Width));
-            }
-        });
+                for (long n = first; n < last; n++)
+                {
+                    long i = s.Index[n];
+                    if (i < 0 || i >= s.Rows) continue;
+                    // 2·width values to 2·width words: the bf16x2 row's elements, low half first.
+                    Bf16.Round(s.Values + n * 2 * s.Width, (ushort*)(s.Output + i * s.Width), 2 * s.Width);
+                }
+            });
+        else
+            Par.For((int)_count, width, store, static (s, first, last) =>
+            {
+                for (long n = first; n < last; n++)
+                {
+                    long i = s.Index[n];
+                    if (i >= 0 && i < s.Rows) new ReadOnlySpan<float>(s.Values + n * s.Width, (int)s.Width).CopyTo(new Span<float>(s.Output + i * s.Width, (int)s.Width));
+                }
+            });
     }
 
     private readonly struct Store(float* values, int* index, float* output, long rows, long width)

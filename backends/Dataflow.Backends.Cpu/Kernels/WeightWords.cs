@@ -1,3 +1,4 @@
+using Dataflow.Graph.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -24,5 +25,5 @@ internal readonly struct F32Words : IWeightWords<float>
 internal readonly struct Bf16Words : IWeightWords<ushort>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector256<float> Load8(ushort* p) => Bf16.Load8(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToSingle(ushort word) => Bf16.ToSingle(word);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ToSingle(ushort word) => BFloat16.ToSingle(word);
 }

@@ -100,7 +100,7 @@ public sealed class PlacementSystem : ISystem
                     {
                         var output = outputs[o];
                         if (_aliasSource.ContainsKey(output))
-                            throw new CompileException($"kernel {specs[info.Spec].DisplayName} writes its output in place and cannot fall back to {backend.Name}: {primary.Name} does not support it");
+                            throw new CompileException($"kernel {specs[info.Spec].DisplayName} writes its output in place and cannot fall back to {backend.Name}: {primary.SupportsOp(specs[info.Spec]).Reason}");
                         if (!_pinnedStorage.Contains(output))
                         {
                             _home[output] = backend;

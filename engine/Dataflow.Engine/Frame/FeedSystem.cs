@@ -29,7 +29,7 @@ public sealed class FeedSystem : ISystem
             switch (values)
             {
                 case float[] f when info.DType == DType.F32: buffer.Owner.Upload(buffer, f); break;
-                case int[] i when info.DType == DType.I32: buffer.Owner.Upload(buffer, i); break;
+                case int[] i when info.DType is DType.I32 or DType.Bf16x2: buffer.Owner.Upload(buffer, i); break;   // bf16x2: packed pairs
                 default: throw new FeedException($"input '{name}' expects {info.DType.Name()} values but got {values.GetType().GetElementType()?.Name}");
             }
         }

@@ -19,7 +19,10 @@ public sealed record LanguageModelConfig(string ModelFile, string ModelSource, s
     /// <summary>Adapters to lower the model with (a LoRA run, or a base opened with its adapter); null: the plain model.</summary>
     public LoraConfig? Lora { get; init; }
 
-    public ModelOptions Options(bool training, int? cacheLength = null, int? cacheSlots = null) => new(Preset, Overrides, training, cacheLength, cacheSlots) { Lora = Lora };
+    /// <summary>How decode mode stores its key/value caches (<see cref="CacheStorage"/>); a choice of the run, not stored in the checkpoint.</summary>
+    public CacheStorage Cache { get; init; }
+
+    public ModelOptions Options(bool training, int? cacheLength = null, int? cacheSlots = null) => new(Preset, Overrides, training, cacheLength, cacheSlots) { Lora = Lora, Cache = Cache };
 
     /// <summary>The model lowered again from the stored text, as it was trained or in decode mode (<see cref="ModelOptions"/>).</summary>
     public LoadedModel Load(bool training, int? cacheLength = null, int? cacheSlots = null) =>

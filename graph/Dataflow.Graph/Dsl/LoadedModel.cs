@@ -28,6 +28,9 @@ public sealed record ModelOptions(string? Preset = null, IReadOnlyDictionary<str
     /// parameter frozen (graph/README.md, "LoRA"); null: the plain model, whatever the file declares.
     /// </summary>
     public LoraConfig? Lora { get; init; }
+
+    /// <summary>Decode mode's key/value caches: f32 state tensors, or bf16 (<see cref="CacheStorage"/>); ignored outside decode mode.</summary>
+    public CacheStorage Cache { get; init; }
 }
 
 /// <summary>The optimizer, schedule and other training numbers a model file suggests; the runner's flags may override them.</summary>

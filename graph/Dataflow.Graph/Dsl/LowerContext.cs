@@ -40,6 +40,9 @@ public sealed class LowerContext
     /// <summary>Decode mode's slots when each row names its own (<see cref="ModelOptions.CacheSlots"/>); null: row b is slot b.</summary>
     public int? CacheSlots { get; init; }
 
+    /// <summary>Decode mode's cache element type (<see cref="ModelOptions.Cache"/>).</summary>
+    public CacheStorage Cache { get; init; }
+
     private Node? _decodePosition, _decodeSlot;
 
     /// <summary>

@@ -47,7 +47,7 @@ internal sealed partial class Lowerer
                 ? $"a key/value cache needs a positive length, got {cacheLength}"
                 : "decode mode (a key/value cache) is for inference; load the model with training off");
         if (_options.CacheSlots is <= 0) throw _source.Error(_model.Loc, $"a key/value cache needs a positive number of slots, got {_options.CacheSlots}");
-        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, CacheSlots = _options.CacheSlots, NameHint = NameHint, Lora = _options.Lora };
+        _context = new LowerContext(_source, _builder, _options.Training, VisibleNames) { CacheLength = _options.CacheLength, CacheSlots = _options.CacheSlots, Cache = _options.Cache, NameHint = NameHint, Lora = _options.Lora };
         foreach (var (name, value) in settings) _globals.Set(name, new NumberValue(value));
         CollectBlocks();
 

@@ -61,8 +61,10 @@ public sealed class ReferenceEvaluator(IReadOnlyDictionary<string, long> binding
             OpCode.Gather => Gather(x, y.Data),
             OpCode.ScatterAdd => ScatterAdd(x, y.Data, count),
             OpCode.OneHot => OneHot(x.Data, shape[^1]),
-            OpCode.StoreRows => StoreRows(x, y.Data, _values[node.Inputs[2]].Data),
-            OpCode.CachedAttention => CachedAttention(x, y, _values[node.Inputs[2]].Data, _values[node.Inputs[3]].Data, _values[node.Inputs[4]].Data),
+            OpCode.StoreRows => node.DType == DType.Bf16x2 ? StorePackedRows(x, y.Data, _values[node.Inputs[2]].Data) : StoreRows(x, y.Data, _values[node.Inputs[2]].Data),
+            OpCode.CachedAttention => node.Inputs[1].DType == DType.Bf16x2
+                ? CachedAttention(x, Unpacked(y), Unpacked(_values[node.Inputs[2]]).Data, _values[node.Inputs[3]].Data, _values[node.Inputs[4]].Data)
+                : CachedAttention(x, y, _values[node.Inputs[2]].Data, _values[node.Inputs[3]].Data, _values[node.Inputs[4]].Data),
             _ => throw new NotSupportedException($"no reference evaluation of {def.Name}"),
         };
         if (result.Length != count) throw new InvalidOperationException($"reference evaluation of %{node.Id} ({def.Name}) gave {result.Length} values for [{string.Join(",", shape)}]");
@@ -217,6 +219,32 @@ public sealed class ReferenceEvaluator(IReadOnlyDictionary<string, long> binding
             if (i >= 0 && i < rows) Array.Copy(values, n * width, r, i * width, width); // out of range: skipped
         }
         return r;
+    }
+
+    /// <summary>store_rows into a <see cref="DType.Bf16x2"/> target: each value row (twice a target row's elements) rounded to bfloat16 and packed in pairs.</summary>
+    private static double[] StorePackedRows((double[] Data, long[] Shape) target, double[] values, double[] index)
+    {
+        long rows = target.Shape[0], width = Elements(target.Shape[1..]);
+        var r = (double[])target.Data.Clone();
+        for (long n = 0; n < index.Length; n++)
+        {
+            long i = (long)index[n];
+            if (i < 0 || i >= rows) continue; // out of range: skipped
+            for (long c = 0; c < width; c++)
+                r[i * width + c] = BFloat16.Pack((float)values[n * 2 * width + 2 * c], (float)values[n * 2 * width + 2 * c + 1]);
+        }
+        return r;
+    }
+
+    /// <summary>A <see cref="DType.Bf16x2"/> tensor [..., n] as the f32 values it holds, [..., 2n].</summary>
+    private static (double[] Data, long[] Shape) Unpacked((double[] Data, long[] Shape) packed)
+    {
+        var r = new double[packed.Data.Length * 2];
+        for (long e = 0; e < packed.Data.Length; e++)
+            for (int half = 0; half < 2; half++) r[2 * e + half] = BFloat16.Unpack((int)packed.Data[e], half);
+        var shape = (long[])packed.Shape.Clone();
+        shape[^1] *= 2;
+        return (r, shape);
     }
 
     /// <summary>Row (b, j, t) at p = position[b] + t: softmax over l ≤ p of q·k_l/√dk in slot[b], times V; zeros when nothing is visible.</summary>

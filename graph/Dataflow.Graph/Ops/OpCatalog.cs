@@ -271,31 +271,46 @@ public static class OpCatalog
         return new TensorType(t[0].DType, new Shape(values.Dims[index.Rank..].Insert(0, a.Count!)));
     }
 
-    /// <summary>store_rows(target [R, ...], values [...index, ...], index i32[...]): the target with row index[n] replaced by values[n].</summary>
+    /// <summary>
+    /// store_rows(target [R, ...], values [...index, ...], index i32[...]): the target with row index[n] replaced by values[n].
+    /// A <see cref="DType.Bf16x2"/> target (a bf16 cache) takes f32 values twice as wide in the last axis, rounded and packed.
+    /// </summary>
     private static TensorType StoreRowsType(IReadOnlyList<TensorType> t, OpAttrs a)
     {
-        RequireDType("store_rows", t[0], DType.F32);
+        if (t[0].DType != DType.Bf16x2) RequireDType("store_rows", t[0], DType.F32);
         RequireDType("store_rows", t[1], DType.F32);
         RequireDType("store_rows", t[2], DType.I32);
         var (target, values, index) = (t[0].Shape, t[1].Shape, t[2].Shape);
+        var row = target.Rank < 1 ? [] : t[0].DType == DType.Bf16x2 ? PackedRow(target) : target.Dims[1..];
         if (target.Rank < 1 || values.Rank != index.Rank + target.Rank - 1
-            || !values.Dims[..index.Rank].SequenceEqual(index.Dims) || !values.Dims[index.Rank..].SequenceEqual(target.Dims[1..]))
-            throw new ShapeException($"store_rows: values {values} must be the index shape {index} followed by a row of the target {target}");
+            || !values.Dims[..index.Rank].SequenceEqual(index.Dims) || !values.Dims[index.Rank..].SequenceEqual(row))
+            throw new ShapeException($"store_rows: values {values} must be the index shape {index} followed by a row of the target {t[0]}"
+                + (t[0].DType == DType.Bf16x2 ? " (two values per bf16x2 element)" : ""));
         return t[0];
     }
 
+    /// <summary>The f32 row a row of a <see cref="DType.Bf16x2"/> tensor [R, ..., n] holds: [..., 2n].</summary>
+    private static ImmutableArray<Dim> PackedRow(Shape packed) => packed.Dims[1..].SetItem(packed.Rank - 2, packed.Dims[^1] * 2);
+
     /// <summary>
     /// cached_attention(q [B, h, T, dk], keys [S, h, L, dk], values [S, h, L, dk], position i32[B], slot i32[B]) → [B, h, T, dk]:
-    /// token t of row b (at position p = position[b] + t) attends over cache positions 0 … p of slot[b].
+    /// token t of row b (at position p = position[b] + t) attends over cache positions 0 … p of slot[b]. Keys and values are
+    /// f32, or both <see cref="DType.Bf16x2"/> [S, h, L, dk / 2] (a bf16 cache, read widened).
     /// </summary>
     private static TensorType CachedAttentionType(IReadOnlyList<TensorType> t, OpAttrs a)
     {
-        for (int i = 0; i < 3; i++) RequireDType("cached_attention", t[i], DType.F32);
+        RequireDType("cached_attention", t[0], DType.F32);
+        if (t[1].DType != DType.Bf16x2) RequireDType("cached_attention", t[1], DType.F32);
+        RequireDType("cached_attention", t[2], t[1].DType);
         RequireDType("cached_attention", t[3], DType.I32);
         RequireDType("cached_attention", t[4], DType.I32);
         var (q, keys, values, position, slot) = (t[0].Shape, t[1].Shape, t[2].Shape, t[3].Shape, t[4].Shape);
-        if (q.Rank != 4 || keys.Rank != 4 || !keys.Equals(values) || q.Dims[1] != keys.Dims[1] || q.Dims[3] != keys.Dims[3])
-            throw new ShapeException($"cached_attention: queries {q} need keys and values [slots, {(q.Rank == 4 ? q.Dims[1] : "h")}, length, {(q.Rank == 4 ? q.Dims[3] : "dk")}], got {keys} and {values}");
+        int perElement = t[1].DType == DType.Bf16x2 ? 2 : 1;
+        if (q.Rank != 4 || keys.Rank != 4 || !keys.Equals(values) || q.Dims[1] != keys.Dims[1] || q.Dims[3] != keys.Dims[3] * perElement)
+        {
+            string width = q.Rank != 4 ? "dk" : perElement == 2 ? $"({q.Dims[3]}) / 2" : $"{q.Dims[3]}";
+            throw new ShapeException($"cached_attention: queries {q} need keys and values {t[1].DType.Name()}[slots, {(q.Rank == 4 ? q.Dims[1] : "h")}, length, {width}], got {keys} and {values}");
+        }
         if (position.Rank != 1 || slot.Rank != 1 || position.Dims[0] != q.Dims[0] || slot.Dims[0] != q.Dims[0])
             throw new ShapeException($"cached_attention: position {position} and slot {slot} must be [{q.Dims[0]}], one per row of the queries {q}");
         return t[0];

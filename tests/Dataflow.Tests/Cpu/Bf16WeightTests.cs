@@ -1,3 +1,4 @@
+using Dataflow.Graph.Tensors;
 using Dataflow.Backends.Cpu;
 using Dataflow.Backends.Cpu.Kernels;
 using Dataflow.Engine.Backends;
@@ -14,9 +15,31 @@ public class Bf16WeightTests
     {
         for (int w = 0; w <= ushort.MaxValue; w++)
         {
-            float f = Bf16.ToSingle((ushort)w);
-            if (float.IsNaN(f)) Assert.True(float.IsNaN(Bf16.ToSingle(Bf16.FromSingle(f))), $"NaN word {w:X4}");
-            else Assert.Equal((ushort)w, Bf16.FromSingle(f));
+            float f = BFloat16.ToSingle((ushort)w);
+            if (float.IsNaN(f)) Assert.True(float.IsNaN(BFloat16.ToSingle(BFloat16.FromSingle(f))), $"NaN word {w:X4}");
+            else Assert.Equal((ushort)w, BFloat16.FromSingle(f));
+        }
+    }
+
+    /// <summary>The vector rounding a bf16 cache's store uses gives the scalar rounding's words for every kind of value, whatever the length.</summary>
+    [Fact]
+    public unsafe void Vector_rounding_gives_the_scalar_words()
+    {
+        var random = new Random(4);
+        // As bits (a float constant may be quieted on the way): ties, the largest finite value, subnormals, infinities, and NaNs
+        // with payloads that rounding would carry into the exponent or the sign (0x7FFFFFFF + 0x7FFF overflows).
+        uint[] special = [0x0000_0000, 0x8000_0000, 0x3F80_8000, 0x3F81_8000, 0x7F7F_FFFF, 0x0000_0001, 0x8000_8000,
+            0x7F80_0000, 0xFF80_0000, 0x7FFF_FFFF, 0xFF81_2345, 0x7F80_0001, 0x7FC0_FFFF];
+        foreach (int count in new[] { 1, 15, 16, 17, 48, 100 })
+        {
+            var bits = Enumerable.Range(0, count).Select(i => i < special.Length && count >= 16 ? special[i] : (uint)random.NextInt64(0, 1L << 32)).ToArray();
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<uint, float>(bits).ToArray();
+            var words = new ushort[count];
+            fixed (float* from = values)
+            fixed (ushort* into = words)
+                Bf16.Round(from, into, count);
+            for (int i = 0; i < count; i++)
+                Assert.True(BFloat16.FromSingle(values[i]) == words[i], $"count {count}, element {i} ({BitConverter.SingleToUInt32Bits(values[i]):X8}): {words[i]:X4} against {BFloat16.FromSingle(values[i]):X4}");
         }
     }
 
@@ -24,18 +47,18 @@ public class Bf16WeightTests
     public void Narrowing_rounds_to_nearest_and_ties_to_even()
     {
         // bf16 keeps 7 mantissa bits: around 1 its step is 2⁻⁷.
-        Assert.Equal(1f, Bf16.ToSingle(Bf16.FromSingle(1f + MathF.Pow(2, -8))));                       // tie, down to even 1.0
-        Assert.Equal(1f + MathF.Pow(2, -6), Bf16.ToSingle(Bf16.FromSingle(1f + 3 * MathF.Pow(2, -8))));  // tie, up to even
-        Assert.Equal(1f + MathF.Pow(2, -7), Bf16.ToSingle(Bf16.FromSingle(1f + MathF.Pow(2, -8) + MathF.Pow(2, -20)))); // past the tie: up
-        Assert.Equal(-2.5f, Bf16.ToSingle(Bf16.FromSingle(-2.5f)));
-        Assert.Equal(float.PositiveInfinity, Bf16.ToSingle(Bf16.FromSingle(float.PositiveInfinity)));
-        Assert.Equal(float.PositiveInfinity, Bf16.ToSingle(Bf16.FromSingle(float.MaxValue)));            // beyond the largest bf16 plus half a step
-        Assert.True(float.IsNaN(Bf16.ToSingle(Bf16.FromSingle(float.NaN))));
+        Assert.Equal(1f, BFloat16.ToSingle(BFloat16.FromSingle(1f + MathF.Pow(2, -8))));                       // tie, down to even 1.0
+        Assert.Equal(1f + MathF.Pow(2, -6), BFloat16.ToSingle(BFloat16.FromSingle(1f + 3 * MathF.Pow(2, -8))));  // tie, up to even
+        Assert.Equal(1f + MathF.Pow(2, -7), BFloat16.ToSingle(BFloat16.FromSingle(1f + MathF.Pow(2, -8) + MathF.Pow(2, -20)))); // past the tie: up
+        Assert.Equal(-2.5f, BFloat16.ToSingle(BFloat16.FromSingle(-2.5f)));
+        Assert.Equal(float.PositiveInfinity, BFloat16.ToSingle(BFloat16.FromSingle(float.PositiveInfinity)));
+        Assert.Equal(float.PositiveInfinity, BFloat16.ToSingle(BFloat16.FromSingle(float.MaxValue)));            // beyond the largest bf16 plus half a step
+        Assert.True(float.IsNaN(BFloat16.ToSingle(BFloat16.FromSingle(float.NaN))));
         var random = new Random(3);
         for (int i = 0; i < 100_000; i++)
         {
             float x = (random.NextSingle() * 2 - 1) * MathF.Pow(2, random.Next(-60, 60));
-            float y = Bf16.ToSingle(Bf16.FromSingle(x));
+            float y = BFloat16.ToSingle(BFloat16.FromSingle(x));
             Assert.True(Math.Abs(y - x) <= Math.Abs(x) * Math.Pow(2, -8), $"{x} -> {y}");
         }
     }
@@ -49,10 +72,10 @@ public class Bf16WeightTests
         backend.KeepDecodeCopy(buffer, WeightStorage.Bf16, 1, 3, readTransposed: false);
         var values = new float[3];
         backend.Download(buffer, values);
-        Assert.Equal([1f, Bf16.ToSingle(Bf16.FromSingle(0.1f)), -3f], values);
+        Assert.Equal([1f, BFloat16.ToSingle(BFloat16.FromSingle(0.1f)), -3f], values);
         backend.Upload(buffer, [0.3f], offset: 1);
         backend.Download(buffer, values);
-        Assert.Equal(Bf16.ToSingle(Bf16.FromSingle(0.3f)), values[1]);
+        Assert.Equal(BFloat16.ToSingle(BFloat16.FromSingle(0.3f)), values[1]);
     }
 
     /// <summary>
@@ -74,7 +97,7 @@ public class Bf16WeightTests
         {
             var a = Random((long)m * k, 3 + m);
             var b = Random((long)k * n, 5 + n);
-            var widened = b.Select(x => Bf16.ToSingle(Bf16.FromSingle(x))).ToArray();
+            var widened = b.Select(x => BFloat16.ToSingle(BFloat16.FromSingle(x))).ToArray();
             var got = MatMulWithBf16Weight(m, n, k, transposed, a, b, zeroTheF32Copy: true);
             AssertNaiveProduct(got, a, widened, m, n, k, transposed, tolerance: 1e-6);
         }
@@ -96,7 +119,7 @@ public class Bf16WeightTests
         {
             var a = Random((long)m * k, 17);
             var b = Random((long)k * n, 19);
-            var rounded = b.Select(x => Bf16.ToSingle(Bf16.FromSingle(x))).ToArray();
+            var rounded = b.Select(x => BFloat16.ToSingle(BFloat16.FromSingle(x))).ToArray();
             var f32Copy = MatMulWithDecodeCopy(m, n, k, transposed, a, rounded, WeightStorage.F32, zeroTheF32Values: true);
             var bf16 = MatMulWithDecodeCopy(m, n, k, transposed, a, b, WeightStorage.Bf16, zeroTheF32Values: false);
             var stored = RunOp(OpCode.MatMul, new OpAttrs { TransposeB = transposed }, [F32(m, k), transposed ? F32(n, k) : F32(k, n)], F32(m, n), [a, rounded]);
@@ -118,7 +141,7 @@ public class Bf16WeightTests
         var spec = new OpKernelSpec(OpCode.MatMul, new OpAttrs(), [F32(m, k), F32(k, n)], F32(m, n));
         var kernel = Backend.Compile(spec);
         var a = Random(k, 5);
-        var b = Random((long)k * n, 7).Select(x => Bf16.ToSingle(Bf16.FromSingle(x))).ToArray();
+        var b = Random((long)k * n, 7).Select(x => BFloat16.ToSingle(BFloat16.FromSingle(x))).ToArray();
         using var x = Backend.Allocate(k);
         using var w = Backend.Allocate(b.Length);
         using var c = Backend.Allocate(n);
@@ -127,7 +150,7 @@ public class Bf16WeightTests
         Backend.KeepDecodeCopy(w, storage, k, n, readTransposed: false);
         Assert.NotNull(((CpuBuffer)w).Decode);
         // Rows 10–12 and part of row 13 change: 3.5 rows of the storage, scattered over every column of the copy.
-        var patch = Random(3 * n + n / 2, 11).Select(v => Bf16.ToSingle(Bf16.FromSingle(v))).ToArray();
+        var patch = Random(3 * n + n / 2, 11).Select(v => BFloat16.ToSingle(BFloat16.FromSingle(v))).ToArray();
         Backend.Upload(w, patch, offset: 10 * n);
         patch.CopyTo(b, 10 * n);
         Backend.Enqueue(kernel, [x, w, c], LaunchParams.None);

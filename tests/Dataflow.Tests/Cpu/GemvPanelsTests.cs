@@ -1,3 +1,4 @@
+using Dataflow.Graph.Tensors;
 using Dataflow.Backends.Cpu;
 using Dataflow.Backends.Cpu.Kernels;
 using Dataflow.Engine.Backends;
@@ -25,7 +26,7 @@ public class GemvPanelsTests
         {
             var a = Random((long)m * k, 3 + m);
             // bf16: the weight's own values are rounded to its words, so the sum is over the rounded values.
-            var b = Random((long)k * n, 5 + n).Select(x => storage == WeightStorage.Bf16 ? Bf16.ToSingle(Bf16.FromSingle(x)) : x).ToArray();
+            var b = Random((long)k * n, 5 + n).Select(x => storage == WeightStorage.Bf16 ? BFloat16.ToSingle(BFloat16.FromSingle(x)) : x).ToArray();
             using var weight = DecodeWeight(b, n, k, transposed, storage);
             var got = Product(m, n, k, transposed, a, weight);
             Assert.Equal(GemvPanels.Applies(m), ((CpuBuffer)weight).HasPanels);
@@ -41,7 +42,7 @@ public class GemvPanelsTests
         foreach (bool transposed in new[] { false, true })
         {
             var a = Random((long)m * k, 41);
-            var b = Random((long)k * n, 43).Select(x => Bf16.ToSingle(Bf16.FromSingle(x))).ToArray();
+            var b = Random((long)k * n, 43).Select(x => BFloat16.ToSingle(BFloat16.FromSingle(x))).ToArray();
             using var f32 = DecodeWeight(b, n, k, transposed, WeightStorage.F32);
             using var bf16 = DecodeWeight(b, n, k, transposed, WeightStorage.Bf16);
             var fromFloats = Product(m, n, k, transposed, a, f32);

@@ -12,8 +12,8 @@ using Dataflow.Training;
 namespace Dataflow.Tests.LanguageModels;
 
 /// <summary>
-/// Inference with bf16 weights against f32: gpt.dfg shrunk (wide enough, d 64, that a decode step of
-/// one or four sequences takes every streamed bf16 path), and a tiny model trained on a repetitive text.
+/// Inference with bf16 weights and bf16 key/value caches against f32: gpt.dfg shrunk (wide enough, d 64, that a
+/// decode step of one or four sequences takes every streamed bf16 path), and a tiny model trained on a repetitive text.
 /// </summary>
 public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trained>
 {
@@ -51,10 +51,11 @@ public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trai
 
     public Bf16GenerationTests(Trained trained) => _trained = trained;
 
-    private static LoadedModel Load(int? cacheLength, int? slots = null) =>
-        ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: false, CacheLength: cacheLength, CacheSlots: slots));
+    private static LoadedModel Load(int? cacheLength, int? slots = null, CacheStorage cache = CacheStorage.F32) =>
+        ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, Overrides, Training: false, CacheLength: cacheLength, CacheSlots: slots) { Cache = cache });
 
-    private static BatchDecoder NewDecoder(Session session, int slots) => new(session, (length, perRow) => Load(length, perRow), slots, Context, 8);
+    private static BatchDecoder NewDecoder(Session session, int slots, CacheStorage cache = CacheStorage.F32) =>
+        new(session, (length, perRow) => Load(length, perRow, cache), slots, Context, 8);
 
     /// <summary>Prefills each prompt, then decodes <paramref name="steps"/> tokens for all together, fed <paramref name="fed"/>'s tokens when given (so both runs see the same inputs) or their own greedy ones.</summary>
     private static (List<float[]>[] Logits, List<int>[] Tokens) Decode(BatchDecoder decoder, int[][] prompts, int steps, List<int>[]? fed = null)
@@ -109,21 +110,88 @@ public sealed class Bf16GenerationTests : IClassFixture<Bf16GenerationTests.Trai
         Assert.True(bf16Session.Parameters.Slots.Sum(p => p.StoredBytes) < 0.6 * f32Session.Parameters.Slots.Sum(p => p.StoredBytes));
     }
 
-    [Fact]
-    public void Greedy_generation_from_a_trained_model_is_the_same_text_with_bf16_weights()
+    /// <summary>A bf16 cache rounds every key and value as it is written: the logits move, by well under a percent, from the f32 cache's.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Bf16_cache_logits_are_within_a_percent_of_f32(int slots)
     {
-        string Generate(CompileOptions options)
+        var random = new Random(6);
+        var prompts = Enumerable.Range(0, slots).Select(n => Enumerable.Range(0, 2 + 4 * n).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        const int steps = 16;
+        using var f32Session = new Session(new CpuBackend(), 7);
+        using var bf16Session = new Session(new CpuBackend(), 7);
+        var f32 = Decode(NewDecoder(f32Session, slots), prompts, steps);
+        var bf16 = Decode(NewDecoder(bf16Session, slots, CacheStorage.Bf16), prompts, steps, fed: f32.Tokens);
+        for (int s = 0; s < slots; s++)
+            for (int step = 0; step <= steps; step++)
+            {
+                float[] expected = f32.Logits[s][step], actual = bf16.Logits[s][step];
+                double difference = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max(), scale = expected.Max(Math.Abs);
+                Assert.True(difference <= 1e-2 * scale, $"sequence {s} step {step}: max difference {difference:E3} against max |logit| {scale:E3}");
+                Assert.True(difference > 0, "a bf16 cache changed nothing: were the values rounded?");
+            }
+    }
+
+    /// <summary>The slots of a bf16 cache are as independent as an f32 cache's: four prompts decoded together give each one's logits alone.</summary>
+    [Fact]
+    public void Batched_decode_with_a_bf16_cache_gives_each_sequence_its_logits_alone()
+    {
+        var random = new Random(8);
+        var prompts = Enumerable.Range(0, 4).Select(n => Enumerable.Range(0, 1 + 3 * n).Select(_ => random.Next(Vocab)).ToArray()).ToArray();
+        const int steps = 12;
+        using var together = new Session(new CpuBackend(), 7);
+        var all = Decode(NewDecoder(together, 4, CacheStorage.Bf16), prompts, steps);
+        for (int s = 0; s < prompts.Length; s++)
+        {
+            using var single = new Session(new CpuBackend(), 7);
+            var alone = Decode(NewDecoder(single, 1, CacheStorage.Bf16), [prompts[s]], steps);
+            Assert.Equal(alone.Tokens[0], all.Tokens[s]);
+            for (int step = 0; step <= steps; step++)
+            {
+                double difference = alone.Logits[0][step].Zip(all.Logits[s][step], (e, a) => Math.Abs(e - a)).Max();
+                Assert.True(difference <= 1e-5, $"sequence {s} step {step}: {difference:E3} between batched and alone");
+            }
+        }
+    }
+
+    /// <summary>Each layer's cache is a bf16x2 state tensor of half the f32 cache's elements; an odd head size cannot be paired and is refused.</summary>
+    [Fact]
+    public void A_bf16_cache_is_bf16x2_state_of_half_the_elements_and_needs_an_even_head_size()
+    {
+        static IEnumerable<Graph.Ir.Node> Caches(LoadedModel model) => model.Graph.Inputs.Values.Where(n => n.Attrs.Persistent).OrderBy(n => n.Attrs.Name, StringComparer.Ordinal);
+        var (f32, bf16) = (Caches(Load(Context, slots: 3, cache: CacheStorage.F32)).ToList(), Caches(Load(Context, slots: 3, cache: CacheStorage.Bf16)).ToList());
+        Assert.Equal(4, f32.Count);   // keys and values of two layers
+        Assert.Equal(f32.Count, bf16.Count);
+        for (int i = 0; i < f32.Count; i++)
+        {
+            Assert.Equal(Graph.Tensors.DType.F32, f32[i].DType);
+            Assert.Equal(Graph.Tensors.DType.Bf16x2, bf16[i].DType);
+            Assert.Equal(f32[i].Shape.ToConcrete().Aggregate(1L, (a, b) => a * b), 2 * bf16[i].Shape.ToConcrete().Aggregate(1L, (a, b) => a * b));
+        }
+        var odd = new Dictionary<string, string>(Overrides) { ["d"] = "66", ["heads"] = "2" };   // head size 33
+        var error = Assert.ThrowsAny<Exception>(() => ModelLoader.Load(TinyGpt.ModelPath, new ModelOptions(null, odd, Training: false, CacheLength: Context) { Cache = CacheStorage.Bf16 }));
+        Assert.Contains("head size 33 is odd", error.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Greedy_generation_from_a_trained_model_is_the_same_text_with_bf16_weights_or_cache(bool bf16Cache)
+    {
+        string Generate(CompileOptions options, CacheStorage cache)
         {
             var settings = new GenerationSettings
             {
                 CheckpointPath = _trained.Checkpoint, Prompts = [("the ", "1"), ("the dog", "2"), ("on the m", "3")], MaxTokens = 60,
-                Sampling = new SamplingOptions(0), CompileOptions = options,
+                Sampling = new SamplingOptions(0), CompileOptions = options, Cache = cache,
             };
             var output = new StringWriter();
             BatchGeneration.Run(settings, new CpuBackend(), output);
             return output.ToString();
         }
-        string f32 = Generate(CompileOptions.Default), bf16 = Generate(Bf16);
+        string f32 = Generate(CompileOptions.Default, CacheStorage.F32);
+        string bf16 = bf16Cache ? Generate(CompileOptions.Default, CacheStorage.Bf16) : Generate(Bf16, CacheStorage.F32);
         Assert.Contains("the mat", f32);
         Assert.Equal(f32, bf16);
     }

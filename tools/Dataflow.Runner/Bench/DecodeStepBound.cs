@@ -16,18 +16,16 @@ namespace Dataflow.Runner.Bench;
 /// </summary>
 public sealed record DecodeStepBound(double Seconds, string Limit, double CacheBytes)
 {
-    /// <summary>Bytes per cached value: the key/value caches are f32 whatever the weight storage.</summary>
-    private const int CacheValueBytes = sizeof(float);
-
     public double TokensPerSecond(int batch) => batch / Seconds;
 
     /// <param name="prompt">Prompt length of each sequence: the first decode step feeds position <paramref name="prompt"/>.</param>
     /// <param name="tokens">Tokens each sequence generates: the first comes from the prefill, the others from one decode step each.</param>
+    /// <param name="cacheValueBytes">Bytes per cached key or value: 4 for an f32 cache, 2 for a bf16 one.</param>
     public static DecodeStepBound For(GenerateShape shape, int batch, long weightBytes, long parameters, int prompt, int tokens,
-        double bandwidthGBps, double peakGflops)
+        double bandwidthGBps, double peakGflops, int cacheValueBytes = sizeof(float))
     {
         double keys = MeanAttendedPositions(shape.Context, prompt, tokens);
-        double cacheBytes = (double)batch * shape.Layers * 2 * shape.D * CacheValueBytes * keys;
+        double cacheBytes = (double)batch * shape.Layers * 2 * shape.D * cacheValueBytes * keys;
         double memory = (weightBytes + cacheBytes) / (bandwidthGBps * 1e9);
         double flops = batch * (2.0 * parameters + shape.Layers * 2 * 2.0 * shape.D * keys);
         double compute = flops / (peakGflops * 1e9);

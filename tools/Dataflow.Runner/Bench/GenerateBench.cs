@@ -22,7 +22,7 @@ public sealed record GenerateShape(string Name, int D, int Layers, int Heads, in
 /// mean time to first token of the timed run's sequences, the time to first token of one 64-token prompt
 /// alone (median of five, after warming its path), and the seconds spent building the model (first row of a shape only) and warming up.
 /// </summary>
-public sealed record GenerateBenchResult(string Shape, int Batch, string Weights, int Tokens, double TokensPerSecond, double MsPerToken, double TimeToFirstTokenMs, long WeightBytes,
+public sealed record GenerateBenchResult(string Shape, int Batch, string Weights, string Cache, int Tokens, double TokensPerSecond, double MsPerToken, double TimeToFirstTokenMs, long WeightBytes,
     double SetupSeconds = 0, double WarmupSeconds = 0, double PromptTimeToFirstTokenMs = 0);
 
 /// <summary>
@@ -31,22 +31,24 @@ public sealed record GenerateBenchResult(string Shape, int Batch, string Weights
 /// on it (a step of fewer sequences runs the decoder's narrower graph), so the model is built and the
 /// graphs compiled once per shape, not once per row.
 /// </summary>
-public sealed record GenerateBenchModel(GenerateShape Shape, WeightStorage Weights, Session Session, BatchDecoder Decoder, Generator Generator, long WeightBytes, long ParameterCount, double SetupSeconds) : IDisposable
+public sealed record GenerateBenchModel(GenerateShape Shape, WeightStorage Weights, CacheStorage Cache, Session Session, BatchDecoder Decoder, Generator Generator, long WeightBytes, long ParameterCount, double SetupSeconds) : IDisposable
 {
     public int Slots => Decoder.Slots;
 
     /// <param name="weights">How the session stores its matrix weights (bf16: rounded at load, half the bytes per step).</param>
-    public static GenerateBenchModel Open(string modelPath, GenerateShape shape, int slots, int seed, string backend, CompileOptions options, WeightStorage weights = WeightStorage.F32)
+    /// <param name="cache">How the key/value caches store keys and values (bf16: half the bytes attention reads).</param>
+    public static GenerateBenchModel Open(string modelPath, GenerateShape shape, int slots, int seed, string backend, CompileOptions options,
+        WeightStorage weights = WeightStorage.F32, CacheStorage cache = CacheStorage.F32)
     {
         var setup = Stopwatch.StartNew();
         var session = new Session(BackendCatalog.Create(backend), seed, options with { Weights = weights, DecodeCopies = true });
         try
         {
             var overrides = shape.Overrides.Select(o => o.Split('=')).ToDictionary(p => p[0], p => p[1]);
-            LoadedModel Load(int length, int? perRow) => ModelLoader.Load(modelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: perRow));
+            LoadedModel Load(int length, int? perRow) => ModelLoader.Load(modelPath, new ModelOptions(null, overrides, Training: false, CacheLength: length, CacheSlots: perRow) { Cache = cache });
             var decoder = new BatchDecoder(session, Load, slots, shape.Context, Math.Min(GenerateBench.PromptTokens, shape.Context));
             var parameters = session.Parameters.Slots;
-            return new GenerateBenchModel(shape, weights, session, decoder, new Generator(decoder, new IdTokenizer(shape.Vocab)),
+            return new GenerateBenchModel(shape, weights, cache, session, decoder, new Generator(decoder, new IdTokenizer(shape.Vocab)),
                 parameters.Sum(p => p.StoredBytes), parameters.Sum(p => p.Elements), setup.Elapsed.TotalSeconds);
         }
         catch { session.Dispose(); throw; }
@@ -104,7 +106,7 @@ public static class GenerateBench
         int generated = results.Sum(r => r.GeneratedTokens);
         double prompt = PromptTimeToFirstToken(generator);
         if (profile is not null) Profile(decoder, generator, batch, promptTokens, profile);
-        return new GenerateBenchResult(model.Shape.Name, batch, model.Weights.Name(), tokens, generated / seconds, seconds * 1000 / tokens,
+        return new GenerateBenchResult(model.Shape.Name, batch, model.Weights.Name(), model.Cache.Name(), tokens, generated / seconds, seconds * 1000 / tokens,
             results.Average(r => r.TimeToFirstToken.TotalMilliseconds), model.WeightBytes, first ? model.SetupSeconds : 0, warmupSeconds, prompt);
     }
 

@@ -34,6 +34,16 @@ public static class CommonOptions
     public static WeightStorage ParseWeights(string? text) =>
         WeightStorageNames.TryParse(text, out var storage) ? storage : throw new UsageException($"--weights {text}: expected {WeightStorageNames.Choices}");
 
+    public static Option<string> KvCache() => new("--kv-cache")
+    {
+        Description = $"How the key/value caches store keys and values: {CacheStorageNames.Choices} (bf16: rounded as written, half the bytes attention reads; cpu backend only)",
+        DefaultValueFactory = _ => "f32",
+    };
+
+    /// <summary>The <c>--kv-cache</c> value as a storage; anything else is a usage error naming it.</summary>
+    public static CacheStorage ParseKvCache(string? text) =>
+        CacheStorageNames.TryParse(text, out var storage) ? storage : throw new UsageException($"--kv-cache {text}: expected {CacheStorageNames.Choices}");
+
     public static Option<bool> NoFusion() => new("--no-fusion") { Description = "Run one kernel per op (to halve a suspected fusion bug)" };
 
     /// <summary>Parses repeated <c>name=value</c> pairs; a malformed one is a usage error naming it.</summary>

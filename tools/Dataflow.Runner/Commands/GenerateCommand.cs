@@ -29,10 +29,10 @@ public static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling: the smallest set of tokens whose probability reaches P, in (0, 1]", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Sequences decoded together (cache slots); 0: all of them, up to 16", DefaultValueFactory = _ => 0 };
         var (seed, backend, verbose, noFusion, json) = (CommonOptions.Seed(), CommonOptions.Backend(), CommonOptions.GenerationVerbose(), CommonOptions.NoFusion(), CommonOptions.Json());
-        var weights = CommonOptions.Weights();
+        var (weights, kvCache) = (CommonOptions.Weights(), CommonOptions.KvCache());
         var command = new Command("generate", "Generate text from a language-model checkpoint")
         {
-            checkpoint, adapter, prompt, prompts, numSamples, maxTokens, stop, temperature, topK, topP, batch, seed, backend, weights, verbose, noFusion, json,
+            checkpoint, adapter, prompt, prompts, numSamples, maxTokens, stop, temperature, topK, topP, batch, seed, backend, weights, kvCache, verbose, noFusion, json,
         };
         command.SetAction(r =>
         {
@@ -51,6 +51,7 @@ public static class GenerateCommand
                 Seed = r.GetValue(seed),
                 Batch = r.GetValue(batch),
                 CompileOptions = new CompileOptions { Fusion = !r.GetValue(noFusion), Weights = CommonOptions.ParseWeights(r.GetValue(weights)) },
+                Cache = CommonOptions.ParseKvCache(r.GetValue(kvCache)),
             };
             var output = r.InvocationConfiguration.Output;
             var report = BatchGeneration.Run(settings, BackendCatalog.Create(r.GetValue(backend)!), r.GetValue(json) ? null : output);

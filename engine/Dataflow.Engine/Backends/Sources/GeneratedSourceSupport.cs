@@ -1,3 +1,5 @@
+using Dataflow.Graph.Tensors;
+
 namespace Dataflow.Engine.Backends.Sources;
 
 /// <summary>
@@ -10,6 +12,9 @@ public static class GeneratedSourceSupport
 {
     public static Support ByKind(KernelSpec spec, string backend) => spec switch
     {
+        // A bf16 key/value cache (bf16x2 elements) is read and written by the cpu backend's kernels alone.
+        OpKernelSpec op when op.Inputs.Append(op.Output).Any(t => t.DType == DType.Bf16x2) =>
+            Support.No($"{backend}: {op.DisplayName} reads or writes a bf16 key/value cache (bf16x2), which only the cpu backend keeps"),
         OpKernelSpec op => OpKindSupport.Of(op, backend),
         FusedElementwiseSpec fused => fused.Program.All(i => i.Op != FusedOp.Compute || ElementwiseEmitter.Supports(i.Code))
             ? Support.Yes : Support.No($"{backend}: {fused.DisplayName} has an instruction that is not elementwise"),

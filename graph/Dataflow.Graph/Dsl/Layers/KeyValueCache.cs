@@ -7,7 +7,7 @@ namespace Dataflow.Graph.Dsl.Layers;
 /// Decode mode's lowering for causal self-attention and positions. Row b of the batch feeds T tokens
 /// at positions p_b … p_b+T−1 (p = the <c>position</c> input, i32[B]). Each attention layer keeps its
 /// keys and values in state tensors <c>cache.SCOPE.k/.v</c> f32[slots, heads, L, dk] (L = the cache
-/// length) that the session holds on the device: <c>store_rows</c> writes the new rows in place at
+/// length; bf16x2[slots, heads, L, dk / 2] for a bf16 cache, <see cref="LowerContext.Cache"/>) that the session holds on the device: <c>store_rows</c> writes the new rows in place at
 /// each row's own positions (a position outside [0, L) writes nothing, so a row fed position L is
 /// idle), and <c>cached_attention</c> lets each query read its slot's positions up to its own and no
 /// further (an idle row reads nothing). Slots are the rows (the batched decode graph, B = slots) or, with
@@ -69,14 +69,18 @@ internal static class KeyValueCache
         var (length, batch, heads, tokens) = (Dim.Const(cacheLength), q.Shape[0], q.Shape[1], q.Shape[2]);
         var slots = c.CacheSlots is { } s ? Dim.Const(s) : batch;
         var scope = b.CurrentScope;
-        var cacheShape = Shape.Of(slots, heads, length, Dim.Const(headSize));
+        // A bf16 cache holds each row's columns in pairs: bf16x2 [S, h, L, dk / 2], rounded as store_rows writes them.
+        bool bf16 = c.Cache == CacheStorage.Bf16;
+        if (bf16 && headSize % 2 != 0) throw new ShapeException($"a bf16 key/value cache holds columns in pairs; the head size {headSize} is odd (use an f32 cache)");
+        var (cacheType, elements) = bf16 ? (DType.Bf16x2, headSize / 2) : (DType.F32, headSize);
+        var cacheShape = Shape.Of(slots, heads, length, Dim.Const(elements));
 
         var index = RowIndex(c, batch, heads, tokens, cacheLength);
 
         Node Update(string name, Node fresh)
         {
-            var state = b.State(name, new TensorType(DType.F32, cacheShape));
-            var rows = b.Reshape(state, Shape.Of(slots * heads * length, Dim.Const(headSize)));
+            var state = b.State(name, new TensorType(cacheType, cacheShape));
+            var rows = b.Reshape(state, Shape.Of(slots * heads * length, Dim.Const(elements)));
             return b.Reshape(b.StoreRows(rows, fresh, index), cacheShape);
         }
         var keys = Update(DecodeInputs.Keys(scope), k);
